@@ -1,0 +1,12 @@
+//! The one versioned boundary of Kanoon Desk: what a desk writes to its
+//! outbox and what travels between desks and the provincial server.
+//!
+//! Everything here is plain data with a stable JSON shape. Kinds and fields a
+//! peer does not know are kept as raw JSON (`serde_json::Value`), never
+//! dropped, so an older desk forwards what a newer one wrote.
+
+mod hlc;
+mod op;
+
+pub use hlc::{Hlc, HlcClock};
+pub use op::{EntityKind, FieldChange, Op, OpBody, SCHEMA_VERSION};

@@ -1,0 +1,507 @@
+//! The catalog: titles (bibliographic records) and copies (physical books
+//! with a registration number), transfers and withdrawals. Nothing is
+//! deleted: a withdrawn copy stays, and frees its registration number.
+
+use std::collections::BTreeMap;
+
+use kanoon_domain::age_group;
+use kanoon_domain::circulation::Event;
+use kanoon_domain::entities::{Center, Permission, WithdrawReason, normalize_registration_number};
+use kanoon_domain::jalali::JalaliDate;
+use kanoon_domain::text;
+use kanoon_protocol::EntityKind;
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::desk::{Desk, Write, parse_clocks, parse_date, parse_uuid};
+use crate::error::{Result, StoreError};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TitleInput {
+    pub title: String,
+    pub author: String,
+    pub translator: String,
+    pub illustrator: String,
+    pub publisher: String,
+    pub year: Option<i32>,
+    pub isbn: String,
+    pub age_group: Option<String>,
+    pub subjects: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TitleView {
+    pub id: Uuid,
+    pub details: TitleInput,
+    pub copies: Vec<CopyView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TitleHit {
+    pub id: Uuid,
+    pub title: String,
+    pub author: String,
+    pub publisher: String,
+    pub age_group: Option<String>,
+    pub copies: u32,
+    pub available: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CopyStatus {
+    Available,
+    OnLoan {
+        member_number: String,
+        member_name: String,
+        due_on_jalali: String,
+    },
+    Withdrawn {
+        reason: WithdrawReason,
+    },
+    /// Transferred to another center.
+    Elsewhere {
+        center_code: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyView {
+    pub id: Uuid,
+    pub title_id: Uuid,
+    pub title: String,
+    pub author: String,
+    pub registration_number: String,
+    pub age_group: Option<String>,
+    pub status: CopyStatus,
+}
+
+fn clean_title(mut t: TitleInput) -> Result<TitleInput> {
+    for f in [&mut t.title, &mut t.author, &mut t.translator, &mut t.illustrator, &mut t.publisher, &mut t.subjects] {
+        *f = f.trim().to_owned();
+    }
+    if t.title.is_empty() {
+        return Err(StoreError::InvalidInput("عنوان کتاب را وارد کنید.".into()));
+    }
+    t.isbn = text::to_ascii_digits(&t.isbn).chars().filter(|c| c.is_ascii_digit() || *c == 'X' || *c == 'x').collect();
+    t.age_group = match t.age_group.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(g) => Some(
+            age_group::normalize_code(g)
+                .ok_or_else(|| StoreError::InvalidInput(format!("گروه سنی «{g}» شناخته نیست (مثلاً «ب» یا «+۷»).")))?,
+        ),
+    };
+    Ok(t)
+}
+
+fn title_fields(t: &TitleInput) -> BTreeMap<String, serde_json::Value> {
+    BTreeMap::from([
+        ("title".to_owned(), serde_json::json!(t.title)),
+        ("author".to_owned(), serde_json::json!(t.author)),
+        ("translator".to_owned(), serde_json::json!(t.translator)),
+        ("illustrator".to_owned(), serde_json::json!(t.illustrator)),
+        ("publisher".to_owned(), serde_json::json!(t.publisher)),
+        ("year".to_owned(), serde_json::json!(t.year)),
+        ("isbn".to_owned(), serde_json::json!(t.isbn)),
+        ("age_group".to_owned(), serde_json::json!(t.age_group)),
+        ("subjects".to_owned(), serde_json::json!(t.subjects)),
+    ])
+}
+
+fn title_search_text(t: &TitleInput) -> String {
+    let mut s = text::index_text(&format!(
+        "{} {} {} {} {} {}",
+        t.title, t.author, t.translator, t.illustrator, t.publisher, t.subjects
+    ));
+    if !t.isbn.is_empty() {
+        s.push(' ');
+        s.push_str(&t.isbn.to_lowercase());
+    }
+    s
+}
+
+pub(crate) fn insert_title(w: &mut Write<'_>, t: &TitleInput) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    let (_, clocks) = w.patch(EntityKind::TITLE, id, title_fields(t), &BTreeMap::new())?;
+    w.tx.prepare_cached(
+        "INSERT INTO titles (id, title, author, translator, illustrator, publisher, year, isbn, age_group, subjects,
+             sort_key, created_at, field_clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        id.to_string(),
+        t.title,
+        t.author,
+        t.translator,
+        t.illustrator,
+        t.publisher,
+        t.year,
+        t.isbn,
+        t.age_group,
+        t.subjects,
+        text::collation_key(&t.title),
+        w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        serde_json::to_string(&clocks)?,
+    ])?;
+    let seq = w.tx.last_insert_rowid();
+    w.tx.prepare_cached("INSERT INTO title_search (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![seq, title_search_text(t)])?;
+    Ok(id)
+}
+
+/// The active copy holding this registration number at this center.
+pub(crate) fn active_copy_with_number(conn: &rusqlite::Connection, center: Uuid, number: &str) -> Result<Option<Uuid>> {
+    conn.prepare_cached(
+        "SELECT id FROM copies WHERE center_id = ?1 AND registration_number = ?2 AND withdrawn IS NULL",
+    )?
+    .query_row(params![center.to_string(), number], |r| r.get::<_, String>(0))
+    .optional()?
+    .map(|s| parse_uuid(&s))
+    .transpose()
+}
+
+pub(crate) fn insert_copy(w: &mut Write<'_>, title_id: Uuid, registration_number: &str) -> Result<Uuid> {
+    let number = normalize_registration_number(registration_number);
+    if number.is_empty() {
+        return Err(StoreError::InvalidInput("شماره ثبت نسخه را وارد کنید.".into()));
+    }
+    if active_copy_with_number(&w.tx, w.center_id(), &number)?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "شماره ثبت «{}» پیش‌تر به نسخه دیگری داده شده است؛ شماره مهر‌شده در کتاب را دوباره بخوانید.",
+            text::to_persian_digits(&number)
+        )));
+    }
+    let id = Uuid::now_v7();
+    let fields = BTreeMap::from([
+        ("title_id".to_owned(), serde_json::json!(title_id)),
+        ("center_id".to_owned(), serde_json::json!(w.center_id())),
+        ("registration_number".to_owned(), serde_json::json!(number)),
+        ("withdrawn".to_owned(), serde_json::Value::Null),
+    ]);
+    let (_, clocks) = w.patch(EntityKind::COPY, id, fields, &BTreeMap::new())?;
+    w.tx.prepare_cached(
+        "INSERT INTO copies (id, title_id, center_id, registration_number, created_at, field_clocks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id.to_string(),
+        title_id.to_string(),
+        w.center_id().to_string(),
+        number,
+        w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        serde_json::to_string(&clocks)?
+    ])?;
+    Ok(id)
+}
+
+const COPY_SELECT: &str = "SELECT c.id, c.title_id, t.title, t.author, c.registration_number, t.age_group, c.withdrawn,
+        c.center_id, (SELECT code FROM centers WHERE id = c.center_id),
+        m.member_number, m.first_name || ' ' || m.last_name, o.due_on
+    FROM copies c JOIN titles t ON t.id = c.title_id
+    LEFT JOIN open_loans o ON o.copy_id = c.id
+    LEFT JOIN members m ON m.id = o.member_id";
+
+fn copy_from_row(r: &Row<'_>, center: Uuid) -> rusqlite::Result<CopyView> {
+    let withdrawn: Option<String> = r.get(6)?;
+    let center_id: String = r.get(7)?;
+    let member_number: Option<String> = r.get(9)?;
+    let status = if let Some(reason) = withdrawn.as_deref().and_then(WithdrawReason::parse) {
+        CopyStatus::Withdrawn { reason }
+    } else if let Some(member_number) = member_number {
+        let due: String = r.get(11)?;
+        CopyStatus::OnLoan {
+            member_number,
+            member_name: r.get(10)?,
+            due_on_jalali: parse_date(&due).map(|d| JalaliDate::from_gregorian(d).to_string()).unwrap_or(due),
+        }
+    } else if center_id != center.to_string() {
+        CopyStatus::Elsewhere { center_code: r.get::<_, Option<String>>(8)?.unwrap_or_default() }
+    } else {
+        CopyStatus::Available
+    };
+    Ok(CopyView {
+        id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+        title_id: Uuid::parse_str(&r.get::<_, String>(1)?).unwrap_or_default(),
+        title: r.get(2)?,
+        author: r.get(3)?,
+        registration_number: r.get(4)?,
+        age_group: r.get(5)?,
+        status,
+    })
+}
+
+impl Desk {
+    pub fn add_title(&mut self, input: TitleInput) -> Result<TitleView> {
+        self.require(Permission::EditCatalog)?;
+        let t = clean_title(input)?;
+        let id = self.write(|w| insert_title(w, &t))?;
+        self.title(id)
+    }
+
+    /// Adds a title together with its first copies (the usual case at the
+    /// desk: a new book arrives with its registration numbers stamped).
+    pub fn add_title_with_copies(&mut self, input: TitleInput, registration_numbers: &[String]) -> Result<TitleView> {
+        self.require(Permission::EditCatalog)?;
+        let t = clean_title(input)?;
+        let id = self.write(|w| {
+            let id = insert_title(w, &t)?;
+            for n in registration_numbers {
+                insert_copy(w, id, n)?;
+            }
+            Ok(id)
+        })?;
+        self.title(id)
+    }
+
+    pub fn edit_title(&mut self, id: Uuid, input: TitleInput) -> Result<TitleView> {
+        self.require(Permission::EditCatalog)?;
+        let t = clean_title(input)?;
+        let current = self.title(id)?;
+        let old = title_fields(&current.details);
+        let changed: BTreeMap<_, _> = title_fields(&t).into_iter().filter(|(k, v)| old.get(k) != Some(v)).collect();
+        if changed.is_empty() {
+            return Ok(current);
+        }
+        let (seq, clocks): (i64, String) =
+            self.conn.query_row("SELECT seq, field_clocks FROM titles WHERE id = ?1", [id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let old_clocks = parse_clocks(&clocks)?;
+        self.write(|w| {
+            let (_, clocks) = w.patch(EntityKind::TITLE, id, changed, &old_clocks)?;
+            w.tx.execute(
+                "UPDATE titles SET title = ?2, author = ?3, translator = ?4, illustrator = ?5, publisher = ?6, year = ?7,
+                     isbn = ?8, age_group = ?9, subjects = ?10, sort_key = ?11, field_clocks = ?12 WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    t.title,
+                    t.author,
+                    t.translator,
+                    t.illustrator,
+                    t.publisher,
+                    t.year,
+                    t.isbn,
+                    t.age_group,
+                    t.subjects,
+                    text::collation_key(&t.title),
+                    serde_json::to_string(&clocks)?
+                ],
+            )?;
+            w.tx.execute("UPDATE title_search SET text = ?2 WHERE rowid = ?1", params![seq, title_search_text(&t)])?;
+            Ok(())
+        })?;
+        self.title(id)
+    }
+
+    pub fn title(&self, id: Uuid) -> Result<TitleView> {
+        let details = self
+            .conn
+            .query_row(
+                "SELECT title, author, translator, illustrator, publisher, year, isbn, age_group, subjects FROM titles WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok(TitleInput {
+                        title: r.get(0)?,
+                        author: r.get(1)?,
+                        translator: r.get(2)?,
+                        illustrator: r.get(3)?,
+                        publisher: r.get(4)?,
+                        year: r.get(5)?,
+                        isbn: r.get(6)?,
+                        age_group: r.get(7)?,
+                        subjects: r.get(8)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound("این عنوان پیدا نشد.".into()))?;
+        let center = self.id()?.center.id;
+        let mut stmt =
+            self.conn.prepare_cached(&format!("{COPY_SELECT} WHERE c.title_id = ?1 ORDER BY c.registration_number"))?;
+        let copies =
+            stmt.query_map([id.to_string()], |r| copy_from_row(r, center))?.collect::<rusqlite::Result<_>>()?;
+        Ok(TitleView { id, details, copies })
+    }
+
+    pub fn add_copy(&mut self, title_id: Uuid, registration_number: &str) -> Result<CopyView> {
+        self.require(Permission::EditCatalog)?;
+        self.title(title_id)?;
+        let id = self.write(|w| insert_copy(w, title_id, registration_number))?;
+        self.copy(id)
+    }
+
+    pub fn copy(&self, id: Uuid) -> Result<CopyView> {
+        let center = self.id()?.center.id;
+        self.conn
+            .prepare_cached(&format!("{COPY_SELECT} WHERE c.id = ?1"))?
+            .query_row([id.to_string()], |r| copy_from_row(r, center))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound("این نسخه پیدا نشد.".into()))
+    }
+
+    /// The copy a scanned or typed registration number names at this center
+    /// (an active copy first, else a withdrawn one that had the number).
+    pub fn copy_by_registration_number(&self, input: &str) -> Result<CopyView> {
+        let number = normalize_registration_number(input);
+        let center = self.id()?.center.id;
+        self.conn
+            .prepare_cached(&format!(
+                "{COPY_SELECT} WHERE c.registration_number = ?1 AND c.center_id = ?2
+                 ORDER BY c.withdrawn IS NOT NULL, c.created_at DESC LIMIT 1"
+            ))?
+            .query_row(params![number, center.to_string()], |r| copy_from_row(r, center))
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "کتابی با شماره ثبت «{}» در این مرکز نیست.",
+                    text::to_persian_digits(&number)
+                ))
+            })
+    }
+
+    /// Withdraws a copy from the collection (lost, damaged, weeded). The
+    /// copy and its history stay; its registration number is freed.
+    pub fn withdraw_copy(&mut self, copy_id: Uuid, reason: WithdrawReason) -> Result<CopyView> {
+        self.require(Permission::EditCatalog)?;
+        let copy = self.copy(copy_id)?;
+        match copy.status {
+            CopyStatus::OnLoan { .. } => {
+                return Err(StoreError::Conflict(
+                    "این نسخه در امانت است؛ ابتدا بازگشت آن را ثبت کنید، سپس آن را از مجموعه خارج کنید.".into(),
+                ));
+            }
+            CopyStatus::Withdrawn { .. } => {
+                return Err(StoreError::Conflict("این نسخه پیش‌تر از مجموعه خارج شده است.".into()));
+            }
+            _ => {}
+        }
+        self.set_withdrawn(copy_id, Some(reason))?;
+        self.copy(copy_id)
+    }
+
+    /// Returns a withdrawn copy to the collection (e.g. a lost book found).
+    pub fn reinstate_copy(&mut self, copy_id: Uuid) -> Result<CopyView> {
+        self.require(Permission::EditCatalog)?;
+        let copy = self.copy(copy_id)?;
+        if !matches!(copy.status, CopyStatus::Withdrawn { .. }) {
+            return Err(StoreError::Conflict("این نسخه در مجموعه است.".into()));
+        }
+        if active_copy_with_number(&self.conn, self.id()?.center.id, &copy.registration_number)?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "شماره ثبت «{}» اکنون به نسخه دیگری داده شده است؛ پیش از بازگرداندن، شماره آن نسخه را اصلاح کنید.",
+                text::to_persian_digits(&copy.registration_number)
+            )));
+        }
+        self.set_withdrawn(copy_id, None)?;
+        self.copy(copy_id)
+    }
+
+    fn set_withdrawn(&mut self, copy_id: Uuid, reason: Option<WithdrawReason>) -> Result<()> {
+        let clocks: String =
+            self.conn
+                .query_row("SELECT field_clocks FROM copies WHERE id = ?1", [copy_id.to_string()], |r| r.get(0))?;
+        let old_clocks = parse_clocks(&clocks)?;
+        self.write(|w| {
+            let fields = BTreeMap::from([("withdrawn".to_owned(), serde_json::json!(reason))]);
+            let (_, clocks) = w.patch(EntityKind::COPY, copy_id, fields, &old_clocks)?;
+            w.tx.execute(
+                "UPDATE copies SET withdrawn = ?2, field_clocks = ?3 WHERE id = ?1",
+                params![copy_id.to_string(), reason.map(WithdrawReason::as_str), serde_json::to_string(&clocks)?],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Centers this desk knows (its own, and those synced from the province).
+    pub fn centers(&self) -> Result<Vec<Center>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM centers ORDER BY code")?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        ids.iter().map(|id| crate::members::load_center(&self.conn, id)).collect()
+    }
+
+    /// Records a center of the province (until sync brings the list).
+    pub fn add_center(&mut self, center: Center) -> Result<()> {
+        self.require(Permission::EditPolicy)?;
+        let exists: bool =
+            self.conn
+                .query_row("SELECT EXISTS (SELECT 1 FROM centers WHERE code = ?1)", [&center.code], |r| r.get(0))?;
+        if exists {
+            return Err(StoreError::Conflict(format!("مرکز با کد «{}» پیش‌تر ثبت شده است.", center.code)));
+        }
+        let center = Center { id: Center::id_for_code(&center.code), ..center };
+        self.write(|w| crate::members::insert_center(w, &center))
+    }
+
+    /// Sends a copy to another center (the van's and the postal center's
+    /// stock rotates). The copy must not be on loan.
+    pub fn transfer_copy(&mut self, copy_id: Uuid, to_center_code: &str) -> Result<CopyView> {
+        self.require(Permission::EditCatalog)?;
+        let copy = self.copy(copy_id)?;
+        if !matches!(copy.status, CopyStatus::Available) {
+            return Err(StoreError::Conflict(
+                "فقط نسخه‌ای که در قفسه همین مرکز است منتقل می‌شود؛ وضعیت نسخه را ببینید.".into(),
+            ));
+        }
+        let code = text::to_ascii_digits(to_center_code.trim());
+        let to = self.centers()?.into_iter().find(|c| c.code == code).ok_or_else(|| {
+            StoreError::NotFound(format!("مرکزی با کد «{code}» شناخته نیست؛ پس از همگام‌سازی دوباره تلاش کنید."))
+        })?;
+        let from = self.id()?.center.id;
+        if to.id == from {
+            return Err(StoreError::InvalidInput("مرکز مقصد همین مرکز است.".into()));
+        }
+        self.check_clock()?;
+        self.write(|w| {
+            w.event(Uuid::now_v7(), Event::Transfer { copy_id, from_center: from, to_center: to.id })?;
+            w.tx.execute(
+                "UPDATE copies SET center_id = ?2 WHERE id = ?1",
+                params![copy_id.to_string(), to.id.to_string()],
+            )?;
+            Ok(())
+        })?;
+        self.copy(copy_id)
+    }
+
+    /// Titles matching the query (title, author, translator, illustrator,
+    /// publisher, subjects, ISBN), best first, with copy counts.
+    pub fn find_titles(&self, query: &str, limit: usize) -> Result<Vec<TitleHit>> {
+        let Some(fts) = text::fts_query(query) else { return Ok(Vec::new()) };
+        let center = self.id()?.center.id.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.id, t.title, t.author, t.publisher, t.age_group,
+                    (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?3),
+                    (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?3
+                        AND NOT EXISTS (SELECT 1 FROM open_loans o WHERE o.copy_id = c.id))
+             FROM (SELECT rowid, rank FROM title_search WHERE title_search MATCH ?1 ORDER BY rank LIMIT ?2) f
+             JOIN titles t ON t.seq = f.rowid WHERE t.merged_into IS NULL ORDER BY f.rank",
+        )?;
+        let rows = stmt.query_map(params![fts, limit as i64, center], title_hit)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Titles in Persian alphabetical order.
+    pub fn list_titles(&self, offset: usize, limit: usize) -> Result<Vec<TitleHit>> {
+        let center = self.id()?.center.id.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.id, t.title, t.author, t.publisher, t.age_group,
+                    (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?3),
+                    (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?3
+                        AND NOT EXISTS (SELECT 1 FROM open_loans o WHERE o.copy_id = c.id))
+             FROM titles t WHERE t.merged_into IS NULL ORDER BY t.sort_key, t.id LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64, center], title_hit)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+fn title_hit(r: &Row<'_>) -> rusqlite::Result<TitleHit> {
+    Ok(TitleHit {
+        id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+        title: r.get(1)?,
+        author: r.get(2)?,
+        publisher: r.get(3)?,
+        age_group: r.get(4)?,
+        copies: r.get(5)?,
+        available: r.get(6)?,
+    })
+}

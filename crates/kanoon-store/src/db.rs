@@ -1,0 +1,116 @@
+//! Opening the center's database: the pragmas every connection gets and
+//! the embedded, forward-only migrations.
+//!
+//! Migrations are hand-applied (a loop over `user_version`) because the
+//! well-known migration crate pins an older rusqlite than the one whose
+//! bundled SQLite we need; the loop is small and tested from every version.
+
+use std::io::Read;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Result, StoreError};
+
+/// The migrations, in order; `user_version` = how many are applied.
+pub const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_center.sql", include_str!("../../../migrations/local/0001_center.sql"))];
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Opens (creating if missing) the database at `path`. A file that is not a
+/// SQLite database is refused without being written to.
+pub fn open_file(path: &Path) -> Result<Connection> {
+    if path.exists() && !looks_like_sqlite(path)? {
+        return Err(StoreError::NotADatabase { path: path.to_path_buf() });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    prepare(conn).map_err(|e| match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            StoreError::NotADatabase { path: path.to_path_buf() }
+        }
+        other => other,
+    })
+}
+
+pub fn open_in_memory() -> Result<Connection> {
+    prepare(Connection::open_in_memory()?)
+}
+
+/// True for an empty file (a new database) or one with the SQLite header.
+fn looks_like_sqlite(path: &Path) -> Result<bool> {
+    let mut header = [0u8; 16];
+    let mut f = std::fs::File::open(path)?;
+    let mut read = 0;
+    while read < header.len() {
+        match f.read(&mut header[read..])? {
+            0 => break,
+            n => read += n,
+        }
+    }
+    Ok(read == 0 || (read == 16 && &header == SQLITE_HEADER))
+}
+
+fn prepare(conn: Connection) -> Result<Connection> {
+    configure(&conn)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// The pragmas every connection of the desk gets: WAL so readers never
+/// block the loan desk, FULL sync so a recorded loan survives a power cut,
+/// foreign keys enforced.
+pub fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+/// Pragmas as read back from a connection (asserted by tests).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pragmas {
+    pub journal_mode: String,
+    /// 2 = FULL
+    pub synchronous: i64,
+    pub foreign_keys: bool,
+    pub user_version: i64,
+}
+
+pub fn read_pragmas(conn: &Connection) -> Result<Pragmas> {
+    Ok(Pragmas {
+        journal_mode: conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?,
+        synchronous: conn.pragma_query_value(None, "synchronous", |r| r.get(0))?,
+        foreign_keys: conn.pragma_query_value(None, "foreign_keys", |r| r.get::<_, i64>(0))? == 1,
+        user_version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
+    })
+}
+
+/// Applies the migrations not yet applied, each in its own transaction.
+pub fn migrate(conn: &Connection) -> Result<()> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Applies migrations up to `target` (tests build databases at every
+/// earlier version with this).
+pub fn migrate_to(conn: &Connection, target: usize) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let current = usize::try_from(current).unwrap_or(0);
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Conflict(format!(
+            "این پایگاه داده با نسخه جدیدتری از برنامه ساخته شده است (نسخه {current})؛ برنامه را به‌روز کنید."
+        )));
+    }
+    for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(target).skip(current) {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {};\nCOMMIT;", i + 1))
+            .inspect_err(|_| {
+                let _ = conn.execute_batch("ROLLBACK");
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,415 @@
+//! `Desk`: the one entry point the desktop app and the tests use. It owns
+//! the connection, knows which center and desk it is, who is signed in and
+//! what time it is, and runs every use case as one transaction that also
+//! appends the change's op(s) to the outbox.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use kanoon_domain::circulation::{Event, EventRecord};
+use kanoon_domain::entities::{Center, CenterKind, Permission, Role, Staff};
+use kanoon_domain::jalali;
+use kanoon_domain::policy::Policy;
+use kanoon_protocol::{EntityKind, FieldChange, Hlc, HlcClock, Op, OpBody, SCHEMA_VERSION};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::db;
+use crate::error::{Result, StoreError};
+
+/// How far behind the latest recorded time the clock may be before
+/// circulation is refused (small corrections by time sync are normal).
+const CLOCK_TOLERANCE: Duration = Duration::minutes(5);
+
+/// Who this desk is; fixed at first run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskIdentity {
+    pub device_id: Uuid,
+    pub center: Center,
+    pub desk_number: u8,
+}
+
+/// First-run answers: the center, this desk's number and the first manager.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupRequest {
+    pub center_code: String,
+    pub center_name: String,
+    pub center_kind: CenterKind,
+    pub desk_number: u8,
+    pub manager_username: String,
+    pub manager_full_name: String,
+}
+
+pub struct Desk {
+    pub(crate) conn: Connection,
+    path: Option<PathBuf>,
+    clock: Arc<dyn Clock>,
+    identity: Option<DeskIdentity>,
+    staff: Option<Staff>,
+    hlc: HlcClock,
+    /// Latest time this database has seen (circulation refuses earlier).
+    clock_high_water: Option<DateTime<Utc>>,
+}
+
+impl Desk {
+    /// Opens (or creates) the center database at `path`, migrating it.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = db::open_file(path)?;
+        Self::from_connection(conn, Some(path.to_path_buf()))
+    }
+
+    pub fn open_in_memory() -> Result<Self> {
+        Self::from_connection(db::open_in_memory()?, None)
+    }
+
+    fn from_connection(conn: Connection, path: Option<PathBuf>) -> Result<Self> {
+        let mut desk = Desk {
+            conn,
+            path,
+            clock: Arc::new(SystemClock),
+            identity: None,
+            staff: None,
+            hlc: HlcClock::default(),
+            clock_high_water: None,
+        };
+        desk.load_identity()?;
+        Ok(desk)
+    }
+
+    /// Uses `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Today's date in Tehran.
+    pub fn today(&self) -> NaiveDate {
+        jalali::tehran_date(self.now())
+    }
+
+    pub fn pragmas(&self) -> Result<db::Pragmas> {
+        db::read_pragmas(&self.conn)
+    }
+
+    fn load_identity(&mut self) -> Result<()> {
+        let meta = |key: &str| -> Result<Option<String>> {
+            Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        };
+        if let Some(h) = meta("hlc_last")? {
+            self.hlc = HlcClock::new(Hlc::parse_sortable(&h).unwrap_or_default());
+        }
+        if let Some(t) = meta("clock_high_water")? {
+            self.clock_high_water = DateTime::parse_from_rfc3339(&t).ok().map(|t| t.with_timezone(&Utc));
+        }
+        let (Some(device), Some(center_id), Some(desk_number)) =
+            (meta("device_id")?, meta("center_id")?, meta("desk_number")?)
+        else {
+            return Ok(());
+        };
+        let center = crate::members::load_center(&self.conn, &center_id)?;
+        self.identity = Some(DeskIdentity {
+            device_id: parse_uuid(&device)?,
+            center,
+            desk_number: desk_number.parse().map_err(|_| StoreError::Corrupt("desk_number".into()))?,
+        });
+        Ok(())
+    }
+
+    pub fn identity(&self) -> Option<&DeskIdentity> {
+        self.identity.as_ref()
+    }
+
+    pub(crate) fn id(&self) -> Result<&DeskIdentity> {
+        self.identity.as_ref().ok_or(StoreError::NotSetUp)
+    }
+
+    /// First run: records the center, this desk and the first manager, and
+    /// fills the shipped reference data (age groups, policy, exemptions).
+    pub fn setup(&mut self, req: SetupRequest) -> Result<Staff> {
+        if self.identity.is_some() {
+            return Err(StoreError::Conflict("این میز پیش‌تر راه‌اندازی شده است.".into()));
+        }
+        let code = kanoon_domain::text::to_ascii_digits(req.center_code.trim());
+        if code.is_empty() || code.len() > 8 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(StoreError::InvalidInput(format!(
+                "کد مرکز «{}» معتبر نیست؛ کد رسمی مرکز فقط رقم است (حداکثر ۸ رقم).",
+                req.center_code
+            )));
+        }
+        if req.desk_number == 0 || req.desk_number > 99 {
+            return Err(StoreError::InvalidInput("شماره میز باید بین ۱ تا ۹۹ باشد.".into()));
+        }
+        if req.center_name.trim().is_empty() || req.manager_full_name.trim().is_empty() {
+            return Err(StoreError::InvalidInput("نام مرکز و نام مدیر را وارد کنید.".into()));
+        }
+        let center = Center {
+            id: Center::id_for_code(&code),
+            code: code.clone(),
+            name: req.center_name.trim().to_owned(),
+            kind: req.center_kind,
+            address: String::new(),
+            phone: String::new(),
+        };
+        let identity = DeskIdentity { device_id: Uuid::now_v7(), center: center.clone(), desk_number: req.desk_number };
+        let manager = Staff {
+            id: Uuid::now_v7(),
+            center_id: center.id,
+            username: req.manager_username.trim().to_owned(),
+            full_name: req.manager_full_name.trim().to_owned(),
+            role: Role::CenterManager,
+            active: true,
+        };
+        self.identity = Some(identity.clone());
+        let result = self.write_as(Some(manager.id), |w| {
+            for (k, v) in [
+                ("device_id", identity.device_id.to_string()),
+                ("center_id", center.id.to_string()),
+                ("desk_number", identity.desk_number.to_string()),
+                ("member_counter", "0".to_owned()),
+            ] {
+                w.tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+            }
+            crate::members::insert_center(w, &center)?;
+            crate::members::insert_staff(w, &manager)?;
+            crate::settings::install_reference_data(w)?;
+            Ok(())
+        });
+        if let Err(e) = result {
+            self.identity = None;
+            return Err(e);
+        }
+        self.staff = Some(manager.clone());
+        Ok(manager)
+    }
+
+    /// Signs a staff member in (password checks live in the desktop shell).
+    pub fn sign_in(&mut self, username: &str) -> Result<Staff> {
+        self.id()?;
+        let staff = crate::members::staff_by_username(&self.conn, username.trim())?
+            .filter(|s| s.active)
+            .ok_or_else(|| StoreError::NotFound(format!("کاربری با نام «{username}» نیست یا غیرفعال است.")))?;
+        self.staff = Some(staff.clone());
+        Ok(staff)
+    }
+
+    pub fn signed_in(&self) -> Option<&Staff> {
+        self.staff.as_ref()
+    }
+
+    pub(crate) fn require(&self, p: Permission) -> Result<&Staff> {
+        let staff = self.staff.as_ref().ok_or(StoreError::NotSignedIn)?;
+        if staff.role.allows(p) {
+            Ok(staff)
+        } else {
+            Err(StoreError::Forbidden(format!(
+                "نقش «{}» اجازه این کار را ندارد؛ از مدیر مرکز بخواهید.",
+                staff.role.persian()
+            )))
+        }
+    }
+
+    /// Refuses when the clock is earlier than the latest time recorded.
+    pub(crate) fn check_clock(&self) -> Result<DateTime<Utc>> {
+        let now = self.now();
+        if let Some(seen) = self.clock_high_water
+            && now + CLOCK_TOLERANCE < seen
+        {
+            return Err(StoreError::ClockBehind {
+                now: jalali::format_tehran_datetime(now),
+                seen: jalali::format_tehran_datetime(seen),
+            });
+        }
+        Ok(now)
+    }
+
+    pub fn policy(&self) -> Result<Policy> {
+        crate::settings::load_policy(&self.conn)
+    }
+
+    /// Runs `f` as one transaction by the signed-in staff member; the ops
+    /// it records go to the outbox in the same transaction.
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut Write<'_>) -> Result<T>) -> Result<T> {
+        let staff = self.staff.as_ref().map(|s| s.id).ok_or(StoreError::NotSignedIn)?;
+        self.write_as(Some(staff), f)
+    }
+
+    pub(crate) fn write_as<T>(
+        &mut self,
+        staff_id: Option<Uuid>,
+        f: impl FnOnce(&mut Write<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let identity = self.identity.clone().ok_or(StoreError::NotSetUp)?;
+        let now = self.now();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut w = Write { tx, hlc: self.hlc, now, identity, staff_id };
+        let out = f(&mut w)?;
+        let high_water = self.clock_high_water.map_or(now, |seen| seen.max(now));
+        w.tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('hlc_last', ?1), ('clock_high_water', ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![w.hlc.last.to_sortable(), high_water.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
+        )?;
+        let hlc = w.hlc;
+        w.tx.commit()?;
+        self.hlc = hlc;
+        self.clock_high_water = Some(high_water);
+        Ok(out)
+    }
+
+    /// Number of ops waiting in the outbox (sync status, tests).
+    pub fn outbox_len(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE pushed_at IS NULL", [], |r| r.get(0))?)
+    }
+
+    /// The ops in the outbox, oldest first.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<Op>> {
+        let mut stmt = self.conn.prepare_cached("SELECT op FROM outbox ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+
+    /// `PRAGMA integrity_check` (the crash test and the backup check).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+/// One use case's transaction. Every record change and event goes through
+/// `event` or `patch`, which append exactly one op each.
+pub(crate) struct Write<'c> {
+    pub tx: rusqlite::Transaction<'c>,
+    hlc: HlcClock,
+    pub now: DateTime<Utc>,
+    pub identity: DeskIdentity,
+    pub staff_id: Option<Uuid>,
+}
+
+impl Write<'_> {
+    pub fn center_id(&self) -> Uuid {
+        self.identity.center.id
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        jalali::tehran_date(self.now)
+    }
+
+    fn push_op(&mut self, entity: &str, entity_id: Uuid, body: OpBody) -> Result<Hlc> {
+        let hlc = self.hlc.tick(self.now.timestamp_millis());
+        let op = Op {
+            op_id: Uuid::now_v7(),
+            schema_version: SCHEMA_VERSION,
+            hlc,
+            device_id: self.identity.device_id,
+            center_id: self.identity.center.id,
+            entity: EntityKind::new(entity),
+            entity_id,
+            staff_id: self.staff_id,
+            body,
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO outbox (op_id, entity, entity_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                op.op_id.to_string(),
+                entity,
+                entity_id.to_string(),
+                serde_json::to_string(&op)?,
+                self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ])?;
+        Ok(hlc)
+    }
+
+    /// Appends an event to the log (and its op to the outbox). Derived
+    /// tables are the caller's to update in the same transaction.
+    pub fn event(&mut self, id: Uuid, event: Event) -> Result<EventRecord> {
+        let entity = match event {
+            Event::Membership { .. } => EntityKind::MEMBERSHIP,
+            Event::Void { .. }
+            | Event::Loan { .. }
+            | Event::Return { .. }
+            | Event::Renewal { .. }
+            | Event::Transfer { .. } => EntityKind::CIRCULATION,
+        };
+        let data = serde_json::to_value(&event)?;
+        let hlc = self.push_op(entity, id, OpBody::Event { kind: event.kind().to_owned(), data: data.clone() })?;
+        let (copy_id, member_id, loan_id) = match &event {
+            Event::Loan { copy_id, member_id, .. } => (Some(*copy_id), Some(*member_id), None),
+            Event::Return { loan_id, copy_id, .. } => (Some(*copy_id), None, Some(*loan_id)),
+            Event::Renewal { loan_id, .. } => (None, None, Some(*loan_id)),
+            Event::Transfer { copy_id, .. } => (Some(*copy_id), None, None),
+            Event::Membership { member_id, .. } => (None, Some(*member_id), None),
+            Event::Void { target, .. } => (None, None, Some(*target)),
+        };
+        let record = EventRecord { id, hlc, device_id: self.identity.device_id, at: self.now, event };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO events (id, kind, hlc, device_id, at, staff_id, copy_id, member_id, loan_id, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                id.to_string(),
+                record.event.kind(),
+                hlc.to_sortable(),
+                record.device_id.to_string(),
+                self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                self.staff_id.map(|s| s.to_string()),
+                copy_id.map(|s| s.to_string()),
+                member_id.map(|s| s.to_string()),
+                loan_id.map(|s| s.to_string()),
+                data.to_string(),
+            ])?;
+        Ok(record)
+    }
+
+    /// Records a field-by-field change of a record and returns the clock
+    /// the fields were written with. `old_clocks` are the fields' current
+    /// clocks (the base each change replaced).
+    pub fn patch(
+        &mut self,
+        entity: &str,
+        entity_id: Uuid,
+        changes: BTreeMap<String, serde_json::Value>,
+        old_clocks: &BTreeMap<String, Hlc>,
+    ) -> Result<(Hlc, BTreeMap<String, Hlc>)> {
+        let fields = changes
+            .into_iter()
+            .map(|(name, value)| {
+                let base = old_clocks.get(&name).copied();
+                (name, FieldChange { value, base })
+            })
+            .collect::<BTreeMap<_, _>>();
+        let names: Vec<String> = fields.keys().cloned().collect();
+        let hlc = self.push_op(entity, entity_id, OpBody::Patch { fields })?;
+        let mut clocks = old_clocks.clone();
+        for n in names {
+            clocks.insert(n, hlc);
+        }
+        Ok((hlc, clocks))
+    }
+}
+
+pub(crate) fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("شناسه نامعتبر «{s}»")))
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("تاریخ نامعتبر «{s}»")))
+}
+
+/// Reads a field-clock map stored as JSON.
+pub(crate) fn parse_clocks(s: &str) -> Result<BTreeMap<String, Hlc>> {
+    Ok(serde_json::from_str(s)?)
+}

@@ -1,0 +1,86 @@
+use std::path::PathBuf;
+
+use kanoon_domain::DomainError;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The closed set of error categories the desktop app branches on (it
+/// never matches message text). Serialized as snake_case strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    Conflict,
+    ClockBehind,
+    NotSetUp,
+    NotSignedIn,
+    Forbidden,
+    NotADatabase,
+    ImportRejected,
+    Storage,
+}
+
+/// Everything a use case can fail with. Messages are Persian and say what
+/// happened and what to do; the input that caused them stays with the
+/// caller (nothing is half-written: every use case is one transaction).
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(
+        "ساعت این رایانه ({now}) از آخرین زمانی که در این پایگاه ثبت شده ({seen}) عقب‌تر است؛ \
+         تاریخ و ساعت ویندوز را درست کنید و دوباره تلاش کنید. تا آن وقت امانت و بازگشت ثبت نمی‌شود."
+    )]
+    ClockBehind { now: String, seen: String },
+    #[error("این میز هنوز راه‌اندازی نشده است؛ ابتدا کد و نام مرکز و شماره میز را وارد کنید.")]
+    NotSetUp,
+    #[error("ابتدا با نام کاربری خود وارد شوید.")]
+    NotSignedIn,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(
+        "پرونده «{path}» پایگاه داده کتابخانه نیست یا آسیب دیده است؛ به آن دست زده نشد. \
+         پرونده درست را انتخاب کنید یا از نسخه پشتیبان بازگردانی کنید."
+    )]
+    NotADatabase { path: PathBuf },
+    #[error("ورود اطلاعات انجام نشد: {0}")]
+    ImportRejected(String),
+    #[error("خطای پایگاه داده: {0}. برنامه را دوباره باز کنید؛ اگر تکرار شد با پشتیبانی استان تماس بگیرید.")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("خطای خواندن یا نوشتن پرونده: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("داده ذخیره‌شده خوانا نیست: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            StoreError::Invalid(_) | StoreError::InvalidInput(_) => ErrorCode::InvalidInput,
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::ClockBehind { .. } => ErrorCode::ClockBehind,
+            StoreError::NotSetUp => ErrorCode::NotSetUp,
+            StoreError::NotSignedIn => ErrorCode::NotSignedIn,
+            StoreError::Forbidden(_) => ErrorCode::Forbidden,
+            StoreError::NotADatabase { .. } => ErrorCode::NotADatabase,
+            StoreError::ImportRejected(_) => ErrorCode::ImportRejected,
+            StoreError::Sqlite(_) | StoreError::Io(_) | StoreError::Corrupt(_) => ErrorCode::Storage,
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,22 @@
+//! A center's own database and the use cases the desktop app calls.
+//!
+//! `Desk` is the one API: its inputs and outputs are the DTOs the UI sees
+//! (serde; exported to TypeScript by the desktop shell). Every use case is
+//! one SQLite transaction that also appends the change's ops to the outbox,
+//! so sync needs nothing from the use cases. Only this crate knows rusqlite.
+
+pub mod backup;
+pub mod catalog;
+pub mod circulation;
+pub mod clock;
+pub mod db;
+pub mod demo;
+mod desk;
+pub mod error;
+pub mod import;
+pub mod members;
+pub mod settings;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use desk::{Desk, DeskIdentity, SetupRequest};
+pub use error::{ErrorCode, Result, StoreError};

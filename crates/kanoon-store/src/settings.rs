@@ -1,0 +1,199 @@
+//! Center settings as data: circulation policy, membership fee and length,
+//! fee exemptions, holidays, age groups. Shipped defaults are installed at
+//! first run; every value is editable by a manager and synced as a record.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use kanoon_domain::age_group::{AgeGroup, AgeScheme, default_age_groups};
+use kanoon_domain::entities::Permission;
+use kanoon_domain::policy::Policy;
+use kanoon_protocol::EntityKind;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::desk::{Desk, Write};
+use crate::error::{Result, StoreError};
+
+/// Membership terms: the annual fee (the seed's 350,000 rials, changed
+/// yearly) and how long a period lasts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipTerms {
+    pub fee_rials: i64,
+    pub period_days: u32,
+}
+
+impl Default for MembershipTerms {
+    fn default() -> Self {
+        Self { fee_rials: 350_000, period_days: 365 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeExemption {
+    pub code: String,
+    pub name: String,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holiday {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+/// A stable id for a settings record so every peer patches the same one.
+fn settings_entity_id(key: &str) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("kanoon-settings/{key}").as_bytes())
+}
+
+pub(crate) fn install_reference_data(w: &mut Write<'_>) -> Result<()> {
+    for g in default_age_groups() {
+        insert_age_group(w, &g)?;
+    }
+    for (code, name) in
+        [("postal", "اعضای مراکز پستی"), ("free_program", "طرح‌های عضویت رایگان"), ("staff_family", "خانواده کارکنان")]
+    {
+        w.tx.execute("INSERT INTO fee_exemptions (code, name) VALUES (?1, ?2)", params![code, name])?;
+    }
+    save_setting(w, "policy", &Policy::shipped())?;
+    save_setting(w, "membership_terms", &MembershipTerms::default())?;
+    Ok(())
+}
+
+fn insert_age_group(w: &mut Write<'_>, g: &AgeGroup) -> Result<()> {
+    let scheme = match g.scheme {
+        AgeScheme::Letters => "letters",
+        AgeScheme::MinimumAge => "minimum_age",
+    };
+    w.tx.execute(
+        "INSERT OR REPLACE INTO age_groups (code, scheme, label, min_age, sort) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![g.code, scheme, g.label, g.min_age, g.sort],
+    )?;
+    Ok(())
+}
+
+/// Stores a settings value and records it as a patch of the settings record.
+fn save_setting<T: Serialize>(w: &mut Write<'_>, key: &str, value: &T) -> Result<()> {
+    let json = serde_json::to_value(value)?;
+    w.tx.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, json.to_string()],
+    )?;
+    w.patch(EntityKind::POLICY, settings_entity_id(key), BTreeMap::from([(key.to_owned(), json)]), &BTreeMap::new())?;
+    Ok(())
+}
+
+fn load_setting<T: for<'de> Deserialize<'de> + Default>(conn: &Connection, key: &str) -> Result<T> {
+    let raw: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+    match raw {
+        Some(s) => Ok(serde_json::from_str(&s)?),
+        None => Ok(T::default()),
+    }
+}
+
+/// The policy with the holiday table folded into its closed days.
+pub(crate) fn load_policy(conn: &Connection) -> Result<Policy> {
+    let mut policy: Policy = load_setting(conn, "policy")?;
+    if policy == Policy::default() {
+        policy = Policy::shipped();
+    }
+    let mut stmt = conn.prepare_cached("SELECT date FROM holidays")?;
+    for d in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        policy.closed.holidays.insert(crate::desk::parse_date(&d?)?);
+    }
+    Ok(policy)
+}
+
+pub(crate) fn load_age_groups(conn: &Connection) -> Result<Vec<AgeGroup>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT code, scheme, label, min_age, sort FROM age_groups ORDER BY scheme, sort")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(AgeGroup {
+            code: r.get(0)?,
+            scheme: if r.get::<_, String>(1)? == "letters" { AgeScheme::Letters } else { AgeScheme::MinimumAge },
+            label: r.get(2)?,
+            min_age: r.get(3)?,
+            sort: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+impl Desk {
+    pub fn membership_terms(&self) -> Result<MembershipTerms> {
+        load_setting(&self.conn, "membership_terms")
+    }
+
+    pub fn set_membership_terms(&mut self, terms: MembershipTerms) -> Result<()> {
+        self.require(Permission::EditPolicy)?;
+        if terms.fee_rials < 0 || terms.period_days == 0 {
+            return Err(StoreError::InvalidInput("مبلغ حق عضویت و مدت عضویت باید مثبت باشد.".into()));
+        }
+        self.write(|w| save_setting(w, "membership_terms", &terms))
+    }
+
+    /// Replaces the circulation policy (rules and weekly closed days; the
+    /// holidays are edited with `set_holidays`).
+    pub fn set_policy(&mut self, mut policy: Policy) -> Result<()> {
+        self.require(Permission::EditPolicy)?;
+        if policy.default_rule.loan_days == 0 || policy.default_rule.max_open_loans == 0 {
+            return Err(StoreError::InvalidInput("مدت امانت و سقف امانت باید دست‌کم یک باشد.".into()));
+        }
+        policy.closed.holidays.clear();
+        self.write(|w| save_setting(w, "policy", &policy))
+    }
+
+    pub fn holidays(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Holiday>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT date, name FROM holidays WHERE date BETWEEN ?1 AND ?2 ORDER BY date")?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.map(|r| {
+            let (d, name) = r?;
+            Ok(Holiday { date: crate::desk::parse_date(&d)?, name })
+        })
+        .collect()
+    }
+
+    /// Replaces the holidays between `from` and `to` (a year's table: lunar
+    /// holidays move every year).
+    pub fn set_holidays(&mut self, from: NaiveDate, to: NaiveDate, holidays: Vec<Holiday>) -> Result<()> {
+        self.require(Permission::EditPolicy)?;
+        if let Some(h) = holidays.iter().find(|h| h.date < from || h.date > to) {
+            return Err(StoreError::InvalidInput(format!(
+                "تعطیلی {} بیرون از بازه سال انتخاب‌شده است.",
+                kanoon_domain::jalali::JalaliDate::from_gregorian(h.date)
+            )));
+        }
+        self.write(|w| {
+            w.tx.execute(
+                "DELETE FROM holidays WHERE date BETWEEN ?1 AND ?2",
+                params![from.to_string(), to.to_string()],
+            )?;
+            for h in &holidays {
+                w.tx.execute(
+                    "INSERT OR REPLACE INTO holidays (date, name) VALUES (?1, ?2)",
+                    params![h.date.to_string(), h.name],
+                )?;
+            }
+            let key = format!("holidays/{from}/{to}");
+            let json = serde_json::to_value(&holidays)?;
+            w.patch(EntityKind::POLICY, settings_entity_id(&key), BTreeMap::from([(key, json)]), &BTreeMap::new())?;
+            Ok(())
+        })
+    }
+
+    pub fn age_groups(&self) -> Result<Vec<AgeGroup>> {
+        load_age_groups(&self.conn)
+    }
+
+    pub fn fee_exemptions(&self) -> Result<Vec<FeeExemption>> {
+        let mut stmt = self.conn.prepare_cached("SELECT code, name, active FROM fee_exemptions ORDER BY code")?;
+        let rows = stmt.query_map([], |r| Ok(FeeExemption { code: r.get(0)?, name: r.get(1)?, active: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
