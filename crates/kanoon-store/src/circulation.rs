@@ -210,6 +210,32 @@ fn member_standing(
     })
 }
 
+/// Reads `id, hlc, device_id, at, data` rows into event records.
+fn read_events(stmt: &mut rusqlite::CachedStatement<'_>, args: impl rusqlite::Params) -> Result<Vec<EventRecord>> {
+    let rows = stmt.query_map(args, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, hlc, device, at, data) = row?;
+        Ok(EventRecord {
+            id: parse_uuid(&id)?,
+            hlc: Hlc::parse_sortable(&hlc).ok_or_else(|| StoreError::Corrupt(format!("ساعت رویداد «{hlc}»")))?,
+            device_id: parse_uuid(&device)?,
+            at: DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| StoreError::Corrupt(format!("زمان رویداد «{at}»")))?,
+            event: serde_json::from_str(&data)?,
+        })
+    })
+    .collect()
+}
+
 /// Re-derives the open loans of one copy from its events with the domain
 /// fold (after a void, or a late event from sync).
 pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<()> {
@@ -219,26 +245,7 @@ pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<()> {
             OR loan_id IN (SELECT id FROM events WHERE copy_id = ?1)
             OR loan_id IN (SELECT id FROM events WHERE loan_id IN (SELECT id FROM events WHERE copy_id = ?1))",
     )?;
-    let rows = stmt.query_map([copy_id.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    let mut events = Vec::new();
-    for row in rows {
-        let (id, hlc, device, at, data) = row?;
-        events.push(EventRecord {
-            id: parse_uuid(&id)?,
-            hlc: Hlc::parse_sortable(&hlc).unwrap_or_default(),
-            device_id: parse_uuid(&device)?,
-            at: DateTime::parse_from_rfc3339(&at).map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
-            event: serde_json::from_str(&data)?,
-        });
-    }
+    let events = read_events(&mut stmt, [copy_id.to_string()])?;
     let state = fold(&events);
     tx.execute("DELETE FROM open_loans WHERE copy_id = ?1", [copy_id.to_string()])?;
     for l in state.open_loans_of_copy(copy_id) {
@@ -719,4 +726,42 @@ fn tehran_day_bounds(day: NaiveDate) -> (String, String) {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     };
     (start(day), start(day.succ_opt().unwrap_or(day)))
+}
+
+impl Desk {
+    /// The whole event log (sync, audits and the tests that compare the
+    /// derived tables with the domain fold).
+    pub fn event_log(&self) -> Result<Vec<EventRecord>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, hlc, device_id, at, data FROM events ORDER BY hlc")?;
+        read_events(&mut stmt, [])
+    }
+
+    /// The derived open-loans table as domain values.
+    pub fn all_open_loans(&self) -> Result<Vec<kanoon_domain::circulation::OpenLoan>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT loan_id, copy_id, member_id, lent_on, due_on, renewals FROM open_loans ORDER BY loan_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, u32>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (loan, copy, member, lent, due, renewals) = row?;
+            Ok(kanoon_domain::circulation::OpenLoan {
+                loan_id: parse_uuid(&loan)?,
+                copy_id: parse_uuid(&copy)?,
+                member_id: parse_uuid(&member)?,
+                lent_on: parse_date(&lent)?,
+                due_on: parse_date(&due)?,
+                renewals,
+            })
+        })
+        .collect()
+    }
 }

@@ -36,6 +36,14 @@ pub fn open_file(path: &Path) -> Result<Connection> {
     })
 }
 
+/// Opens an existing database read-only (backups), refusing non-databases.
+pub fn open_file_readonly(path: &Path) -> Result<Connection> {
+    if !path.is_file() || !looks_like_sqlite(path)? {
+        return Err(StoreError::NotADatabase { path: path.to_path_buf() });
+    }
+    Ok(Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?)
+}
+
 pub fn open_in_memory() -> Result<Connection> {
     prepare(Connection::open_in_memory()?)
 }

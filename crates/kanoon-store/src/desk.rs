@@ -103,6 +103,13 @@ impl Desk {
         db::read_pragmas(&self.conn)
     }
 
+    /// Re-reads identity and clocks after the database content changed
+    /// underneath (restore).
+    pub(crate) fn reload(&mut self) -> Result<()> {
+        self.identity = None;
+        self.load_identity()
+    }
+
     fn load_identity(&mut self) -> Result<()> {
         let meta = |key: &str| -> Result<Option<String>> {
             Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)

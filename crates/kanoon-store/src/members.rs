@@ -583,6 +583,24 @@ impl Desk {
         self.member(member_id)
     }
 
+    /// Adds a staff account of this center.
+    pub fn add_staff(&mut self, username: &str, full_name: &str, role: Role) -> Result<Staff> {
+        self.require(Permission::ManageStaff)?;
+        let staff = Staff {
+            id: Uuid::now_v7(),
+            center_id: self.id()?.center.id,
+            username: username.trim().to_owned(),
+            full_name: full_name.trim().to_owned(),
+            role,
+            active: true,
+        };
+        if staff.full_name.is_empty() {
+            return Err(StoreError::InvalidInput("نام و نام خانوادگی کارمند را وارد کنید.".into()));
+        }
+        self.write(|w| insert_staff(w, &staff))?;
+        Ok(staff)
+    }
+
     /// Replaces the member's photo.
     pub fn set_member_photo(&mut self, member_id: Uuid, photo: Photo) -> Result<()> {
         self.require(Permission::RegisterMembers)?;

@@ -14,10 +14,7 @@ pub fn table(headers: &[&str], rows: &[&[&str]]) -> Table {
         rows: rows
             .iter()
             .enumerate()
-            .map(|(i, r)| SourceRow {
-                line: i + 2,
-                cells: r.iter().map(|s| (*s).to_owned()).collect(),
-            })
+            .map(|(i, r)| SourceRow { line: i + 2, cells: r.iter().map(|s| (*s).to_owned()).collect() })
             .collect(),
         source: SourceInfo {
             format: SourceFormat::Csv,

@@ -1,0 +1,236 @@
+use chrono::Duration;
+use kanoon_domain::circulation::IssueCode;
+use kanoon_domain::entities::{Role, WithdrawReason};
+use kanoon_store::ErrorCode;
+use kanoon_store::circulation::{BookStatus, CheckOutRequest};
+
+use crate::support::*;
+
+fn lend(
+    desk: &mut kanoon_store::Desk,
+    member: uuid::Uuid,
+    numbers: &[&str],
+) -> kanoon_store::circulation::CheckOutResult {
+    desk.check_out(CheckOutRequest {
+        member_id: member,
+        registration_numbers: numbers.iter().map(|s| s.to_string()).collect(),
+        confirm_warnings: true,
+        override_reason: None,
+    })
+    .unwrap()
+}
+
+fn codes(b: &kanoon_store::circulation::BookOutcome) -> Vec<IssueCode> {
+    b.issues.iter().map(|i| i.code).collect()
+}
+
+#[test]
+fn two_books_are_lent_with_a_jalali_due_date_and_a_third_is_refused_by_the_limit() {
+    let mut f = desk();
+    books(&mut f.desk, "قصه‌های مجید", 100, 3);
+    let m = register(&mut f.desk, "سارا", "کریمی", 1);
+    let out = lend(&mut f.desk, m.id, &["۱۰۰", "101"]);
+    assert_eq!(out.lent(), 2);
+    // Lent on Saturday 1404/01/16; 7 days later is Saturday 1404/01/23.
+    assert_eq!(out.books[0].due_on_jalali.as_deref(), Some("۱۴۰۴/۰۱/۲۳"));
+    let third = lend(&mut f.desk, m.id, &["102"]);
+    assert_eq!(third.books[0].status, BookStatus::NeedsConfirmation);
+    assert_eq!(codes(&third.books[0]), vec![IssueCode::LimitReached]);
+    assert_eq!(f.desk.open_loans_of(m.id).unwrap().len(), 2);
+}
+
+#[test]
+fn a_due_date_on_a_friday_or_holiday_moves_to_the_next_open_day() {
+    let mut f = desk();
+    books(&mut f.desk, "کلاغ‌ها", 1, 1);
+    let m = register(&mut f.desk, "علی", "رضایی", 2);
+    // Friday 1404/01/22 lent on Friday 1404/01/15 → due Friday → Saturday.
+    f.clock.set(start_time() + Duration::days(6)); // Friday 1404/01/22
+    let out = lend(&mut f.desk, m.id, &["1"]);
+    assert_eq!(out.books[0].due_on_jalali.as_deref(), Some("۱۴۰۴/۰۱/۳۰"), "Friday 29 → Saturday 30");
+}
+
+#[test]
+fn every_refusal_reason_is_reported() {
+    let mut f = desk();
+    books(&mut f.desk, "شازده کوچولو", 1, 3);
+    f.desk.add_title_with_copies(title("رمان نوجوان", Some("+15")), &["50".to_string()]).unwrap();
+    let a = register(&mut f.desk, "مریم", "حسینی", 3);
+    let b = register(&mut f.desk, "نرگس", "موسوی", 4);
+    lend(&mut f.desk, a.id, &["1"]);
+    let copy = f.desk.copy_by_registration_number("3").unwrap();
+    f.desk.withdraw_copy(copy.id, WithdrawReason::Lost).unwrap();
+    let out = f
+        .desk
+        .check_out(CheckOutRequest {
+            member_id: b.id,
+            registration_numbers: vec!["1".into(), "3".into(), "999".into(), "50".into(), "2".into(), "2".into()],
+            confirm_warnings: false,
+            override_reason: None,
+        })
+        .unwrap();
+    let got: Vec<_> = out.books.iter().map(|b| (b.status, codes(b))).collect();
+    assert_eq!(
+        got,
+        vec![
+            (BookStatus::Refused, vec![IssueCode::AlreadyOnLoan]),
+            (BookStatus::Refused, vec![IssueCode::CopyLost]),
+            (BookStatus::Refused, vec![IssueCode::UnknownRegistrationNumber]),
+            (BookStatus::NeedsConfirmation, vec![IssueCode::ForOlderReaders]),
+            (BookStatus::Lent, vec![]),
+            (BookStatus::Refused, vec![IssueCode::RepeatedInThisLoan]),
+        ]
+    );
+    // Nothing with a warning or refusal was lent; the clean one was.
+    assert_eq!(f.desk.open_loans_of(b.id).unwrap().len(), 1);
+}
+
+#[test]
+fn the_clean_book_is_lent_when_others_are_refused() {
+    let mut f = desk();
+    books(&mut f.desk, "ماهی سیاه کوچولو", 1, 2);
+    let m = register(&mut f.desk, "رضا", "یگانه", 5);
+    let out = lend(&mut f.desk, m.id, &["1", "777"]);
+    assert_eq!(out.books[0].status, BookStatus::Lent);
+    assert_eq!(out.books[1].status, BookStatus::Refused);
+    assert_eq!(f.desk.open_loans_of(m.id).unwrap().len(), 1);
+}
+
+#[test]
+fn an_override_is_for_managers_and_is_recorded() {
+    let mut f = desk();
+    books(&mut f.desk, "سفر", 1, 3);
+    let m = register(&mut f.desk, "حسن", "نوری", 6);
+    lend(&mut f.desk, m.id, &["1", "2"]);
+    let out = f
+        .desk
+        .check_out(CheckOutRequest {
+            member_id: m.id,
+            registration_numbers: vec!["3".into()],
+            confirm_warnings: true,
+            override_reason: Some("پژوهش مدرسه".into()),
+        })
+        .unwrap();
+    assert_eq!(out.books[0].status, BookStatus::Lent);
+    let history = f.desk.loan_history(m.id, 10).unwrap();
+    assert!(history.iter().any(|h| h.overridden && h.registration_number == "3"));
+
+    f.desk.add_staff("morabi", "لیلا کاظمی", Role::Instructor).unwrap();
+    f.desk.sign_in("morabi").unwrap();
+    let err = f
+        .desk
+        .check_out(CheckOutRequest {
+            member_id: m.id,
+            registration_numbers: vec!["1".into()],
+            confirm_warnings: true,
+            override_reason: Some("x".into()),
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Forbidden);
+}
+
+#[test]
+fn a_return_closes_the_loan_and_reports_lateness_without_choosing_the_member() {
+    let mut f = desk();
+    books(&mut f.desk, "هانس", 1, 1);
+    let m = register(&mut f.desk, "پریا", "صالحی", 7);
+    lend(&mut f.desk, m.id, &["1"]);
+    f.clock.advance(Duration::days(10));
+    let back = f.desk.check_in("۱").unwrap();
+    assert_eq!(back.member.id, m.id);
+    assert_eq!(back.days_late, 3);
+    let err = f.desk.check_in("1").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict, "{err}");
+    assert_eq!(f.desk.check_in("404").unwrap_err().code(), ErrorCode::NotFound);
+}
+
+#[test]
+fn the_overdue_list_has_the_guardian_phone() {
+    let mut f = desk();
+    books(&mut f.desk, "باغ", 1, 1);
+    let m = register(&mut f.desk, "امیر", "جعفری", 8);
+    lend(&mut f.desk, m.id, &["1"]);
+    assert!(f.desk.overdue_loans().unwrap().is_empty());
+    f.clock.advance(Duration::days(9));
+    let overdue = f.desk.overdue_loans().unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].guardian_phone.as_deref(), Some("09123456789"));
+    assert_eq!(overdue[0].days_overdue, 2);
+    let next = lend(&mut f.desk, m.id, &[]);
+    assert!(next.books.is_empty());
+}
+
+#[test]
+fn renewal_extends_from_today_within_the_policy() {
+    let mut f = desk();
+    books(&mut f.desk, "تمدید", 1, 1);
+    let m = register(&mut f.desk, "مینا", "اکبری", 9);
+    let loan = lend(&mut f.desk, m.id, &["1"]).books[0].loan_id.unwrap();
+    f.clock.advance(Duration::days(5));
+    let renewed = f.desk.renew_loan(loan).unwrap();
+    assert_eq!(renewed.renewals, 1);
+    assert_eq!(renewed.due_on_jalali, "۱۴۰۴/۰۱/۲۸");
+    assert_eq!(f.desk.renew_loan(loan).unwrap_err().code(), ErrorCode::Conflict);
+}
+
+#[test]
+fn a_voided_loan_frees_the_copy_and_both_events_stay() {
+    let mut f = desk();
+    books(&mut f.desk, "ابطال", 1, 1);
+    let m = register(&mut f.desk, "کاوه", "امینی", 10);
+    let loan = lend(&mut f.desk, m.id, &["1"]).books[0].loan_id.unwrap();
+    let before = f.desk.event_log().unwrap().len();
+    f.desk.void_event(loan, "عضو اشتباه انتخاب شد").unwrap();
+    assert!(f.desk.open_loans_of(m.id).unwrap().is_empty());
+    assert_eq!(f.desk.event_log().unwrap().len(), before + 1);
+    assert!(f.desk.loan_history(m.id, 5).unwrap()[0].voided);
+    assert_eq!(f.desk.void_event(loan, "دوباره").unwrap_err().code(), ErrorCode::Conflict);
+    assert_eq!(f.desk.void_event(loan, " ").unwrap_err().code(), ErrorCode::InvalidInput);
+}
+
+#[test]
+fn voiding_a_return_reopens_the_loan() {
+    let mut f = desk();
+    books(&mut f.desk, "بازگشت اشتباه", 1, 1);
+    let m = register(&mut f.desk, "نیما", "فرهادی", 11);
+    lend(&mut f.desk, m.id, &["1"]);
+    f.desk.check_in("1").unwrap();
+    let ret = f.desk.event_log().unwrap().into_iter().rev().find(|e| e.event.kind() == "return").unwrap();
+    f.desk.void_event(ret.id, "کتاب اشتباهی اسکن شد").unwrap();
+    assert_eq!(f.desk.open_loans_of(m.id).unwrap().len(), 1);
+}
+
+#[test]
+fn circulation_is_refused_when_the_clock_went_back() {
+    let mut f = desk();
+    books(&mut f.desk, "ساعت", 1, 1);
+    let m = register(&mut f.desk, "یاسمن", "شریفی", 12);
+    f.clock.set(start_time() - Duration::days(30));
+    let err = f
+        .desk
+        .check_out(CheckOutRequest {
+            member_id: m.id,
+            registration_numbers: vec!["1".into()],
+            confirm_warnings: true,
+            override_reason: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ClockBehind);
+    assert!(err.to_string().contains("ساعت"), "{err}");
+    f.clock.set(start_time() + Duration::minutes(1));
+    assert_eq!(lend(&mut f.desk, m.id, &["1"]).lent(), 1);
+}
+
+#[test]
+fn todays_circulation_counts_this_tehran_day() {
+    let mut f = desk();
+    books(&mut f.desk, "امروز", 1, 2);
+    let m = register(&mut f.desk, "رعنا", "قاسمی", 13);
+    lend(&mut f.desk, m.id, &["1", "2"]);
+    f.desk.check_in("1").unwrap();
+    let t = f.desk.todays_circulation().unwrap();
+    assert_eq!((t.loans, t.returns, t.new_members, t.overdue), (2, 1, 1, 0));
+    f.clock.advance(Duration::days(1));
+    let t = f.desk.todays_circulation().unwrap();
+    assert_eq!((t.loans, t.returns, t.new_members), (0, 0, 0));
+}

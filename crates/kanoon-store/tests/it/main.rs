@@ -1,0 +1,7 @@
+//! Integration tests of the center database through the `Desk` API, on
+//! real SQLite (in memory and on files). One test binary for the crate.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod circulation;
+mod crash;
+mod support;
