@@ -16,6 +16,8 @@ pub struct Stamped {
     pub value: serde_json::Value,
     pub hlc: Hlc,
     pub device_id: Uuid,
+    /// The clock of the value this one replaced (what its writer had seen).
+    pub base: Option<Hlc>,
 }
 
 impl Stamped {
@@ -46,23 +48,23 @@ pub fn apply_patch(
 ) -> Vec<ConcurrentEdit> {
     let mut conflicts = Vec::new();
     for (name, change) in patch {
-        let incoming = Stamped { value: change.value.clone(), hlc, device_id };
+        let incoming = Stamped { value: change.value.clone(), hlc, device_id, base: change.base };
         match fields.get(name) {
             None => {
                 fields.insert(name.clone(), incoming);
             }
             Some(current) if current.rank() == incoming.rank() => {}
             Some(current) => {
-                // The writer saw the current value iff it replaced that clock,
-                // or the current value was itself written after seeing it.
-                let saw_each_other = change.base == Some(current.hlc) || current.hlc > hlc;
-                let differs = current.value != incoming.value;
+                // With clocks only, "saw" means: the value a writer replaced
+                // was at least as new as the other write.
+                let incoming_saw_current = change.base.is_some_and(|b| b >= current.hlc);
+                let current_saw_incoming = current.base.is_some_and(|b| b >= hlc);
                 let (kept, lost) = if incoming.rank() > current.rank() {
                     (incoming, current.clone())
                 } else {
                     (current.clone(), incoming)
                 };
-                if differs && !saw_each_other && change.base.is_none_or(|b| b < current.hlc) {
+                if kept.value != lost.value && !incoming_saw_current && !current_saw_incoming {
                     conflicts.push(ConcurrentEdit { field: name.clone(), kept: kept.clone(), lost });
                 }
                 fields.insert(name.clone(), kept);
@@ -132,8 +134,11 @@ mod tests {
         ) {
             let patches: Vec<_> = writes
                 .iter()
-                .map(|(f, wall, dev, val, base)| {
-                    (patch(&format!("f{f}"), json!(val), base.map(|b| Hlc::new(b, 0))), Hlc::new(*wall, 0), Uuid::from_u128(*dev))
+                .enumerate()
+                .map(|(i, (f, wall, dev, val, base))| {
+                    // A device never issues the same clock twice.
+                    let clock = Hlc::new(*wall, i as u32);
+                    (patch(&format!("f{f}"), json!(val), base.map(|b| Hlc::new(b, 0))), clock, Uuid::from_u128(*dev))
                 })
                 .collect();
             let mut a = RecordFields::new();

@@ -146,15 +146,26 @@ pub fn index_text(s: &str) -> String {
 /// words, each word quoted and prefix-starred (`"کتاب"*`), joined by spaces
 /// (implicit AND). `None` when nothing searchable remains.
 pub fn fts_query(q: &str) -> Option<String> {
+    let quote = |w: &str| format!("\"{}\"*", w.replace('"', ""));
     let terms: Vec<String> = normalize_search(q)
         .split(' ')
         // Normalization already turns '"' into a space; filtering again keeps
         // the quoting safe even if normalization changes.
-        .map(|w| w.replace('"', ""))
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
+        .filter(|w| !w.replace('"', "").is_empty())
+        .map(quote)
         .collect();
-    if terms.is_empty() { None } else { Some(terms.join(" ")) }
+    if terms.is_empty() {
+        return None;
+    }
+    let spaced = terms.join(" ");
+    // «کتاب‌های» typed with ZWNJ must also find a record written «کتابهای».
+    let joined: String = normalize_search(&q.replace(['\u{200c}', '\u{200d}'], ""));
+    let joined_terms: Vec<String> = joined.split(' ').filter(|w| !w.replace('"', "").is_empty()).map(quote).collect();
+    if q.contains(['\u{200c}', '\u{200d}']) && !joined_terms.is_empty() && joined_terms != terms {
+        Some(format!("({spaced}) OR ({})", joined_terms.join(" ")))
+    } else {
+        Some(spaced)
+    }
 }
 
 /// The Persian alphabet in order; a letter's index is its rank in the key.
@@ -313,7 +324,10 @@ mod tests {
     #[test]
     fn fts_queries() {
         assert_eq!(fts_query("كتاب"), Some("\"کتاب\"*".to_string()));
-        assert_eq!(fts_query(" کتاب‌های  کودک "), Some("\"کتاب\"* \"های\"* \"کودک\"*".to_string()));
+        assert_eq!(
+            fts_query(" کتاب‌های  کودک "),
+            Some("(\"کتاب\"* \"های\"* \"کودک\"*) OR (\"کتابهای\"* \"کودک\"*)".to_string())
+        );
         assert_eq!(fts_query("\"a\" OR b*"), Some("\"a\"* \"or\"* \"b\"*".to_string()));
         assert_eq!(fts_query(""), None);
         assert_eq!(fts_query(" \"\" ؟! \u{200C} "), None);

@@ -171,7 +171,7 @@ fn isbn10_ok(isbn: &str) -> bool {
         };
         sum += v * (10 - i as u32);
     }
-    sum % 11 == 0
+    sum.is_multiple_of(11)
 }
 
 fn isbn13_ok(isbn: &str) -> bool {
@@ -182,7 +182,7 @@ fn isbn13_ok(isbn: &str) -> bool {
         };
         sum += if i % 2 == 0 { v } else { 3 * v };
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Normalizes an age group to its code: «الف», «ب», «ج», «د», «ه» (also

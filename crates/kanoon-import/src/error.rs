@@ -48,6 +48,9 @@ pub enum ImportError {
         /// How many columns the table has.
         columns: usize,
     },
+    /// The sheet has more cells than an import can hold in memory.
+    #[error("این جدول بیش از حد بزرگ است؛ آن را در Excel به چند فایل کوچک‌تر تقسیم کنید و هر کدام را جدا وارد کنید.")]
+    TooLarge,
     /// `read_xlsx_sheet` was asked for a sheet the workbook does not have.
     #[error("برگه «{0}» در این فایل Excel نیست؛ یکی از برگه‌های فهرست را انتخاب کنید.")]
     SheetNotFound(String),

@@ -277,9 +277,11 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut rows = Vec::new();
+    let mut lines = LineCounter::new(text.as_bytes());
     for record in reader.records() {
         let record = record.map_err(|e| ImportError::Csv(e.to_string()))?;
-        let line = record.position().and_then(|p| usize::try_from(p.line()).ok()).unwrap_or(0);
+        let byte = record.position().and_then(|p| usize::try_from(p.byte()).ok()).unwrap_or(0);
+        let line = lines.line_of_record_at(byte);
         let cells = record.iter().map(|c| c.trim().to_owned()).collect();
         rows.push((line, cells));
     }
@@ -292,6 +294,45 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
             sheet: None,
         },
     )
+}
+
+/// Line numbers of records from their byte offsets. The csv crate's own
+/// line count is off after blank lines and with CRLF, and people need the
+/// line their editor shows.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self { text, at: 0, line: 1 }
+    }
+
+    /// The 1-based line of the record whose parse started at `byte` (which
+    /// may be on blank lines before it). Offsets must not decrease.
+    fn line_of_record_at(&mut self, byte: usize) -> usize {
+        let mut start = byte.max(self.at).min(self.text.len());
+        while let Some(b'\r' | b'\n') = self.text.get(start) {
+            start += 1;
+        }
+        let skipped = self.text.get(self.at..start).unwrap_or_default();
+        let mut prev_cr = false;
+        for &b in skipped {
+            // CRLF, LF, and a lone CR (old Mac files) each end one line.
+            if b == b'\n' {
+                if !prev_cr {
+                    self.line += 1;
+                }
+            } else if b == b'\r' {
+                self.line += 1;
+            }
+            prev_cr = b == b'\r';
+        }
+        self.at = start;
+        self.line
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -340,12 +381,13 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ImportError> {
                 Ok(cells) if cells.is_empty() => {}
                 Ok(cells) => {
                     return build_table(
-                        grid(cells),
+                        grid(cells)?,
                         SourceInfo { format: SourceFormat::Xlsx, encoding: None, delimiter: None, sheet: Some(name) },
                     );
                 }
+                Err(ImportError::TooLarge) => return Err(ImportError::TooLarge),
                 Err(e) => {
-                    first_error.get_or_insert(ImportError::Xlsx(e.to_string()));
+                    first_error.get_or_insert(e);
                 }
             }
         }
@@ -355,15 +397,21 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ImportError> {
 
 /// The non-empty cells of a sheet as text, by (row, column), 0-based.
 /// Streams the sheet so memory follows the cells present, not the declared
-/// dimensions.
-fn sheet_cells(wb: &mut Workbook<'_>, name: &str) -> Result<BTreeMap<u32, BTreeMap<u32, String>>, XlsxError> {
-    let mut reader = wb.worksheet_cells_reader(name)?;
+/// dimensions, and stops at [`MAX_CELLS`].
+fn sheet_cells(wb: &mut Workbook<'_>, name: &str) -> Result<BTreeMap<u32, BTreeMap<u32, String>>, ImportError> {
+    let xlsx = |e: XlsxError| ImportError::Xlsx(e.to_string());
+    let mut reader = wb.worksheet_cells_reader(name).map_err(xlsx)?;
     let mut cells: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
-    while let Some(cell) = reader.next_cell()? {
+    let mut count = 0usize;
+    while let Some(cell) = reader.next_cell().map_err(xlsx)? {
         let text = cell_text(cell.get_value());
         let text = text.trim();
         if text.is_empty() {
             continue;
+        }
+        count += 1;
+        if count > MAX_CELLS {
+            return Err(ImportError::TooLarge);
         }
         let (row, col) = cell.get_position();
         cells.entry(row).or_default().insert(col, text.to_owned());
@@ -371,10 +419,22 @@ fn sheet_cells(wb: &mut Workbook<'_>, name: &str) -> Result<BTreeMap<u32, BTreeM
     Ok(cells)
 }
 
+/// Non-empty cells read from one sheet at most: far above any center's
+/// records, far below what would exhaust memory.
+const MAX_CELLS: usize = 5_000_000;
+
+/// Cells of the laid-out grid (empty ones included) at most.
+const MAX_GRID_CELLS: usize = 20_000_000;
+
 /// Lays sparse cells out as rows starting at the leftmost used column.
-fn grid(cells: BTreeMap<u32, BTreeMap<u32, String>>) -> Vec<(usize, Vec<String>)> {
+fn grid(cells: BTreeMap<u32, BTreeMap<u32, String>>) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
     let min_col = cells.values().filter_map(|r| r.keys().next().copied()).min().unwrap_or(0);
-    cells
+    let width_of = |cols: &BTreeMap<u32, String>| cols.keys().next_back().map_or(0, |&c| (c - min_col) as usize + 1);
+    let total = cells.values().map(width_of).fold(0usize, usize::saturating_add);
+    if total > MAX_GRID_CELLS {
+        return Err(ImportError::TooLarge);
+    }
+    Ok(cells
         .into_iter()
         .map(|(row, cols)| {
             let width = cols.keys().next_back().map_or(0, |&c| (c - min_col) as usize + 1);
@@ -386,7 +446,7 @@ fn grid(cells: BTreeMap<u32, BTreeMap<u32, String>>) -> Vec<(usize, Vec<String>)
             }
             (row as usize + 1, out)
         })
-        .collect()
+        .collect())
 }
 
 fn cell_text(value: &DataRef<'_>) -> String {

@@ -536,6 +536,9 @@ impl Desk {
             return Err(StoreError::Conflict("این رویداد پیش‌تر باطل شده است.".into()));
         }
         let event: Event = serde_json::from_str(&data)?;
+        if let Event::Return { loan_id, copy_id, .. } = &event {
+            self.check_return_can_be_voided(*loan_id, *copy_id)?;
+        }
         self.write(|w| {
             let void_id = Uuid::now_v7();
             w.event(void_id, Event::Void { target: event_id, reason: reason.to_owned() })?;
@@ -563,6 +566,34 @@ impl Desk {
             }
             Ok(())
         })
+    }
+
+    /// Voiding a return reopens its loan; refused when that would put the
+    /// copy on loan twice or the member over the loan limit.
+    fn check_return_can_be_voided(&self, loan_id: Uuid, copy_id: Uuid) -> Result<()> {
+        let lent_again: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM open_loans WHERE copy_id = ?1)",
+            [copy_id.to_string()],
+            |r| r.get(0),
+        )?;
+        if lent_again {
+            return Err(StoreError::Conflict(
+                "این کتاب پس از آن بازگشت دوباره امانت داده شده است؛ ابتدا آن امانت را بررسی کنید.".into(),
+            ));
+        }
+        let open: u32 = self.conn.query_row(
+            "SELECT count(*) FROM open_loans WHERE member_id = (SELECT member_id FROM events WHERE id = ?1)",
+            [loan_id.to_string()],
+            |r| r.get(0),
+        )?;
+        let policy = self.policy()?;
+        if open >= policy.rule_for(self.id()?.center.kind).max_open_loans {
+            return Err(StoreError::Conflict(
+                "با ابطال این بازگشت، امانت‌های عضو از سقف بیشتر می‌شود؛ به‌جای ابطال، امانت تازه‌ای با اجازه مدیر ثبت کنید."
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The member's open loans, earliest due first.

@@ -103,7 +103,7 @@ proptest! {
     }
 
     #[test]
-    fn jalali_and_iso_dates_round_trip(days in 0i64..100_000) {
+    fn jalali_and_iso_dates_round_trip(days in 0i64..70_000) {
         let d = NaiveDate::from_ymd_opt(1925, 1, 1).unwrap() + chrono::Duration::days(days);
         let j = JalaliDate::from_gregorian(d);
         prop_assert_eq!(parse_date_cell(&j.to_string_latin()), Ok(d));

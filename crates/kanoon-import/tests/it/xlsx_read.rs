@@ -24,7 +24,7 @@ pub fn members_xlsx() -> Vec<u8> {
     ws.write_number(1, 0, 101).unwrap();
     ws.write_string(1, 1, "سارا").unwrap();
     ws.write_string(1, 2, "احمدی").unwrap();
-    ws.write_datetime_with_format(1, 3, &ExcelDateTime::from_ymd(2015, 3, 21).unwrap(), &date).unwrap();
+    ws.write_datetime_with_format(1, 3, ExcelDateTime::from_ymd(2015, 3, 21).unwrap(), &date).unwrap();
     ws.write_number(1, 4, 84_575_948).unwrap();
     ws.write_number(1, 5, 9_121_234_567.0).unwrap();
     ws.write_number(1, 6, 3).unwrap();
@@ -92,6 +92,7 @@ fn a_table_away_from_the_corner_hidden_sheets_and_odd_cells() {
     hidden.write_string(0, 0, "secret").unwrap();
     hidden.set_hidden(true);
     let ws = wb.add_worksheet();
+    ws.set_active(true);
     ws.write_string(2, 2, "شماره ثبت").unwrap();
     ws.write_string(2, 3, "عنوان").unwrap();
     ws.write_string(2, 4, "  ").unwrap();

@@ -111,7 +111,7 @@ fn run_and_kill(db: &Path, rng: &mut Rng, early: bool) -> Run {
 
     let mut lines = Vec::new();
     if early {
-        thread::sleep(Duration::from_millis(rng.between(0, 150)));
+        thread::sleep(Duration::from_millis(rng.between(0, 20)));
     } else {
         let deadline = spawned + FIRST_LOAN_TIMEOUT;
         loop {

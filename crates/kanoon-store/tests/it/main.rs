@@ -4,4 +4,5 @@
 
 mod circulation;
 mod crash;
+mod props;
 mod support;
