@@ -437,7 +437,7 @@ fn grid(cells: BTreeMap<u32, BTreeMap<u32, String>>) -> Result<Vec<(usize, Vec<S
     Ok(cells
         .into_iter()
         .map(|(row, cols)| {
-            let width = cols.keys().next_back().map_or(0, |&c| (c - min_col) as usize + 1);
+            let width = width_of(&cols);
             let mut out = vec![String::new(); width];
             for (c, text) in cols {
                 if let Some(slot) = out.get_mut((c - min_col) as usize) {
@@ -521,6 +521,26 @@ mod tests {
     fn ctrl_z_at_the_end_is_ignored() {
         let t = read_table(b"a,b\n1,2\n\x1A").unwrap();
         assert_eq!(t.rows.len(), 1);
+    }
+
+    #[test]
+    fn a_grid_too_wide_to_hold_is_refused() {
+        let mut cells: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
+        cells.entry(0).or_default().insert(0, "a".to_owned());
+        for row in 1..2000 {
+            cells.entry(row).or_default().insert(16_383, "x".to_owned());
+        }
+        assert_eq!(grid(cells).unwrap_err(), ImportError::TooLarge);
+    }
+
+    #[test]
+    fn line_counter_handles_lf_crlf_and_lone_cr() {
+        let text = b"a\r\n\r\nb\rc\n\nd";
+        let mut lines = LineCounter::new(text);
+        assert_eq!(lines.line_of_record_at(0), 1);
+        assert_eq!(lines.line_of_record_at(3), 3);
+        assert_eq!(lines.line_of_record_at(7), 4);
+        assert_eq!(lines.line_of_record_at(9), 6);
     }
 
     #[test]

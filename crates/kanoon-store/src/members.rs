@@ -171,7 +171,7 @@ pub struct RegisterMember {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RegisterOutcome {
     Registered {
-        member: MemberView,
+        member: Box<MemberView>,
     },
     /// Nothing was written: the national id belongs to these members.
     DuplicateNationalId {
@@ -488,7 +488,7 @@ impl Desk {
             add_membership_period(w, id, start, end, fee)?;
             Ok(id)
         })?;
-        Ok(RegisterOutcome::Registered { member: self.member(id)? })
+        Ok(RegisterOutcome::Registered { member: Box::new(self.member(id)?) })
     }
 
     /// A new membership period: from the day after the current one ends,

@@ -89,6 +89,7 @@ fn every_error_has_a_persian_message() {
         ImportError::MappingIncomplete { missing: vec![kanoon_import::Field::Title] },
         ImportError::ColumnOutOfRange { field: kanoon_import::Field::Title, column: 4, columns: 2 },
         ImportError::SheetNotFound("x".to_owned()),
+        ImportError::TooLarge,
     ];
     for e in errors {
         let msg = e.to_string();

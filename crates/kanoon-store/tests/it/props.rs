@@ -189,7 +189,7 @@ fn search_finds_a_member_whatever_letters_digits_zwnj_or_diacritics_are_typed() 
             })
             .unwrap()
         {
-            RegisterOutcome::Registered { member } => member,
+            RegisterOutcome::Registered { member } => *member,
             other => panic!("{other:?}"),
         };
         members.push(m);

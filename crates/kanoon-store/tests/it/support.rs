@@ -86,7 +86,7 @@ pub fn register(desk: &mut Desk, first: &str, last: &str, nid: u64) -> MemberVie
         })
         .unwrap();
     match out {
-        RegisterOutcome::Registered { member } => member,
+        RegisterOutcome::Registered { member } => *member,
         other => panic!("not registered: {other:?}"),
     }
 }
