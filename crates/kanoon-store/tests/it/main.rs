@@ -4,5 +4,6 @@
 
 mod circulation;
 mod crash;
+mod import;
 mod props;
 mod support;
