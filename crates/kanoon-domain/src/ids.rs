@@ -354,7 +354,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
 
         /// Appending the computed check digit to any nine digits gives a valid
         /// id, unless all ten digits are equal.

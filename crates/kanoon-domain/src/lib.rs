@@ -14,3 +14,9 @@ pub mod policy;
 pub mod text;
 
 pub use error::DomainError;
+
+/// Cases per property test: 1,000 in CI, more with `PROPTEST_CASES=N`.
+#[cfg(test)]
+pub(crate) fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000).max(1000)
+}

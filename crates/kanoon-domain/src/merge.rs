@@ -126,7 +126,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
         #[test]
         fn any_order_of_patches_converges(
             writes in proptest::collection::vec((0u8..3, 0i64..20, 0u128..3, 0u8..4, proptest::option::of(0i64..20)), 1..12),

@@ -408,7 +408,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
 
         /// Diacritics, tatweel, bidi marks, ی/ي, ک/ك and digit scripts never
         /// change the search key.

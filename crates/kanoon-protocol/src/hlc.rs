@@ -101,7 +101,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
         #[test]
         fn ticks_are_strictly_increasing_even_when_the_wall_clock_goes_back(
             walls in proptest::collection::vec(0i64..10_000, 1..50)

@@ -10,3 +10,9 @@ mod op;
 
 pub use hlc::{Hlc, HlcClock};
 pub use op::{EntityKind, FieldChange, Op, OpBody, SCHEMA_VERSION};
+
+/// Cases per property test: 1,000 in CI, more with `PROPTEST_CASES=N`.
+#[cfg(test)]
+pub(crate) fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000).max(1000)
+}

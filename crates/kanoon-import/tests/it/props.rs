@@ -12,6 +12,11 @@ use proptest::prelude::*;
 
 use crate::xlsx_read::members_xlsx;
 
+/// Cases per property test: 1,000 in CI, more with `PROPTEST_CASES=N`.
+fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000).max(1000)
+}
+
 fn xlsx() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(members_xlsx)
@@ -56,7 +61,7 @@ fn full_mapping(kind: ImportKind) -> ColumnMapping {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases()))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {

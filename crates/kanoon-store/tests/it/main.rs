@@ -2,8 +2,10 @@
 //! real SQLite (in memory and on files). One test binary for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod catalog;
 mod circulation;
 mod crash;
 mod import;
+mod members;
 mod props;
 mod support;

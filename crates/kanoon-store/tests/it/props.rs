@@ -42,7 +42,7 @@ fn outbox_counts(desk: &kanoon_store::Desk) -> (usize, usize) {
 
 #[test]
 fn loan_rules_hold_for_any_sequence_of_desk_actions() {
-    let mut runner = TestRunner::new(Config { cases: 1000, ..Config::default() });
+    let mut runner = TestRunner::new(Config { cases: crate::support::proptest_cases(), ..Config::default() });
     runner
         .run(&proptest::collection::vec(action(), 1..25), |actions| {
             let mut f = desk();
@@ -194,7 +194,7 @@ fn search_finds_a_member_whatever_letters_digits_zwnj_or_diacritics_are_typed() 
         };
         members.push(m);
     }
-    let mut runner = TestRunner::new(Config { cases: 1000, ..Config::default() });
+    let mut runner = TestRunner::new(Config { cases: crate::support::proptest_cases(), ..Config::default() });
     let strategy = (0usize..names.len(), any::<bool>()).prop_flat_map(|(i, by_number)| {
         let (first, last) = names[i];
         (Just(i), Just(by_number), typed_variant(&format!("{first} {last}")), 0u8..3)

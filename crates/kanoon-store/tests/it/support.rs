@@ -107,3 +107,8 @@ pub fn books(desk: &mut Desk, name: &str, from: u32, n: u32) -> Vec<String> {
     desk.add_title_with_copies(title(name, Some("+7")), &numbers).unwrap();
     numbers
 }
+
+/// Cases per property test: 1,000 in CI, more with `PROPTEST_CASES=N`.
+pub fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000).max(1000)
+}
