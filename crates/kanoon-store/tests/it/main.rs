@@ -5,6 +5,7 @@
 mod catalog;
 mod circulation;
 mod crash;
+mod demo;
 mod import;
 mod members;
 mod props;
