@@ -2,9 +2,11 @@
 //! real SQLite (in memory and on files). One test binary for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup;
 mod catalog;
 mod circulation;
 mod crash;
+mod database;
 mod demo;
 mod import;
 mod members;
