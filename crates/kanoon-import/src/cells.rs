@@ -185,32 +185,24 @@ fn isbn13_ok(isbn: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// Normalizes an age group to its code: «الف», «ب», «ج», «د», «ه» (also
-/// written «هـ»), or "+7" (written "+7", "7+", "۷+"…); a leading «گروه» or
-/// «گروه سنی» is ignored.
+/// Normalizes an age group to its code with the domain's rule (letters
+/// «الف»…«ه», also «هـ»; minimum-age marks "+7", "7+", "۷+"…); a leading
+/// «گروه» or «گروه سنی» is ignored.
 pub(crate) fn parse_age_group(s: &str) -> Result<String, String> {
-    let fail = || {
-        Err(format!(
-            "گروه سنی «{}» شناخته نشد؛ یکی از «الف»، «ب»، «ج»، «د»، «ه» یا «+7» را بنویسید (فقط یک گروه).",
+    let mut text = s.trim().to_owned();
+    for prefix in ["گروه سنی", "رده سنی", "گروه"] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            text = rest.trim().to_owned();
+        }
+    }
+    let known = kanoon_domain::age_group::default_age_groups();
+    match kanoon_domain::age_group::normalize_code(&text.replace(' ', "")) {
+        Some(code) if known.iter().any(|g| g.code == code) => Ok(code),
+        _ => Err(format!(
+            "گروه سنی «{}» شناخته نشد؛ یکی از «الف»، «ب»، «ج»، «د»، «ه» یا نشانه‌های سنی «+۰»، «+۲»، «+۴»، «+۷»، «+۹»، «+۱۲»، «+۱۵» را بنویسید (فقط یک گروه).",
             s.trim()
-        ))
-    };
-    let plus: String = compact_digits(s);
-    if plus == "+7" || plus == "7+" {
-        return Ok("+7".to_owned());
+        )),
     }
-    let mut key = header_key(s);
-    for prefix in ["گروه سنی", "گروه", "رده سنی"] {
-        if let Some(rest) = key.strip_prefix(&header_key(prefix)) {
-            key = rest.to_owned();
-        }
-    }
-    for code in ["الف", "ب", "ج", "د", "ه"] {
-        if key == header_key(code) {
-            return Ok(code.to_owned());
-        }
-    }
-    fail()
 }
 
 #[cfg(test)]
@@ -283,6 +275,9 @@ mod tests {
         assert_eq!(parse_age_group("هـ"), Ok("ه".to_owned()));
         assert_eq!(parse_age_group("۷+"), Ok("+7".to_owned()));
         assert_eq!(parse_age_group("+ 7"), Ok("+7".to_owned()));
+        assert_eq!(parse_age_group("+0"), Ok("+0".to_owned()));
+        assert_eq!(parse_age_group("۱۲+"), Ok("+12".to_owned()));
+        assert!(parse_age_group("+8").is_err());
         assert!(parse_age_group("ب و ج").is_err());
         assert!(parse_age_group("ز").is_err());
     }

@@ -26,8 +26,15 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// This center's backup databases in `dir` (not their -wal/-shm files).
 fn backups_in(dir: &Path) -> Vec<PathBuf> {
-    files(dir).into_iter().filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("kanoon-1234-")).collect()
+    files(dir)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with("kanoon-1234-") && name.ends_with(".sqlite")
+        })
+        .collect()
 }
 
 fn member_numbers(desk: &Desk) -> Vec<String> {
@@ -159,6 +166,7 @@ fn restore_brings_back_the_old_content_but_never_an_old_member_number() {
     let b = register(&mut desk, "بهار", "چمران", 11);
     let issued: Vec<String> = member_numbers(&desk);
     assert_eq!(issued.len(), 2);
+    let last_clock = desk.outbox(10_000).unwrap().iter().map(|op| op.hlc).max().unwrap();
 
     clock.advance(Duration::seconds(5));
     let safety = desk.restore_from(&backup).unwrap();
@@ -169,10 +177,15 @@ fn restore_brings_back_the_old_content_but_never_an_old_member_number() {
     assert!(safety.is_file() && safety.starts_with(live.path()), "{}", safety.display());
     assert_eq!(count(&safety, "SELECT count(*) FROM members"), 2);
 
-    // The next member gets a number never issued before, not B's again.
+    // The next member gets a number never issued before, not B's again, and
+    // its op a clock after every op issued before the restore (the wall
+    // clock is even back at the backup's time).
+    clock.set(start_time());
     let c = register(&mut desk, "کاوه", "امینی", 12);
     assert!(!issued.contains(&c.member_number), "{} was issued before the restore", c.member_number);
     assert!(c.member_number > b.member_number);
+    let c_ops: Vec<_> = desk.outbox(10_000).unwrap().into_iter().filter(|op| op.entity_id == c.id).collect();
+    assert!(!c_ops.is_empty() && c_ops.iter().all(|op| op.hlc > last_clock), "{c_ops:?} vs {last_clock:?}");
 
     // The restored desk lends and the restore is on disk.
     let out = desk
