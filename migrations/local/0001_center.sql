@@ -153,7 +153,6 @@ CREATE TABLE open_loans (
 ) STRICT;
 CREATE INDEX open_loans_copy ON open_loans (copy_id);
 CREATE INDEX open_loans_member ON open_loans (member_id);
-CREATE INDEX open_loans_due ON open_loans (due_on);
 
 -- Derived: membership periods in force (not voided).
 CREATE TABLE memberships (
@@ -190,10 +189,14 @@ CREATE TABLE holidays (
 ) STRICT;
 
 -- One op per recorded change, written in the same transaction as the
--- change. Sync pushes them in seq order and marks them pushed.
+-- change. Sync pushes them in seq order and marks them pushed. The last
+-- row also tells the desk its latest clock and time when it opens, so the
+-- loan path writes no extra row for them. op_id is a UUIDv7 made here:
+-- unique without an index (the server deduplicates on it).
 CREATE TABLE outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    op_id      TEXT NOT NULL UNIQUE,
+    op_id      TEXT NOT NULL,
+    hlc        TEXT NOT NULL,
     entity     TEXT NOT NULL,
     entity_id  TEXT NOT NULL,
     op         TEXT NOT NULL,        -- kanoon_protocol::Op as JSON

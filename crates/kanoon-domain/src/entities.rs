@@ -91,6 +91,8 @@ pub enum Permission {
     EditCatalog,
     OverrideLoanRules,
     VoidRecords,
+    /// Replacing the database with a backup.
+    Restore,
     ImportData,
     EditPolicy,
     ManageStaff,
@@ -140,6 +142,7 @@ impl Role {
                 EditPolicy,
                 ManageStaff,
                 Backup,
+                Restore,
             ],
         }
     }
@@ -316,7 +319,7 @@ pub struct Copy {
 pub fn normalize_registration_number(input: &str) -> String {
     crate::text::to_ascii_digits(input.trim())
         .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '\u{200c}' | '\u{200e}' | '\u{200f}'))
+        .filter(|c| !c.is_whitespace() && !crate::text::is_invisible(*c))
         .collect()
 }
 

@@ -6,6 +6,7 @@
 //! error so the message can show what was typed.
 
 use crate::DomainError;
+use crate::text::is_invisible;
 use crate::text::to_ascii_digits;
 
 /// ASCII digits of `input`, dropping the separators in `skip` and invisible
@@ -21,13 +22,6 @@ fn digits_only(input: &str, skip: impl Fn(char) -> bool) -> Option<String> {
         }
     }
     Some(out)
-}
-
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
-    )
 }
 
 fn is_dash(c: char) -> bool {

@@ -12,6 +12,12 @@ use std::cmp::Ordering;
 const ZWNJ: char = '\u{200C}';
 const ZWJ: char = '\u{200D}';
 
+/// Zero-width and bidirectional formatting marks (ZWSP, ZWNJ, ZWJ, LRM,
+/// RLM, ALM, embeddings, isolates, BOM): invisible in input, never data.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// Persian (U+06F0–06F9) and Arabic-Indic (U+0660–0669) digits → ASCII;
 /// everything else unchanged.
 pub fn to_ascii_digits(s: &str) -> String {

@@ -150,6 +150,16 @@ fn main() {
 
     let floor = floor(&dir, a.samples);
 
+    // The read-only part of a loan (lookups and checks), to see what the
+    // commit adds.
+    let mut preview = Vec::with_capacity(a.samples);
+    for i in 0..a.samples {
+        let pair = [shelf[(2 * i) % shelf.len()].clone(), shelf[(2 * i + 1) % shelf.len()].clone()];
+        let t = Instant::now();
+        desk.preview_check_out(members[i % members.len()], &pair).unwrap();
+        preview.push(t.elapsed());
+    }
+
     let mut check_out = Vec::with_capacity(a.samples);
     let mut check_in = Vec::with_capacity(a.samples * 2);
     for i in 0..a.samples {
@@ -208,6 +218,7 @@ fn main() {
     let rows = [
         stats("floor: commit of two small rows", floor),
         stats("check_out of two books", check_out),
+        stats("check_out checks only (no write)", preview),
         stats("check_in", check_in),
         stats("member search", member_search),
         stats("title search", title_search),

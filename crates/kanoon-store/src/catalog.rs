@@ -81,7 +81,7 @@ fn clean_title(mut t: TitleInput) -> Result<TitleInput> {
     for f in [&mut t.title, &mut t.author, &mut t.translator, &mut t.illustrator, &mut t.publisher, &mut t.subjects] {
         *f = f.trim().to_owned();
     }
-    if t.title.is_empty() {
+    if text::normalize_search(&t.title).is_empty() {
         return Err(StoreError::InvalidInput("عنوان کتاب را وارد کنید.".into()));
     }
     t.isbn = text::to_ascii_digits(&t.isbn).chars().filter(|c| c.is_ascii_digit() || *c == 'X' || *c == 'x').collect();

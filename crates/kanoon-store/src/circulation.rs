@@ -296,7 +296,8 @@ impl Desk {
             confirm_warnings: false,
             override_reason: None,
         };
-        self.evaluate(&self.conn, &req, false)
+        let member = self.member(member_id)?;
+        self.evaluate(&self.conn, &member, &req, false)
     }
 
     /// Lends the books that may be lent, in one transaction, and reports for
@@ -316,13 +317,13 @@ impl Desk {
         if reason.is_some() && !can_override {
             return Err(StoreError::Forbidden("فقط مدیر مرکز می‌تواند از قواعد امانت چشم‌پوشی کند.".into()));
         }
-        let rule = self.policy()?;
+        let reference = self.reference()?;
         let kind = self.id()?.center.kind;
-        let loan_days = rule.rule_for(kind).loan_days;
-        let closed = rule.closed.clone();
+        let loan_days = reference.policy.rule_for(kind).loan_days;
+        let closed = &reference.policy.closed;
         let staff_id = staff.id;
         let req = CheckOutRequest { override_reason: reason, ..req };
-        let mut out = self.evaluate(&self.conn, &req, true)?;
+        let mut out = self.evaluate(&self.conn, &member, &req, true)?;
         self.write(|w| {
             let today = w.today();
             let due_on = closed.due_date(today, loan_days);
@@ -362,21 +363,26 @@ impl Desk {
 
     /// The shared check. In `for_write` mode a Ready book carries its copy
     /// id in `loan_id` until the loan is recorded.
-    fn evaluate(&self, conn: &Connection, req: &CheckOutRequest, for_write: bool) -> Result<CheckOutResult> {
+    fn evaluate(
+        &self,
+        conn: &Connection,
+        member: &MemberView,
+        req: &CheckOutRequest,
+        for_write: bool,
+    ) -> Result<CheckOutResult> {
         let center = self.id()?.center.id;
         let today = self.today();
-        let groups = self.age_groups()?;
-        let member = self.member(req.member_id)?;
-        let mut standing = member_standing(conn, &member, today, &groups)?;
-        let policy = self.policy()?;
-        let rule = policy.rule_for(self.id()?.center.kind).clone();
+        let reference = self.reference()?;
+        let groups = &reference.age_groups;
+        let mut standing = member_standing(conn, member, today, groups)?;
+        let rule = reference.policy.rule_for(self.id()?.center.kind);
         let override_given = req.override_reason.is_some();
         let mut seen: Vec<String> = Vec::new();
         let mut books = Vec::with_capacity(req.registration_numbers.len());
         for raw in &req.registration_numbers {
             let number = normalize_registration_number(raw);
-            let facts = copy_facts(conn, center, member.id, &number, &groups)?;
-            let mut issues = check_loan(&standing, &facts.standing, &rule, today);
+            let facts = copy_facts(conn, center, member.id, &number, groups)?;
+            let mut issues = check_loan(&standing, &facts.standing, rule, today);
             if seen.contains(&number) {
                 issues.insert(
                     0,

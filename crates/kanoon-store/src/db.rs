@@ -7,6 +7,10 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -17,6 +21,10 @@ pub const MIGRATIONS: &[(&str, &str)] =
     &[("0001_center.sql", include_str!("../../../migrations/local/0001_center.sql"))];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// `PRAGMA application_id` of a Kanoon Desk center database ("KNDK"), so a
+/// SQLite file of another program is never migrated into ours.
+pub const APPLICATION_ID: i32 = 0x4B4E_444B;
 
 /// Opens (creating if missing) the database at `path`. A file that is not a
 /// SQLite database is refused without being written to.
@@ -36,9 +44,10 @@ pub fn open_file(path: &Path) -> Result<Connection> {
     })
 }
 
-/// Opens an existing database read-only (backups), refusing non-databases.
+/// Opens an existing database read-only (backups), refusing non-databases
+/// (an empty file included).
 pub fn open_file_readonly(path: &Path) -> Result<Connection> {
-    if !path.is_file() || !looks_like_sqlite(path)? {
+    if !path.is_file() || std::fs::metadata(path)?.len() < 100 || !looks_like_sqlite(path)? {
         return Err(StoreError::NotADatabase { path: path.to_path_buf() });
     }
     Ok(Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?)
@@ -63,20 +72,37 @@ fn looks_like_sqlite(path: &Path) -> Result<bool> {
 }
 
 fn prepare(conn: Connection) -> Result<Connection> {
+    claim(&conn)?;
     configure(&conn)?;
     migrate(&conn)?;
     Ok(conn)
+}
+
+/// Refuses a SQLite database that belongs to another program; marks a new
+/// one as ours. Runs before anything is written.
+fn claim(conn: &Connection) -> Result<()> {
+    let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    match (app, tables) {
+        (APPLICATION_ID, _) => Ok(()),
+        (0, 0) => Ok(conn.pragma_update(None, "application_id", APPLICATION_ID)?),
+        _ => Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+            Some("not a Kanoon Desk database".into()),
+        ))),
+    }
 }
 
 /// The pragmas every connection of the desk gets: WAL so readers never
 /// block the loan desk, FULL sync so a recorded loan survives a power cut,
 /// foreign keys enforced.
 pub fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_SAFETY_PAGES)?;
     Ok(())
 }
 
@@ -121,4 +147,45 @@ pub fn migrate_to(conn: &Connection, target: usize) -> Result<()> {
             })?;
     }
     Ok(())
+}
+
+/// Checkpoints the WAL from a thread of its own, so the loan desk's commits
+/// never pay for copying the WAL into the database file. The desk's own
+/// connection only checkpoints when the WAL passes `WAL_SAFETY_PAGES` (if
+/// this thread could not keep up).
+pub struct Checkpointer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Pages (4 KiB) the WAL may grow to before a commit checkpoints inline.
+pub const WAL_SAFETY_PAGES: i64 = 10_000;
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+impl Checkpointer {
+    pub fn start(path: &Path) -> Result<Self> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        configure(&conn)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new().name("wal-checkpoint".into()).spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::park_timeout(CHECKPOINT_EVERY);
+                // PASSIVE never blocks the desk; a failure is retried next round.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })?;
+        Ok(Self { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
 }

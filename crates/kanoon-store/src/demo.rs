@@ -263,7 +263,7 @@ fn national_id(rng: &mut StdRng) -> String {
 fn title_input(rng: &mut StdRng, i: usize) -> TitleInput {
     let mut title = format!("{} {}", pick(rng, TITLE_HEADS), pick(rng, TITLE_TAILS));
     // Many titles share words, like real collections; volumes make them distinct.
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         title.push_str(&format!(" {}", kanoon_domain::text::to_persian_digits(&(i % 97 + 1).to_string())));
     }
     TitleInput {
@@ -333,9 +333,9 @@ pub fn generate(desk: &mut Desk, size: DemoSize, seed: u64) -> Result<DemoSummar
                 let t = title_input(&mut rng, i);
                 let title_id = insert_title(w, &t)?;
                 // Every title has a copy; the rest are spread over titles.
-                let extra = if size.titles > 0 { (size.copies - size.titles) / size.titles } else { 0 };
-                let mut n = 1 + extra;
-                if i < (size.copies - size.titles) % size.titles.max(1) {
+                let spare = size.copies.saturating_sub(size.titles);
+                let mut n = 1 + spare.checked_div(size.titles).unwrap_or(0);
+                if i < spare.checked_rem(size.titles).unwrap_or(0) {
                     n += 1;
                 }
                 for _ in 0..n {

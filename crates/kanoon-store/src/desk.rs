@@ -3,11 +3,13 @@
 //! what time it is, and runs every use case as one transaction that also
 //! appends the change's op(s) to the outbox.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use kanoon_domain::age_group::AgeGroup;
 use kanoon_domain::circulation::{Event, EventRecord};
 use kanoon_domain::entities::{Center, CenterKind, Permission, Role, Staff};
 use kanoon_domain::jalali;
@@ -53,13 +55,26 @@ pub struct Desk {
     hlc: HlcClock,
     /// Latest time this database has seen (circulation refuses earlier).
     clock_high_water: Option<DateTime<Utc>>,
+    /// Policy and age groups, read once: the loan path needs them on every
+    /// scan. Dropped by every write that changes settings.
+    reference: RefCell<Option<Arc<Reference>>>,
+    /// Background WAL checkpoints for a database on disk.
+    _checkpointer: Option<db::Checkpointer>,
+}
+
+/// Settings the loan check reads on every call.
+pub(crate) struct Reference {
+    pub policy: Policy,
+    pub age_groups: Vec<AgeGroup>,
 }
 
 impl Desk {
     /// Opens (or creates) the center database at `path`, migrating it.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = db::open_file(path)?;
-        Self::from_connection(conn, Some(path.to_path_buf()))
+        let mut desk = Self::from_connection(conn, Some(path.to_path_buf()))?;
+        desk._checkpointer = Some(db::Checkpointer::start(path)?);
+        Ok(desk)
     }
 
     pub fn open_in_memory() -> Result<Self> {
@@ -75,6 +90,8 @@ impl Desk {
             staff: None,
             hlc: HlcClock::default(),
             clock_high_water: None,
+            reference: RefCell::new(None),
+            _checkpointer: None,
         };
         desk.load_identity()?;
         Ok(desk)
@@ -107,6 +124,7 @@ impl Desk {
     /// underneath (restore).
     pub(crate) fn reload(&mut self) -> Result<()> {
         self.identity = None;
+        self.forget_reference();
         self.load_identity()
     }
 
@@ -114,12 +132,22 @@ impl Desk {
         let meta = |key: &str| -> Result<Option<String>> {
             Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
         };
-        if let Some(h) = meta("hlc_last")? {
-            self.hlc = HlcClock::new(Hlc::parse_sortable(&h).unwrap_or_default());
-        }
-        if let Some(t) = meta("clock_high_water")? {
-            self.clock_high_water = DateTime::parse_from_rfc3339(&t).ok().map(|t| t.with_timezone(&Utc));
-        }
+        // The latest clock and time: the last op written, or what a restore
+        // carried over in meta, whichever is later.
+        let last_op: Option<(String, String)> = self
+            .conn
+            .query_row("SELECT hlc, created_at FROM outbox ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (op_hlc, op_time) = last_op.unzip();
+        let hlc = [meta("hlc_last")?, op_hlc].into_iter().flatten().filter_map(|h| Hlc::parse_sortable(&h)).max();
+        self.hlc = HlcClock::new(hlc.unwrap_or_default());
+        self.clock_high_water = [meta("clock_high_water")?, op_time]
+            .into_iter()
+            .flatten()
+            .filter_map(|t| DateTime::parse_from_rfc3339(&t).ok().map(|t| t.with_timezone(&Utc)))
+            .max();
         let (Some(device), Some(center_id), Some(desk_number)) =
             (meta("device_id")?, meta("center_id")?, meta("desk_number")?)
         else {
@@ -132,6 +160,14 @@ impl Desk {
             desk_number: desk_number.parse().map_err(|_| StoreError::Corrupt("desk_number".into()))?,
         });
         Ok(())
+    }
+
+    pub(crate) fn hlc_last(&self) -> Hlc {
+        self.hlc.last
+    }
+
+    pub(crate) fn clock_high_water(&self) -> Option<DateTime<Utc>> {
+        self.clock_high_water
     }
 
     pub fn identity(&self) -> Option<&DeskIdentity> {
@@ -197,6 +233,7 @@ impl Desk {
             self.identity = None;
             return Err(e);
         }
+        self.forget_reference();
         self.staff = Some(manager.clone());
         Ok(manager)
     }
@@ -242,7 +279,24 @@ impl Desk {
     }
 
     pub fn policy(&self) -> Result<Policy> {
-        crate::settings::load_policy(&self.conn)
+        Ok(self.reference()?.policy.clone())
+    }
+
+    pub(crate) fn reference(&self) -> Result<Arc<Reference>> {
+        if let Some(r) = self.reference.borrow().as_ref() {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(Reference {
+            policy: crate::settings::load_policy(&self.conn)?,
+            age_groups: crate::settings::load_age_groups(&self.conn)?,
+        });
+        *self.reference.borrow_mut() = Some(r.clone());
+        Ok(r)
+    }
+
+    /// Called by every write that changes policy, holidays or age groups.
+    pub(crate) fn forget_reference(&self) {
+        self.reference.borrow_mut().take();
     }
 
     /// Runs `f` as one transaction by the signed-in staff member; the ops
@@ -263,11 +317,6 @@ impl Desk {
         let mut w = Write { tx, hlc: self.hlc, now, identity, staff_id };
         let out = f(&mut w)?;
         let high_water = self.clock_high_water.map_or(now, |seen| seen.max(now));
-        w.tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('hlc_last', ?1), ('clock_high_water', ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![w.hlc.last.to_sortable(), high_water.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
-        )?;
         let hlc = w.hlc;
         w.tx.commit()?;
         self.hlc = hlc;
@@ -327,10 +376,11 @@ impl Write<'_> {
         };
         self.tx
             .prepare_cached(
-                "INSERT INTO outbox (op_id, entity, entity_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO outbox (op_id, hlc, entity, entity_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 op.op_id.to_string(),
+                hlc.to_sortable(),
                 entity,
                 entity_id.to_string(),
                 serde_json::to_string(&op)?,

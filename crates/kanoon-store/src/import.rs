@@ -71,9 +71,16 @@ fn row_error(line: usize, field: Field, value: &str, message: String) -> RowErro
     RowError { line, column: None, field: Some(field), value: value.to_owned(), message }
 }
 
+/// A member row ready to write: details, old card number, membership period.
+struct PlannedMember {
+    valid: ValidMember,
+    legacy_number: Option<String>,
+    period: Option<(NaiveDate, NaiveDate)>,
+}
+
 /// A checked plan: rows ready to write, built without writing.
 enum Plan {
-    Members(Vec<(ValidMember, Option<String>, Option<(NaiveDate, NaiveDate)>)>),
+    Members(Vec<PlannedMember>),
     Titles(Vec<(TitleInput, Vec<String>)>),
     Loans(Vec<(Uuid, Uuid, NaiveDate, NaiveDate)>),
 }
@@ -195,7 +202,7 @@ impl Desk {
                             .unwrap_or_else(|| end.checked_sub_days(Days::new(365)).unwrap_or(end));
                         (start, end)
                     });
-                    plan.push((valid, row.legacy_number, period));
+                    plan.push(PlannedMember { valid, legacy_number: row.legacy_number, period });
                 }
                 Err(e) => errors.push(RowError {
                     line,
@@ -307,8 +314,11 @@ impl Desk {
 fn write_plan(w: &mut Write<'_>, plan: Plan, period_days: u32) -> Result<()> {
     match plan {
         Plan::Members(members) => {
-            for (valid, legacy, period) in members {
-                let id = insert_member(w, NewMember { valid: &valid, legacy_number: legacy.as_deref(), photo: None })?;
+            for PlannedMember { valid, legacy_number, period } in members {
+                let id = insert_member(
+                    w,
+                    NewMember { valid: &valid, legacy_number: legacy_number.as_deref(), photo: None },
+                )?;
                 if let Some((start, end)) = period {
                     add_membership_period(w, id, start, end, migrated_fee())?;
                 } else {

@@ -254,7 +254,8 @@ pub(crate) fn validate(mut d: MemberDetails, center_kind: CenterKind, groups: &[
     d.father_name = d.father_name.trim().to_owned();
     d.address = d.address.trim().to_owned();
     d.village = d.village.as_deref().and_then(non_empty);
-    if d.first_name.is_empty() || d.last_name.is_empty() {
+    // A name of only invisible marks is as empty as no name.
+    if text::normalize_search(&d.first_name).is_empty() || text::normalize_search(&d.last_name).is_empty() {
         return Err(StoreError::InvalidInput("نام و نام خانوادگی عضو را وارد کنید.".into()));
     }
     let national_id = d.national_id.as_deref().and_then(non_empty).map(|s| NationalId::parse(&s)).transpose()?;
@@ -465,7 +466,7 @@ impl Desk {
     pub fn register_member(&mut self, req: RegisterMember) -> Result<RegisterOutcome> {
         self.require(Permission::RegisterMembers)?;
         let kind = self.id()?.center.kind;
-        let groups = crate::settings::load_age_groups(&self.conn)?;
+        let groups = self.reference()?.age_groups.clone();
         let valid = validate(req.details, kind, &groups)?;
         let fee = fee_from_input(&self.conn, req.fee)?;
         if let Some(nid) = &valid.national_id
@@ -500,11 +501,14 @@ impl Desk {
         let terms = self.membership_terms()?;
         self.write(|w| {
             let today = w.today();
-            let start = match member.membership.ends_on {
-                Some(end) if end >= today => end.succ_opt().unwrap_or(end),
-                _ => today,
+            let days = Days::new(u64::from(terms.period_days));
+            // A period as long as a new member's: start + period_days.
+            let (start, end) = match member.membership.ends_on {
+                Some(current) if current >= today => {
+                    (current.succ_opt().unwrap_or(current), current.checked_add_days(days).unwrap_or(current))
+                }
+                _ => (today, today.checked_add_days(days).unwrap_or(today)),
             };
-            let end = start.checked_add_days(Days::new(u64::from(terms.period_days))).unwrap_or(start);
             add_membership_period(w, member_id, start, end, fee)
         })?;
         self.member(member_id)
@@ -515,7 +519,7 @@ impl Desk {
     pub fn edit_member(&mut self, member_id: Uuid, details: MemberDetails) -> Result<MemberView> {
         self.require(Permission::RegisterMembers)?;
         let kind = self.id()?.center.kind;
-        let groups = crate::settings::load_age_groups(&self.conn)?;
+        let groups = self.reference()?.age_groups.clone();
         let valid = validate(details, kind, &groups)?;
         let current = self.member(member_id)?;
         let (seq, clocks): (i64, String) = self.conn.query_row(
@@ -538,8 +542,8 @@ impl Desk {
                     params![
                         member_id.to_string(),
                         field,
-                        old_fields.get(field).map(|v| v.to_string()),
-                        new.to_string(),
+                        old_fields.get(field).and_then(plain_text),
+                        plain_text(new),
                         w.staff_id.map(|s| s.to_string()),
                         w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
                     ],
@@ -664,7 +668,7 @@ impl Desk {
              FROM members m WHERE {condition}"
         );
         let row = self.conn.prepare_cached(&sql)?.query_row([arg], RawMember::from_row).optional()?;
-        row.map(|r| r.into_view(self.today(), &self.age_groups()?)).transpose()
+        row.map(|r| r.into_view(self.today(), &self.reference()?.age_groups)).transpose()
     }
 
     fn members_with_national_id(&self, nid: &str) -> Result<Vec<MemberSummary>> {
@@ -739,6 +743,16 @@ impl Desk {
             expires_jalali: m.membership.ends_on_jalali,
             photo: self.member_photo(member_id)?,
         })
+    }
+}
+
+/// A field value as people read it in the edit history: text without JSON
+/// quotes, no value as None.
+fn plain_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 

@@ -143,6 +143,7 @@ impl Desk {
             return Err(StoreError::InvalidInput("مدت امانت و سقف امانت باید دست‌کم یک باشد.".into()));
         }
         policy.closed.holidays.clear();
+        self.forget_reference();
         self.write(|w| save_setting(w, "policy", &policy))
     }
 
@@ -188,7 +189,7 @@ impl Desk {
     }
 
     pub fn age_groups(&self) -> Result<Vec<AgeGroup>> {
-        load_age_groups(&self.conn)
+        Ok(self.reference()?.age_groups.clone())
     }
 
     pub fn fee_exemptions(&self) -> Result<Vec<FeeExemption>> {

@@ -277,3 +277,22 @@ fn restoring_another_centers_backup_is_refused() {
     assert_eq!(desk.identity().unwrap().center.code, "1234");
     assert_eq!(files(live.path()), before_files);
 }
+
+#[test]
+fn restore_needs_a_signed_in_staff_member() {
+    // Restoring throws away everything since the backup: like every other
+    // change it is done by someone signed in (with the backup permission).
+    let live = tempfile::tempdir().unwrap();
+    let usb = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(start_time());
+    let mut desk = file_desk(live.path(), &clock, setup_request());
+    let backup = desk.backup_to(usb.path(), 5).unwrap();
+    let a = register(&mut desk, "سارا", "کریمی", 50);
+    drop(desk);
+
+    let mut reopened = Desk::open(&live.path().join(DB)).unwrap().with_clock(Arc::new(clock.clone()));
+    assert!(reopened.signed_in().is_none());
+    let err = reopened.restore_from(&backup).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotSignedIn, "{err}");
+    assert_eq!(member_numbers(&reopened), vec![a.member_number]);
+}

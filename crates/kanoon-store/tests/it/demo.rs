@@ -21,7 +21,10 @@ fn a_small_demo_center_is_consistent() {
     assert!(state.anomalies.is_empty(), "{:?}", &state.anomalies[..state.anomalies.len().min(3)]);
     let open = f.desk.all_open_loans().unwrap();
     assert_eq!(open.len(), s.open_loans);
-    assert_eq!(open.iter().map(|l| l.loan_id).collect::<Vec<_>>(), state.open_loans.keys().copied().collect::<Vec<_>>());
+    assert_eq!(
+        open.iter().map(|l| l.loan_id).collect::<Vec<_>>(),
+        state.open_loans.keys().copied().collect::<Vec<_>>()
+    );
 
     let ops = f.desk.outbox(10_000_000).unwrap();
     let events = ops.iter().filter(|o| matches!(o.body, OpBody::Event { .. })).count();
@@ -33,7 +36,9 @@ fn a_small_demo_center_is_consistent() {
     for m in &members {
         kanoon_domain::ids::MemberNumber::parse(&m.member_number).unwrap();
     }
-    let keys: Vec<String> =
-        members.iter().map(|m| kanoon_domain::text::collation_key(&m.full_name.split(' ').rev().collect::<Vec<_>>().join(" "))).collect();
+    let keys: Vec<String> = members
+        .iter()
+        .map(|m| kanoon_domain::text::collation_key(&m.full_name.split(' ').rev().collect::<Vec<_>>().join(" ")))
+        .collect();
     assert!(keys.windows(2).all(|w| w[0] <= w[1]));
 }
