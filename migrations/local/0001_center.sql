@@ -82,7 +82,7 @@ CREATE TABLE member_edits (
 ) STRICT;
 CREATE INDEX member_edits_member ON member_edits (member_id, seq);
 
-CREATE VIRTUAL TABLE member_search USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE member_search USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');
 
 CREATE TABLE titles (
     seq          INTEGER PRIMARY KEY,
@@ -103,7 +103,7 @@ CREATE TABLE titles (
 ) STRICT;
 CREATE INDEX titles_sort_key ON titles (sort_key);
 
-CREATE VIRTUAL TABLE title_search USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE title_search USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');
 
 CREATE TABLE copies (
     id                  TEXT PRIMARY KEY,

@@ -48,6 +48,18 @@ pub struct TitleHit {
     pub available: u32,
 }
 
+/// Matches beyond which title search stops ranking by relevance.
+pub const RANKED_MATCHES_MAX: u32 = 1000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TitleSearch {
+    /// All titles matching the query.
+    pub total: u32,
+    /// False when there were too many matches to rank; newest first then.
+    pub by_relevance: bool,
+    pub hits: Vec<TitleHit>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CopyStatus {
@@ -465,18 +477,36 @@ impl Desk {
     /// Titles matching the query (title, author, translator, illustrator,
     /// publisher, subjects, ISBN), best first, with copy counts.
     pub fn find_titles(&self, query: &str, limit: usize) -> Result<Vec<TitleHit>> {
-        let Some(fts) = text::fts_query(query) else { return Ok(Vec::new()) };
+        Ok(self.search_titles(query, limit)?.hits)
+    }
+
+    /// Like `find_titles`, with the number of matches. Relevance (bm25)
+    /// costs time per match, so a query matching more than
+    /// `RANKED_MATCHES_MAX` titles (a word on thousands of books) lists the
+    /// newest catalogued first and says so; the UI asks to narrow it.
+    pub fn search_titles(&self, query: &str, limit: usize) -> Result<TitleSearch> {
+        let Some(fts) = text::fts_query(query) else {
+            return Ok(TitleSearch { total: 0, by_relevance: true, hits: Vec::new() });
+        };
+        let total: u32 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM title_search WHERE title_search MATCH ?1")?
+            .query_row([&fts], |r| r.get(0))?;
+        let by_relevance = total <= RANKED_MATCHES_MAX;
+        // Relevance: bm25 ascending; otherwise the newest catalogued first.
+        let (key, direction) = if by_relevance { ("rank", "") } else { ("rowid", " DESC") };
         let center = self.id()?.center.id.to_string();
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT t.id, t.title, t.author, t.publisher, t.age_group,
                     (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?3),
                     (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?3
                         AND NOT EXISTS (SELECT 1 FROM open_loans o WHERE o.copy_id = c.id))
-             FROM (SELECT rowid, rank FROM title_search WHERE title_search MATCH ?1 ORDER BY rank LIMIT ?2) f
-             JOIN titles t ON t.seq = f.rowid WHERE t.merged_into IS NULL ORDER BY f.rank",
-        )?;
+             FROM (SELECT rowid, {key} AS ord FROM title_search WHERE title_search MATCH ?1
+                   ORDER BY {key}{direction} LIMIT ?2) f
+             JOIN titles t ON t.seq = f.rowid WHERE t.merged_into IS NULL ORDER BY f.ord{direction}"
+        ))?;
         let rows = stmt.query_map(params![fts, limit as i64, center], title_hit)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(TitleSearch { total, by_relevance, hits: rows.collect::<rusqlite::Result<_>>()? })
     }
 
     /// Titles in Persian alphabetical order.

@@ -250,3 +250,18 @@ fn an_edited_title_is_one_op_and_search_and_order_follow_it() {
     assert_eq!(f.desk.outbox_len().unwrap() as usize, after.len());
     assert_eq!(f.desk.title(t.id).unwrap().details.title, "آهوی کوچک");
 }
+
+#[test]
+fn a_query_matching_thousands_of_titles_lists_the_newest_first_and_gives_the_total() {
+    let mut f = desk();
+    for i in 0..=kanoon_store::catalog::RANKED_MATCHES_MAX {
+        f.desk.add_title(title(&format!("قصه‌های شب {i}"), None)).unwrap();
+    }
+    let many = f.desk.search_titles("قصه", 5).unwrap();
+    assert_eq!(many.total, kanoon_store::catalog::RANKED_MATCHES_MAX + 1);
+    assert!(!many.by_relevance);
+    assert_eq!(many.hits[0].title, format!("قصه‌های شب {}", kanoon_store::catalog::RANKED_MATCHES_MAX));
+    let few = f.desk.search_titles("قصه شب 12", 5).unwrap();
+    assert!(few.by_relevance);
+    assert_eq!(few.hits[0].title, "قصه‌های شب 12");
+}
