@@ -134,44 +134,47 @@ pub fn normalize_search(s: &str) -> String {
 /// «کتاب های کتابهای» and found whether or not the searcher types the ZWNJ.
 pub fn index_text(s: &str) -> String {
     let normalized = normalize_search(s);
-    if !s.contains([ZWNJ, ZWJ]) {
-        return normalized;
+    let mut words: Vec<String> = normalized.split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect();
+    let mut extra: Vec<String> = Vec::new();
+    if s.contains([ZWNJ, ZWJ]) {
+        let joined: String = s.chars().filter(|c| *c != ZWNJ && *c != ZWJ).collect();
+        extra.extend(normalize_search(&joined).split(' ').filter(|w| !w.is_empty()).map(str::to_owned));
     }
-    let joined: String = s.chars().filter(|c| *c != ZWNJ && *c != ZWJ).collect();
-    let mut words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
-    let joined = normalize_search(&joined);
-    for w in joined.split(' ') {
-        if !w.is_empty() && !words.contains(&w) {
+    // «کتاب های» written with a space is also indexed as «کتابهای», so a
+    // query typed with ZWNJ (searched in its joined form) finds it.
+    for pair in words.windows(2) {
+        if JOINABLE_SUFFIXES.contains(&pair[1].as_str()) {
+            extra.push(format!("{}{}", pair[0], pair[1]));
+        }
+    }
+    for w in extra {
+        if !words.contains(&w) {
             words.push(w);
         }
     }
     words.join(" ")
 }
 
+/// Suffixes Persian writes after a ZWNJ and people often type with a space.
+const JOINABLE_SUFFIXES: &[&str] = &["ها", "های", "هایی", "هایش", "هایم", "هایت", "تر", "ترین"];
+
 /// An FTS5 MATCH expression for user query `q`: normalized, split into
 /// words, each word quoted and prefix-starred (`"کتاب"*`), joined by spaces
 /// (implicit AND). `None` when nothing searchable remains.
 pub fn fts_query(q: &str) -> Option<String> {
-    let quote = |w: &str| format!("\"{}\"*", w.replace('"', ""));
-    let terms: Vec<String> = normalize_search(q)
+    // A word typed with ZWNJ is searched in its joined form, which the index
+    // holds for every ZWNJ word and for suffixes typed with a space; the
+    // split parts («های») would match nearly every title and cost time.
+    let text = if q.contains([ZWNJ, ZWJ]) { q.replace([ZWNJ, ZWJ], "") } else { q.to_owned() };
+    let terms: Vec<String> = normalize_search(&text)
         .split(' ')
         // Normalization already turns '"' into a space; filtering again keeps
         // the quoting safe even if normalization changes.
-        .filter(|w| !w.replace('"', "").is_empty())
-        .map(quote)
+        .map(|w| w.replace('"', ""))
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
         .collect();
-    if terms.is_empty() {
-        return None;
-    }
-    let spaced = terms.join(" ");
-    // «کتاب‌های» typed with ZWNJ must also find a record written «کتابهای».
-    let joined: String = normalize_search(&q.replace(['\u{200c}', '\u{200d}'], ""));
-    let joined_terms: Vec<String> = joined.split(' ').filter(|w| !w.replace('"', "").is_empty()).map(quote).collect();
-    if q.contains(['\u{200c}', '\u{200d}']) && !joined_terms.is_empty() && joined_terms != terms {
-        Some(format!("({spaced}) OR ({})", joined_terms.join(" ")))
-    } else {
-        Some(spaced)
-    }
+    if terms.is_empty() { None } else { Some(terms.join(" ")) }
 }
 
 /// The Persian alphabet in order; a letter's index is its rank in the key.
@@ -330,10 +333,7 @@ mod tests {
     #[test]
     fn fts_queries() {
         assert_eq!(fts_query("كتاب"), Some("\"کتاب\"*".to_string()));
-        assert_eq!(
-            fts_query(" کتاب‌های  کودک "),
-            Some("(\"کتاب\"* \"های\"* \"کودک\"*) OR (\"کتابهای\"* \"کودک\"*)".to_string())
-        );
+        assert_eq!(fts_query(" کتاب‌های  کودک "), Some("\"کتابهای\"* \"کودک\"*".to_string()));
         assert_eq!(fts_query("\"a\" OR b*"), Some("\"a\"* \"or\"* \"b\"*".to_string()));
         assert_eq!(fts_query(""), None);
         assert_eq!(fts_query(" \"\" ؟! \u{200C} "), None);

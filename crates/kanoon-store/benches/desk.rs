@@ -58,6 +58,9 @@ struct Stats {
 }
 
 fn stats(name: &'static str, mut v: Vec<Duration>) -> Stats {
+    if let Some((i, d)) = v.iter().enumerate().max_by_key(|(_, d)| **d) {
+        eprintln!("{name}: slowest sample #{i} of {} took {d:?}", v.len());
+    }
     v.sort();
     let at = |q: f64| v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1];
     Stats { name, n: v.len(), p50: at(0.50), p99: at(0.99), max: v[v.len() - 1] }

@@ -160,7 +160,7 @@ pub struct Checkpointer {
 
 /// Pages (4 KiB) the WAL may grow to before a commit checkpoints inline.
 pub const WAL_SAFETY_PAGES: i64 = 10_000;
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 impl Checkpointer {
     pub fn start(path: &Path) -> Result<Self> {
