@@ -93,6 +93,8 @@ pub enum Permission {
     VoidRecords,
     /// Replacing the database with a backup.
     Restore,
+    /// Merging duplicate members or titles.
+    MergeRecords,
     ImportData,
     EditPolicy,
     ManageStaff,
@@ -143,6 +145,7 @@ impl Role {
                 ManageStaff,
                 Backup,
                 Restore,
+                MergeRecords,
             ],
         }
     }

@@ -424,6 +424,73 @@ impl Desk {
         })
     }
 
+    /// Corrects a copy's registration number (a typo when it was entered).
+    pub fn edit_registration_number(&mut self, copy_id: Uuid, new_number: &str) -> Result<CopyView> {
+        self.require(Permission::EditCatalog)?;
+        let copy = self.copy(copy_id)?;
+        let number = normalize_registration_number(new_number);
+        if number.is_empty() {
+            return Err(StoreError::InvalidInput("شماره ثبت تازه را وارد کنید.".into()));
+        }
+        if number == copy.registration_number {
+            return Ok(copy);
+        }
+        if active_copy_with_number(&self.conn, self.id()?.center.id, &number)?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "شماره ثبت «{}» به نسخه دیگری داده شده است.",
+                text::to_persian_digits(&number)
+            )));
+        }
+        self.write(|w| {
+            patch_copy(
+                w,
+                copy_id,
+                "registration_number",
+                serde_json::json!(number),
+                "registration_number = ?2",
+                &number,
+            )
+        })?;
+        self.copy(copy_id)
+    }
+
+    /// Merges a duplicate title into the one kept: its copies move to the
+    /// kept title, and the duplicate redirects and leaves searches. Nothing
+    /// is deleted.
+    pub fn merge_titles(&mut self, keep: Uuid, duplicate: Uuid) -> Result<TitleView> {
+        self.require(Permission::MergeRecords)?;
+        if keep == duplicate {
+            return Err(StoreError::InvalidInput("عنوان تکراری و عنوان ماندنی یکی هستند.".into()));
+        }
+        self.title(keep)?;
+        let dup = self.title(duplicate)?;
+        let merged: Option<String> = self.conn.query_row(
+            "SELECT coalesce((SELECT merged_into FROM titles WHERE id = ?1), (SELECT merged_into FROM titles WHERE id = ?2))",
+            params![keep.to_string(), duplicate.to_string()],
+            |r| r.get(0),
+        )?;
+        if merged.is_some() {
+            return Err(StoreError::Conflict("یکی از این دو عنوان پیش‌تر ادغام شده است.".into()));
+        }
+        let clocks: String =
+            self.conn
+                .query_row("SELECT field_clocks FROM titles WHERE id = ?1", [duplicate.to_string()], |r| r.get(0))?;
+        let old_clocks = parse_clocks(&clocks)?;
+        self.write(|w| {
+            for c in &dup.copies {
+                patch_copy(w, c.id, "title_id", serde_json::json!(keep), "title_id = ?2", &keep.to_string())?;
+            }
+            let fields = BTreeMap::from([("merged_into".to_owned(), serde_json::json!(keep))]);
+            let (_, clocks) = w.patch(EntityKind::TITLE, duplicate, fields, &old_clocks)?;
+            w.tx.execute(
+                "UPDATE titles SET merged_into = ?2, field_clocks = ?3 WHERE id = ?1",
+                params![duplicate.to_string(), keep.to_string(), serde_json::to_string(&clocks)?],
+            )?;
+            Ok(())
+        })?;
+        self.title(keep)
+    }
+
     /// Centers this desk knows (its own, and those synced from the province).
     pub fn centers(&self) -> Result<Vec<Center>> {
         let mut stmt = self.conn.prepare_cached("SELECT id FROM centers ORDER BY code")?;
@@ -522,6 +589,26 @@ impl Desk {
         let rows = stmt.query_map(params![limit as i64, offset as i64, center], title_hit)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Changes one field of a copy inside a use case's transaction, with its op.
+fn patch_copy(
+    w: &mut Write<'_>,
+    copy_id: Uuid,
+    field: &str,
+    value: serde_json::Value,
+    set: &str,
+    arg: &str,
+) -> Result<()> {
+    let clocks: String =
+        w.tx.query_row("SELECT field_clocks FROM copies WHERE id = ?1", [copy_id.to_string()], |r| r.get(0))?;
+    let old_clocks = parse_clocks(&clocks)?;
+    let (_, clocks) = w.patch(EntityKind::COPY, copy_id, BTreeMap::from([(field.to_owned(), value)]), &old_clocks)?;
+    w.tx.execute(
+        &format!("UPDATE copies SET {set}, field_clocks = ?3 WHERE id = ?1"),
+        params![copy_id.to_string(), arg, serde_json::to_string(&clocks)?],
+    )?;
+    Ok(())
 }
 
 fn title_hit(r: &Row<'_>) -> rusqlite::Result<TitleHit> {

@@ -605,6 +605,50 @@ impl Desk {
         Ok(staff)
     }
 
+    /// Merges a duplicate member into the one kept: the duplicate redirects
+    /// (its card number still finds the kept member) and leaves searches and
+    /// lists. Both records and all events stay. The duplicate must have no
+    /// open loans (return them first); the kept member's membership stands.
+    pub fn merge_members(&mut self, keep: Uuid, duplicate: Uuid) -> Result<MemberView> {
+        self.require(Permission::MergeRecords)?;
+        if keep == duplicate {
+            return Err(StoreError::InvalidInput("عضو تکراری و عضو ماندنی یکی هستند.".into()));
+        }
+        let kept = self.member(keep)?;
+        let dup = self.member(duplicate)?;
+        if kept.merged_into.is_some() || dup.merged_into.is_some() {
+            return Err(StoreError::Conflict("یکی از این دو پرونده پیش‌تر ادغام شده است.".into()));
+        }
+        if !self.open_loans_of(duplicate)?.is_empty() {
+            return Err(StoreError::Conflict(
+                "پرونده تکراری کتاب در امانت دارد؛ ابتدا بازگشت آن‌ها را ثبت کنید، سپس ادغام کنید.".into(),
+            ));
+        }
+        let clocks: String =
+            self.conn
+                .query_row("SELECT field_clocks FROM members WHERE id = ?1", [duplicate.to_string()], |r| r.get(0))?;
+        let old_clocks = parse_clocks(&clocks)?;
+        self.write(|w| {
+            let fields = BTreeMap::from([("merged_into".to_owned(), serde_json::json!(keep))]);
+            let (_, clocks) = w.patch(EntityKind::MEMBER, duplicate, fields, &old_clocks)?;
+            w.tx.execute(
+                "UPDATE members SET merged_into = ?2, field_clocks = ?3 WHERE id = ?1",
+                params![duplicate.to_string(), keep.to_string(), serde_json::to_string(&clocks)?],
+            )?;
+            w.tx.execute(
+                "INSERT INTO member_edits (member_id, field, old_value, new_value, staff_id, at) VALUES (?1, 'merged_into', NULL, ?2, ?3, ?4)",
+                params![
+                    duplicate.to_string(),
+                    kept.member_number,
+                    w.staff_id.map(|s| s.to_string()),
+                    w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                ],
+            )?;
+            Ok(())
+        })?;
+        self.member(keep)
+    }
+
     /// Replaces the member's photo.
     pub fn set_member_photo(&mut self, member_id: Uuid, photo: Photo) -> Result<()> {
         self.require(Permission::RegisterMembers)?;
@@ -686,7 +730,8 @@ impl Desk {
         if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
             let nid = NationalId::parse(&digits).map(|n| n.as_str().to_owned()).unwrap_or_else(|_| digits.clone());
             let mut stmt = self.conn.prepare_cached(&format!(
-                "{SUMMARY_SELECT} WHERE m.member_number = ?1 OR m.legacy_number = ?1 OR m.national_id = ?2"
+                "{SUMMARY_SELECT} WHERE (m.member_number = ?1 OR m.legacy_number = ?1 OR m.national_id = ?2)
+                 AND m.merged_into IS NULL"
             ))?;
             let exact = stmt.query_map(params![digits, nid], summary_from_row)?;
             out.extend(exact.collect::<rusqlite::Result<Vec<_>>>()?);

@@ -265,3 +265,26 @@ fn a_query_matching_thousands_of_titles_lists_the_newest_first_and_gives_the_tot
     assert!(few.by_relevance);
     assert_eq!(few.hits[0].title, "قصه‌های شب 12");
 }
+
+#[test]
+fn a_mistyped_registration_number_is_corrected_and_duplicate_titles_merge_keeping_their_copies() {
+    let mut f = desk();
+    let a = f.desk.add_title_with_copies(title("شازده کوچولو", None), &["10".to_string()]).unwrap();
+    let b = f.desk.add_title_with_copies(title("شازده كوچولو", None), &["11".to_string(), "12".to_string()]).unwrap();
+    let c = f.desk.copy_by_registration_number("12").unwrap();
+    assert_eq!(f.desk.edit_registration_number(c.id, "10").unwrap_err().code(), kanoon_store::ErrorCode::Conflict);
+    let fixed = f.desk.edit_registration_number(c.id, "۱۳").unwrap();
+    assert_eq!(fixed.registration_number, "13");
+    assert!(f.desk.copy_by_registration_number("12").is_err());
+
+    let before = f.desk.outbox_len().unwrap();
+    let kept = f.desk.merge_titles(a.id, b.id).unwrap();
+    let numbers: Vec<_> = kept.copies.iter().map(|c| c.registration_number.as_str()).collect();
+    assert_eq!(numbers, vec!["10", "11", "13"]);
+    // Two copies moved + the redirect, in one transaction.
+    assert_eq!(f.desk.outbox_len().unwrap(), before + 3);
+    let hits = f.desk.find_titles("شازده", 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].copies, 3);
+    assert_eq!(f.desk.merge_titles(a.id, b.id).unwrap_err().code(), kanoon_store::ErrorCode::Conflict);
+}

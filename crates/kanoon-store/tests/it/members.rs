@@ -533,3 +533,29 @@ fn the_card_has_the_center_name_the_jalali_expiry_and_the_photo() {
     assert_eq!(f.desk.member_card(m.id).unwrap().photo, Some(png));
     assert_eq!(f.desk.member_card(uuid::Uuid::nil()).unwrap_err().code(), ErrorCode::NotFound);
 }
+
+#[test]
+fn a_duplicate_member_merges_into_the_kept_one_and_its_card_still_works() {
+    let mut f = desk();
+    let keep = register(&mut f.desk, "مهسا", "رضوی", 901);
+    let dup = register(&mut f.desk, "مهسا", "رضوی", 902);
+    crate::support::books(&mut f.desk, "ادغام", 1, 1);
+    f.desk
+        .check_out(kanoon_store::circulation::CheckOutRequest {
+            member_id: dup.id,
+            registration_numbers: vec!["1".into()],
+            confirm_warnings: true,
+            override_reason: None,
+        })
+        .unwrap();
+    assert_eq!(f.desk.merge_members(keep.id, dup.id).unwrap_err().code(), kanoon_store::ErrorCode::Conflict);
+    f.desk.check_in("1").unwrap();
+    f.desk.merge_members(keep.id, dup.id).unwrap();
+    assert_eq!(f.desk.member_by_number(&dup.member_number).unwrap().id, keep.id);
+    let hits = f.desk.find_members("مهسا رضوی", 10).unwrap();
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![keep.id]);
+    assert!(f.desk.list_members(0, 10).unwrap().iter().all(|m| m.id != dup.id));
+    // Both records and the duplicate's history stay.
+    assert_eq!(f.desk.loan_history(dup.id, 5).unwrap().len(), 1);
+    assert_eq!(f.desk.member(dup.id).unwrap().merged_into, Some(keep.id));
+}
