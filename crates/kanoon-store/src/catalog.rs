@@ -14,7 +14,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::desk::{Desk, Write, parse_clocks, parse_date, parse_uuid};
+use crate::desk::{Desk, Write, parse_clocks, parse_date, parse_uuid, uuid_column};
 use crate::error::{Result, StoreError};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,8 +232,8 @@ fn copy_from_row(r: &Row<'_>, center: Uuid) -> rusqlite::Result<CopyView> {
         CopyStatus::Available
     };
     Ok(CopyView {
-        id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
-        title_id: Uuid::parse_str(&r.get::<_, String>(1)?).unwrap_or_default(),
+        id: uuid_column(r, 0)?,
+        title_id: uuid_column(r, 1)?,
         title: r.get(2)?,
         author: r.get(3)?,
         registration_number: r.get(4)?,
@@ -613,7 +613,7 @@ fn patch_copy(
 
 fn title_hit(r: &Row<'_>) -> rusqlite::Result<TitleHit> {
     Ok(TitleHit {
-        id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+        id: uuid_column(r, 0)?,
         title: r.get(1)?,
         author: r.get(2)?,
         publisher: r.get(3)?,

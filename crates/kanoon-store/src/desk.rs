@@ -462,6 +462,14 @@ pub(crate) fn parse_uuid(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("شناسه نامعتبر «{s}»")))
 }
 
+/// A UUID column inside a row mapper: a malformed value is a conversion
+/// error of that column, never a silent nil id.
+pub(crate) fn uuid_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+    let s: String = r.get(idx)?;
+    Uuid::parse_str(&s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("تاریخ نامعتبر «{s}»")))
 }

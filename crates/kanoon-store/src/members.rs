@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::desk::{Desk, Write, parse_clocks, parse_date, parse_uuid};
+use crate::desk::{Desk, Write, parse_clocks, parse_date, parse_uuid, uuid_column};
 use crate::error::{Result, StoreError};
 
 // ---------------------------------------------------------------- centers & staff
@@ -812,10 +812,9 @@ const SUMMARY_SELECT: &str =
         (SELECT max(ends_on) FROM memberships s WHERE s.member_id = m.id) FROM members m";
 
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MemberSummary> {
-    let id: String = r.get(0)?;
     let ends: Option<String> = r.get(5)?;
     Ok(MemberSummary {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
+        id: uuid_column(r, 0)?,
         member_number: r.get(1)?,
         full_name: r.get(2)?,
         father_name: r.get(3)?,
