@@ -7,6 +7,7 @@
 
 mod hlc;
 mod op;
+pub mod wire;
 
 pub use hlc::{Hlc, HlcClock};
 pub use op::{EntityKind, FieldChange, Op, OpBody, SCHEMA_VERSION};
