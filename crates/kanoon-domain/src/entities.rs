@@ -63,9 +63,10 @@ pub struct Center {
 }
 
 impl Center {
-    /// The UUID of the center with this official code, the same on every peer.
+    /// The UUID of the center with this official code, the same on every
+    /// peer whatever digit script the code was typed in.
     pub fn id_for_code(code: &str) -> Uuid {
-        Uuid::new_v5(&CENTER_NAMESPACE, code.trim().as_bytes())
+        Uuid::new_v5(&CENTER_NAMESPACE, normalize_center_code(code).as_bytes())
     }
 }
 
@@ -316,6 +317,19 @@ pub struct Copy {
     pub withdrawn: Option<WithdrawReason>,
 }
 
+/// A center code as typed: any digit script, spaces and invisible marks dropped.
+pub fn normalize_center_code(input: &str) -> String {
+    crate::text::to_ascii_digits(input)
+        .chars()
+        .filter(|c| !c.is_whitespace() && !crate::text::is_invisible(*c))
+        .collect()
+}
+
+/// Whether a (normalized) center code is acceptable: 1–8 digits.
+pub fn is_valid_center_code(code: &str) -> bool {
+    !code.is_empty() && code.len() <= 8 && code.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Normalizes a registration number as typed or scanned: any digit script,
 /// surrounding spaces dropped. Registration numbers are mostly digits but
 /// some centers use a prefix, so other characters are kept.
@@ -333,6 +347,7 @@ mod tests {
     #[test]
     fn center_id_is_derived_from_the_code_alone() {
         assert_eq!(Center::id_for_code("1234"), Center::id_for_code(" 1234 "));
+        assert_eq!(Center::id_for_code("1234"), Center::id_for_code("۱۲۳۴"));
         assert_ne!(Center::id_for_code("1234"), Center::id_for_code("1235"));
     }
 

@@ -89,7 +89,7 @@ pub struct CopyView {
     pub status: CopyStatus,
 }
 
-fn clean_title(mut t: TitleInput) -> Result<TitleInput> {
+fn clean_title(mut t: TitleInput, groups: &[kanoon_domain::age_group::AgeGroup]) -> Result<TitleInput> {
     for f in [&mut t.title, &mut t.author, &mut t.translator, &mut t.illustrator, &mut t.publisher, &mut t.subjects] {
         *f = f.trim().to_owned();
     }
@@ -101,6 +101,7 @@ fn clean_title(mut t: TitleInput) -> Result<TitleInput> {
         None => None,
         Some(g) => Some(
             age_group::normalize_code(g)
+                .filter(|c| groups.iter().any(|known| &known.code == c))
                 .ok_or_else(|| StoreError::InvalidInput(format!("گروه سنی «{g}» شناخته نیست (مثلاً «ب» یا «+۷»).")))?,
         ),
     };
@@ -245,7 +246,7 @@ fn copy_from_row(r: &Row<'_>, center: Uuid) -> rusqlite::Result<CopyView> {
 impl Desk {
     pub fn add_title(&mut self, input: TitleInput) -> Result<TitleView> {
         self.require(Permission::EditCatalog)?;
-        let t = clean_title(input)?;
+        let t = clean_title(input, &self.reference()?.age_groups)?;
         let id = self.write(|w| insert_title(w, &t))?;
         self.title(id)
     }
@@ -254,7 +255,7 @@ impl Desk {
     /// desk: a new book arrives with its registration numbers stamped).
     pub fn add_title_with_copies(&mut self, input: TitleInput, registration_numbers: &[String]) -> Result<TitleView> {
         self.require(Permission::EditCatalog)?;
-        let t = clean_title(input)?;
+        let t = clean_title(input, &self.reference()?.age_groups)?;
         let id = self.write(|w| {
             let id = insert_title(w, &t)?;
             for n in registration_numbers {
@@ -267,7 +268,7 @@ impl Desk {
 
     pub fn edit_title(&mut self, id: Uuid, input: TitleInput) -> Result<TitleView> {
         self.require(Permission::EditCatalog)?;
-        let t = clean_title(input)?;
+        let t = clean_title(input, &self.reference()?.age_groups)?;
         let current = self.title(id)?;
         let old = title_fields(&current.details);
         let changed: BTreeMap<_, _> = title_fields(&t).into_iter().filter(|(k, v)| old.get(k) != Some(v)).collect();
@@ -501,6 +502,14 @@ impl Desk {
     /// Records a center of the province (until sync brings the list).
     pub fn add_center(&mut self, center: Center) -> Result<()> {
         self.require(Permission::EditPolicy)?;
+        let code = kanoon_domain::entities::normalize_center_code(&center.code);
+        if !kanoon_domain::entities::is_valid_center_code(&code) {
+            return Err(StoreError::InvalidInput(format!(
+                "کد مرکز «{}» معتبر نیست؛ کد رسمی مرکز فقط رقم است (حداکثر ۸ رقم).",
+                center.code
+            )));
+        }
+        let center = Center { code, ..center };
         let exists: bool =
             self.conn
                 .query_row("SELECT EXISTS (SELECT 1 FROM centers WHERE code = ?1)", [&center.code], |r| r.get(0))?;
@@ -521,7 +530,7 @@ impl Desk {
                 "فقط نسخه‌ای که در قفسه همین مرکز است منتقل می‌شود؛ وضعیت نسخه را ببینید.".into(),
             ));
         }
-        let code = text::to_ascii_digits(to_center_code.trim());
+        let code = kanoon_domain::entities::normalize_center_code(to_center_code);
         let to = self.centers()?.into_iter().find(|c| c.code == code).ok_or_else(|| {
             StoreError::NotFound(format!("مرکزی با کد «{code}» شناخته نیست؛ پس از همگام‌سازی دوباره تلاش کنید."))
         })?;

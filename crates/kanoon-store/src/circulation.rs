@@ -483,15 +483,24 @@ impl Desk {
     pub fn renew_loan(&mut self, loan_id: Uuid) -> Result<LoanView> {
         self.require(Permission::LoanDesk)?;
         self.check_clock()?;
-        let (member_id, renewals): (String, u32) = self
+        let (member_id, renewals, current_due): (String, u32, String) = self
             .conn
-            .query_row("SELECT member_id, renewals FROM open_loans WHERE loan_id = ?1", [loan_id.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT member_id, renewals, due_on FROM open_loans WHERE loan_id = ?1",
+                [loan_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?
             .ok_or_else(|| StoreError::NotFound("این امانت باز نیست؛ شاید کتاب پیش‌تر برگشته است.".into()))?;
+        let current_due = parse_date(&current_due)?;
         let policy = self.policy()?;
         let rule = policy.rule_for(self.id()?.center.kind).clone();
+        if policy.closed.due_date(self.today(), rule.loan_days) <= current_due {
+            return Err(StoreError::Conflict(format!(
+                "این امانت تا {} اعتبار دارد و تمدید امروز آن را دیرتر نمی‌کند.",
+                jalali(current_due)
+            )));
+        }
         if renewals >= rule.max_renewals {
             return Err(StoreError::Conflict(format!(
                 "این امانت {} بار تمدید شده و بیش از این تمدید نمی‌شود؛ کتاب را بازگردانید.",
@@ -499,7 +508,8 @@ impl Desk {
             )));
         }
         self.write(|w| {
-            let due_on = policy.closed.due_date(w.today(), rule.loan_days);
+            // From today, but never earlier than the loan is already due.
+            let due_on = policy.closed.due_date(w.today(), rule.loan_days).max(current_due);
             w.event(Uuid::now_v7(), Event::Renewal { loan_id, due_on })?;
             w.tx.execute(
                 "UPDATE open_loans SET due_on = ?2, renewals = renewals + 1 WHERE loan_id = ?1",

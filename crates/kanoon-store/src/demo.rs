@@ -358,7 +358,7 @@ pub fn generate(desk: &mut Desk, size: DemoSize, seed: u64) -> Result<DemoSummar
             for _ in chunk_start..chunk_end {
                 let joined = start + Duration::days(rng.random_range(0..history_days as i64 / 2));
                 w.now = at_noon(joined);
-                let valid = validate(member_details(&mut rng, joined, village), kind, &groups)?;
+                let valid = validate(member_details(&mut rng, joined, village), kind, &groups, today)?;
                 let id = insert_member(w, NewMember { valid: &valid, legacy_number: None, photo: None })?;
                 // Yearly periods from joining until past today.
                 let mut from = joined;

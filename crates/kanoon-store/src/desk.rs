@@ -184,8 +184,8 @@ impl Desk {
         if self.identity.is_some() {
             return Err(StoreError::Conflict("این میز پیش‌تر راه‌اندازی شده است.".into()));
         }
-        let code = kanoon_domain::text::to_ascii_digits(req.center_code.trim());
-        if code.is_empty() || code.len() > 8 || !code.chars().all(|c| c.is_ascii_digit()) {
+        let code = kanoon_domain::entities::normalize_center_code(&req.center_code);
+        if !kanoon_domain::entities::is_valid_center_code(&code) {
             return Err(StoreError::InvalidInput(format!(
                 "کد مرکز «{}» معتبر نیست؛ کد رسمی مرکز فقط رقم است (حداکثر ۸ رقم).",
                 req.center_code
@@ -315,7 +315,7 @@ impl Desk {
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut w = Write { tx, hlc: self.hlc, now, identity, staff_id };
-        let out = f(&mut w)?;
+        let out = f(&mut w).map_err(StoreError::constraint_as_conflict)?;
         let high_water = self.clock_high_water.map_or(now, |seen| seen.max(now));
         let hlc = w.hlc;
         w.tx.commit()?;

@@ -77,6 +77,25 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// A UNIQUE or CHECK constraint the checks before a write did not catch
+    /// (e.g. another desk took a registration number meanwhile) is a
+    /// conflict for the user, not a storage failure.
+    pub(crate) fn constraint_as_conflict(self) -> StoreError {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Conflict(
+                    "این تغییر با داده‌ای که پیش‌تر ثبت شده ناسازگار است (مثلاً شماره‌ای تکراری)؛ صفحه را تازه کنید و دوباره بررسی کنید."
+                        .into(),
+                )
+            }
+            other => other,
+        }
+    }
+}
+
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())

@@ -114,6 +114,7 @@ impl Desk {
     /// good; otherwise nothing is written and the report lists every bad row.
     pub fn import_commit(&mut self, kind: ImportKind, bytes: &[u8], mapping: &ColumnMapping) -> Result<ImportReport> {
         self.require(Permission::ImportData)?;
+        self.check_clock()?;
         let table = kanoon_import::read_table(bytes).map_err(import_err)?;
         let (mut report, plan) = self.plan(kind, &table, mapping)?;
         if !report.is_clean() {
@@ -193,7 +194,7 @@ impl Desk {
                 documents: Documents::default(),
                 age_group_override: None,
             };
-            match validate(details, kind, &groups) {
+            match validate(details, kind, &groups, self.today()) {
                 Ok(valid) => {
                     let period = row.membership_expires.map(|end| {
                         let start = row

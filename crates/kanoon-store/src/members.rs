@@ -248,7 +248,12 @@ fn non_empty(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-pub(crate) fn validate(mut d: MemberDetails, center_kind: CenterKind, groups: &[AgeGroup]) -> Result<ValidMember> {
+pub(crate) fn validate(
+    mut d: MemberDetails,
+    center_kind: CenterKind,
+    groups: &[AgeGroup],
+    today: NaiveDate,
+) -> Result<ValidMember> {
     d.first_name = d.first_name.trim().to_owned();
     d.last_name = d.last_name.trim().to_owned();
     d.father_name = d.father_name.trim().to_owned();
@@ -292,7 +297,18 @@ pub(crate) fn validate(mut d: MemberDetails, center_kind: CenterKind, groups: &[
     if matches!(center_kind, CenterKind::Mobile | CenterKind::Postal) && d.village.is_none() {
         return Err(StoreError::InvalidInput("برای اعضای مرکز سیار و پستی نام روستا را وارد کنید.".into()));
     }
-    Ok(ValidMember { birth_date: d.birth_date.map(|j| j.to_gregorian()), details: d, national_id, guardian_phone })
+    // The form sends year/month/day; check them as a real Jalali date.
+    let birth_date = match d.birth_date {
+        Some(j) => {
+            let date = JalaliDate::new(j.year, j.month, j.day)?;
+            if date.to_gregorian() > today {
+                return Err(StoreError::InvalidInput(format!("تاریخ تولد {date} بعد از امروز است.")));
+            }
+            Some(date.to_gregorian())
+        }
+        None => None,
+    };
+    Ok(ValidMember { birth_date, details: d, national_id, guardian_phone })
 }
 
 /// The record fields as they are patched and synced.
@@ -345,8 +361,18 @@ fn next_member_number(w: &mut Write<'_>) -> Result<MemberNumber> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
             + 1;
+    // Numbers already in the database (a reinstalled desk whose members came
+    // back by sync) are skipped, never issued twice.
+    let mut counter = counter;
+    let mut number = MemberNumber::compose(&w.identity.center.code, w.identity.desk_number, counter)?;
+    while w.tx.query_row("SELECT EXISTS (SELECT 1 FROM members WHERE member_number = ?1)", [number.as_str()], |r| {
+        r.get::<_, bool>(0)
+    })? {
+        counter += 1;
+        number = MemberNumber::compose(&w.identity.center.code, w.identity.desk_number, counter)?;
+    }
     w.tx.execute("UPDATE meta SET value = ?1 WHERE key = 'member_counter'", [counter.to_string()])?;
-    Ok(MemberNumber::compose(&w.identity.center.code, w.identity.desk_number, counter)?)
+    Ok(number)
 }
 
 pub(crate) fn insert_member(w: &mut Write<'_>, m: NewMember<'_>) -> Result<Uuid> {
@@ -465,9 +491,11 @@ impl Desk {
     /// membership period with its fee or exemption, in one transaction.
     pub fn register_member(&mut self, req: RegisterMember) -> Result<RegisterOutcome> {
         self.require(Permission::RegisterMembers)?;
+        // The membership period is dated by today: a wrong clock would date it wrong.
+        self.check_clock()?;
         let kind = self.id()?.center.kind;
         let groups = self.reference()?.age_groups.clone();
-        let valid = validate(req.details, kind, &groups)?;
+        let valid = validate(req.details, kind, &groups, self.today())?;
         let fee = fee_from_input(&self.conn, req.fee)?;
         if let Some(nid) = &valid.national_id
             && !req.confirm_duplicate_national_id
@@ -496,6 +524,7 @@ impl Desk {
     /// or from today if it has already ended.
     pub fn renew_membership(&mut self, member_id: Uuid, fee: FeeInput) -> Result<MemberView> {
         self.require(Permission::RegisterMembers)?;
+        self.check_clock()?;
         let member = self.member(member_id)?;
         let fee = fee_from_input(&self.conn, fee)?;
         let terms = self.membership_terms()?;
@@ -520,7 +549,7 @@ impl Desk {
         self.require(Permission::RegisterMembers)?;
         let kind = self.id()?.center.kind;
         let groups = self.reference()?.age_groups.clone();
-        let valid = validate(details, kind, &groups)?;
+        let valid = validate(details, kind, &groups, self.today())?;
         let current = self.member(member_id)?;
         let (seq, clocks): (i64, String) = self.conn.query_row(
             "SELECT seq, field_clocks FROM members WHERE id = ?1",
@@ -528,7 +557,7 @@ impl Desk {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let old_clocks: BTreeMap<String, Hlc> = parse_clocks(&clocks)?;
-        let old_valid = validate(current.details.clone(), kind, &groups)?;
+        let old_valid = validate(current.details.clone(), kind, &groups, self.today())?;
         let old_fields = member_fields(&old_valid);
         let changed: BTreeMap<String, serde_json::Value> =
             member_fields(&valid).into_iter().filter(|(k, v)| old_fields.get(k) != Some(v)).collect();

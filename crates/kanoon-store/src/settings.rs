@@ -170,6 +170,7 @@ impl Desk {
                 kanoon_domain::jalali::JalaliDate::from_gregorian(h.date)
             )));
         }
+        self.forget_reference();
         self.write(|w| {
             w.tx.execute(
                 "DELETE FROM holidays WHERE date BETWEEN ?1 AND ?2",

@@ -288,3 +288,10 @@ fn a_mistyped_registration_number_is_corrected_and_duplicate_titles_merge_keepin
     assert_eq!(hits[0].copies, 3);
     assert_eq!(f.desk.merge_titles(a.id, b.id).unwrap_err().code(), kanoon_store::ErrorCode::Conflict);
 }
+
+#[test]
+fn a_book_with_an_unknown_age_group_is_refused_so_the_warning_cannot_silently_vanish() {
+    let mut f = desk();
+    let err = f.desk.add_title(title("گروه ناشناخته", Some("+8"))).unwrap_err();
+    assert_eq!(err.code(), kanoon_store::ErrorCode::InvalidInput);
+}

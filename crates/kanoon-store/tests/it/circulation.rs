@@ -234,3 +234,49 @@ fn todays_circulation_counts_this_tehran_day() {
     let t = f.desk.todays_circulation().unwrap();
     assert_eq!((t.loans, t.returns, t.new_members), (0, 0, 0));
 }
+
+#[test]
+fn a_holiday_set_today_moves_the_next_due_date_at_once() {
+    let mut f = desk();
+    books(&mut f.desk, "تعطیلی", 1, 2);
+    let m = register(&mut f.desk, "ژینا", "کرمی", 14);
+    assert_eq!(lend(&mut f.desk, m.id, &["1"]).books[0].due_on_jalali.as_deref(), Some("۱۴۰۴/۰۱/۲۳"));
+    let due = chrono::NaiveDate::from_ymd_opt(2025, 4, 12).unwrap();
+    let year =
+        (chrono::NaiveDate::from_ymd_opt(2025, 3, 21).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 3, 20).unwrap());
+    f.desk
+        .set_holidays(year.0, year.1, vec![kanoon_store::settings::Holiday { date: due, name: "تعطیل".into() }])
+        .unwrap();
+    assert_eq!(lend(&mut f.desk, m.id, &["2"]).books[0].due_on_jalali.as_deref(), Some("۱۴۰۴/۰۱/۲۴"));
+}
+
+#[test]
+fn a_renewal_that_would_not_extend_the_loan_is_refused_and_not_counted() {
+    let mut f = desk();
+    books(&mut f.desk, "تمدید زود", 1, 1);
+    let m = register(&mut f.desk, "آرش", "بهاری", 15);
+    let loan = lend(&mut f.desk, m.id, &["1"]).books[0].loan_id.unwrap();
+    assert_eq!(f.desk.renew_loan(loan).unwrap_err().code(), ErrorCode::Conflict);
+    f.clock.advance(Duration::days(3));
+    assert_eq!(f.desk.renew_loan(loan).unwrap().renewals, 1);
+}
+
+#[test]
+fn a_center_typed_in_persian_digits_is_the_same_center() {
+    let mut f = desk();
+    books(&mut f.desk, "انتقال", 1, 1);
+    f.desk
+        .add_center(kanoon_domain::entities::Center {
+            id: uuid::Uuid::nil(),
+            code: "۵۶۷۸".into(),
+            name: "مرکز سیار".into(),
+            kind: kanoon_domain::entities::CenterKind::Mobile,
+            address: String::new(),
+            phone: String::new(),
+        })
+        .unwrap();
+    let copy = f.desk.copy_by_registration_number("1").unwrap();
+    f.desk.transfer_copy(copy.id, "5678").unwrap();
+    let c = f.desk.centers().unwrap().into_iter().find(|c| c.code == "5678").unwrap();
+    assert_eq!(c.id, kanoon_domain::entities::Center::id_for_code("5678"));
+}

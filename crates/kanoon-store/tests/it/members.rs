@@ -559,3 +559,23 @@ fn a_duplicate_member_merges_into_the_kept_one_and_its_card_still_works() {
     assert_eq!(f.desk.loan_history(dup.id, 5).unwrap().len(), 1);
     assert_eq!(f.desk.member(dup.id).unwrap().merged_into, Some(keep.id));
 }
+
+#[test]
+fn an_impossible_or_future_birth_date_is_refused() {
+    let mut f = desk();
+    for (y, m, d) in [(1404, 13, 40), (1404, 12, 30), (1410, 1, 1)] {
+        let mut details = crate::support::details("نادر", "تاریخی", Some(crate::support::national_id(777)));
+        details.birth_date = Some(kanoon_domain::jalali::JalaliDate { year: y, month: m, day: d });
+        let err = f
+            .desk
+            .register_member(kanoon_store::members::RegisterMember {
+                details,
+                photo: None,
+                fee: crate::support::paid(),
+                confirm_duplicate_national_id: false,
+                legacy_number: None,
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), kanoon_store::ErrorCode::InvalidInput, "{y}/{m}/{d}");
+    }
+}
