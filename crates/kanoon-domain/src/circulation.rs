@@ -179,13 +179,40 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
         }
     }
 
-    for e in sorted.into_iter().filter(|e| !voided.contains(&e.id)) {
+    // Returns and renewals name their loan, so they apply whatever the
+    // clocks say: a desk whose clock lags can record the return of a loan
+    // made on a desk whose clock runs ahead.
+    let live: Vec<&EventRecord> = sorted.into_iter().filter(|e| !voided.contains(&e.id)).collect();
+    let loans: BTreeSet<Uuid> = live.iter().filter(|e| matches!(e.event, Event::Loan { .. })).map(|e| e.id).collect();
+    let mut returned: BTreeSet<Uuid> = BTreeSet::new();
+    for e in &live {
+        match &e.event {
+            Event::Return { loan_id, .. } if loans.contains(loan_id) && returned.insert(*loan_id) => {}
+            Event::Return { loan_id, .. } | Event::Renewal { loan_id, .. } if !loans.contains(loan_id) => {
+                state.anomalies.push(Anomaly::LoanNotOpen { event_id: e.id, loan_id: *loan_id });
+            }
+            Event::Return { loan_id, .. } => {
+                // A second return of the same loan.
+                state.anomalies.push(Anomaly::LoanNotOpen { event_id: e.id, loan_id: *loan_id });
+            }
+            _ => {}
+        }
+    }
+
+    // Seen so far in clock order: returns, and renewals whose loan sorts later.
+    let mut seen_returns: BTreeSet<Uuid> = BTreeSet::new();
+    let mut early_renewals: BTreeMap<Uuid, Vec<NaiveDate>> = BTreeMap::new();
+    for e in live {
         match &e.event {
             Event::Loan { copy_id, member_id, lent_on, due_on, .. } => {
+                if seen_returns.contains(&e.id) {
+                    continue;
+                }
                 let already_open = state.open_loans_of_copy(*copy_id).next().map(|l| l.loan_id);
                 if let Some(open_loan) = already_open {
                     state.anomalies.push(Anomaly::CopyLentTwice { copy_id: *copy_id, open_loan, new_loan: e.id });
                 }
+                let renewed = early_renewals.remove(&e.id).unwrap_or_default();
                 state.open_loans.insert(
                     e.id,
                     OpenLoan {
@@ -193,22 +220,22 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
                         copy_id: *copy_id,
                         member_id: *member_id,
                         lent_on: *lent_on,
-                        due_on: *due_on,
-                        renewals: 0,
+                        due_on: renewed.last().copied().unwrap_or(*due_on),
+                        renewals: u32::try_from(renewed.len()).unwrap_or(u32::MAX),
                     },
                 );
             }
             Event::Return { loan_id, .. } => {
-                if state.open_loans.remove(loan_id).is_none() {
-                    state.anomalies.push(Anomaly::LoanNotOpen { event_id: e.id, loan_id: *loan_id });
-                }
+                state.open_loans.remove(loan_id);
+                seen_returns.insert(*loan_id);
             }
             Event::Renewal { loan_id, due_on } => match state.open_loans.get_mut(loan_id) {
                 Some(loan) => {
                     loan.due_on = *due_on;
                     loan.renewals += 1;
                 }
-                None => state.anomalies.push(Anomaly::LoanNotOpen { event_id: e.id, loan_id: *loan_id }),
+                None if loans.contains(loan_id) => early_renewals.entry(*loan_id).or_default().push(*due_on),
+                None => {}
             },
             Event::Transfer { copy_id, to_center, .. } => {
                 state.copy_center.insert(*copy_id, *to_center);
@@ -486,6 +513,39 @@ mod tests {
         let s = fold(&events);
         assert_eq!(s.open_loans.keys().copied().collect::<Vec<_>>(), vec![Uuid::from_u128(12)]);
         assert!(s.anomalies.is_empty());
+    }
+
+    #[test]
+    fn a_return_or_renewal_whose_clock_sorts_before_its_loan_still_applies() {
+        let copy = Uuid::from_u128(50);
+        let member = Uuid::from_u128(60);
+        // Desk A's clock runs ahead: its loans sort after B's return and renewal.
+        let events = vec![
+            rec(11, 1, Event::Return { loan_id: Uuid::from_u128(10), copy_id: copy, returned_on: d(3) }),
+            rec(10, 9, Event::Loan { copy_id: copy, member_id: member, lent_on: d(1), due_on: d(8), overridden: None }),
+            rec(21, 2, Event::Renewal { loan_id: Uuid::from_u128(20), due_on: d(20) }),
+            rec(
+                20,
+                8,
+                Event::Loan {
+                    copy_id: Uuid::from_u128(51),
+                    member_id: member,
+                    lent_on: d(1),
+                    due_on: d(8),
+                    overridden: None,
+                },
+            ),
+            rec(
+                30,
+                10,
+                Event::Loan { copy_id: copy, member_id: member, lent_on: d(4), due_on: d(11), overridden: None },
+            ),
+        ];
+        let s = fold(&events);
+        assert_eq!(s.open_loans.keys().copied().collect::<Vec<_>>(), vec![Uuid::from_u128(20), Uuid::from_u128(30)]);
+        assert_eq!(s.open_loans[&Uuid::from_u128(20)].due_on, d(20));
+        assert_eq!(s.open_loans[&Uuid::from_u128(20)].renewals, 1);
+        assert!(s.anomalies.is_empty(), "{:?}", s.anomalies);
     }
 
     #[test]

@@ -261,6 +261,19 @@ pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<()> {
             ],
         )?;
     }
+    // Where the copy is: its last standing transfer; with none standing,
+    // where the first transfer took it from.
+    let first_from = events
+        .iter()
+        .filter_map(|e| match e.event {
+            Event::Transfer { from_center, .. } => Some((e.hlc, from_center)),
+            _ => None,
+        })
+        .min()
+        .map(|(_, from)| from);
+    if let Some(center) = state.copy_center.get(&copy_id).copied().or(first_from) {
+        tx.execute("UPDATE copies SET center_id = ?2 WHERE id = ?1", params![copy_id.to_string(), center.to_string()])?;
+    }
     Ok(())
 }
 

@@ -295,3 +295,24 @@ fn a_book_with_an_unknown_age_group_is_refused_so_the_warning_cannot_silently_va
     let err = f.desk.add_title(title("گروه ناشناخته", Some("+8"))).unwrap_err();
     assert_eq!(err.code(), kanoon_store::ErrorCode::InvalidInput);
 }
+
+#[test]
+fn voiding_a_transfer_brings_the_copy_back_to_the_shelf() {
+    let mut f = desk();
+    f.desk.add_title_with_copies(title("سفر", None), &["1".to_string()]).unwrap();
+    f.desk
+        .add_center(kanoon_domain::entities::Center {
+            id: uuid::Uuid::nil(),
+            code: "5678".into(),
+            name: "مرکز سیار".into(),
+            kind: kanoon_domain::entities::CenterKind::Mobile,
+            address: String::new(),
+            phone: String::new(),
+        })
+        .unwrap();
+    let copy = f.desk.copy_by_registration_number("1").unwrap();
+    f.desk.transfer_copy(copy.id, "5678").unwrap();
+    let transfer = f.desk.event_log().unwrap().into_iter().rev().find(|e| e.event.kind() == "transfer").unwrap();
+    f.desk.void_event(transfer.id, "مرکز اشتباه انتخاب شد").unwrap();
+    assert_eq!(f.desk.copy(copy.id).unwrap().status, kanoon_store::catalog::CopyStatus::Available);
+}
