@@ -101,6 +101,8 @@ pub struct LoanHistoryRow {
     pub lent_on_jalali: String,
     pub due_on_jalali: String,
     pub returned_on_jalali: Option<String>,
+    /// The return event, to void a return recorded by mistake.
+    pub return_id: Option<Uuid>,
     pub voided: bool,
     pub overridden: bool,
 }
@@ -483,6 +485,7 @@ impl Desk {
                 full_name: member.full_name,
                 father_name: member.details.father_name,
                 national_id: member.national_id,
+                membership_ends_on: member.membership.ends_on,
                 membership_ends_jalali: member.membership.ends_on_jalali,
             },
             lent_on_jalali: jalali(lent_on),
@@ -673,7 +676,10 @@ impl Desk {
                     EXISTS (SELECT 1 FROM voided v WHERE v.event_id = l.id),
                     (SELECT json_extract(n.data, '$.due_on') FROM events n
                        WHERE n.loan_id = l.id AND n.kind = 'renewal'
-                         AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.event_id = n.id) ORDER BY n.hlc DESC LIMIT 1)
+                         AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.event_id = n.id) ORDER BY n.hlc DESC LIMIT 1),
+                    (SELECT r.id FROM events r
+                       WHERE r.loan_id = l.id AND r.kind = 'return'
+                         AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.event_id = r.id) LIMIT 1)
              FROM events l JOIN copies c ON c.id = l.copy_id JOIN titles t ON t.id = c.title_id
              WHERE l.member_id = ?1 AND l.kind = 'loan' ORDER BY l.hlc DESC LIMIT ?2",
         )?;
@@ -686,10 +692,11 @@ impl Desk {
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, bool>(5)?,
                 r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         rows.map(|r| {
-            let (id, number, title, data, returned, voided, renewed_due) = r?;
+            let (id, number, title, data, returned, voided, renewed_due, return_id) = r?;
             let Event::Loan { lent_on, due_on, overridden, .. } = serde_json::from_str(&data)? else {
                 return Err(StoreError::Corrupt("رویداد امانت".into()));
             };
@@ -701,6 +708,7 @@ impl Desk {
                 lent_on_jalali: jalali(lent_on),
                 due_on_jalali: jalali(due_on),
                 returned_on_jalali: returned.as_deref().map(parse_date).transpose()?.map(jalali),
+                return_id: return_id.as_deref().map(parse_uuid).transpose()?,
                 voided,
                 overridden: overridden.is_some(),
             })

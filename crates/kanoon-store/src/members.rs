@@ -210,6 +210,8 @@ pub struct MemberSummary {
     pub full_name: String,
     pub father_name: String,
     pub national_id: Option<String>,
+    /// Last day of the latest membership period (compare with today).
+    pub membership_ends_on: Option<NaiveDate>,
     pub membership_ends_jalali: Option<String>,
 }
 
@@ -220,6 +222,17 @@ pub struct MemberEdit {
     pub new_value: Option<String>,
     pub staff: Option<String>,
     pub at_jalali: String,
+}
+
+/// One membership period and how it was paid for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipPeriod {
+    pub period_id: Uuid,
+    pub starts_on_jalali: String,
+    pub ends_on_jalali: String,
+    pub fee: Fee,
+    pub recorded_at_jalali: String,
+    pub voided: bool,
 }
 
 /// What the printed membership card shows.
@@ -801,8 +814,48 @@ impl Desk {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?))
         })?;
         rows.map(|r| {
-            let (field, old_value, new_value, staff, at) = r?;
-            Ok(MemberEdit { field, old_value, new_value, staff, at_jalali: jalali_datetime(&at) })
+            let (field, old_value, new_value, staff, at): (String, Option<String>, Option<String>, _, String) = r?;
+            // Dates are stored ISO; people read them Jalali.
+            let shown = |v: Option<String>| {
+                v.map(|v| match parse_date(&v) {
+                    Ok(d) if field == "birth_date" => JalaliDate::from_gregorian(d).to_string(),
+                    _ => v,
+                })
+            };
+            Ok(MemberEdit {
+                old_value: shown(old_value),
+                new_value: shown(new_value),
+                field,
+                staff,
+                at_jalali: jalali_datetime(&at),
+            })
+        })
+        .collect()
+    }
+
+    /// The member's membership periods with their fee or exemption, newest
+    /// first, voided ones marked (the id is what `void_event` takes).
+    pub fn membership_periods(&self, member_id: Uuid) -> Result<Vec<MembershipPeriod>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.data, e.at, EXISTS (SELECT 1 FROM voided v WHERE v.event_id = e.id)
+             FROM events e WHERE e.member_id = ?1 AND e.kind = 'membership' ORDER BY e.hlc DESC",
+        )?;
+        let rows = stmt.query_map([member_id.to_string()], |r| {
+            Ok((uuid_column(r, 0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+        })?;
+        rows.map(|row| {
+            let (period_id, data, at, voided) = row?;
+            let Event::Membership { starts_on, ends_on, fee, .. } = serde_json::from_str(&data)? else {
+                return Err(StoreError::Corrupt("رویداد عضویت".into()));
+            };
+            Ok(MembershipPeriod {
+                period_id,
+                starts_on_jalali: JalaliDate::from_gregorian(starts_on).to_string(),
+                ends_on_jalali: JalaliDate::from_gregorian(ends_on).to_string(),
+                fee,
+                recorded_at_jalali: jalali_datetime(&at),
+                voided,
+            })
         })
         .collect()
     }
@@ -842,15 +895,15 @@ const SUMMARY_SELECT: &str =
 
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MemberSummary> {
     let ends: Option<String> = r.get(5)?;
+    let ends = ends.and_then(|e| parse_date(&e).ok());
     Ok(MemberSummary {
         id: uuid_column(r, 0)?,
         member_number: r.get(1)?,
         full_name: r.get(2)?,
         father_name: r.get(3)?,
         national_id: r.get(4)?,
-        membership_ends_jalali: ends
-            .and_then(|e| parse_date(&e).ok())
-            .map(|d| JalaliDate::from_gregorian(d).to_string()),
+        membership_ends_on: ends,
+        membership_ends_jalali: ends.map(|d| JalaliDate::from_gregorian(d).to_string()),
     })
 }
 

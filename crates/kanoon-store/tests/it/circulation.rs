@@ -280,3 +280,17 @@ fn a_center_typed_in_persian_digits_is_the_same_center() {
     let c = f.desk.centers().unwrap().into_iter().find(|c| c.code == "5678").unwrap();
     assert_eq!(c.id, kanoon_domain::entities::Center::id_for_code("5678"));
 }
+
+#[test]
+fn the_history_gives_the_return_to_void_when_it_was_scanned_by_mistake() {
+    let mut f = desk();
+    books(&mut f.desk, "برگشت", 1, 1);
+    let m = register(&mut f.desk, "سینا", "مولایی", 16);
+    lend(&mut f.desk, m.id, &["1"]);
+    f.desk.check_in("1").unwrap();
+    let return_id = f.desk.loan_history(m.id, 5).unwrap()[0].return_id.unwrap();
+    f.desk.void_event(return_id, "کتاب دیگری اسکن شد").unwrap();
+    let row = &f.desk.loan_history(m.id, 5).unwrap()[0];
+    assert_eq!((row.returned_on_jalali.as_deref(), row.return_id), (None, None));
+    assert_eq!(f.desk.open_loans_of(m.id).unwrap().len(), 1);
+}

@@ -579,3 +579,17 @@ fn an_impossible_or_future_birth_date_is_refused() {
         assert_eq!(err.code(), kanoon_store::ErrorCode::InvalidInput, "{y}/{m}/{d}");
     }
 }
+
+#[test]
+fn a_mistaken_payment_is_voided_from_the_periods_list_and_the_membership_follows() {
+    let mut f = desk();
+    let m = register(&mut f.desk, "بهار", "نادری", 903);
+    let renewed = f.desk.renew_membership(m.id, crate::support::paid()).unwrap();
+    assert_eq!(renewed.membership.ends_on_jalali.as_deref(), Some("۱۴۰۶/۰۱/۱۶"));
+    let periods = f.desk.membership_periods(m.id).unwrap();
+    assert_eq!(periods.len(), 2);
+    f.desk.void_event(periods[0].period_id, "رسید تکراری ثبت شد").unwrap();
+    let after = f.desk.member(m.id).unwrap();
+    assert_eq!(after.membership.ends_on_jalali.as_deref(), Some("۱۴۰۵/۰۱/۱۶"));
+    assert!(f.desk.membership_periods(m.id).unwrap()[0].voided);
+}
