@@ -8,8 +8,9 @@ CREATE TABLE meta (
 ) STRICT;
 
 CREATE TABLE settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL            -- JSON
+    key          TEXT PRIMARY KEY,
+    value        TEXT NOT NULL,    -- JSON
+    field_clocks TEXT NOT NULL DEFAULT '{}'
 ) STRICT;
 
 CREATE TABLE centers (
@@ -183,9 +184,12 @@ CREATE TABLE fee_exemptions (
     active INTEGER NOT NULL DEFAULT 1
 ) STRICT;
 
+-- One record per date (synced as such); a removed holiday stays, inactive.
 CREATE TABLE holidays (
-    date TEXT PRIMARY KEY,           -- ISO date
-    name TEXT NOT NULL
+    date         TEXT PRIMARY KEY,   -- ISO date
+    name         TEXT NOT NULL,
+    active       INTEGER NOT NULL DEFAULT 1,
+    field_clocks TEXT NOT NULL DEFAULT '{}'
 ) STRICT;
 
 -- One op per recorded change, written in the same transaction as the

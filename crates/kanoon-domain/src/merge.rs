@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use kanoon_protocol::{FieldChange, Hlc};
+use kanoon_protocol::{FieldChange, FieldVersion, Hlc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -16,13 +16,13 @@ pub struct Stamped {
     pub value: serde_json::Value,
     pub hlc: Hlc,
     pub device_id: Uuid,
-    /// The clock of the value this one replaced (what its writer had seen).
-    pub base: Option<Hlc>,
+    /// The version of the value this one replaced (what its writer had seen).
+    pub base: Option<FieldVersion>,
 }
 
 impl Stamped {
-    fn rank(&self) -> (Hlc, Uuid) {
-        (self.hlc, self.device_id)
+    pub fn version(&self) -> FieldVersion {
+        FieldVersion { hlc: self.hlc, device_id: self.device_id }
     }
 }
 
@@ -53,13 +53,13 @@ pub fn apply_patch(
             None => {
                 fields.insert(name.clone(), incoming);
             }
-            Some(current) if current.rank() == incoming.rank() => {}
+            Some(current) if current.version() == incoming.version() => {}
             Some(current) => {
                 // With clocks only, "saw" means: the value a writer replaced
                 // was at least as new as the other write.
-                let incoming_saw_current = change.base.is_some_and(|b| b >= current.hlc);
-                let current_saw_incoming = current.base.is_some_and(|b| b >= hlc);
-                let (kept, lost) = if incoming.rank() > current.rank() {
+                let incoming_saw_current = change.base.is_some_and(|b| b >= current.version());
+                let current_saw_incoming = current.base.is_some_and(|b| b >= incoming.version());
+                let (kept, lost) = if incoming.version() > current.version() {
                     (incoming, current.clone())
                 } else {
                     (current.clone(), incoming)
@@ -82,6 +82,8 @@ mod tests {
     use serde_json::json;
 
     fn patch(field: &str, value: serde_json::Value, base: Option<Hlc>) -> BTreeMap<String, FieldChange> {
+        // Tests' bases were written by device 1.
+        let base = base.map(|hlc| FieldVersion { hlc, device_id: Uuid::from_u128(1) });
         BTreeMap::from([(field.to_owned(), FieldChange { value, base })])
     }
 

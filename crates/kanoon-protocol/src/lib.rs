@@ -10,7 +10,7 @@ mod op;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock};
-pub use op::{EntityKind, FieldChange, Op, OpBody, SCHEMA_VERSION};
+pub use op::{EntityKind, FieldChange, FieldVersion, Op, OpBody, SCHEMA_VERSION};
 
 /// Cases per property test: 1,000 in CI, more with `PROPTEST_CASES=N`.
 #[cfg(test)]

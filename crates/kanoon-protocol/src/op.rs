@@ -36,13 +36,21 @@ impl EntityKind {
     }
 }
 
-/// One change of one field of a record. `base` is the clock of the value it
-/// replaced (None when the field had no value yet): a receiver that holds a
-/// different clock for the field knows the writer did not see its value.
+/// Which write set a field's value: its clock and the device that issued it
+/// (two devices can issue the same clock; the pair is unique and ordered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FieldVersion {
+    pub hlc: Hlc,
+    pub device_id: Uuid,
+}
+
+/// One change of one field of a record. `base` is the version of the value
+/// it replaced (None when the field had no value yet): a receiver that holds
+/// a different version of the field knows the writer did not see its value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub value: serde_json::Value,
-    pub base: Option<Hlc>,
+    pub base: Option<FieldVersion>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

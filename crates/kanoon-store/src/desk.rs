@@ -14,7 +14,7 @@ use kanoon_domain::circulation::{Event, EventRecord};
 use kanoon_domain::entities::{Center, CenterKind, Permission, Role, Staff};
 use kanoon_domain::jalali;
 use kanoon_domain::policy::Policy;
-use kanoon_protocol::{EntityKind, FieldChange, Hlc, HlcClock, Op, OpBody, SCHEMA_VERSION};
+use kanoon_protocol::{EntityKind, FieldChange, FieldVersion, Hlc, HlcClock, Op, OpBody, SCHEMA_VERSION};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -432,29 +432,29 @@ impl Write<'_> {
     }
 
     /// Records a field-by-field change of a record and returns the clock
-    /// the fields were written with. `old_clocks` are the fields' current
-    /// clocks (the base each change replaced).
+    /// it was written with and the record's new field stamps. `old` are the
+    /// fields' current stamps: each change carries the version it replaced.
     pub fn patch(
         &mut self,
         entity: &str,
         entity_id: Uuid,
         changes: BTreeMap<String, serde_json::Value>,
-        old_clocks: &BTreeMap<String, Hlc>,
-    ) -> Result<(Hlc, BTreeMap<String, Hlc>)> {
+        old: &FieldClocks,
+    ) -> Result<(Hlc, FieldClocks)> {
         let fields = changes
             .into_iter()
             .map(|(name, value)| {
-                let base = old_clocks.get(&name).copied();
+                let base = old.get(&name).map(FieldStamp::version);
                 (name, FieldChange { value, base })
             })
             .collect::<BTreeMap<_, _>>();
-        let names: Vec<String> = fields.keys().cloned().collect();
+        let bases: Vec<(String, Option<FieldVersion>)> = fields.iter().map(|(n, c)| (n.clone(), c.base)).collect();
         let hlc = self.push_op(entity, entity_id, OpBody::Patch { fields })?;
-        let mut clocks = old_clocks.clone();
-        for n in names {
-            clocks.insert(n, hlc);
+        let mut stamps = old.clone();
+        for (name, base) in bases {
+            stamps.insert(name, FieldStamp { hlc, device_id: self.identity.device_id, base });
         }
-        Ok((hlc, clocks))
+        Ok((hlc, stamps))
     }
 }
 
@@ -475,6 +475,23 @@ pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
 }
 
 /// Reads a field-clock map stored as JSON.
-pub(crate) fn parse_clocks(s: &str) -> Result<BTreeMap<String, Hlc>> {
+/// The version of a record's field value, and the version it replaced:
+/// what the domain's field merge needs (stored as JSON in `field_clocks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FieldStamp {
+    pub hlc: Hlc,
+    pub device_id: Uuid,
+    pub base: Option<FieldVersion>,
+}
+
+impl FieldStamp {
+    pub fn version(&self) -> FieldVersion {
+        FieldVersion { hlc: self.hlc, device_id: self.device_id }
+    }
+}
+
+pub(crate) type FieldClocks = BTreeMap<String, FieldStamp>;
+
+pub(crate) fn parse_clocks(s: &str) -> Result<FieldClocks> {
     Ok(serde_json::from_str(s)?)
 }

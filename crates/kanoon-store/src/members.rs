@@ -11,7 +11,7 @@ use kanoon_domain::entities::{AlternativeId, Center, CenterKind, Documents, Gend
 use kanoon_domain::ids::{MemberNumber, Mobile, NationalId};
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::text;
-use kanoon_protocol::{EntityKind, Hlc};
+use kanoon_protocol::EntityKind;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -569,7 +569,7 @@ impl Desk {
             [member_id.to_string()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let old_clocks: BTreeMap<String, Hlc> = parse_clocks(&clocks)?;
+        let old_clocks = parse_clocks(&clocks)?;
         let old_valid = validate(current.details.clone(), kind, &groups, self.today())?;
         let old_fields = member_fields(&old_valid);
         let changed: BTreeMap<String, serde_json::Value> =

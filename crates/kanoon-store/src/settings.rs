@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::desk::{Desk, Write};
+use crate::desk::{Desk, Write, parse_clocks};
 use crate::error::{Result, StoreError};
 
 /// Membership terms: the annual fee (the seed's 350,000 rials, changed
@@ -77,11 +77,16 @@ fn insert_age_group(w: &mut Write<'_>, g: &AgeGroup) -> Result<()> {
 /// Stores a settings value and records it as a patch of the settings record.
 fn save_setting<T: Serialize>(w: &mut Write<'_>, key: &str, value: &T) -> Result<()> {
     let json = serde_json::to_value(value)?;
+    let old: Option<String> =
+        w.tx.query_row("SELECT field_clocks FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+    let old = old.as_deref().map(parse_clocks).transpose()?.unwrap_or_default();
+    let (_, clocks) =
+        w.patch(EntityKind::POLICY, settings_entity_id(key), BTreeMap::from([(key.to_owned(), json.clone())]), &old)?;
     w.tx.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, json.to_string()],
+        "INSERT INTO settings (key, value, field_clocks) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, field_clocks = excluded.field_clocks",
+        params![key, json.to_string(), serde_json::to_string(&clocks)?],
     )?;
-    w.patch(EntityKind::POLICY, settings_entity_id(key), BTreeMap::from([(key.to_owned(), json)]), &BTreeMap::new())?;
     Ok(())
 }
 
@@ -100,7 +105,7 @@ pub(crate) fn load_policy(conn: &Connection) -> Result<Policy> {
     if policy == Policy::default() {
         policy = Policy::shipped();
     }
-    let mut stmt = conn.prepare_cached("SELECT date FROM holidays")?;
+    let mut stmt = conn.prepare_cached("SELECT date FROM holidays WHERE active = 1")?;
     for d in stmt.query_map([], |r| r.get::<_, String>(0))? {
         policy.closed.holidays.insert(crate::desk::parse_date(&d?)?);
     }
@@ -148,8 +153,9 @@ impl Desk {
     }
 
     pub fn holidays(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Holiday>> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT date, name FROM holidays WHERE date BETWEEN ?1 AND ?2 ORDER BY date")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT date, name FROM holidays WHERE active = 1 AND date BETWEEN ?1 AND ?2 ORDER BY date",
+        )?;
         let rows = stmt.query_map(params![from.to_string(), to.to_string()], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
@@ -170,21 +176,42 @@ impl Desk {
                 kanoon_domain::jalali::JalaliDate::from_gregorian(h.date)
             )));
         }
+        let current = self.holidays(from, to)?;
+        // Each date is its own record: only the dates that change are written.
+        let mut changes: Vec<(NaiveDate, Option<String>)> = Vec::new();
+        for h in &holidays {
+            if !current.iter().any(|c| c.date == h.date && c.name == h.name.trim()) {
+                changes.push((h.date, Some(h.name.trim().to_owned())));
+            }
+        }
+        for c in &current {
+            if !holidays.iter().any(|h| h.date == c.date) {
+                changes.push((c.date, None));
+            }
+        }
         self.forget_reference();
         self.write(|w| {
-            w.tx.execute(
-                "DELETE FROM holidays WHERE date BETWEEN ?1 AND ?2",
-                params![from.to_string(), to.to_string()],
-            )?;
-            for h in &holidays {
+            for (date, name) in changes {
+                let key = format!("holiday/{date}");
+                let old: Option<String> = w
+                    .tx
+                    .query_row("SELECT field_clocks FROM holidays WHERE date = ?1", [date.to_string()], |r| r.get(0))
+                    .optional()?;
+                let old = old.as_deref().map(parse_clocks).transpose()?.unwrap_or_default();
+                let fields = BTreeMap::from([("holiday".to_owned(), serde_json::json!(name))]);
+                let (_, clocks) = w.patch(EntityKind::POLICY, settings_entity_id(&key), fields, &old)?;
                 w.tx.execute(
-                    "INSERT OR REPLACE INTO holidays (date, name) VALUES (?1, ?2)",
-                    params![h.date.to_string(), h.name],
+                    "INSERT INTO holidays (date, name, active, field_clocks) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (date) DO UPDATE SET name = excluded.name, active = excluded.active,
+                         field_clocks = excluded.field_clocks",
+                    params![
+                        date.to_string(),
+                        name.clone().unwrap_or_default(),
+                        name.is_some(),
+                        serde_json::to_string(&clocks)?
+                    ],
                 )?;
             }
-            let key = format!("holidays/{from}/{to}");
-            let json = serde_json::to_value(&holidays)?;
-            w.patch(EntityKind::POLICY, settings_entity_id(&key), BTreeMap::from([(key, json)]), &BTreeMap::new())?;
             Ok(())
         })
     }

@@ -294,3 +294,26 @@ fn the_history_gives_the_return_to_void_when_it_was_scanned_by_mistake() {
     assert_eq!((row.returned_on_jalali.as_deref(), row.return_id), (None, None));
     assert_eq!(f.desk.open_loans_of(m.id).unwrap().len(), 1);
 }
+
+#[test]
+fn each_changed_holiday_is_one_op_and_a_policy_edit_names_the_version_it_replaced() {
+    let mut f = desk();
+    let d = |m, day| chrono::NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+    let year = (d(3, 21), chrono::NaiveDate::from_ymd_opt(2026, 3, 20).unwrap());
+    let h = |date, name: &str| kanoon_store::settings::Holiday { date, name: name.into() };
+    let before = f.desk.outbox_len().unwrap();
+    f.desk.set_holidays(year.0, year.1, vec![h(d(4, 1), "سیزده بدر"), h(d(6, 4), "تاسوعا")]).unwrap();
+    assert_eq!(f.desk.outbox_len().unwrap(), before + 2);
+    // Keep one, drop one (kept inactive), add one: two records change.
+    f.desk.set_holidays(year.0, year.1, vec![h(d(4, 1), "سیزده بدر"), h(d(6, 5), "عاشورا")]).unwrap();
+    assert_eq!(f.desk.outbox_len().unwrap(), before + 4);
+    let names: Vec<String> = f.desk.holidays(year.0, year.1).unwrap().into_iter().map(|h| h.name).collect();
+    assert_eq!(names, vec!["سیزده بدر", "عاشورا"]);
+
+    let mut policy = f.desk.policy().unwrap();
+    policy.default_rule.loan_days = 10;
+    f.desk.set_policy(policy).unwrap();
+    let ops = f.desk.outbox(100_000).unwrap();
+    let kanoon_protocol::OpBody::Patch { fields } = &ops.last().unwrap().body else { panic!("not a patch") };
+    assert!(fields["policy"].base.is_some(), "the edit names the shipped policy's version");
+}
