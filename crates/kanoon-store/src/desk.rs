@@ -170,6 +170,11 @@ impl Desk {
         self.clock_high_water
     }
 
+    /// Only for a manager's accepted clock correction (it may go back).
+    pub(crate) fn set_clock_high_water(&mut self, at: DateTime<Utc>) {
+        self.clock_high_water = Some(at);
+    }
+
     pub fn identity(&self) -> Option<&DeskIdentity> {
         self.identity.as_ref()
     }

@@ -539,6 +539,7 @@ impl Desk {
         self.require(Permission::RegisterMembers)?;
         self.check_clock()?;
         let member = self.member(member_id)?;
+        refuse_merged(&member)?;
         let fee = fee_from_input(&self.conn, fee)?;
         let terms = self.membership_terms()?;
         self.write(|w| {
@@ -564,6 +565,7 @@ impl Desk {
         let groups = self.reference()?.age_groups.clone();
         let valid = validate(details, kind, &groups, self.today())?;
         let current = self.member(member_id)?;
+        refuse_merged(&current)?;
         let (seq, clocks): (i64, String) = self.conn.query_row(
             "SELECT seq, field_clocks FROM members WHERE id = ?1",
             [member_id.to_string()],
@@ -870,6 +872,16 @@ impl Desk {
             expires_jalali: m.membership.ends_on_jalali,
             photo: self.member_photo(member_id)?,
         })
+    }
+}
+
+/// Changes go to the member a duplicate was merged into, never the duplicate.
+fn refuse_merged(m: &MemberView) -> Result<()> {
+    match m.merged_into {
+        Some(_) => {
+            Err(StoreError::Conflict("این پرونده با پرونده دیگری ادغام شده است؛ پرونده اصلی عضو را باز کنید.".into()))
+        }
+        None => Ok(()),
     }
 }
 

@@ -90,21 +90,20 @@ fn save_setting<T: Serialize>(w: &mut Write<'_>, key: &str, value: &T) -> Result
     Ok(())
 }
 
-fn load_setting<T: for<'de> Deserialize<'de> + Default>(conn: &Connection, key: &str) -> Result<T> {
+/// A stored setting, or `missing()` when none was stored (a database from
+/// before the setting existed).
+fn load_setting<T: for<'de> Deserialize<'de>>(conn: &Connection, key: &str, missing: impl FnOnce() -> T) -> Result<T> {
     let raw: Option<String> =
         conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?;
     match raw {
         Some(s) => Ok(serde_json::from_str(&s)?),
-        None => Ok(T::default()),
+        None => Ok(missing()),
     }
 }
 
 /// The policy with the holiday table folded into its closed days.
 pub(crate) fn load_policy(conn: &Connection) -> Result<Policy> {
-    let mut policy: Policy = load_setting(conn, "policy")?;
-    if policy == Policy::default() {
-        policy = Policy::shipped();
-    }
+    let mut policy: Policy = load_setting(conn, "policy", Policy::shipped)?;
     let mut stmt = conn.prepare_cached("SELECT date FROM holidays WHERE active = 1")?;
     for d in stmt.query_map([], |r| r.get::<_, String>(0))? {
         policy.closed.holidays.insert(crate::desk::parse_date(&d?)?);
@@ -129,7 +128,7 @@ pub(crate) fn load_age_groups(conn: &Connection) -> Result<Vec<AgeGroup>> {
 
 impl Desk {
     pub fn membership_terms(&self) -> Result<MembershipTerms> {
-        load_setting(&self.conn, "membership_terms")
+        load_setting(&self.conn, "membership_terms", MembershipTerms::default)
     }
 
     pub fn set_membership_terms(&mut self, terms: MembershipTerms) -> Result<()> {
@@ -214,6 +213,30 @@ impl Desk {
             }
             Ok(())
         })
+    }
+
+    /// After the PC's clock was once set far ahead, circulation stays refused
+    /// until that time comes back. A manager who has checked the clock now
+    /// shows the right time accepts it; the correction is recorded as an op.
+    pub fn accept_current_clock(&mut self) -> Result<()> {
+        self.require(Permission::EditPolicy)?;
+        let previous = self.clock_high_water();
+        let now = self.now();
+        self.write(|w| {
+            save_setting(
+                w,
+                "clock_correction",
+                &serde_json::json!({ "accepted_at": now, "previous_latest": previous }),
+            )?;
+            w.tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('clock_high_water', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
+            )?;
+            Ok(())
+        })?;
+        self.set_clock_high_water(now);
+        Ok(())
     }
 
     pub fn age_groups(&self) -> Result<Vec<AgeGroup>> {

@@ -317,3 +317,30 @@ fn each_changed_holiday_is_one_op_and_a_policy_edit_names_the_version_it_replace
     let kanoon_protocol::OpBody::Patch { fields } = &ops.last().unwrap().body else { panic!("not a patch") };
     assert!(fields["policy"].base.is_some(), "the edit names the shipped policy's version");
 }
+
+#[test]
+fn a_manager_accepts_a_corrected_clock_after_it_once_ran_far_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.sqlite");
+    let clock = kanoon_store::ManualClock::new(start_time() + Duration::days(400));
+    let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
+    desk.setup(setup_request()).unwrap();
+    books(&mut desk, "ساعت جلو", 1, 2);
+    let m = register(&mut desk, "ساعت", "جلو", 17);
+    lend(&mut desk, m.id, &["1"]);
+    clock.set(start_time());
+    let req = || CheckOutRequest {
+        member_id: m.id,
+        registration_numbers: vec!["2".into()],
+        confirm_warnings: true,
+        override_reason: None,
+    };
+    assert_eq!(desk.check_out(req()).unwrap_err().code(), ErrorCode::ClockBehind);
+    desk.accept_current_clock().unwrap();
+    assert_eq!(desk.check_out(req()).unwrap().lent(), 1);
+    drop(desk);
+    // Still accepted after the app restarts.
+    let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
+    desk.sign_in("manager").unwrap();
+    assert_eq!(desk.check_in("2").unwrap().days_late, 0);
+}
