@@ -346,7 +346,7 @@ fn member_fields(v: &ValidMember) -> BTreeMap<String, serde_json::Value> {
 
 fn member_search_text(v: &ValidMember, number: &str, legacy: Option<&str>) -> String {
     let d = &v.details;
-    let mut s = text::index_text(&format!("{} {} {}", d.first_name, d.last_name, d.father_name));
+    let mut s = text::index_name_text(&format!("{} {} {}", d.first_name, d.last_name, d.father_name));
     for extra in [Some(number), legacy, v.national_id.as_ref().map(|n| n.as_str())].into_iter().flatten() {
         s.push(' ');
         s.push_str(&text::normalize_search(extra));
