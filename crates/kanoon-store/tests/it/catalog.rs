@@ -316,3 +316,18 @@ fn voiding_a_transfer_brings_the_copy_back_to_the_shelf() {
     f.desk.void_event(transfer.id, "مرکز اشتباه انتخاب شد").unwrap();
     assert_eq!(f.desk.copy(copy.id).unwrap().status, kanoon_store::catalog::CopyStatus::Available);
 }
+
+#[test]
+fn words_written_with_a_space_zwnj_or_joined_find_each_other() {
+    let mut f = desk();
+    let mut t = title("کتاب خانه کوچک", None);
+    t.author = "علی پاک نژاد".into();
+    f.desk.add_title(t).unwrap();
+    f.desk.add_title(title("دانش آموز نمونه", None)).unwrap();
+    f.desk.add_title(title("کتابهای من", None)).unwrap();
+    let first = |q: &str| f.desk.find_titles(q, 5).unwrap().first().map(|h| h.title.clone());
+    assert_eq!(first("کتاب‌خانه").as_deref(), Some("کتاب خانه کوچک"));
+    assert_eq!(first("دانش‌آموز").as_deref(), Some("دانش آموز نمونه"));
+    assert_eq!(first("پاک‌نژاد").as_deref(), Some("کتاب خانه کوچک"));
+    assert_eq!(first("کتاب های من").as_deref(), Some("کتابهای من"));
+}

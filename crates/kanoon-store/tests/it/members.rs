@@ -593,3 +593,11 @@ fn a_mistaken_payment_is_voided_from_the_periods_list_and_the_membership_follows
     assert_eq!(after.membership.ends_on_jalali.as_deref(), Some("۱۴۰۵/۰۱/۱۶"));
     assert!(f.desk.membership_periods(m.id).unwrap()[0].voided);
 }
+
+#[test]
+fn a_name_written_as_one_word_is_found_when_typed_in_two() {
+    let mut f = desk();
+    let m = register(&mut f.desk, "محمدرضا", "احمدی", 904);
+    let hits = f.desk.find_members("محمد رضا احمدی", 5).unwrap();
+    assert_eq!(hits.first().map(|h| h.id), Some(m.id));
+}
