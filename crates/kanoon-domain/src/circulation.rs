@@ -201,6 +201,7 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
 
     // Seen so far in clock order: returns, and renewals whose loan sorts later.
     let mut seen_returns: BTreeSet<Uuid> = BTreeSet::new();
+    let mut transfers: BTreeMap<Uuid, Vec<(Uuid, Uuid)>> = BTreeMap::new();
     let mut early_renewals: BTreeMap<Uuid, Vec<NaiveDate>> = BTreeMap::new();
     for e in live {
         match &e.event {
@@ -213,6 +214,7 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
                     state.anomalies.push(Anomaly::CopyLentTwice { copy_id: *copy_id, open_loan, new_loan: e.id });
                 }
                 let renewed = early_renewals.remove(&e.id).unwrap_or_default();
+                let renewed_due = renewed.iter().copied().max().map_or(*due_on, |r| r.max(*due_on));
                 state.open_loans.insert(
                     e.id,
                     OpenLoan {
@@ -220,7 +222,7 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
                         copy_id: *copy_id,
                         member_id: *member_id,
                         lent_on: *lent_on,
-                        due_on: renewed.last().copied().unwrap_or(*due_on),
+                        due_on: renewed_due,
                         renewals: u32::try_from(renewed.len()).unwrap_or(u32::MAX),
                     },
                 );
@@ -230,15 +232,19 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
                 seen_returns.insert(*loan_id);
             }
             Event::Renewal { loan_id, due_on } => match state.open_loans.get_mut(loan_id) {
+                // Two desks renewing the same loan never shorten it.
                 Some(loan) => {
-                    loan.due_on = *due_on;
+                    loan.due_on = loan.due_on.max(*due_on);
                     loan.renewals += 1;
+                }
+                None if seen_returns.contains(loan_id) => {
+                    state.anomalies.push(Anomaly::LoanNotOpen { event_id: e.id, loan_id: *loan_id });
                 }
                 None if loans.contains(loan_id) => early_renewals.entry(*loan_id).or_default().push(*due_on),
                 None => {}
             },
-            Event::Transfer { copy_id, to_center, .. } => {
-                state.copy_center.insert(*copy_id, *to_center);
+            Event::Transfer { copy_id, from_center, to_center } => {
+                transfers.entry(*copy_id).or_default().push((*from_center, *to_center));
             }
             Event::Membership { member_id, starts_on, ends_on, .. } => {
                 state.memberships.entry(*member_id).or_default().push((*starts_on, *ends_on));
@@ -246,7 +252,35 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
             Event::Void { .. } => {}
         }
     }
+    // Renewals of loans that were returned before the loan sorted in.
+    for (loan_id, _) in early_renewals {
+        if seen_returns.contains(&loan_id) {
+            state.anomalies.push(Anomaly::LoanNotOpen { event_id: loan_id, loan_id });
+        }
+    }
+    for (copy_id, links) in transfers {
+        if let Some(at) = copy_location(&links) {
+            state.copy_center.insert(copy_id, at);
+        }
+    }
     state
+}
+
+/// Where a copy is after its transfers (from, to), given in clock order.
+/// The transfers form a chain from where the first one left: follow the
+/// links instead of trusting the clocks, since a desk whose clock runs ahead
+/// can record an earlier link with a later clock.
+pub fn copy_location(links: &[(Uuid, Uuid)]) -> Option<Uuid> {
+    let (origin, _) = *links.first()?;
+    // The origin is a center no link arrives at (else the first by clock).
+    let start = links.iter().map(|(from, _)| *from).find(|f| !links.iter().any(|(_, to)| to == f)).unwrap_or(origin);
+    let mut used = vec![false; links.len()];
+    let mut at = start;
+    while let Some(i) = links.iter().enumerate().position(|(i, (from, _))| !used[i] && *from == at) {
+        used[i] = true;
+        at = links[i].1;
+    }
+    Some(at)
 }
 
 /// Why a loan is refused or needs a second look. A closed set: the UI and
@@ -546,6 +580,34 @@ mod tests {
         assert_eq!(s.open_loans[&Uuid::from_u128(20)].due_on, d(20));
         assert_eq!(s.open_loans[&Uuid::from_u128(20)].renewals, 1);
         assert!(s.anomalies.is_empty(), "{:?}", s.anomalies);
+    }
+
+    #[test]
+    fn a_copy_is_where_its_chain_of_transfers_ends_whatever_the_clocks() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        // B→C was recorded with a lagging clock, so it sorts before A→B.
+        assert_eq!(copy_location(&[(b, c), (a, b)]), Some(c));
+        assert_eq!(copy_location(&[(a, b), (b, a), (a, c)]), Some(c));
+        assert_eq!(copy_location(&[]), None);
+    }
+
+    #[test]
+    fn a_renewal_after_the_return_is_an_anomaly_and_renewals_never_shorten() {
+        let copy = Uuid::from_u128(50);
+        let member = Uuid::from_u128(60);
+        let loan = Uuid::from_u128(10);
+        let events = vec![
+            rec(10, 1, Event::Loan { copy_id: copy, member_id: member, lent_on: d(1), due_on: d(8), overridden: None }),
+            rec(11, 2, Event::Renewal { loan_id: loan, due_on: d(20) }),
+            rec(12, 3, Event::Renewal { loan_id: loan, due_on: d(15) }),
+        ];
+        assert_eq!(fold(&events).open_loans[&loan].due_on, d(20));
+        let mut returned = events.clone();
+        returned.insert(1, rec(13, 1, Event::Return { loan_id: loan, copy_id: copy, returned_on: d(2) }));
+        returned[1].hlc = Hlc::new(1, 1);
+        let s = fold(&returned);
+        assert!(s.open_loans.is_empty());
+        assert_eq!(s.anomalies.len(), 2, "{:?}", s.anomalies);
     }
 
     #[test]

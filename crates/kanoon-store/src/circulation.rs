@@ -568,8 +568,12 @@ impl Desk {
             return Err(StoreError::Conflict("این رویداد پیش‌تر باطل شده است.".into()));
         }
         let event: Event = serde_json::from_str(&data)?;
-        if let Event::Return { loan_id, copy_id, .. } = &event {
-            self.check_return_can_be_voided(*loan_id, *copy_id)?;
+        match &event {
+            Event::Return { loan_id, copy_id, .. } => self.check_return_can_be_voided(*loan_id, *copy_id)?,
+            Event::Transfer { copy_id, from_center, .. } => {
+                self.check_transfer_can_be_voided(*copy_id, *from_center)?
+            }
+            _ => {}
         }
         self.write(|w| {
             let void_id = Uuid::now_v7();
@@ -626,6 +630,22 @@ impl Desk {
             ));
         }
         Ok(())
+    }
+
+    /// Voiding a transfer brings the copy back; refused when its number has
+    /// since been given to another copy here.
+    fn check_transfer_can_be_voided(&self, copy_id: Uuid, back_to: Uuid) -> Result<()> {
+        if back_to != self.id()?.center.id {
+            return Ok(());
+        }
+        let number = self.copy(copy_id)?.registration_number;
+        match crate::catalog::active_copy_with_number(&self.conn, back_to, &number)? {
+            Some(other) if other != copy_id => Err(StoreError::Conflict(format!(
+                "شماره ثبت «{}» این نسخه اکنون به نسخه دیگری داده شده است؛ ابتدا شماره یکی از دو نسخه را اصلاح کنید.",
+                text::to_persian_digits(&number)
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The member's open loans, earliest due first.

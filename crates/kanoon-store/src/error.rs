@@ -84,7 +84,7 @@ impl StoreError {
     pub(crate) fn constraint_as_conflict(self) -> StoreError {
         match self {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                if matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_CHECK) =>
             {
                 StoreError::Conflict(
                     "این تغییر با داده‌ای که پیش‌تر ثبت شده ناسازگار است (مثلاً شماره‌ای تکراری)؛ صفحه را تازه کنید و دوباره بررسی کنید."

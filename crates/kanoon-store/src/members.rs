@@ -572,8 +572,13 @@ impl Desk {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let old_clocks = parse_clocks(&clocks)?;
-        let old_valid = validate(current.details.clone(), kind, &groups, self.today())?;
-        let old_fields = member_fields(&old_valid);
+        // The stored values as they are (they passed the rules of their day).
+        let old_fields = member_fields(&ValidMember {
+            details: current.details.clone(),
+            birth_date: current.details.birth_date.map(|j| j.to_gregorian()),
+            national_id: current.national_id.as_deref().and_then(|n| NationalId::parse(n).ok()),
+            guardian_phone: current.guardian_phone.as_deref().and_then(|p| Mobile::parse(p).ok()),
+        });
         let changed: BTreeMap<String, serde_json::Value> =
             member_fields(&valid).into_iter().filter(|(k, v)| old_fields.get(k) != Some(v)).collect();
         if changed.is_empty() {

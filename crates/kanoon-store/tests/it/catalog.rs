@@ -331,3 +331,28 @@ fn words_written_with_a_space_zwnj_or_joined_find_each_other() {
     assert_eq!(first("پاک‌نژاد").as_deref(), Some("کتاب خانه کوچک"));
     assert_eq!(first("کتاب های من").as_deref(), Some("کتابهای من"));
 }
+
+#[test]
+fn a_transfer_is_not_voided_when_its_number_was_reused_meanwhile() {
+    let mut f = desk();
+    let t = f.desk.add_title_with_copies(title("بازگشت نسخه", None), &["1".to_string()]).unwrap();
+    f.desk
+        .add_center(kanoon_domain::entities::Center {
+            id: uuid::Uuid::nil(),
+            code: "5678".into(),
+            name: "مرکز پستی".into(),
+            kind: kanoon_domain::entities::CenterKind::Postal,
+            address: String::new(),
+            phone: String::new(),
+        })
+        .unwrap();
+    let copy = f.desk.copy_by_registration_number("1").unwrap();
+    f.desk.transfer_copy(copy.id, "5678").unwrap();
+    f.desk.add_copy(t.id, "1").unwrap();
+    let transfer = f.desk.event_log().unwrap().into_iter().rev().find(|e| e.event.kind() == "transfer").unwrap();
+    let before = f.desk.outbox_len().unwrap();
+    let err = f.desk.void_event(transfer.id, "اشتباه").unwrap_err();
+    assert_eq!(err.code(), kanoon_store::ErrorCode::Conflict);
+    assert!(err.to_string().contains("شماره ثبت"), "{err}");
+    assert_eq!(f.desk.outbox_len().unwrap(), before);
+}
