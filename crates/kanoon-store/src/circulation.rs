@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Asia::Tehran;
 use kanoon_domain::age_group::{self, AgeGroup};
 use kanoon_domain::circulation::{
-    CopyStanding, Event, EventRecord, IssueCode, LoanIssue, MemberStanding, Override, Severity, check_loan, fold,
-    may_lend,
+    Anomaly, CopyStanding, Event, EventRecord, IssueCode, LoanIssue, MemberStanding, Override, Severity, check_loan,
+    fold, may_lend,
 };
 use kanoon_domain::entities::{Permission, WithdrawReason, normalize_registration_number};
 use kanoon_domain::jalali::JalaliDate;
@@ -238,9 +238,49 @@ fn read_events(stmt: &mut rusqlite::CachedStatement<'_>, args: impl rusqlite::Pa
     .collect()
 }
 
+/// Re-derives the state an event touches (a copy's loans and location, a
+/// member's membership periods) from the log; a void re-derives what its
+/// target touched. Returns what the fold found wrong in the real world.
+pub(crate) fn rederive(tx: &Connection, event: &Event) -> Result<Vec<Anomaly>> {
+    match event {
+        Event::Loan { copy_id, .. } | Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => {
+            refold_copy(tx, *copy_id)
+        }
+        Event::Renewal { loan_id, .. } => {
+            let copy: Option<String> = tx
+                .query_row("SELECT copy_id FROM events WHERE id = ?1", [loan_id.to_string()], |r| r.get(0))
+                .optional()?
+                .flatten();
+            match copy {
+                Some(copy) => refold_copy(tx, parse_uuid(&copy)?),
+                None => Ok(Vec::new()),
+            }
+        }
+        Event::Membership { member_id, .. } => {
+            tx.execute("DELETE FROM memberships WHERE member_id = ?1", [member_id.to_string()])?;
+            tx.execute(
+                "INSERT INTO memberships (period_id, member_id, starts_on, ends_on)
+                 SELECT id, member_id, json_extract(data, '$.starts_on'), json_extract(data, '$.ends_on') FROM events
+                 WHERE kind = 'membership' AND member_id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.event_id = events.id)",
+                [member_id.to_string()],
+            )?;
+            Ok(Vec::new())
+        }
+        Event::Void { target, .. } => {
+            let data: Option<String> =
+                tx.query_row("SELECT data FROM events WHERE id = ?1", [target.to_string()], |r| r.get(0)).optional()?;
+            match data {
+                Some(data) => rederive(tx, &serde_json::from_str(&data)?),
+                None => Ok(Vec::new()),
+            }
+        }
+    }
+}
+
 /// Re-derives the open loans of one copy from its events with the domain
 /// fold (after a void, or a late event from sync).
-pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<()> {
+pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<Vec<Anomaly>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, hlc, device_id, at, data FROM events
          WHERE copy_id = ?1
@@ -276,7 +316,7 @@ pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<()> {
     if let Some(center) = state.copy_center.get(&copy_id).copied().or(first_from) {
         tx.execute("UPDATE copies SET center_id = ?2 WHERE id = ?1", params![copy_id.to_string(), center.to_string()])?;
     }
-    Ok(())
+    Ok(state.anomalies)
 }
 
 pub(crate) fn record_loan(
@@ -582,24 +622,7 @@ impl Desk {
                 "INSERT INTO voided (event_id, void_id) VALUES (?1, ?2)",
                 params![event_id.to_string(), void_id.to_string()],
             )?;
-            match event {
-                Event::Loan { copy_id, .. } | Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => {
-                    refold_copy(&w.tx, copy_id)?;
-                }
-                Event::Renewal { loan_id, .. } => {
-                    let copy: Option<String> =
-                        w.tx.query_row("SELECT copy_id FROM events WHERE id = ?1", [loan_id.to_string()], |r| r.get(0))
-                            .optional()?
-                            .flatten();
-                    if let Some(copy) = copy {
-                        refold_copy(&w.tx, parse_uuid(&copy)?)?;
-                    }
-                }
-                Event::Membership { .. } => {
-                    w.tx.execute("DELETE FROM memberships WHERE period_id = ?1", [event_id.to_string()])?;
-                }
-                Event::Void { .. } => {}
-            }
+            rederive(&w.tx, &event)?;
             Ok(())
         })
     }
