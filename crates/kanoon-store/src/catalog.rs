@@ -122,7 +122,7 @@ fn title_fields(t: &TitleInput) -> BTreeMap<String, serde_json::Value> {
     ])
 }
 
-fn title_search_text(t: &TitleInput) -> String {
+pub(crate) fn title_search_text(t: &TitleInput) -> String {
     let mut s = text::index_text(&format!(
         "{} {} {} {} {} {}",
         t.title, t.author, t.translator, t.illustrator, t.publisher, t.subjects

@@ -17,8 +17,10 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order; `user_version` = how many are applied.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_center.sql", include_str!("../../../migrations/local/0001_center.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_center.sql", include_str!("../../../migrations/local/0001_center.sql")),
+    ("0002_sync.sql", include_str!("../../../migrations/local/0002_sync.sql")),
+];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
@@ -85,7 +87,8 @@ fn claim(conn: &Connection) -> Result<()> {
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
     match (app, tables) {
         (APPLICATION_ID, _) => Ok(()),
-        (0, 0) => Ok(conn.pragma_update(None, "application_id", APPLICATION_ID)?),
+        // A new, empty file: the first migration marks it as ours.
+        (0, 0) => Ok(()),
         _ => Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
             Some("not a Kanoon Desk database".into()),
@@ -139,6 +142,9 @@ pub fn migrate_to(conn: &Connection, target: usize) -> Result<()> {
         return Err(StoreError::Conflict(format!(
             "این پایگاه داده با نسخه جدیدتری از برنامه ساخته شده است (نسخه {current})؛ برنامه را به‌روز کنید."
         )));
+    }
+    if current == 0 && target > 0 {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     }
     for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(target).skip(current) {
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {};\nCOMMIT;", i + 1))

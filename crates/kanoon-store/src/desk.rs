@@ -166,6 +166,15 @@ impl Desk {
         self.hlc.last
     }
 
+    pub(crate) fn hlc_clock(&self) -> HlcClock {
+        self.hlc
+    }
+
+    /// After applying pulled ops in a committed transaction.
+    pub(crate) fn set_hlc_clock(&mut self, clock: HlcClock) {
+        self.hlc = clock;
+    }
+
     pub(crate) fn clock_high_water(&self) -> Option<DateTime<Utc>> {
         self.clock_high_water
     }

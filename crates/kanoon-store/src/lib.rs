@@ -16,6 +16,7 @@ pub mod error;
 pub mod import;
 pub mod members;
 pub mod settings;
+pub mod sync;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use desk::{Desk, DeskIdentity, SetupRequest};

@@ -346,8 +346,21 @@ fn member_fields(v: &ValidMember) -> BTreeMap<String, serde_json::Value> {
 
 fn member_search_text(v: &ValidMember, number: &str, legacy: Option<&str>) -> String {
     let d = &v.details;
-    let mut s = text::index_name_text(&format!("{} {} {}", d.first_name, d.last_name, d.father_name));
-    for extra in [Some(number), legacy, v.national_id.as_ref().map(|n| n.as_str())].into_iter().flatten() {
+    search_text(&d.first_name, &d.last_name, &d.father_name, number, legacy, v.national_id.as_ref())
+}
+
+/// What the member search index holds for a member: names (words joined
+/// pairwise too) and the numbers people search by.
+pub(crate) fn search_text(
+    first: &str,
+    last: &str,
+    father: &str,
+    number: &str,
+    legacy: Option<&str>,
+    national_id: Option<&NationalId>,
+) -> String {
+    let mut s = text::index_name_text(&format!("{first} {last} {father}"));
+    for extra in [Some(number), legacy, national_id.map(|n| n.as_str())].into_iter().flatten() {
         s.push(' ');
         s.push_str(&text::normalize_search(extra));
     }

@@ -13,3 +13,4 @@ mod import;
 mod members;
 mod props;
 mod support;
+mod sync;

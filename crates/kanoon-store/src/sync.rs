@@ -1,0 +1,671 @@
+//! The desk's side of sync: the outbox to push, and ops pulled from the
+//! provincial server applied with the domain's rules — events by id (a set
+//! union; derived state re-folded), records field by field
+//! (`merge::apply_patch`). Transport, retries and backoff belong to the sync
+//! client; this module takes plain data and writes rows.
+//!
+//! Applying a page is one transaction with its cursor. Each op is applied
+//! under its own savepoint: an op that cannot be applied yet (a kind this
+//! version does not know, a record whose creation has not arrived, a clash
+//! with a local row) is kept in the inbox and, when it is a real-world
+//! conflict, becomes an exception — it never blocks the rest of the page.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kanoon_domain::circulation::{Anomaly, Event, EventRecord};
+use kanoon_domain::entities::{AlternativeId, Documents, Gender, WithdrawReason};
+use kanoon_domain::ids::NationalId;
+use kanoon_domain::merge::{ConcurrentEdit, RecordFields, Stamped, apply_patch};
+use kanoon_domain::text;
+use kanoon_protocol::wire::Cursor;
+use kanoon_protocol::{EntityKind, FieldChange, Hlc, Op, OpBody};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::circulation::rederive;
+use crate::desk::{Desk, FieldClocks, FieldStamp, insert_event, parse_clocks};
+use crate::error::{Result, StoreError};
+
+/// How far ahead of this desk's time a pulled op's clock may be before it is
+/// flagged (and not adopted, so one wrong PC cannot drag every clock).
+const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
+
+/// What applying a page of pulled ops did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    pub applied: usize,
+    /// This desk's own ops coming back.
+    pub own: usize,
+    /// Already received earlier.
+    pub duplicates: usize,
+    /// Kept to apply later (unknown kind, missing record, clash).
+    pub kept: usize,
+    /// New exceptions recorded.
+    pub exceptions: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncException {
+    pub id: Uuid,
+    /// copy_lent_twice, loan_not_open, concurrent_edit, unknown_member,
+    /// unknown_copy, clock_far_off, not_applied.
+    pub code: String,
+    pub detail: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub resolved: bool,
+}
+
+impl Desk {
+    /// Ops not yet accepted by the server, oldest first.
+    pub fn ops_to_push(&self, limit: usize) -> Result<Vec<Op>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT op FROM outbox WHERE pushed_at IS NULL ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+
+    /// Marks ops the server stored (accepted now or earlier).
+    pub fn mark_pushed(&mut self, op_ids: &[Uuid]) -> Result<()> {
+        let now = self.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE outbox SET pushed_at = ?2 WHERE op_id = ?1 AND pushed_at IS NULL")?;
+            for id in op_ids {
+                stmt.execute(params![id.to_string(), now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Where this desk is in the server's log.
+    pub fn sync_cursor(&self) -> Result<Option<Cursor>> {
+        let raw: Option<String> =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'sync_cursor'", [], |r| r.get(0)).optional()?;
+        raw.map(|c| c.parse().map_err(|_| StoreError::Corrupt(format!("مکان همگام‌سازی «{c}»")))).transpose()
+    }
+
+    /// Applies a page of pulled ops and saves the cursor after it, in one
+    /// transaction. Safe to call again with the same page.
+    pub fn apply_pulled(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
+        let device = self.id()?.device_id;
+        let now = self.now();
+        let mut clock = self.hlc_clock();
+        let mut report = ApplyReport::default();
+        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for op in ops {
+            if op.device_id == device {
+                report.own += 1;
+                continue;
+            }
+            let known: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox WHERE op_id = ?1)")?
+                .query_row([op.op_id.to_string()], |r| r.get(0))?;
+            if known {
+                report.duplicates += 1;
+                continue;
+            }
+            let mut found = Vec::new();
+            if !clock.observe(op.hlc, now.timestamp_millis(), MAX_CLOCK_AHEAD_MS) {
+                found.push(Finding::new(
+                    "clock_far_off",
+                    &[op.op_id],
+                    serde_json::json!({"op_id": op.op_id, "hlc": op.hlc}),
+                ));
+            }
+            let sp = tx.savepoint()?;
+            let applied = match apply_op(&sp, op, &mut found) {
+                Ok(applied) => {
+                    sp.commit()?;
+                    applied
+                }
+                Err(e) => {
+                    drop(sp);
+                    found.push(Finding::new(
+                        "not_applied",
+                        &[op.op_id],
+                        serde_json::json!({"op_id": op.op_id, "entity": op.entity, "error": e.to_string()}),
+                    ));
+                    false
+                }
+            };
+            tx.prepare_cached(
+                "INSERT INTO inbox (op_id, entity, entity_id, op, received_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                op.op_id.to_string(),
+                op.entity.as_str(),
+                op.entity_id.to_string(),
+                serde_json::to_string(op)?,
+                now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                applied
+            ])?;
+            for f in found {
+                report.exceptions += record_exception(&tx, &f, now)?;
+            }
+            if applied {
+                report.applied += 1;
+            } else {
+                report.kept += 1;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('sync_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [cursor.to_string()],
+        )?;
+        tx.commit()?;
+        self.set_hlc_clock(clock);
+        self.forget_reference();
+        Ok(report)
+    }
+
+    /// Exceptions recorded by sync, newest first.
+    pub fn sync_exceptions(&self) -> Result<Vec<SyncException>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, code, detail, created_at, resolved_by IS NOT NULL FROM sync_exceptions ORDER BY created_at DESC, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, code, detail, at, resolved) = row?;
+            Ok(SyncException {
+                id: crate::desk::parse_uuid(&id)?,
+                code,
+                detail: serde_json::from_str(&detail)?,
+                created_at: DateTime::parse_from_rfc3339(&at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| StoreError::Corrupt(format!("زمان «{at}»")))?,
+                resolved,
+            })
+        })
+        .collect()
+    }
+}
+
+/// A conflict to record, identified by its code and the ids involved.
+struct Finding {
+    id: Uuid,
+    code: &'static str,
+    detail: serde_json::Value,
+}
+
+impl Finding {
+    fn new(code: &'static str, ids: &[Uuid], detail: serde_json::Value) -> Self {
+        let mut sorted = ids.to_vec();
+        sorted.sort();
+        let key =
+            std::iter::once(code.to_owned()).chain(sorted.iter().map(Uuid::to_string)).collect::<Vec<_>>().join("/");
+        Finding { id: Uuid::new_v5(&Uuid::NAMESPACE_OID, key.as_bytes()), code, detail }
+    }
+
+    fn from_anomaly(a: &Anomaly) -> Self {
+        let detail = serde_json::to_value(a).unwrap_or_default();
+        match a {
+            Anomaly::CopyLentTwice { open_loan, new_loan, .. } => {
+                Self::new("copy_lent_twice", &[*open_loan, *new_loan], detail)
+            }
+            Anomaly::LoanNotOpen { event_id, .. } => Self::new("loan_not_open", &[*event_id], detail),
+            Anomaly::VoidTargetMissing { event_id, .. } => Self::new("void_target_missing", &[*event_id], detail),
+        }
+    }
+}
+
+/// Records an exception once; returns 1 if it is new.
+fn record_exception(tx: &Connection, f: &Finding, now: DateTime<Utc>) -> Result<usize> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO sync_exceptions (id, code, detail, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            f.id.to_string(),
+            f.code,
+            f.detail.to_string(),
+            now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ])?)
+}
+
+/// Applies one op; false when it has to wait (kept in the inbox).
+fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
+    match (op.entity.as_str(), &op.body) {
+        (EntityKind::CIRCULATION | EntityKind::MEMBERSHIP, OpBody::Event { data, .. }) => {
+            apply_event(tx, op, data, found)
+        }
+        (EntityKind::MEMBER | EntityKind::TITLE | EntityKind::COPY, OpBody::Patch { fields }) => {
+            apply_record_patch(tx, op, fields, found)
+        }
+        // Centers, staff, settings and kinds of newer versions: kept for
+        // the version that applies them.
+        _ => Ok(false),
+    }
+}
+
+fn exists(tx: &Connection, table: &str, id: Uuid) -> Result<bool> {
+    Ok(tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"), [id.to_string()], |r| r.get(0))?)
+}
+
+fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut Vec<Finding>) -> Result<bool> {
+    // An event of a kind this version does not know is kept as it came.
+    let Ok(event) = serde_json::from_value::<Event>(data.clone()) else { return Ok(false) };
+    // The derived tables refer to members and copies; an event about one
+    // this desk does not have yet waits (and is reported).
+    let (member, copy) = match &event {
+        Event::Loan { member_id, copy_id, .. } => (Some(*member_id), Some(*copy_id)),
+        Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => (None, Some(*copy_id)),
+        Event::Membership { member_id, .. } => (Some(*member_id), None),
+        Event::Renewal { .. } | Event::Void { .. } => (None, None),
+    };
+    if let Some(m) = member
+        && !exists(tx, "members", m)?
+    {
+        found.push(Finding::new(
+            "unknown_member",
+            &[op.entity_id],
+            serde_json::json!({"event": op.entity_id, "member_id": m}),
+        ));
+        return Ok(false);
+    }
+    if let Some(c) = copy
+        && !exists(tx, "copies", c)?
+    {
+        found.push(Finding::new(
+            "unknown_copy",
+            &[op.entity_id],
+            serde_json::json!({"event": op.entity_id, "copy_id": c}),
+        ));
+        return Ok(false);
+    }
+    let at = DateTime::<Utc>::from_timestamp_millis(op.hlc.wall_ms).unwrap_or_default();
+    let record = EventRecord { id: op.entity_id, hlc: op.hlc, device_id: op.device_id, at, event };
+    insert_event(tx, &record, op.staff_id, data)?;
+    if let Event::Void { target, .. } = &record.event {
+        tx.execute(
+            "INSERT INTO voided (event_id, void_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)
+             ON CONFLICT (event_id) DO NOTHING",
+            params![target.to_string(), record.id.to_string()],
+        )?;
+    }
+    for a in rederive(tx, &record.event)? {
+        found.push(Finding::from_anomaly(&a));
+    }
+    Ok(true)
+}
+
+/// A record's current fields with their versions, as the merge sees them.
+fn stamped(values: BTreeMap<String, serde_json::Value>, clocks: &FieldClocks) -> RecordFields {
+    values
+        .into_iter()
+        .map(|(name, value)| {
+            let stamp = clocks.get(&name);
+            let stamped = Stamped {
+                value,
+                hlc: stamp.map_or(Hlc::ZERO, |s| s.hlc),
+                device_id: stamp.map_or(Uuid::nil(), |s| s.device_id),
+                base: stamp.and_then(|s| s.base),
+            };
+            (name, stamped)
+        })
+        .collect()
+}
+
+fn clocks_of(fields: &RecordFields) -> FieldClocks {
+    fields
+        .iter()
+        .map(|(name, s)| (name.clone(), FieldStamp { hlc: s.hlc, device_id: s.device_id, base: s.base }))
+        .collect()
+}
+
+fn values_of(fields: &RecordFields) -> serde_json::Value {
+    serde_json::Value::Object(fields.iter().map(|(k, s)| (k.clone(), s.value.clone())).collect())
+}
+
+fn apply_record_patch(
+    tx: &Connection,
+    op: &Op,
+    patch: &BTreeMap<String, FieldChange>,
+    found: &mut Vec<Finding>,
+) -> Result<bool> {
+    let current = match op.entity.as_str() {
+        EntityKind::MEMBER => member_values(tx, op.entity_id)?,
+        EntityKind::TITLE => title_values(tx, op.entity_id)?,
+        _ => copy_values(tx, op.entity_id)?,
+    };
+    let existed = current.is_some();
+    let mut fields = current.map(|(values, clocks)| stamped(values, &clocks)).unwrap_or_default();
+    for conflict in apply_patch(&mut fields, patch, op.hlc, op.device_id) {
+        found.push(concurrent_edit(op, &conflict));
+    }
+    let values = values_of(&fields);
+    let clocks = serde_json::to_string(&clocks_of(&fields))?;
+    // A record whose creation has not arrived lacks required fields: wait.
+    match op.entity.as_str() {
+        EntityKind::MEMBER => match serde_json::from_value::<MemberRecord>(values) {
+            Ok(m) => write_member(tx, op.entity_id, &m, &clocks, existed)?,
+            Err(_) => return Ok(false),
+        },
+        EntityKind::TITLE => match serde_json::from_value::<TitleRecord>(values) {
+            Ok(t) => write_title(tx, op.entity_id, &t, &clocks, existed)?,
+            Err(_) => return Ok(false),
+        },
+        _ => match serde_json::from_value::<CopyRecord>(values) {
+            Ok(c) if exists(tx, "titles", c.title_id)? => write_copy(tx, op.entity_id, &c, &clocks, existed)?,
+            _ => return Ok(false),
+        },
+    }
+    Ok(true)
+}
+
+fn concurrent_edit(op: &Op, c: &ConcurrentEdit) -> Finding {
+    Finding::new(
+        "concurrent_edit",
+        &[
+            op.entity_id,
+            Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{}/{}/{}", c.field, c.kept.hlc, c.lost.hlc).as_bytes()),
+        ],
+        serde_json::json!({
+            "entity": op.entity, "entity_id": op.entity_id, "field": c.field,
+            "kept": c.kept.value, "lost": c.lost.value,
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+struct MemberRecord {
+    member_number: String,
+    #[serde(default)]
+    legacy_number: Option<String>,
+    center_id: Uuid,
+    first_name: String,
+    last_name: String,
+    #[serde(default)]
+    father_name: String,
+    gender: Gender,
+    #[serde(default)]
+    birth_date: Option<NaiveDate>,
+    #[serde(default)]
+    national_id: Option<String>,
+    #[serde(default)]
+    alternative_id: Option<AlternativeId>,
+    #[serde(default)]
+    school_grade: Option<u8>,
+    #[serde(default)]
+    guardian_phone: Option<String>,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    village: Option<String>,
+    #[serde(default)]
+    documents: Documents,
+    #[serde(default)]
+    age_group_override: Option<String>,
+    #[serde(default)]
+    merged_into: Option<Uuid>,
+}
+
+type Current = Option<(BTreeMap<String, serde_json::Value>, FieldClocks)>;
+
+fn member_values(tx: &Connection, id: Uuid) -> Result<Current> {
+    let row = tx
+        .query_row(
+            "SELECT member_number, legacy_number, center_id, first_name, last_name, father_name, gender, birth_date,
+                    national_id, alt_id_kind, alt_id, school_grade, guardian_phone, address, village, doc_photo,
+                    doc_birth_certificate, age_group_override, merged_into, field_clocks
+             FROM members WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                let alt = match (r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?) {
+                    (Some(kind), Some(value)) => serde_json::json!({"kind": kind, "value": value}),
+                    _ => serde_json::Value::Null,
+                };
+                let values = BTreeMap::from([
+                    ("member_number".to_owned(), serde_json::json!(r.get::<_, String>(0)?)),
+                    ("legacy_number".to_owned(), serde_json::json!(r.get::<_, Option<String>>(1)?)),
+                    ("center_id".to_owned(), serde_json::json!(r.get::<_, String>(2)?)),
+                    ("first_name".to_owned(), serde_json::json!(r.get::<_, String>(3)?)),
+                    ("last_name".to_owned(), serde_json::json!(r.get::<_, String>(4)?)),
+                    ("father_name".to_owned(), serde_json::json!(r.get::<_, String>(5)?)),
+                    ("gender".to_owned(), serde_json::json!(r.get::<_, String>(6)?)),
+                    ("birth_date".to_owned(), serde_json::json!(r.get::<_, Option<String>>(7)?)),
+                    ("national_id".to_owned(), serde_json::json!(r.get::<_, Option<String>>(8)?)),
+                    ("alternative_id".to_owned(), alt),
+                    ("school_grade".to_owned(), serde_json::json!(r.get::<_, Option<u8>>(11)?)),
+                    ("guardian_phone".to_owned(), serde_json::json!(r.get::<_, Option<String>>(12)?)),
+                    ("address".to_owned(), serde_json::json!(r.get::<_, String>(13)?)),
+                    ("village".to_owned(), serde_json::json!(r.get::<_, Option<String>>(14)?)),
+                    (
+                        "documents".to_owned(),
+                        serde_json::json!({"photo": r.get::<_, bool>(15)?, "birth_certificate_copy": r.get::<_, bool>(16)?}),
+                    ),
+                    ("age_group_override".to_owned(), serde_json::json!(r.get::<_, Option<String>>(17)?)),
+                    ("merged_into".to_owned(), serde_json::json!(r.get::<_, Option<String>>(18)?)),
+                ]);
+                Ok((values, r.get::<_, String>(19)?))
+            },
+        )
+        .optional()?;
+    row.map(|(values, clocks)| Ok((values, parse_clocks(&clocks)?))).transpose()
+}
+
+fn write_member(tx: &Connection, id: Uuid, m: &MemberRecord, clocks: &str, existed: bool) -> Result<()> {
+    let sort_key = text::collation_key(&format!("{} {}", m.last_name, m.first_name));
+    let alt_kind = m.alternative_id.as_ref().map(|a| a.kind.as_str());
+    let alt_value = m.alternative_id.as_ref().map(|a| a.value.as_str());
+    let values = params![
+        id.to_string(),
+        m.center_id.to_string(),
+        m.member_number,
+        m.legacy_number,
+        m.first_name,
+        m.last_name,
+        m.father_name,
+        m.gender.as_str(),
+        m.birth_date.map(|d| d.to_string()),
+        m.national_id,
+        alt_kind,
+        alt_value,
+        m.school_grade,
+        m.guardian_phone,
+        m.address,
+        m.village,
+        m.documents.photo,
+        m.documents.birth_certificate_copy,
+        m.age_group_override,
+        m.merged_into.map(|u| u.to_string()),
+        sort_key,
+        clocks,
+    ];
+    if existed {
+        tx.execute(
+            "UPDATE members SET center_id = ?2, member_number = ?3, legacy_number = ?4, first_name = ?5, last_name = ?6,
+                 father_name = ?7, gender = ?8, birth_date = ?9, national_id = ?10, alt_id_kind = ?11, alt_id = ?12,
+                 school_grade = ?13, guardian_phone = ?14, address = ?15, village = ?16, doc_photo = ?17,
+                 doc_birth_certificate = ?18, age_group_override = ?19, merged_into = ?20, sort_key = ?21,
+                 field_clocks = ?22
+             WHERE id = ?1",
+            values,
+        )?;
+    } else {
+        tx.execute(
+            "INSERT INTO members (id, center_id, member_number, legacy_number, first_name, last_name, father_name, gender,
+                 birth_date, national_id, alt_id_kind, alt_id, school_grade, guardian_phone, address, village, doc_photo,
+                 doc_birth_certificate, age_group_override, merged_into, sort_key, field_clocks, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+                 strftime('%Y-%m-%dT%H:%M:%fZ'))",
+            values,
+        )?;
+    }
+    let seq: i64 = tx.query_row("SELECT seq FROM members WHERE id = ?1", [id.to_string()], |r| r.get(0))?;
+    let national = m.national_id.as_deref().and_then(|n| NationalId::parse(n).ok());
+    let search = crate::members::search_text(
+        &m.first_name,
+        &m.last_name,
+        &m.father_name,
+        &m.member_number,
+        m.legacy_number.as_deref(),
+        national.as_ref(),
+    );
+    tx.execute("DELETE FROM member_search WHERE rowid = ?1", [seq])?;
+    tx.execute("INSERT INTO member_search (rowid, text) VALUES (?1, ?2)", params![seq, search])?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct TitleRecord {
+    title: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    translator: String,
+    #[serde(default)]
+    illustrator: String,
+    #[serde(default)]
+    publisher: String,
+    #[serde(default)]
+    year: Option<i32>,
+    #[serde(default)]
+    isbn: String,
+    #[serde(default)]
+    age_group: Option<String>,
+    #[serde(default)]
+    subjects: String,
+    #[serde(default)]
+    merged_into: Option<Uuid>,
+}
+
+fn title_values(tx: &Connection, id: Uuid) -> Result<Current> {
+    let row = tx
+        .query_row(
+            "SELECT title, author, translator, illustrator, publisher, year, isbn, age_group, subjects, merged_into,
+                    field_clocks FROM titles WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                let values = BTreeMap::from([
+                    ("title".to_owned(), serde_json::json!(r.get::<_, String>(0)?)),
+                    ("author".to_owned(), serde_json::json!(r.get::<_, String>(1)?)),
+                    ("translator".to_owned(), serde_json::json!(r.get::<_, String>(2)?)),
+                    ("illustrator".to_owned(), serde_json::json!(r.get::<_, String>(3)?)),
+                    ("publisher".to_owned(), serde_json::json!(r.get::<_, String>(4)?)),
+                    ("year".to_owned(), serde_json::json!(r.get::<_, Option<i32>>(5)?)),
+                    ("isbn".to_owned(), serde_json::json!(r.get::<_, String>(6)?)),
+                    ("age_group".to_owned(), serde_json::json!(r.get::<_, Option<String>>(7)?)),
+                    ("subjects".to_owned(), serde_json::json!(r.get::<_, String>(8)?)),
+                    ("merged_into".to_owned(), serde_json::json!(r.get::<_, Option<String>>(9)?)),
+                ]);
+                Ok((values, r.get::<_, String>(10)?))
+            },
+        )
+        .optional()?;
+    row.map(|(values, clocks)| Ok((values, parse_clocks(&clocks)?))).transpose()
+}
+
+fn write_title(tx: &Connection, id: Uuid, t: &TitleRecord, clocks: &str, existed: bool) -> Result<()> {
+    let input = crate::catalog::TitleInput {
+        title: t.title.clone(),
+        author: t.author.clone(),
+        translator: t.translator.clone(),
+        illustrator: t.illustrator.clone(),
+        publisher: t.publisher.clone(),
+        year: t.year,
+        isbn: t.isbn.clone(),
+        age_group: t.age_group.clone(),
+        subjects: t.subjects.clone(),
+    };
+    let values = params![
+        id.to_string(),
+        t.title,
+        t.author,
+        t.translator,
+        t.illustrator,
+        t.publisher,
+        t.year,
+        t.isbn,
+        t.age_group,
+        t.subjects,
+        t.merged_into.map(|u| u.to_string()),
+        text::collation_key(&t.title),
+        clocks,
+    ];
+    if existed {
+        tx.execute(
+            "UPDATE titles SET title = ?2, author = ?3, translator = ?4, illustrator = ?5, publisher = ?6, year = ?7,
+                 isbn = ?8, age_group = ?9, subjects = ?10, merged_into = ?11, sort_key = ?12, field_clocks = ?13
+             WHERE id = ?1",
+            values,
+        )?;
+    } else {
+        tx.execute(
+            "INSERT INTO titles (id, title, author, translator, illustrator, publisher, year, isbn, age_group, subjects,
+                 merged_into, sort_key, field_clocks, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, strftime('%Y-%m-%dT%H:%M:%fZ'))",
+            values,
+        )?;
+    }
+    let seq: i64 = tx.query_row("SELECT seq FROM titles WHERE id = ?1", [id.to_string()], |r| r.get(0))?;
+    tx.execute("DELETE FROM title_search WHERE rowid = ?1", [seq])?;
+    tx.execute(
+        "INSERT INTO title_search (rowid, text) VALUES (?1, ?2)",
+        params![seq, crate::catalog::title_search_text(&input)],
+    )?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct CopyRecord {
+    title_id: Uuid,
+    center_id: Uuid,
+    registration_number: String,
+    #[serde(default)]
+    withdrawn: Option<WithdrawReason>,
+}
+
+fn copy_values(tx: &Connection, id: Uuid) -> Result<Current> {
+    let row = tx
+        .query_row(
+            "SELECT title_id, center_id, registration_number, withdrawn, field_clocks FROM copies WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                let values = BTreeMap::from([
+                    ("title_id".to_owned(), serde_json::json!(r.get::<_, String>(0)?)),
+                    ("center_id".to_owned(), serde_json::json!(r.get::<_, String>(1)?)),
+                    ("registration_number".to_owned(), serde_json::json!(r.get::<_, String>(2)?)),
+                    ("withdrawn".to_owned(), serde_json::json!(r.get::<_, Option<String>>(3)?)),
+                ]);
+                Ok((values, r.get::<_, String>(4)?))
+            },
+        )
+        .optional()?;
+    row.map(|(values, clocks)| Ok((values, parse_clocks(&clocks)?))).transpose()
+}
+
+fn write_copy(tx: &Connection, id: Uuid, c: &CopyRecord, clocks: &str, existed: bool) -> Result<()> {
+    if existed {
+        // The copy's center follows its transfer events, not this field.
+        tx.execute(
+            "UPDATE copies SET title_id = ?2, registration_number = ?3, withdrawn = ?4, field_clocks = ?5 WHERE id = ?1",
+            params![id.to_string(), c.title_id.to_string(), c.registration_number, c.withdrawn.map(|w| w.as_str()), clocks],
+        )?;
+    } else {
+        tx.execute(
+            "INSERT INTO copies (id, title_id, center_id, registration_number, withdrawn, field_clocks, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ'))",
+            params![
+                id.to_string(),
+                c.title_id.to_string(),
+                c.center_id.to_string(),
+                c.registration_number,
+                c.withdrawn.map(|w| w.as_str()),
+                clocks
+            ],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Two desks of one center exchanging ops (the transport is a vector here):
+//! records merge field by field, events by id, conflicts become exceptions.
+
+use std::sync::Arc;
+
+use kanoon_protocol::wire::Cursor;
+use kanoon_store::catalog::CopyStatus;
+use kanoon_store::circulation::{BookStatus, CheckOutRequest};
+use kanoon_store::members::MemberView;
+use kanoon_store::sync::ApplyReport;
+use kanoon_store::{Desk, ManualClock, SetupRequest};
+
+use crate::support::*;
+
+struct Pair {
+    a: Desk,
+    b: Desk,
+    clock: ManualClock,
+    seq: u64,
+}
+
+fn pair() -> Pair {
+    let f = desk();
+    let mut b = Desk::open_in_memory().unwrap().with_clock(Arc::new(f.clock.clone()));
+    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }).unwrap();
+    Pair { a: f.desk, b, clock: f.clock, seq: 0 }
+}
+
+/// Everything `from` has not pushed yet reaches `to`.
+fn send(from: &mut Desk, to: &mut Desk, seq: &mut u64) -> ApplyReport {
+    let ops = from.ops_to_push(100_000).unwrap();
+    *seq += ops.len() as u64;
+    let report = to.apply_pulled(&ops, Cursor { epoch: 1, seq: *seq }).unwrap();
+    from.mark_pushed(&ops.iter().map(|o| o.op_id).collect::<Vec<_>>()).unwrap();
+    report
+}
+
+fn sync_both(p: &mut Pair) {
+    send(&mut p.a, &mut p.b, &mut p.seq);
+    send(&mut p.b, &mut p.a, &mut p.seq);
+}
+
+fn lend(desk: &mut Desk, member: &MemberView, number: &str) -> BookStatus {
+    desk.check_out(CheckOutRequest {
+        member_id: member.id,
+        registration_numbers: vec![number.into()],
+        confirm_warnings: true,
+        override_reason: None,
+    })
+    .unwrap()
+    .books[0]
+        .status
+}
+
+#[test]
+fn a_second_desk_sees_the_first_desks_members_books_and_loans_and_can_return_them() {
+    let mut p = pair();
+    books(&mut p.a, "قصه‌های مجید", 1, 3);
+    let m = register(&mut p.a, "سارا", "کریمی", 31);
+    assert_eq!(lend(&mut p.a, &m, "1"), BookStatus::Lent);
+    let not_yet_applied = |o: &kanoon_protocol::Op| matches!(o.entity.as_str(), "center" | "staff" | "policy");
+    let waiting = p.a.ops_to_push(10_000).unwrap().iter().filter(|o| not_yet_applied(o)).count();
+    let report = send(&mut p.a, &mut p.b, &mut p.seq);
+    // Members, titles, copies and events apply; center, staff and settings
+    // records are kept for the sync issue.
+    assert_eq!((report.kept, report.exceptions), (waiting, 0), "{report:?}");
+
+    let on_b = p.b.member_by_number(&m.member_number).unwrap();
+    assert_eq!(on_b.full_name, "سارا کریمی");
+    assert!(on_b.membership.active);
+    assert!(matches!(p.b.copy_by_registration_number("1").unwrap().status, CopyStatus::OnLoan { .. }));
+    assert_eq!(p.b.find_members("كريمي", 5).unwrap()[0].id, m.id);
+    assert_eq!(lend(&mut p.b, &on_b, "1"), BookStatus::Refused);
+
+    p.b.check_in("1").unwrap();
+    send(&mut p.b, &mut p.a, &mut p.seq);
+    assert!(p.a.open_loans_of(m.id).unwrap().is_empty());
+    assert_eq!(p.a.all_open_loans().unwrap(), p.b.all_open_loans().unwrap());
+}
+
+#[test]
+fn the_same_copy_lent_on_two_offline_desks_is_one_exception_on_both() {
+    let mut p = pair();
+    books(&mut p.a, "کلاغ‌ها", 1, 2);
+    let m = register(&mut p.a, "علی", "رضایی", 32);
+    let n = register(&mut p.a, "مینا", "نوری", 33);
+    sync_both(&mut p);
+    // Both offline: each lends copy 2.
+    assert_eq!(lend(&mut p.a, &m, "2"), BookStatus::Lent);
+    assert_eq!(lend(&mut p.b, &n, "2"), BookStatus::Lent);
+    sync_both(&mut p);
+    sync_both(&mut p);
+
+    for desk in [&p.a, &p.b] {
+        let ex: Vec<_> = desk.sync_exceptions().unwrap().into_iter().filter(|e| e.code == "copy_lent_twice").collect();
+        assert_eq!(ex.len(), 1, "{ex:?}");
+        // Both loans happened in the real world and stay recorded.
+        assert_eq!(desk.all_open_loans().unwrap().len(), 2);
+    }
+    let id = |d: &Desk| d.sync_exceptions().unwrap().into_iter().find(|e| e.code == "copy_lent_twice").map(|e| e.id);
+    assert_eq!(id(&p.a), id(&p.b), "the exception's id comes from the events");
+    assert_eq!(p.a.all_open_loans().unwrap(), p.b.all_open_loans().unwrap());
+}
+
+#[test]
+fn two_offline_edits_of_one_field_converge_and_are_reported() {
+    let mut p = pair();
+    let m = register(&mut p.a, "نیما", "فرهادی", 34);
+    sync_both(&mut p);
+    let mut on_a = p.a.member(m.id).unwrap().details;
+    on_a.guardian_phone = Some("09351111111".into());
+    p.a.edit_member(m.id, on_a).unwrap();
+    p.clock.advance(chrono::Duration::seconds(5));
+    let mut on_b = p.b.member(m.id).unwrap().details;
+    on_b.guardian_phone = Some("09192222222".into());
+    on_b.address = "اراک، خیابان امام".into();
+    p.b.edit_member(m.id, on_b).unwrap();
+    sync_both(&mut p);
+
+    let (a, b) = (p.a.member(m.id).unwrap(), p.b.member(m.id).unwrap());
+    assert_eq!(a.guardian_phone, b.guardian_phone);
+    assert_eq!(a.guardian_phone.as_deref(), Some("09192222222"), "the later edit wins");
+    assert_eq!(a.details.address, "اراک، خیابان امام", "an edit of another field is not a conflict");
+    for desk in [&p.a, &p.b] {
+        let ex: Vec<_> = desk.sync_exceptions().unwrap().into_iter().filter(|e| e.code == "concurrent_edit").collect();
+        assert_eq!(ex.len(), 1, "{ex:?}");
+        assert_eq!(ex[0].detail["field"], "guardian_phone");
+    }
+}
+
+#[test]
+fn a_page_applied_twice_changes_nothing_and_unknown_kinds_are_kept() {
+    let mut p = pair();
+    books(&mut p.a, "تکرار", 1, 1);
+    let m = register(&mut p.a, "رها", "امینی", 35);
+    lend(&mut p.a, &m, "1");
+    let mut ops = p.a.ops_to_push(10_000).unwrap();
+    let mut future = ops[0].clone();
+    future.op_id = uuid::Uuid::now_v7();
+    future.entity = kanoon_protocol::EntityKind::new("workshop");
+    ops.push(future);
+    let first = p.b.apply_pulled(&ops, Cursor { epoch: 1, seq: 10 }).unwrap();
+    let waiting = ops.iter().filter(|o| matches!(o.entity.as_str(), "center" | "staff" | "policy")).count();
+    assert_eq!(first.kept, waiting + 1, "the workshop op and the records this version keeps");
+    let loans = p.b.all_open_loans().unwrap();
+    let again = p.b.apply_pulled(&ops, Cursor { epoch: 1, seq: 10 }).unwrap();
+    assert_eq!(again.duplicates, ops.len());
+    assert_eq!(again.applied, 0);
+    assert_eq!(p.b.all_open_loans().unwrap(), loans);
+    assert_eq!(p.b.sync_cursor().unwrap(), Some(Cursor { epoch: 1, seq: 10 }));
+}
