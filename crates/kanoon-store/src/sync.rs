@@ -669,3 +669,42 @@ fn write_copy(tx: &Connection, id: Uuid, c: &CopyRecord, clocks: &str, existed: 
     }
     Ok(())
 }
+
+/// Where this desk syncs and its device token (from enrolment).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSettings {
+    pub server: String,
+    pub token: String,
+}
+
+impl Desk {
+    pub fn sync_settings(&self) -> Result<Option<SyncSettings>> {
+        let raw: Option<String> =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'sync_settings'", [], |r| r.get(0)).optional()?;
+        Ok(raw.map(|s| serde_json::from_str(&s)).transpose()?)
+    }
+
+    /// Saved after enrolment (a fact of this desk, not synced).
+    pub fn set_sync_settings(&mut self, settings: &SyncSettings) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('sync_settings', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [serde_json::to_string(settings)?],
+        )?;
+        Ok(())
+    }
+
+    /// Ops the server refused for their content: taken out of the push queue
+    /// (they must not block the rest) and shown to staff as exceptions.
+    pub fn set_aside(&mut self, rejected: &[kanoon_protocol::wire::RejectedOp]) -> Result<()> {
+        let now = self.now();
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let tx = self.conn.transaction()?;
+        for r in rejected {
+            tx.execute("UPDATE outbox SET pushed_at = ?2 WHERE op_id = ?1", params![r.op_id.to_string(), stamp])?;
+            let f = Finding::new("op_rejected", &[r.op_id], serde_json::json!({"op_id": r.op_id, "reason": r.reason}));
+            record_exception(&tx, &f, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

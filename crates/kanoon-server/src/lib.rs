@@ -1,0 +1,22 @@
+//! The provincial server of Kanoon Desk: device enrolment and the sync API
+//! (`/sync/v1`: push and pull of ops) over a `Storage` trait, with SQLite as
+//! the zero-setup backend.
+//!
+//! Desks push the ops of their outbox; the server stores each op once by
+//! its id, exactly as received, in one log ordered by `seq`, and serves a
+//! desk the ops of its center and the province-wide ones after its cursor
+//! (`epoch:seq`). The center is always the device token's, never the body's.
+
+mod error;
+mod http;
+mod sqlite;
+mod storage;
+
+pub use error::{AppError, ErrorBody, ErrorCode};
+pub use http::{BODY_LIMIT, Limits, REQUEST_TIMEOUT, router, router_with_limits, serve, serve_with_shutdown};
+pub use sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
+pub use storage::{
+    CenterInfo, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, ENROL_CODE_DIGITS, IncomingOp, MAX_PULL_LIMIT,
+    PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Storage, check_cursor, check_push, hash_secret, normalize_enrol_code,
+    same_op_json, scope_of,
+};

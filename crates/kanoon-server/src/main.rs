@@ -1,0 +1,149 @@
+//! `kanoon-server`: serves the sync API, and runs the province's admin
+//! commands (centers, enrolment codes, devices) before the web admin exists.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use kanoon_domain::entities::CenterKind;
+use kanoon_server::{SqliteStorage, Storage};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "kanoon-server", version, about = "Kanoon Desk provincial server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync API until Ctrl-C or SIGTERM.
+    Serve {
+        /// The server database (a SQLite file, created if missing).
+        #[arg(long)]
+        database: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8440")]
+        listen: SocketAddr,
+    },
+    /// Centers of the province.
+    Center {
+        #[command(subcommand)]
+        command: CenterCommand,
+    },
+    /// Create a one-time enrolment code for a center and print it (only once).
+    EnrolCode {
+        #[arg(long)]
+        database: PathBuf,
+        /// The center's official code.
+        #[arg(long)]
+        center: String,
+    },
+    /// List the enrolled devices.
+    Devices {
+        #[arg(long)]
+        database: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CenterCommand {
+    /// Register a center by its official code.
+    Add {
+        #[arg(long)]
+        database: PathBuf,
+        /// Official center code (digits).
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = Kind::Fixed)]
+        kind: Kind,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Fixed,
+    Mobile,
+    Postal,
+}
+
+impl From<Kind> for CenterKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Fixed => CenterKind::Fixed,
+            Kind::Mobile => CenterKind::Mobile,
+            Kind::Postal => CenterKind::Postal,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { database, listen } => {
+            let storage: Arc<dyn Storage> = Arc::new(open(&database)?);
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                kanoon_server::serve(listener, storage).await.context("server failed")
+            })?;
+        }
+        Command::Center { command: CenterCommand::Add { database, code, name, kind } } => {
+            let center = open(&database)?.add_center(&code, &name, kind.into())?;
+            println!("{}\t{}\t{}\t{}", center.code, center.id, center.kind.as_str(), center.name);
+        }
+        Command::EnrolCode { database, center } => {
+            let code = open(&database)?.create_enrol_code(&center)?;
+            eprintln!("one-time enrolment code for center {center} (shown only now):");
+            println!("{code}");
+        }
+        Command::Devices { database } => {
+            let devices = open(&database)?.devices()?;
+            println!("center\tdesk\tdevice\tname\tenrolled_at\tlast_seen_at");
+            for d in devices {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    d.center_code,
+                    d.desk_number,
+                    d.device_id,
+                    d.name,
+                    d.enrolled_at,
+                    d.last_seen_at.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open(database: &Path) -> anyhow::Result<SqliteStorage> {
+    let s = database.to_string_lossy();
+    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        bail!("the PostgreSQL backend is not built yet; pass a SQLite file path");
+    }
+    Ok(SqliteStorage::open(database)?)
+}

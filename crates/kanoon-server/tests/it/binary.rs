@@ -1,0 +1,129 @@
+//! The real binary: admin commands, then `serve` as a process on a free
+//! port, a desk enrolling, pushing and pulling through it, then SIGTERM.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kanoon_protocol::wire::{API_PREFIX, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse};
+use uuid::Uuid;
+
+use crate::support::{Desk, loan_op, title_op};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kanoon-server");
+
+fn run(args: &[&str]) -> Output {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// Kills the server if the test fails before stopping it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn start(database: &Path, port: u16) -> Running {
+    let child = Command::new(BIN)
+        .args(["serve", "--database", database.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Running(child)
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str, server: &mut Running) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/health")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(server.0.try_wait().unwrap().is_none(), "the server exited");
+        assert!(Instant::now() < deadline, "the server did not answer /health in 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_binary_administers_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("province.sqlite");
+    let db_arg = db.to_str().unwrap();
+
+    let added =
+        run(&["center", "add", "--database", db_arg, "--code", "1234", "--name", "کانون شماره ۱", "--kind", "fixed"]);
+    assert!(String::from_utf8_lossy(&added.stdout).starts_with("1234\t"));
+    let code = String::from_utf8(run(&["enrol-code", "--database", db_arg, "--center", "1234"]).stdout).unwrap();
+    let code = code.trim().to_owned();
+    assert!(code.len() == 10 && code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    // Refusals exit non-zero.
+    let unknown = Command::new(BIN).args(["enrol-code", "--database", db_arg, "--center", "9"]).output().unwrap();
+    assert!(!unknown.status.success());
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start(&db, port);
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &base, &mut server).await;
+
+    let device_id = Uuid::now_v7();
+    let request = EnrolRequest { code, device_id, desk_number: 1, device_name: "میز امانت".into() };
+    let response = client.post(format!("{base}{API_PREFIX}/enrol")).json(&request).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let enrolled: EnrolResponse = response.json().await.unwrap();
+    let desk = Desk { device_id, center_id: enrolled.center_id, token: enrolled.token };
+
+    let ops = vec![loan_op(&desk, 1000), title_op(&desk, 1001, "ماهی سیاه کوچولو")];
+    let pushed: PushResponse = client
+        .post(format!("{base}{API_PREFIX}/push"))
+        .bearer_auth(&desk.token)
+        .json(&PushRequest { ops: ops.clone() })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pushed.accepted.len(), 2);
+    let pulled: PullResponse = client
+        .get(format!("{base}{API_PREFIX}/pull?cursor=0:0"))
+        .bearer_auth(&desk.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pulled.ops, ops);
+    assert!(!pulled.more);
+
+    // SIGTERM: a graceful stop with exit status 0.
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+
+    let devices = String::from_utf8(run(&["devices", "--database", db_arg]).stdout).unwrap();
+    assert!(devices.contains(&device_id.to_string()), "{devices}");
+    assert!(devices.contains("میز امانت"), "{devices}");
+}

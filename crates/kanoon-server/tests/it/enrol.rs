@@ -1,0 +1,107 @@
+use kanoon_domain::entities::Center;
+use kanoon_protocol::wire::EnrolResponse;
+use kanoon_server::{ErrorCode, Storage};
+use uuid::Uuid;
+
+use crate::support::{TestServer, assert_error};
+
+#[tokio::test]
+async fn a_code_enrols_one_device_once() {
+    let server = TestServer::start().await;
+    server.add_center("1234");
+    let code = server.enrol_code("1234");
+    assert_eq!(code.len(), 10);
+
+    let device_id = Uuid::now_v7();
+    let response = server.try_enrol(&code, device_id, 1).await;
+    assert_eq!(response.status(), 200);
+    let enrolled: EnrolResponse = response.json().await.unwrap();
+    assert_eq!(enrolled.center_id, Center::id_for_code("1234"));
+    assert_eq!(enrolled.center_code, "1234");
+    assert_eq!(enrolled.token.len(), 64);
+
+    // The code is spent, whoever tries it next.
+    assert_error(server.try_enrol(&code, Uuid::now_v7(), 2).await, 401, ErrorCode::Unauthorized).await;
+    assert_error(server.try_enrol(&code, device_id, 1).await, 401, ErrorCode::Unauthorized).await;
+    assert_error(server.try_enrol("0000000000", Uuid::now_v7(), 2).await, 401, ErrorCode::Unauthorized).await;
+
+    // Only hashes are kept.
+    let (token_hashes, plain): (i64, i64) = server.storage.with_connection(|c| {
+        c.query_row(
+            "SELECT (SELECT count(*) FROM devices WHERE token_hash = ?1),
+                    (SELECT count(*) FROM devices WHERE token_hash = ?2)",
+            [kanoon_server::hash_secret(&enrolled.token), enrolled.token.clone()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    });
+    assert_eq!((token_hashes, plain), (1, 0));
+
+    let devices = server.storage.devices().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!((devices[0].device_id, devices[0].desk_number, devices[0].center_code.as_str()), (device_id, 1, "1234"));
+}
+
+#[tokio::test]
+async fn a_code_typed_in_persian_digits_with_spaces_works() {
+    let server = TestServer::start().await;
+    server.add_center("77");
+    let code = server.enrol_code("۷۷");
+    let persian: String = code.chars().map(|c| char::from_u32(0x06F0 + c.to_digit(10).unwrap()).unwrap()).collect();
+    let typed = format!(" {}-{} ", &persian[..10], &persian[10..]);
+    assert_eq!(server.try_enrol(&typed, Uuid::now_v7(), 1).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_desk_number_in_use_is_refused_and_the_code_stays_unused() {
+    let server = TestServer::start().await;
+    server.add_center("1234");
+    server.enrol("1234", 1).await;
+    let code = server.enrol_code("1234");
+    let body = assert_error(server.try_enrol(&code, Uuid::now_v7(), 1).await, 409, ErrorCode::Conflict).await;
+    assert!(body.message.contains("desk number"), "{}", body.message);
+    assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 2).await.status(), 200);
+    // The same desk number at another center is no clash.
+    server.add_center("5678");
+    server.enrol("5678", 1).await;
+    assert_eq!(server.storage.devices().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working() {
+    let server = TestServer::start().await;
+    server.add_center("1234");
+    let desk = server.enrol("1234", 3).await;
+    let code = server.enrol_code("1234");
+    let again: EnrolResponse = server.try_enrol(&code, desk.device_id, 3).await.json().await.unwrap();
+    assert_ne!(again.token, desk.token);
+    assert_error(server.try_pull(Some(&desk.token), "").await, 401, ErrorCode::Unauthorized).await;
+    assert_eq!(server.try_pull(Some(&again.token), "").await.status(), 200);
+    assert_eq!(server.storage.devices().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_enrolment_requests_are_400_and_unknown_centers_get_no_code() {
+    let server = TestServer::start().await;
+    server.add_center("1234");
+    let code = server.enrol_code("1234");
+    assert_error(server.try_enrol(&code, Uuid::now_v7(), 0).await, 400, ErrorCode::BadRequest).await;
+    assert_error(server.try_enrol(&code, Uuid::now_v7(), 100).await, 400, ErrorCode::BadRequest).await;
+    let response = server
+        .client
+        .post(server.api("/enrol"))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 400, ErrorCode::BadRequest).await;
+    // The code survived the bad requests.
+    assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 1).await.status(), 200);
+
+    assert_eq!(server.storage.create_enrol_code("9999").unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        server.storage.add_center("1234", "again", kanoon_domain::entities::CenterKind::Fixed).unwrap_err().code,
+        ErrorCode::Conflict
+    );
+}

@@ -1,0 +1,270 @@
+//! The desk's sync client: enrolment with a one-time code, then rounds of
+//! push (the outbox, in batches) and pull (pages after the desk's cursor,
+//! each applied with its cursor in one transaction by `kanoon-store`), and
+//! a background loop that retries with exponential backoff and jitter when
+//! the provincial server cannot be reached. Resuming after a drop or a
+//! crash needs nothing special: unpushed ops stay in the outbox and the
+//! cursor moves only with the page it belongs to.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use kanoon_protocol::wire::{
+    API_PREFIX, Cursor, EnrolRequest, EnrolResponse, MAX_PUSH_OPS, PullResponse, PushRequest, PushResponse,
+};
+use kanoon_store::sync::{ApplyReport, SyncSettings};
+use kanoon_store::{Desk, StoreError};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::sync::watch;
+
+/// Ops per page asked of the server.
+const PULL_PAGE: usize = 500;
+
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error("سرور استان در دسترس نیست ({0})؛ همگام‌سازی خودکار دوباره تلاش می‌کند و کار میز ادامه دارد.")]
+    Unreachable(String),
+    #[error("سرور استان این میز را نمی‌شناسد؛ از کارشناس استان کد ثبت تازه بگیرید و میز را دوباره ثبت کنید.")]
+    Unauthorized,
+    #[error("سرور استان درخواست را نپذیرفت ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("این میز هنوز به سرور استان وصل نشده است؛ نشانی سرور و کد ثبت را در تنظیمات وارد کنید.")]
+    NotEnrolled,
+    #[error("گواهی ریشه انتخاب‌شده خوانا نیست: {0}")]
+    Certificate(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("پایگاه داده میز در دسترس نیست؛ برنامه را دوباره باز کنید.")]
+    DeskUnavailable,
+}
+
+pub type Result<T, E = SyncError> = std::result::Result<T, E>;
+
+/// The error body every server error carries.
+#[derive(Deserialize)]
+struct ServerError {
+    message: String,
+}
+
+/// HTTP access to one provincial server.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    /// `extra_root_pem`: a root certificate to trust besides the public
+    /// ones (servers inside Iran may use a domestic CA).
+    pub fn new(server: &str, extra_root_pem: Option<&[u8]>) -> Result<Self> {
+        let mut builder =
+            reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(60));
+        if let Some(pem) = extra_root_pem {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| SyncError::Certificate(e.to_string()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        Ok(Client { http, base: server.trim_end_matches('/').to_owned() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.base)
+    }
+
+    async fn read<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T> {
+        let status = response.status();
+        if status.is_success() {
+            return response.json().await.map_err(|e| SyncError::Unreachable(e.to_string()));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(SyncError::Unauthorized);
+        }
+        let message = match response.json::<ServerError>().await {
+            Ok(e) => e.message,
+            Err(_) => status.canonical_reason().unwrap_or("").to_owned(),
+        };
+        Err(SyncError::Refused { status: status.as_u16(), message })
+    }
+
+    pub async fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse> {
+        let r = self.http.post(self.url("/enrol")).json(req).send().await.map_err(unreachable)?;
+        Self::read(r).await
+    }
+
+    pub async fn push(&self, token: &str, ops: Vec<kanoon_protocol::Op>) -> Result<PushResponse> {
+        let r = self
+            .http
+            .post(self.url("/push"))
+            .bearer_auth(token)
+            .json(&PushRequest { ops })
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Self::read(r).await
+    }
+
+    pub async fn pull(&self, token: &str, cursor: Cursor, limit: usize) -> Result<PullResponse> {
+        let r = self
+            .http
+            .get(self.url("/pull"))
+            .bearer_auth(token)
+            .query(&[("cursor", cursor.to_string()), ("limit", limit.to_string())])
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Self::read(r).await
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> SyncError {
+    SyncError::Unreachable(e.to_string())
+}
+
+fn lock(desk: &Mutex<Desk>) -> Result<MutexGuard<'_, Desk>> {
+    desk.lock().map_err(|_| SyncError::DeskUnavailable)
+}
+
+/// Trades a one-time code for a device token and keeps it in the desk.
+pub async fn enrol(desk: &Mutex<Desk>, client: &Client, server: &str, code: &str, device_name: &str) -> Result<()> {
+    let req = {
+        let d = lock(desk)?;
+        let id = d.identity().ok_or(SyncError::Store(StoreError::NotSetUp))?;
+        EnrolRequest {
+            code: code.trim().to_owned(),
+            device_id: id.device_id,
+            desk_number: id.desk_number,
+            device_name: device_name.to_owned(),
+        }
+    };
+    let done = client.enrol(&req).await?;
+    lock(desk)?.set_sync_settings(&SyncSettings { server: server.to_owned(), token: done.token })?;
+    Ok(())
+}
+
+/// What one round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundReport {
+    pub pushed: usize,
+    pub rejected: usize,
+    pub pulled: usize,
+    pub applied: ApplyReport,
+}
+
+/// Pushes the whole outbox in batches, then pulls every page after the
+/// desk's cursor. The desk is locked only between network calls.
+pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundReport> {
+    let token = lock(desk)?.sync_settings()?.ok_or(SyncError::NotEnrolled)?.token;
+    let mut report = RoundReport::default();
+    loop {
+        let ops = lock(desk)?.ops_to_push(MAX_PUSH_OPS)?;
+        if ops.is_empty() {
+            break;
+        }
+        let answer = client.push(&token, ops).await?;
+        let mut d = lock(desk)?;
+        let stored: Vec<_> = answer.accepted.iter().chain(&answer.duplicates).copied().collect();
+        d.mark_pushed(&stored)?;
+        d.set_aside(&answer.rejected)?;
+        report.pushed += stored.len();
+        report.rejected += answer.rejected.len();
+    }
+    loop {
+        let cursor = lock(desk)?.sync_cursor()?.unwrap_or_default();
+        let page = client.pull(&token, cursor, PULL_PAGE).await?;
+        report.pulled += page.ops.len();
+        let applied = lock(desk)?.apply_pulled(&page.ops, page.cursor)?;
+        add(&mut report.applied, &applied);
+        if !page.more {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+fn add(total: &mut ApplyReport, page: &ApplyReport) {
+    total.applied += page.applied;
+    total.own += page.own;
+    total.duplicates += page.duplicates;
+    total.kept += page.kept;
+    total.exceptions += page.exceptions;
+}
+
+/// Delays between failed rounds: exponential from `base` up to `max`, with
+/// full jitter so 49 centers coming back online do not retry in step.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { base: Duration::from_secs(2), max: Duration::from_secs(300) }
+    }
+}
+
+impl Backoff {
+    /// The longest wait after `failures` failed rounds in a row.
+    pub fn ceiling(&self, failures: u32) -> Duration {
+        let factor = 1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.max)
+    }
+
+    /// A random wait in 0..=ceiling.
+    pub fn delay(&self, failures: u32) -> Duration {
+        let ceiling = self.ceiling(failures).as_millis().min(u128::from(u64::MAX)) as u64;
+        Duration::from_millis(rand::rng().random_range(0..=ceiling))
+    }
+}
+
+/// Syncs every `every` while the server answers, backing off while it does
+/// not, until `stop` turns true. Each round's outcome goes to `status`.
+pub async fn run(
+    desk: Arc<Mutex<Desk>>,
+    client: Client,
+    every: Duration,
+    backoff: Backoff,
+    status: watch::Sender<Option<Result<RoundReport, String>>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let outcome = sync_once(&desk, &client).await;
+        let wait = match &outcome {
+            Ok(_) => {
+                failures = 0;
+                every
+            }
+            Err(_) => {
+                failures = failures.saturating_add(1);
+                backoff.delay(failures)
+            }
+        };
+        let _ = status.send(Some(outcome.map_err(|e| e.to_string())));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_to_its_ceiling_and_jitters_below_it() {
+        let b = Backoff { base: Duration::from_secs(2), max: Duration::from_secs(300) };
+        assert_eq!(b.ceiling(0), Duration::from_secs(2));
+        assert_eq!(b.ceiling(3), Duration::from_secs(16));
+        assert_eq!(b.ceiling(40), Duration::from_secs(300));
+        for f in 0..20 {
+            assert!(b.delay(f) <= b.ceiling(f));
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Desks syncing through the real provincial server over HTTP on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod over_http;

@@ -1,0 +1,137 @@
+use std::sync::{Arc, Mutex};
+
+use chrono::{TimeZone, Utc};
+use kanoon_domain::entities::{CenterKind, Documents, Gender};
+use kanoon_domain::jalali::JalaliDate;
+use kanoon_server::{SqliteStorage, Storage, serve};
+use kanoon_store::catalog::{CopyStatus, TitleInput};
+use kanoon_store::circulation::{BookStatus, CheckOutRequest};
+use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
+use kanoon_store::{Desk, ManualClock, SetupRequest};
+use kanoon_sync::{Client, SyncError, enrol, sync_once};
+
+fn national_id(nine: u64) -> String {
+    let body = format!("{:09}", nine % 1_000_000_000);
+    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let s: u32 = digits.iter().enumerate().map(|(i, d)| d * (10 - i as u32)).sum();
+    let r = s % 11;
+    format!("{body}{}", if r < 2 { r } else { 11 - r })
+}
+
+fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
+    let mut desk = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
+    desk.setup(SetupRequest {
+        center_code: "1234".into(),
+        center_name: "مرکز شماره ۱ اراک".into(),
+        center_kind: CenterKind::Fixed,
+        desk_number,
+        manager_username: format!("manager{desk_number}"),
+        manager_full_name: "مدیر".into(),
+    })
+    .unwrap();
+    Arc::new(Mutex::new(desk))
+}
+
+fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
+    let out = desk
+        .lock()
+        .unwrap()
+        .register_member(RegisterMember {
+            details: MemberDetails {
+                first_name: first.into(),
+                last_name: "آزمون".into(),
+                father_name: "محمد".into(),
+                gender: Gender::Female,
+                birth_date: Some(JalaliDate::new(1394, 5, 10).unwrap()),
+                national_id: Some(national_id(nid)),
+                alternative_id: None,
+                school_grade: Some(4),
+                guardian_phone: None,
+                address: String::new(),
+                village: None,
+                documents: Documents::default(),
+                age_group_override: None,
+            },
+            photo: None,
+            fee: FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
+            confirm_duplicate_national_id: false,
+            legacy_number: None,
+        })
+        .unwrap();
+    match out {
+        RegisterOutcome::Registered { member } => *member,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
+    desk.lock()
+        .unwrap()
+        .check_out(CheckOutRequest {
+            member_id: member.id,
+            registration_numbers: vec![number.into()],
+            confirm_warnings: true,
+            override_reason: None,
+        })
+        .unwrap()
+        .books[0]
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap());
+    storage.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap();
+    let (code_a, code_b) = (storage.create_enrol_code("1234").unwrap(), storage.create_enrol_code("1234").unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server_storage: Arc<dyn Storage> = storage.clone();
+    tokio::spawn(serve(listener, server_storage));
+
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
+    let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
+    let client = Client::new(&url, None).unwrap();
+    enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
+    enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
+
+    a.lock()
+        .unwrap()
+        .add_title_with_copies(
+            TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() },
+            &["1".to_string(), "2".to_string()],
+        )
+        .unwrap();
+    let m = register(&a, "سارا", 41);
+    let n = register(&a, "مینا", 42);
+    assert_eq!(lend(&a, &m, "1"), BookStatus::Lent);
+    sync_once(&a, &client).await.unwrap();
+    let round = sync_once(&b, &client).await.unwrap();
+    assert!(round.pulled > 0 && round.applied.applied > 0, "{round:?}");
+    assert!(matches!(b.lock().unwrap().copy_by_registration_number("1").unwrap().status, CopyStatus::OnLoan { .. }));
+
+    // Both offline: the same copy lent at each desk.
+    assert_eq!(lend(&a, &m, "2"), BookStatus::Lent);
+    assert_eq!(lend(&b, &n, "2"), BookStatus::Lent);
+    for desk in [&a, &b, &a] {
+        sync_once(desk, &client).await.unwrap();
+    }
+    for desk in [&a, &b] {
+        let d = desk.lock().unwrap();
+        let ex: Vec<_> = d.sync_exceptions().unwrap().into_iter().filter(|e| e.code == "copy_lent_twice").collect();
+        assert_eq!(ex.len(), 1, "{ex:?}");
+        assert_eq!(d.outbox_len().unwrap(), 0, "everything was pushed");
+    }
+    assert_eq!(a.lock().unwrap().all_open_loans().unwrap(), b.lock().unwrap().all_open_loans().unwrap());
+
+    // Nothing is lost while the server is unreachable.
+    assert_eq!(lend(&a, &n, "1"), BookStatus::Refused);
+    a.lock().unwrap().check_in("1").unwrap();
+    let dead = Client::new("http://127.0.0.1:9", None).unwrap();
+    let waiting = a.lock().unwrap().outbox_len().unwrap();
+    assert!(matches!(sync_once(&a, &dead).await, Err(SyncError::Unreachable(_))));
+    assert_eq!(a.lock().unwrap().outbox_len().unwrap(), waiting);
+    sync_once(&a, &client).await.unwrap();
+    sync_once(&b, &client).await.unwrap();
+    assert!(b.lock().unwrap().open_loans_of(m.id).unwrap().iter().all(|l| l.registration_number != "1"));
+}
