@@ -249,14 +249,10 @@ fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
 /// A valid national id (check digit computed, never one repeated digit).
 fn national_id(rng: &mut StdRng) -> String {
     loop {
-        let digits: Vec<u32> = (0..9).map(|_| rng.random_range(0..10)).collect();
-        let s: u32 = digits.iter().enumerate().map(|(i, d)| d * (10 - i as u32)).sum();
-        let r = s % 11;
-        let check = if r < 2 { r } else { 11 - r };
-        if digits.iter().all(|d| *d == check) {
-            continue;
+        let body = format!("{:09}", rng.random_range(0..1_000_000_000u32));
+        if let Ok(id) = kanoon_domain::ids::NationalId::from_body(&body) {
+            return id.as_str().to_owned();
         }
-        return digits.iter().chain(std::iter::once(&check)).map(|d| char::from(b'0' + *d as u8)).collect();
     }
 }
 

@@ -39,12 +39,7 @@ pub fn desk() -> Fixture {
 
 /// A valid national id built from nine digits (check digit computed).
 pub fn national_id(nine: u64) -> String {
-    let body = format!("{:09}", nine % 1_000_000_000);
-    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    let s: u32 = digits.iter().enumerate().map(|(i, d)| d * (10 - i as u32)).sum();
-    let r = s % 11;
-    let check = if r < 2 { r } else { 11 - r };
-    format!("{body}{check}")
+    kanoon_domain::ids::NationalId::from_body(&format!("{:09}", nine % 1_000_000_000)).unwrap().as_str().to_owned()
 }
 
 pub fn details(first: &str, last: &str, nid: Option<String>) -> MemberDetails {

@@ -11,11 +11,7 @@ use kanoon_store::{Desk, ManualClock, SetupRequest};
 use kanoon_sync::{Client, SyncError, enrol, sync_once};
 
 fn national_id(nine: u64) -> String {
-    let body = format!("{:09}", nine % 1_000_000_000);
-    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    let s: u32 = digits.iter().enumerate().map(|(i, d)| d * (10 - i as u32)).sum();
-    let r = s % 11;
-    format!("{body}{}", if r < 2 { r } else { 11 - r })
+    kanoon_domain::ids::NationalId::from_body(&format!("{nine:09}")).unwrap().as_str().to_owned()
 }
 
 fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
