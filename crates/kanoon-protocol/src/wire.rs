@@ -61,6 +61,10 @@ impl<'de> Deserialize<'de> for Cursor {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolRequest {
     pub code: String,
+    /// The center the desk was set up for: a code of another center is
+    /// refused (409) and stays unused.
+    #[serde(default)]
+    pub center_id: Option<Uuid>,
     pub device_id: Uuid,
     pub desk_number: u8,
     /// Shown to the provincial admin, e.g. the PC's name.

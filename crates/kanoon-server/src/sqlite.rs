@@ -216,6 +216,11 @@ impl Storage for SqliteStorage {
         let Some((center_id, center_code)) = center else {
             return Err(AppError::unauthorized("unknown or used enrolment code"));
         };
+        if request.center_id.is_some_and(|c| c.to_string() != center_id) {
+            return Err(AppError::conflict(format!(
+                "this enrolment code is for center {center_code}, not the desk's center; the code stays unused"
+            )));
+        }
         let enrolled_center: Option<String> =
             tx.query_row("SELECT center_id FROM devices WHERE id = ?1", [&device_id], |r| r.get(0)).optional()?;
         if enrolled_center.is_some_and(|c| c != center_id) {
@@ -273,7 +278,7 @@ impl Storage for SqliteStorage {
     }
 
     fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError> {
-        check_push(center_id, ops)?;
+        check_push(center_id, device_id, ops)?;
         let mut response = PushResponse::default();
         if ops.is_empty() {
             return Ok(response);
@@ -325,6 +330,14 @@ impl Storage for SqliteStorage {
 
     fn pull(&self, center_id: Uuid, after: Cursor, limit: usize) -> Result<PullResponse, AppError> {
         check_cursor(after, self.epoch)?;
+        // A cursor past the end of the log means the log lost ops (a server
+        // restored from an older backup): the desk must bootstrap again.
+        let last_seq: i64 = self.conn().query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?;
+        if after.seq > u64::try_from(last_seq).unwrap_or(0) {
+            return Err(AppError::conflict(format!(
+                "cursor {after} is past the end of the log (seq {last_seq}): bootstrap again"
+            )));
+        }
         let limit = limit.clamp(1, MAX_PULL_LIMIT);
         let after_seq = i64::try_from(after.seq).unwrap_or(i64::MAX);
         // One more than asked, to know whether more remain.

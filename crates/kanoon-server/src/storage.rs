@@ -134,7 +134,7 @@ pub trait Storage: Send + Sync {
 
 /// The checks every backend makes before storing a batch: its size, and
 /// that every op belongs to the pushing device's center.
-pub fn check_push(center_id: Uuid, ops: &[IncomingOp]) -> Result<(), AppError> {
+pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<(), AppError> {
     if ops.len() > MAX_PUSH_OPS {
         return Err(AppError::too_large(format!("{} ops in one push; at most {MAX_PUSH_OPS}", ops.len())));
     }
@@ -142,6 +142,13 @@ pub fn check_push(center_id: Uuid, ops: &[IncomingOp]) -> Result<(), AppError> {
         return Err(AppError::forbidden(format!(
             "op {} belongs to center {}, not this device's center; nothing of the batch was stored",
             other.op.op_id, other.op.center_id
+        )));
+    }
+    // A desk pushes only what it wrote itself.
+    if let Some(other) = ops.iter().find(|o| o.op.device_id != device_id) {
+        return Err(AppError::forbidden(format!(
+            "op {} was written by device {}, not by this device; nothing of the batch was stored",
+            other.op.op_id, other.op.device_id
         )));
     }
     Ok(())

@@ -97,9 +97,11 @@ impl Desk {
         let mut report = ApplyReport::default();
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for op in ops {
+            // This desk's own ops come back too. They are applied like any
+            // other (idempotently): after a restore from an older backup
+            // they are how the desk gets back what it wrote since.
             if op.device_id == device {
                 report.own += 1;
-                continue;
             }
             let known: bool = tx
                 .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox WHERE op_id = ?1)")?
@@ -116,22 +118,7 @@ impl Desk {
                     serde_json::json!({"op_id": op.op_id, "hlc": op.hlc}),
                 ));
             }
-            let sp = tx.savepoint()?;
-            let applied = match apply_op(&sp, op, &mut found) {
-                Ok(applied) => {
-                    sp.commit()?;
-                    applied
-                }
-                Err(e) => {
-                    drop(sp);
-                    found.push(Finding::new(
-                        "not_applied",
-                        &[op.op_id],
-                        serde_json::json!({"op_id": op.op_id, "entity": op.entity, "error": e.to_string()}),
-                    ));
-                    false
-                }
-            };
+            let applied = try_apply(&mut tx, op, &mut found)?;
             tx.prepare_cached(
                 "INSERT INTO inbox (op_id, entity, entity_id, op, received_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
@@ -150,6 +137,33 @@ impl Desk {
                 report.applied += 1;
             } else {
                 report.kept += 1;
+            }
+        }
+        // Ops set aside earlier may apply now (a copy's title or a loan's
+        // member arrived in this page): retry them in log order until a pass
+        // applies nothing more.
+        loop {
+            let waiting: Vec<(String, String)> = {
+                let mut stmt = tx.prepare_cached("SELECT op_id, op FROM inbox WHERE applied = 0 ORDER BY rowid")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut progress = false;
+            for (op_id, json) in waiting {
+                let op: Op = serde_json::from_str(&json)?;
+                let mut found = Vec::new();
+                if try_apply(&mut tx, &op, &mut found)? {
+                    tx.execute("UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
+                    for f in found {
+                        report.exceptions += record_exception(&tx, &f, now)?;
+                    }
+                    report.applied += 1;
+                    report.kept = report.kept.saturating_sub(1);
+                    progress = true;
+                }
+            }
+            if !progress {
+                break;
             }
         }
         tx.execute(
@@ -189,6 +203,29 @@ impl Desk {
             })
         })
         .collect()
+    }
+}
+
+/// Applies one op under a savepoint: all of it or nothing. An op that
+/// fails (a clash with a local row) is reported and kept for a later try.
+fn try_apply(tx: &mut rusqlite::Transaction<'_>, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
+    let sp = tx.savepoint()?;
+    match apply_op(&sp, op, found) {
+        Ok(applied) => {
+            sp.commit()?;
+            Ok(applied)
+        }
+        Err(e) => {
+            drop(sp);
+            // What was found while applying was rolled back with it.
+            found.clear();
+            found.push(Finding::new(
+                "not_applied",
+                &[op.op_id],
+                serde_json::json!({"op_id": op.op_id, "entity": op.entity, "error": e.to_string()}),
+            ));
+            Ok(false)
+        }
     }
 }
 
@@ -240,11 +277,11 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
         (EntityKind::CIRCULATION | EntityKind::MEMBERSHIP, OpBody::Event { data, .. }) => {
             apply_event(tx, op, data, found)
         }
-        (EntityKind::MEMBER | EntityKind::TITLE | EntityKind::COPY, OpBody::Patch { fields }) => {
+        (EntityKind::MEMBER | EntityKind::TITLE | EntityKind::COPY | EntityKind::CENTER, OpBody::Patch { fields }) => {
             apply_record_patch(tx, op, fields, found)
         }
-        // Centers, staff, settings and kinds of newer versions: kept for
-        // the version that applies them.
+        // Staff, settings and kinds of newer versions: kept for the version
+        // that applies them.
         _ => Ok(false),
     }
 }
@@ -337,6 +374,7 @@ fn apply_record_patch(
     let current = match op.entity.as_str() {
         EntityKind::MEMBER => member_values(tx, op.entity_id)?,
         EntityKind::TITLE => title_values(tx, op.entity_id)?,
+        EntityKind::CENTER => center_values(tx, op.entity_id)?,
         _ => copy_values(tx, op.entity_id)?,
     };
     let existed = current.is_some();
@@ -354,6 +392,10 @@ fn apply_record_patch(
         },
         EntityKind::TITLE => match serde_json::from_value::<TitleRecord>(values) {
             Ok(t) => write_title(tx, op.entity_id, &t, &clocks, existed)?,
+            Err(_) => return Ok(false),
+        },
+        EntityKind::CENTER => match serde_json::from_value::<CenterRecord>(values) {
+            Ok(c) => write_center(tx, op.entity_id, &c, &clocks)?,
             Err(_) => return Ok(false),
         },
         _ => match serde_json::from_value::<CopyRecord>(values) {
@@ -614,6 +656,47 @@ fn write_title(tx: &Connection, id: Uuid, t: &TitleRecord, clocks: &str, existed
     tx.execute(
         "INSERT INTO title_search (rowid, text) VALUES (?1, ?2)",
         params![seq, crate::catalog::title_search_text(&input)],
+    )?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct CenterRecord {
+    code: String,
+    name: String,
+    kind: kanoon_domain::entities::CenterKind,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    phone: String,
+}
+
+fn center_values(tx: &Connection, id: Uuid) -> Result<Current> {
+    let row = tx
+        .query_row(
+            "SELECT code, name, kind, address, phone, field_clocks FROM centers WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                let values = BTreeMap::from([
+                    ("code".to_owned(), serde_json::json!(r.get::<_, String>(0)?)),
+                    ("name".to_owned(), serde_json::json!(r.get::<_, String>(1)?)),
+                    ("kind".to_owned(), serde_json::json!(r.get::<_, String>(2)?)),
+                    ("address".to_owned(), serde_json::json!(r.get::<_, String>(3)?)),
+                    ("phone".to_owned(), serde_json::json!(r.get::<_, String>(4)?)),
+                ]);
+                Ok((values, r.get::<_, String>(5)?))
+            },
+        )
+        .optional()?;
+    row.map(|(values, clocks)| Ok((values, parse_clocks(&clocks)?))).transpose()
+}
+
+fn write_center(tx: &Connection, id: Uuid, c: &CenterRecord, clocks: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO centers (id, code, name, kind, address, phone, field_clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET code = excluded.code, name = excluded.name, kind = excluded.kind,
+             address = excluded.address, phone = excluded.phone, field_clocks = excluded.field_clocks",
+        params![id.to_string(), c.code, c.name, c.kind.as_str(), c.address, c.phone, clocks],
     )?;
     Ok(())
 }

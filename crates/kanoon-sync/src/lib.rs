@@ -32,6 +32,8 @@ pub enum SyncError {
     Refused { status: u16, message: String },
     #[error("این میز هنوز به سرور استان وصل نشده است؛ نشانی سرور و کد ثبت را در تنظیمات وارد کنید.")]
     NotEnrolled,
+    #[error("این کد ثبت برای مرکز دیگری صادر شده است؛ کد ثبت همین مرکز را از کارشناس استان بگیرید.")]
+    WrongCenter,
     #[error("گواهی ریشه انتخاب‌شده خوانا نیست: {0}")]
     Certificate(String),
     #[error(transparent)]
@@ -128,17 +130,27 @@ fn lock(desk: &Mutex<Desk>) -> Result<MutexGuard<'_, Desk>> {
 
 /// Trades a one-time code for a device token and keeps it in the desk.
 pub async fn enrol(desk: &Mutex<Desk>, client: &Client, server: &str, code: &str, device_name: &str) -> Result<()> {
-    let req = {
+    let (req, center_id) = {
         let d = lock(desk)?;
         let id = d.identity().ok_or(SyncError::Store(StoreError::NotSetUp))?;
-        EnrolRequest {
+        let req = EnrolRequest {
             code: code.trim().to_owned(),
+            center_id: Some(id.center.id),
             device_id: id.device_id,
             desk_number: id.desk_number,
             device_name: device_name.to_owned(),
-        }
+        };
+        (req, id.center.id)
     };
-    let done = client.enrol(&req).await?;
+    let done = match client.enrol(&req).await {
+        Err(SyncError::Refused { status: 409, message }) if message.contains("not the desk's center") => {
+            return Err(SyncError::WrongCenter);
+        }
+        other => other?,
+    };
+    if done.center_id != center_id {
+        return Err(SyncError::WrongCenter);
+    }
     lock(desk)?.set_sync_settings(&SyncSettings { server: server.to_owned(), token: done.token })?;
     Ok(())
 }

@@ -80,7 +80,13 @@ async fn the_binary_administers_serves_and_stops_on_sigterm() {
     wait_healthy(&client, &base, &mut server).await;
 
     let device_id = Uuid::now_v7();
-    let request = EnrolRequest { code, device_id, desk_number: 1, device_name: "میز امانت".into() };
+    let request = EnrolRequest {
+        code,
+        center_id: Some(kanoon_domain::entities::Center::id_for_code("1234")),
+        device_id,
+        desk_number: 1,
+        device_name: "میز امانت".into(),
+    };
     let response = client.post(format!("{base}{API_PREFIX}/enrol")).json(&request).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let enrolled: EnrolResponse = response.json().await.unwrap();

@@ -95,4 +95,13 @@ async fn a_cursor_of_another_epoch_is_409_and_a_bad_cursor_400() {
     for bad in ["?cursor=12", "?cursor=a:b", "?cursor=-1:0", "?limit=many"] {
         assert_error(server.try_pull(Some(&desk.token), bad).await, 400, ErrorCode::BadRequest).await;
     }
+    // A cursor past the end of the log: the server lost ops (restored from
+    // an older backup), so the desk must bootstrap again.
+    let body = assert_error(
+        server.try_pull(Some(&desk.token), &format!("?cursor={epoch}:99")).await,
+        409,
+        ErrorCode::Conflict,
+    )
+    .await;
+    assert!(body.message.contains("past the end of the log"), "{}", body.message);
 }

@@ -69,8 +69,13 @@ impl TestServer {
     }
 
     pub async fn try_enrol(&self, code: &str, device_id: Uuid, desk_number: u8) -> reqwest::Response {
-        let request =
-            EnrolRequest { code: code.to_owned(), device_id, desk_number, device_name: format!("PC {desk_number}") };
+        let request = EnrolRequest {
+            code: code.to_owned(),
+            center_id: None,
+            device_id,
+            desk_number,
+            device_name: format!("PC {desk_number}"),
+        };
         self.client.post(self.api("/enrol")).json(&request).send().await.unwrap()
     }
 

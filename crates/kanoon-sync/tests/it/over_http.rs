@@ -88,6 +88,11 @@ async fn two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sy
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
     let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
     let client = Client::new(&url, None).unwrap();
+    // A code of another center is refused and nothing is kept.
+    storage.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap();
+    let other = storage.create_enrol_code("5678").unwrap();
+    assert!(matches!(enrol(&a, &client, &url, &other, "میز ۱").await, Err(SyncError::WrongCenter)));
+    assert_eq!(a.lock().unwrap().sync_settings().unwrap(), None);
     enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
     enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
 
