@@ -241,10 +241,10 @@ fn read_events(stmt: &mut rusqlite::CachedStatement<'_>, args: impl rusqlite::Pa
 /// Re-derives the state an event touches (a copy's loans and location, a
 /// member's membership periods) from the log; a void re-derives what its
 /// target touched. Returns what the fold found wrong in the real world.
-pub(crate) fn rederive(tx: &Connection, event: &Event) -> Result<Vec<Anomaly>> {
+pub(crate) fn rederive(tx: &Connection, event: &Event) -> Result<Rederived> {
     match event {
         Event::Loan { copy_id, .. } | Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => {
-            refold_copy(tx, *copy_id)
+            Ok(Rederived { copy: Some(*copy_id), anomalies: refold_copy(tx, *copy_id)? })
         }
         Event::Renewal { loan_id, .. } => {
             let copy: Option<String> = tx
@@ -252,8 +252,11 @@ pub(crate) fn rederive(tx: &Connection, event: &Event) -> Result<Vec<Anomaly>> {
                 .optional()?
                 .flatten();
             match copy {
-                Some(copy) => refold_copy(tx, parse_uuid(&copy)?),
-                None => Ok(Vec::new()),
+                Some(copy) => {
+                    let copy = parse_uuid(&copy)?;
+                    Ok(Rederived { copy: Some(copy), anomalies: refold_copy(tx, copy)? })
+                }
+                None => Ok(Rederived::default()),
             }
         }
         Event::Membership { member_id, .. } => {
@@ -265,17 +268,25 @@ pub(crate) fn rederive(tx: &Connection, event: &Event) -> Result<Vec<Anomaly>> {
                    AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.event_id = events.id)",
                 [member_id.to_string()],
             )?;
-            Ok(Vec::new())
+            Ok(Rederived::default())
         }
         Event::Void { target, .. } => {
             let data: Option<String> =
                 tx.query_row("SELECT data FROM events WHERE id = ?1", [target.to_string()], |r| r.get(0)).optional()?;
             match data {
                 Some(data) => rederive(tx, &serde_json::from_str(&data)?),
-                None => Ok(Vec::new()),
+                None => Ok(Rederived::default()),
             }
         }
     }
+}
+
+/// What re-deriving after an event found: the copy it re-folded, if any,
+/// and what the fold of that copy's whole log finds wrong.
+#[derive(Default)]
+pub(crate) struct Rederived {
+    pub copy: Option<Uuid>,
+    pub anomalies: Vec<Anomaly>,
 }
 
 /// Re-derives the open loans of one copy from its events with the domain

@@ -331,7 +331,18 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
             params![target.to_string(), record.id.to_string()],
         )?;
     }
-    for a in rederive(tx, &record.event)? {
+    let rederived = rederive(tx, &record.event)?;
+    if let Some(copy) = rederived.copy {
+        // Double loans are what the fold of the copy's whole log says now:
+        // one seen on a partial log may vanish when an earlier return
+        // arrives, and every desk must end with the same set.
+        tx.execute(
+            "DELETE FROM sync_exceptions WHERE code = 'copy_lent_twice' AND resolved_by IS NULL
+                 AND json_extract(detail, '$.copy_id') = ?1",
+            [copy.to_string()],
+        )?;
+    }
+    for a in rederived.anomalies {
         found.push(Finding::from_anomaly(&a));
     }
     Ok(true)
