@@ -19,6 +19,7 @@ use crate::policy::{LoanRule, OverdueHandling};
 
 /// A recorded override of a loan refusal: who allowed it and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Override {
     pub by_staff: Uuid,
     pub reason: String,
@@ -28,6 +29,7 @@ pub struct Override {
 
 /// How a membership period was paid for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Fee {
     Paid {
@@ -43,6 +45,7 @@ pub enum Fee {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// The event id is the loan id.
@@ -95,6 +98,7 @@ impl Event {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventRecord {
     pub id: Uuid,
     pub hlc: Hlc,
@@ -111,6 +115,7 @@ impl EventRecord {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OpenLoan {
     pub loan_id: Uuid,
     pub copy_id: Uuid,
@@ -123,6 +128,7 @@ pub struct OpenLoan {
 /// Something in the log that breaks an invariant of the real world. Sync
 /// turns these into exceptions staff resolve; the fold never hides them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Anomaly {
     /// The same copy was lent again while a loan of it was open.
@@ -134,6 +140,7 @@ pub enum Anomaly {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CirculationState {
     pub open_loans: BTreeMap<Uuid, OpenLoan>,
     /// Last center each transferred copy was sent to.
@@ -286,6 +293,7 @@ pub fn copy_location(links: &[(Uuid, Uuid)]) -> Option<Uuid> {
 /// Why a loan is refused or needs a second look. A closed set: the UI and
 /// tests branch on the code, people read the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum IssueCode {
     UnknownRegistrationNumber,
@@ -303,6 +311,7 @@ pub enum IssueCode {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Lending goes ahead once the instructor has seen it.
@@ -312,6 +321,7 @@ pub enum Severity {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoanIssue {
     pub code: IssueCode,
     pub severity: Severity,

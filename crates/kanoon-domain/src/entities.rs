@@ -14,6 +14,7 @@ use crate::ids::{MemberNumber, Mobile, NationalId};
 const CENTER_NAMESPACE: Uuid = Uuid::from_u128(0x6b61_6e6f_6f6e_4000_8000_6365_6e74_6572);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CenterKind {
     /// مرکز فرهنگی هنری ثابت
@@ -52,6 +53,7 @@ impl CenterKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Center {
     pub id: Uuid,
     /// Official center code (digits), the center's identity.
@@ -73,6 +75,7 @@ impl Center {
 /// Roles are data: what a role may do is decided by looking it up, not by
 /// matching on names scattered through the code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// مربی — every instructor can run the loan desk.
@@ -85,6 +88,7 @@ pub enum Role {
 
 /// Something a staff member may be allowed to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     LoanDesk,
@@ -157,6 +161,7 @@ impl Role {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Staff {
     pub id: Uuid,
     pub center_id: Uuid,
@@ -167,6 +172,7 @@ pub struct Staff {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     Female,
@@ -201,6 +207,7 @@ impl Gender {
 /// How a member without a national id (children of foreign nationals) is
 /// identified instead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AlternativeId {
     /// e.g. «کارت آمایش», «گذرنامه», «برگه حمایت تحصیلی»
     pub kind: String,
@@ -209,6 +216,7 @@ pub struct AlternativeId {
 
 /// A member is identified either by a national id or by an alternative id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PersonId {
     National { national_id: NationalId },
@@ -217,12 +225,14 @@ pub enum PersonId {
 
 /// Documents handed in at registration (the seed's checklist).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Documents {
     pub photo: bool,
     pub birth_certificate_copy: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     pub id: Uuid,
     pub center_id: Uuid,
@@ -255,6 +265,7 @@ impl Member {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Title {
     pub id: Uuid,
     pub title: String,
@@ -271,6 +282,7 @@ pub struct Title {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawReason {
     Lost,
@@ -308,6 +320,7 @@ impl WithdrawReason {
 /// A physical copy. Its identity is the UUID; the registration number is
 /// what is stamped in the book and is unique among a center's active copies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Copy {
     pub id: Uuid,
     pub title_id: Uuid,

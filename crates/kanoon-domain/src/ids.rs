@@ -35,6 +35,7 @@ fn digit_values(ascii_digits: &str) -> impl Iterator<Item = u32> + '_ {
 /// An Iranian national id (کد ملی): always 10 ASCII digits, leading zeros
 /// kept.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct NationalId(String);
 
@@ -94,6 +95,7 @@ impl std::fmt::Display for NationalId {
 
 /// An Iranian mobile number, normalized to `09xxxxxxxxx`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Mobile(String);
 
@@ -145,6 +147,7 @@ impl std::fmt::Display for Mobile {
 /// check digit (Luhn: catches every single-digit error and most adjacent
 /// transpositions, and is widely known).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct MemberNumber(String);
 

@@ -27,6 +27,7 @@ const MONTH_NAMES: [&str; 12] =
 /// pattern matching and serde, so the conversions below stay total (they
 /// clamp instead of panicking) even for a hand-built invalid value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JalaliDate {
     pub year: i32,
     pub month: u8,

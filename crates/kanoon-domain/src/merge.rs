@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 /// A field's value with the clock and device of the write that set it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Stamped {
     pub value: serde_json::Value,
     pub hlc: Hlc,
@@ -28,6 +29,7 @@ impl Stamped {
 
 /// Two edits of the same field that did not see each other.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConcurrentEdit {
     pub field: String,
     pub kept: Stamped,

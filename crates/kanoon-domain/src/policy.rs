@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::entities::CenterKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OverdueHandling {
     /// Lend anyway, after the instructor has seen the warning.
@@ -18,6 +19,7 @@ pub enum OverdueHandling {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoanRule {
     pub max_open_loans: u32,
     pub loan_days: u32,
@@ -37,6 +39,7 @@ impl Default for LoanRule {
 
 /// The center's whole circulation policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Policy {
     /// Always present; used when no more specific rule matches.
     pub default_rule: LoanRule,
@@ -63,6 +66,7 @@ impl Policy {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClosedDays {
     /// Closed every week (Friday).
     pub weekly: Vec<Weekday>,

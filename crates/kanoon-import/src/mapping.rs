@@ -11,6 +11,7 @@ use crate::text::header_key;
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ImportKind {
     /// One row per member.
@@ -24,6 +25,7 @@ pub enum ImportKind {
 
 /// A column's meaning, chosen by the user (or suggested).
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Ord, PartialOrd, Debug)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     // ---- members
@@ -417,6 +419,7 @@ impl Field {
 
 /// Which column (0-based index into [`Table::headers`]) holds each field.
 #[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ColumnMapping {
     /// Field → column index.
     pub columns: BTreeMap<Field, usize>,

@@ -16,6 +16,7 @@ use crate::text::{clean_text, compact_digits, persian_number};
 
 /// What is wrong with one cell or row of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RowError {
     /// The row number as the user sees it (see [`SourceRow::line`]).
     pub line: usize,
@@ -35,6 +36,7 @@ pub struct RowError {
 /// problem found. A row with any error is left out of `rows`; a row may have
 /// several errors (one per problem), all listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Parsed<T> {
     /// Good rows in file order, each with its line (see [`SourceRow::line`]).
     pub rows: Vec<(usize, T)>,
@@ -44,6 +46,7 @@ pub struct Parsed<T> {
 
 /// A member as read from the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberRow {
     /// Card number in the software used before (spaces removed, ASCII digits).
     pub legacy_number: Option<String>,
@@ -77,6 +80,7 @@ pub struct MemberRow {
 
 /// A copy with its title's details, as read from the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TitleCopyRow {
     /// شماره ثبت (normalized: ASCII digits, no spaces).
     pub registration_number: String,
@@ -102,6 +106,7 @@ pub struct TitleCopyRow {
 
 /// A copy out on loan at the time of the export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OpenLoanRow {
     /// The borrower's member number in the software used before.
     pub member_number: String,

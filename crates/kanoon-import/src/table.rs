@@ -12,6 +12,7 @@ use crate::text::persian_number;
 
 /// A file read as a grid of text: the header row and the data rows below it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Table {
     /// Header texts, trimmed, in column order. Trailing empty headers are
     /// dropped; an empty header between others stays as `""`.
@@ -24,6 +25,7 @@ pub struct Table {
 
 /// One data row of a [`Table`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceRow {
     /// 1-based row number as the user sees it: the CSV line the row starts
     /// on (the header being line 1 when the file starts with it), or the
@@ -37,6 +39,7 @@ pub struct SourceRow {
 
 /// The kind of file a [`Table`] was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceFormat {
     /// Delimited text.
@@ -47,6 +50,7 @@ pub enum SourceFormat {
 
 /// How a [`Table`] was read, to show the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceInfo {
     /// CSV or XLSX.
     pub format: SourceFormat,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Ties between devices are broken by the device id that travels with
 /// every op, so the order is total and the same on every peer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Hlc {
     /// Milliseconds since 1970-01-01T00:00:00Z.
     pub wall_ms: i64,
@@ -45,6 +46,7 @@ impl fmt::Display for Hlc {
 /// Invariant: every clock `tick` returns is strictly greater than every
 /// clock issued or observed before it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HlcClock {
     pub last: Hlc,
 }

@@ -12,6 +12,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// What an op is about. A string on the wire so that kinds added by a newer
 /// version pass through older peers untouched.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct EntityKind(pub String);
 
@@ -39,6 +40,7 @@ impl EntityKind {
 /// Which write set a field's value: its clock and the device that issued it
 /// (two devices can issue the same clock; the pair is unique and ordered).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldVersion {
     pub hlc: Hlc,
     pub device_id: Uuid,
@@ -48,12 +50,14 @@ pub struct FieldVersion {
 /// it replaced (None when the field had no value yet): a receiver that holds
 /// a different version of the field knows the writer did not see its value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldChange {
     pub value: serde_json::Value,
     pub base: Option<FieldVersion>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OpBody {
     /// An immutable event; `kind` names it (loan, return, ...), `data` is its
@@ -66,6 +70,7 @@ pub enum OpBody {
 /// The envelope of every change a desk records. One local write of one
 /// entity = one op, appended to the outbox in the same transaction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Op {
     /// UUIDv7: unique, roughly time-ordered, generated offline.
     pub op_id: Uuid,

@@ -19,6 +19,8 @@ pub const MAX_PUSH_OPS: usize = 500;
 /// server's log is rebuilt, so the desk must bootstrap again) and the last
 /// sequence number it has applied.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+// On the wire it is the string "epoch:seq".
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Cursor {
     pub epoch: u64,
     pub seq: u64,
@@ -59,6 +61,7 @@ impl<'de> Deserialize<'de> for Cursor {
 
 /// A desk trades a one-time code from the provincial admin for a token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EnrolRequest {
     pub code: String,
     /// The center the desk was set up for: a code of another center is
@@ -72,6 +75,7 @@ pub struct EnrolRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EnrolResponse {
     /// Bearer token for every later request; the server keeps only its hash.
     pub token: String,
@@ -80,18 +84,21 @@ pub struct EnrolResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PushRequest {
     pub ops: Vec<Op>,
 }
 
 /// Why the server set an op aside; the rest of the batch is unaffected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RejectedOp {
     pub op_id: Uuid,
     pub reason: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PushResponse {
     /// Stored now.
     pub accepted: Vec<Uuid>,
@@ -102,6 +109,7 @@ pub struct PushResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PullResponse {
     pub ops: Vec<Op>,
     /// Pass back as `cursor` to continue.

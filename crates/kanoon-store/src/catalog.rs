@@ -18,6 +18,7 @@ use crate::desk::{Desk, Write, parse_clocks, parse_date, parse_uuid, uuid_column
 use crate::error::{Result, StoreError};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TitleInput {
     pub title: String,
     pub author: String,
@@ -31,6 +32,7 @@ pub struct TitleInput {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TitleView {
     pub id: Uuid,
     pub details: TitleInput,
@@ -38,6 +40,7 @@ pub struct TitleView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TitleHit {
     pub id: Uuid,
     pub title: String,
@@ -52,6 +55,7 @@ pub struct TitleHit {
 pub const RANKED_MATCHES_MAX: u32 = 1000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TitleSearch {
     /// All titles matching the query.
     pub total: u32,
@@ -61,6 +65,7 @@ pub struct TitleSearch {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CopyStatus {
     Available,
@@ -79,6 +84,7 @@ pub enum CopyStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CopyView {
     pub id: Uuid,
     pub title_id: Uuid,

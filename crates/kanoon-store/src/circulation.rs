@@ -23,6 +23,7 @@ use crate::error::{Result, StoreError};
 use crate::members::{MemberSummary, MemberView};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckOutRequest {
     pub member_id: Uuid,
     /// As scanned or typed, in order.
@@ -34,6 +35,7 @@ pub struct CheckOutRequest {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum BookStatus {
     /// Recorded; `due_on` is set.
@@ -47,6 +49,7 @@ pub enum BookStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BookOutcome {
     pub registration_number: String,
     pub title: Option<String>,
@@ -58,6 +61,7 @@ pub struct BookOutcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckOutResult {
     pub books: Vec<BookOutcome>,
 }
@@ -69,6 +73,7 @@ impl CheckOutResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckInResult {
     pub loan_id: Uuid,
     pub registration_number: String,
@@ -80,6 +85,7 @@ pub struct CheckInResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoanView {
     pub loan_id: Uuid,
     pub copy_id: Uuid,
@@ -94,6 +100,7 @@ pub struct LoanView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoanHistoryRow {
     pub loan_id: Uuid,
     pub registration_number: String,
@@ -108,6 +115,7 @@ pub struct LoanHistoryRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OverdueRow {
     pub loan_id: Uuid,
     pub member_id: Uuid,
@@ -121,6 +129,7 @@ pub struct OverdueRow {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TodaySummary {
     pub date_jalali: String,
     pub loans: u32,

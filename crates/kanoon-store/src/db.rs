@@ -20,6 +20,7 @@ use crate::error::{Result, StoreError};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_center.sql", include_str!("../../../migrations/local/0001_center.sql")),
     ("0002_sync.sql", include_str!("../../../migrations/local/0002_sync.sql")),
+    ("0003_desk_local.sql", include_str!("../../../migrations/local/0003_desk_local.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -111,6 +112,7 @@ pub fn configure(conn: &Connection) -> Result<()> {
 
 /// Pragmas as read back from a connection (asserted by tests).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Pragmas {
     pub journal_mode: String,
     /// 2 = FULL

@@ -26,6 +26,7 @@ use crate::error::Result;
 use crate::members::{MemberDetails, NewMember, add_membership_period, insert_member, validate};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DemoSize {
     pub titles: usize,
     pub copies: usize,
@@ -52,6 +53,7 @@ impl DemoSize {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DemoSummary {
     pub titles: usize,
     pub copies: usize,

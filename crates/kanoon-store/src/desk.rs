@@ -29,6 +29,7 @@ const CLOCK_TOLERANCE: Duration = Duration::minutes(5);
 
 /// Who this desk is; fixed at first run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeskIdentity {
     pub device_id: Uuid,
     pub center: Center,
@@ -37,6 +38,7 @@ pub struct DeskIdentity {
 
 /// First-run answers: the center, this desk's number and the first manager.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SetupRequest {
     pub center_code: String,
     pub center_name: String,
@@ -51,7 +53,7 @@ pub struct Desk {
     path: Option<PathBuf>,
     clock: Arc<dyn Clock>,
     identity: Option<DeskIdentity>,
-    staff: Option<Staff>,
+    pub(crate) staff: Option<Staff>,
     hlc: HlcClock,
     /// Latest time this database has seen (circulation refuses earlier).
     clock_high_water: Option<DateTime<Utc>>,
@@ -252,7 +254,8 @@ impl Desk {
         Ok(manager)
     }
 
-    /// Signs a staff member in (password checks live in the desktop shell).
+    /// Signs a staff member in (password checks live in the desktop shell,
+    /// which reads the hash with `staff_credentials`).
     pub fn sign_in(&mut self, username: &str) -> Result<Staff> {
         self.id()?;
         let staff = crate::members::staff_by_username(&self.conn, username.trim())?
@@ -504,6 +507,7 @@ pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
 /// The version of a record's field value, and the version it replaced:
 /// what the domain's field merge needs (stored as JSON in `field_clocks`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub(crate) struct FieldStamp {
     pub hlc: Hlc,
     pub device_id: Uuid,

@@ -7,6 +7,7 @@ use thiserror::Error;
 /// The closed set of error categories the desktop app branches on (it
 /// never matches message text). Serialized as snake_case strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidInput,

@@ -29,6 +29,7 @@ pub const MIGRATED_EXEMPTION: &str = "migrated";
 /// What the user sees after choosing a file: its columns and a suggested
 /// mapping for each kind of import.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportPreview {
     pub source: SourceInfo,
     pub headers: Vec<String>,
@@ -39,6 +40,7 @@ pub struct ImportPreview {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportCounts {
     pub members: usize,
     pub titles: usize,
@@ -49,6 +51,7 @@ pub struct ImportCounts {
 /// The outcome of a dry run or a commit: every bad row, and what was (or
 /// would be) created.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub kind: ImportKind,
     pub rows: usize,

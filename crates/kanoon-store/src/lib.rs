@@ -14,6 +14,7 @@ pub mod demo;
 mod desk;
 pub mod error;
 pub mod import;
+mod local;
 pub mod members;
 pub mod settings;
 pub mod sync;

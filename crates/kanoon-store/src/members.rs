@@ -123,6 +123,7 @@ pub(crate) fn staff_by_username(conn: &Connection, username: &str) -> Result<Opt
 
 /// A photo as handed in (already cropped and resized by the UI).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Photo {
     pub mime: String,
     pub bytes: Vec<u8>,
@@ -130,6 +131,7 @@ pub struct Photo {
 
 /// How a membership period is paid for, as entered at the desk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FeeInput {
     Paid { amount_rials: i64, receipt_number: String },
@@ -138,6 +140,7 @@ pub enum FeeInput {
 
 /// The member's details as typed in the registration or edit form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberDetails {
     pub first_name: String,
     pub last_name: String,
@@ -157,6 +160,7 @@ pub struct MemberDetails {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RegisterMember {
     pub details: MemberDetails,
     pub photo: Option<Photo>,
@@ -168,6 +172,7 @@ pub struct RegisterMember {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RegisterOutcome {
     Registered {
@@ -180,6 +185,7 @@ pub enum RegisterOutcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MembershipState {
     pub ends_on: Option<NaiveDate>,
     pub ends_on_jalali: Option<String>,
@@ -187,6 +193,7 @@ pub struct MembershipState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberView {
     pub id: Uuid,
     pub member_number: String,
@@ -204,6 +211,7 @@ pub struct MemberView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberSummary {
     pub id: Uuid,
     pub member_number: String,
@@ -216,6 +224,7 @@ pub struct MemberSummary {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberEdit {
     pub field: String,
     pub old_value: Option<String>,
@@ -226,6 +235,7 @@ pub struct MemberEdit {
 
 /// One membership period and how it was paid for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MembershipPeriod {
     pub period_id: Uuid,
     pub starts_on_jalali: String,
@@ -237,6 +247,7 @@ pub struct MembershipPeriod {
 
 /// What the printed membership card shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberCard {
     pub member_number: String,
     pub full_name: String,

@@ -19,6 +19,7 @@ use crate::error::{Result, StoreError};
 /// Membership terms: the annual fee (the seed's 350,000 rials, changed
 /// yearly) and how long a period lasts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MembershipTerms {
     pub fee_rials: i64,
     pub period_days: u32,
@@ -31,6 +32,7 @@ impl Default for MembershipTerms {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeeExemption {
     pub code: String,
     pub name: String,
@@ -38,6 +40,7 @@ pub struct FeeExemption {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Holiday {
     pub date: NaiveDate,
     pub name: String,

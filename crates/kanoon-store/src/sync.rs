@@ -34,6 +34,7 @@ const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// What applying a page of pulled ops did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApplyReport {
     pub applied: usize,
     /// This desk's own ops coming back.
@@ -47,6 +48,7 @@ pub struct ApplyReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncException {
     pub id: Uuid,
     /// copy_lent_twice, loan_not_open, concurrent_edit, unknown_member,
@@ -766,6 +768,7 @@ fn write_copy(tx: &Connection, id: Uuid, c: &CopyRecord, clocks: &str, existed: 
 
 /// Where this desk syncs and its device token (from enrolment).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncSettings {
     pub server: String,
     pub token: String,

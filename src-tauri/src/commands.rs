@@ -1,0 +1,399 @@
+//! Every command the window may call. Each is a one-line call into
+//! `kanoon-store` (or the shell's auth); the `commands!` table below is the
+//! single list from which the Tauri handler and the TypeScript signatures
+//! (`ui/src/lib/bindings.ts`) are both made, so they cannot drift.
+
+use base64::Engine as _;
+use chrono::NaiveDate;
+use kanoon_domain::entities::{Center, Role, Staff, WithdrawReason};
+use kanoon_domain::jalali::JalaliDate;
+use kanoon_domain::policy::Policy;
+use kanoon_import::{ColumnMapping, ImportKind};
+use kanoon_store::catalog::{CopyView, TitleInput, TitleSearch, TitleView};
+use kanoon_store::circulation::{
+    CheckInResult, CheckOutRequest, CheckOutResult, LoanHistoryRow, LoanView, OverdueRow, TodaySummary,
+};
+use kanoon_store::import::{ImportPreview, ImportReport};
+use kanoon_store::members::{
+    FeeInput, MemberDetails, MemberEdit, MemberSummary, MemberView, MembershipPeriod, Photo, RegisterMember,
+    RegisterOutcome,
+};
+use kanoon_store::settings::{FeeExemption, Holiday, MembershipTerms};
+use kanoon_store::{Desk, SetupRequest};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::auth;
+use crate::error::{ApiError, ApiErrorCode, ApiResult};
+use crate::state::AppState;
+
+// ---------------------------------------------------------------- DTOs of the shell
+
+/// What the window needs to decide which screen to show.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct AppStatus {
+    pub set_up: bool,
+    pub center: Option<Center>,
+    pub desk_number: Option<u8>,
+    pub signed_in: Option<Staff>,
+    pub today: NaiveDate,
+    pub today_jalali: String,
+    pub database: String,
+    pub outbox: i64,
+    pub test_clock: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct SetupArgs {
+    pub request: SetupRequest,
+    pub manager_password: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct NewStaff {
+    pub username: String,
+    pub full_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct Search {
+    pub query: String,
+    pub limit: u32,
+}
+
+/// A photo as a `data:` URL (the window crops and resizes it first).
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct PhotoUpload {
+    pub member_id: Uuid,
+    pub data_url: String,
+}
+
+/// Registration as the form sends it: the photo as a `data:` URL.
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct RegisterArgs {
+    pub details: MemberDetails,
+    pub photo_data_url: Option<String>,
+    pub fee: FeeInput,
+    pub confirm_duplicate_national_id: bool,
+    pub legacy_number: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct RenewArgs {
+    pub member_id: Uuid,
+    pub fee: FeeInput,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct EditMemberArgs {
+    pub member_id: Uuid,
+    pub details: MemberDetails,
+}
+
+/// The printed membership card, photo as a `data:` URL.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct CardView {
+    pub member_number: String,
+    pub full_name: String,
+    pub father_name: String,
+    pub center_name: String,
+    pub expires_jalali: Option<String>,
+    pub photo_data_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct PreviewArgs {
+    pub member_id: Uuid,
+    pub registration_numbers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct VoidArgs {
+    pub event_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct NewTitle {
+    pub title: TitleInput,
+    pub registration_numbers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct NewCopy {
+    pub title_id: Uuid,
+    pub registration_number: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct WithdrawArgs {
+    pub copy_id: Uuid,
+    pub reason: WithdrawReason,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct TransferArgs {
+    pub copy_id: Uuid,
+    pub to_center_code: String,
+}
+
+/// A file chosen in the window, read by the window (base64), so the shell
+/// needs no file-system permission for imports.
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct ImportFile {
+    pub file_base64: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct ImportArgs {
+    pub kind: ImportKind,
+    pub file_base64: String,
+    pub mapping: ColumnMapping,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct HolidayRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct SetHolidays {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub holidays: Vec<Holiday>,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct Draft {
+    pub form: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct BackupArgs {
+    /// A folder; empty = the "backups" folder beside the database.
+    pub folder: String,
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct JalaliToday {
+    pub date: JalaliDate,
+    pub text: String,
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn decode_base64(text: &str) -> ApiResult<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| ApiError::invalid("پرونده خوانده نشد (داده خراب است)؛ پرونده را دوباره انتخاب کنید."))
+}
+
+fn photo_from_data_url(url: &str) -> ApiResult<Photo> {
+    let bad = || ApiError::invalid("عکس خوانده نشد؛ یک پرونده JPEG یا PNG انتخاب کنید.");
+    let rest = url.strip_prefix("data:").ok_or_else(bad)?;
+    let (mime, data) = rest.split_once(";base64,").ok_or_else(bad)?;
+    if !matches!(mime, "image/jpeg" | "image/png" | "image/webp") {
+        return Err(bad());
+    }
+    Ok(Photo { mime: mime.to_owned(), bytes: decode_base64(data)? })
+}
+
+fn photo_to_data_url(photo: &Photo) -> String {
+    format!("data:{};base64,{}", photo.mime, base64::engine::general_purpose::STANDARD.encode(&photo.bytes))
+}
+
+fn verify_and_sign_in(desk: &mut Desk, c: &Credentials) -> ApiResult<Staff> {
+    let wrong = || {
+        ApiError::new(
+            ApiErrorCode::WrongCredentials,
+            "نام کاربری یا رمز درست نیست؛ دوباره وارد کنید (به کوچکی و بزرگی حروف لاتین دقت کنید).",
+        )
+    };
+    let (staff, hash) = desk.staff_credentials(&c.username)?.ok_or_else(wrong)?;
+    let hash = hash.ok_or_else(wrong)?;
+    if !staff.active || !auth::verify_password(&c.password, &hash) {
+        return Err(wrong());
+    }
+    Ok(desk.sign_in(&staff.username)?)
+}
+
+fn status(state: &AppState) -> ApiResult<AppStatus> {
+    let desk = state.desk();
+    let id = desk.identity();
+    let today = desk.today();
+    Ok(AppStatus {
+        set_up: id.is_some(),
+        center: id.map(|i| i.center.clone()),
+        desk_number: id.map(|i| i.desk_number),
+        signed_in: desk.signed_in().cloned(),
+        today,
+        today_jalali: JalaliDate::from_gregorian(today).to_string(),
+        database: state.db_path().display().to_string(),
+        outbox: if id.is_some() { desk.outbox_len()? } else { 0 },
+        test_clock: std::env::var(crate::state::TEST_CLOCK_ENV).is_ok_and(|v| v == "1"),
+    })
+}
+
+fn limit(n: u32) -> usize {
+    n.clamp(1, 500) as usize
+}
+
+// ---------------------------------------------------------------- the table
+
+macro_rules! commands {
+    ($( $(#[$doc:meta])* $name:ident ( $args:ty ) -> $ret:ty = $body:expr ; )*) => {
+        $(
+            $(#[$doc])*
+            #[tauri::command(async)]
+            pub fn $name(state: tauri::State<'_, AppState>, args: $args) -> ApiResult<$ret> {
+                let run: fn(&AppState, $args) -> ApiResult<$ret> = $body;
+                run(&state, args)
+            }
+        )*
+
+        /// The invoke handler of every command in the table.
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
+        }
+
+        /// (name, argument type, result type) of every command, as TypeScript.
+        pub fn signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, String, String)> {
+            vec![$((stringify!($name), <$args as TS>::name(cfg), <$ret as TS>::name(cfg))),*]
+        }
+
+        /// Visits every type the commands exchange (for the declarations).
+        pub fn visit_types(v: &mut impl ts_rs::TypeVisitor) {
+            $( v.visit::<$args>(); v.visit::<$ret>(); )*
+            v.visit::<ApiError>();
+        }
+    };
+}
+
+commands! {
+    // --- session
+    app_status(()) -> AppStatus = |s, ()| status(s);
+    /// First run: the center, this desk and the first manager (signed in).
+    setup_desk(SetupArgs) -> Staff = |s, a| {
+        let hash = auth::hash_password(&a.manager_password)?;
+        let mut desk = s.desk();
+        let manager = desk.setup(a.request)?;
+        desk.set_password_hash(&manager.username, &hash)?;
+        Ok(manager)
+    };
+    sign_in(Credentials) -> Staff = |s, a| verify_and_sign_in(&mut s.desk(), &a);
+    sign_out(()) -> () = |s, ()| { s.desk().sign_out(); Ok(()) };
+    set_password(Credentials) -> () = |s, a| {
+        let hash = auth::hash_password(&a.password)?;
+        Ok(s.desk().set_password_hash(&a.username, &hash)?)
+    };
+    add_staff(NewStaff) -> Staff = |s, a| {
+        let hash = auth::hash_password(&a.password)?;
+        let mut desk = s.desk();
+        let staff = desk.add_staff(&a.username, &a.full_name, a.role)?;
+        desk.set_password_hash(&staff.username, &hash)?;
+        Ok(staff)
+    };
+
+    // --- members
+    member_by_number(String) -> MemberView = |s, n| Ok(s.desk().member_by_number(&n)?);
+    member(Uuid) -> MemberView = |s, id| Ok(s.desk().member(id)?);
+    find_members(Search) -> Vec<MemberSummary> = |s, a| Ok(s.desk().find_members(&a.query, limit(a.limit))?);
+    register_member(RegisterArgs) -> RegisterOutcome = |s, a| {
+        let photo = a.photo_data_url.as_deref().map(photo_from_data_url).transpose()?;
+        Ok(s.desk().register_member(RegisterMember {
+            details: a.details,
+            photo,
+            fee: a.fee,
+            confirm_duplicate_national_id: a.confirm_duplicate_national_id,
+            legacy_number: a.legacy_number,
+        })?)
+    };
+    renew_membership(RenewArgs) -> MemberView = |s, a| Ok(s.desk().renew_membership(a.member_id, a.fee)?);
+    edit_member(EditMemberArgs) -> MemberView = |s, a| Ok(s.desk().edit_member(a.member_id, a.details)?);
+    set_member_photo(PhotoUpload) -> () = |s, a| {
+        let photo = photo_from_data_url(&a.data_url)?;
+        Ok(s.desk().set_member_photo(a.member_id, photo)?)
+    };
+    member_photo(Uuid) -> Option<String> = |s, id| Ok(s.desk().member_photo(id)?.as_ref().map(photo_to_data_url));
+    member_card(Uuid) -> CardView = |s, id| {
+        let c = s.desk().member_card(id)?;
+        Ok(CardView {
+            photo_data_url: c.photo.as_ref().map(photo_to_data_url),
+            member_number: c.member_number,
+            full_name: c.full_name,
+            father_name: c.father_name,
+            center_name: c.center_name,
+            expires_jalali: c.expires_jalali,
+        })
+    };
+    membership_periods(Uuid) -> Vec<MembershipPeriod> = |s, id| Ok(s.desk().membership_periods(id)?);
+    member_edits(Uuid) -> Vec<MemberEdit> = |s, id| Ok(s.desk().member_edits(id)?);
+
+    // --- circulation
+    open_loans_of(Uuid) -> Vec<LoanView> = |s, id| Ok(s.desk().open_loans_of(id)?);
+    loan_history(Uuid) -> Vec<LoanHistoryRow> = |s, id| Ok(s.desk().loan_history(id, 200)?);
+    preview_check_out(PreviewArgs) -> CheckOutResult =
+        |s, a| Ok(s.desk().preview_check_out(a.member_id, &a.registration_numbers)?);
+    check_out(CheckOutRequest) -> CheckOutResult = |s, a| Ok(s.desk().check_out(a)?);
+    check_in(String) -> CheckInResult = |s, n| Ok(s.desk().check_in(&n)?);
+    renew_loan(Uuid) -> LoanView = |s, id| Ok(s.desk().renew_loan(id)?);
+    void_event(VoidArgs) -> () = |s, a| Ok(s.desk().void_event(a.event_id, &a.reason)?);
+    overdue_loans(()) -> Vec<OverdueRow> = |s, ()| Ok(s.desk().overdue_loans()?);
+    todays_circulation(()) -> TodaySummary = |s, ()| Ok(s.desk().todays_circulation()?);
+
+    // --- catalog
+    search_titles(Search) -> TitleSearch = |s, a| Ok(s.desk().search_titles(&a.query, limit(a.limit))?);
+    title(Uuid) -> TitleView = |s, id| Ok(s.desk().title(id)?);
+    add_title(NewTitle) -> TitleView =
+        |s, a| Ok(s.desk().add_title_with_copies(a.title, &a.registration_numbers)?);
+    add_copy(NewCopy) -> CopyView = |s, a| Ok(s.desk().add_copy(a.title_id, &a.registration_number)?);
+    copy_by_registration_number(String) -> CopyView = |s, n| Ok(s.desk().copy_by_registration_number(&n)?);
+    withdraw_copy(WithdrawArgs) -> CopyView = |s, a| Ok(s.desk().withdraw_copy(a.copy_id, a.reason)?);
+    reinstate_copy(Uuid) -> CopyView = |s, id| Ok(s.desk().reinstate_copy(id)?);
+    transfer_copy(TransferArgs) -> CopyView = |s, a| Ok(s.desk().transfer_copy(a.copy_id, &a.to_center_code)?);
+    centers(()) -> Vec<Center> = |s, ()| Ok(s.desk().centers()?);
+
+    // --- migration import
+    import_preview(ImportFile) -> ImportPreview = |s, a| Ok(s.desk().import_preview(&decode_base64(&a.file_base64)?)?);
+    import_dry_run(ImportArgs) -> ImportReport =
+        |s, a| Ok(s.desk().import_dry_run(a.kind, &decode_base64(&a.file_base64)?, &a.mapping)?);
+    import_commit(ImportArgs) -> ImportReport =
+        |s, a| Ok(s.desk().import_commit(a.kind, &decode_base64(&a.file_base64)?, &a.mapping)?);
+
+    // --- settings
+    policy(()) -> Policy = |s, ()| Ok(s.desk().policy()?);
+    set_policy(Policy) -> () = |s, p| Ok(s.desk().set_policy(p)?);
+    membership_terms(()) -> MembershipTerms = |s, ()| Ok(s.desk().membership_terms()?);
+    set_membership_terms(MembershipTerms) -> () = |s, t| Ok(s.desk().set_membership_terms(t)?);
+    fee_exemptions(()) -> Vec<FeeExemption> = |s, ()| Ok(s.desk().fee_exemptions()?);
+    holidays(HolidayRange) -> Vec<Holiday> = |s, r| Ok(s.desk().holidays(r.from, r.to)?);
+    set_holidays(SetHolidays) -> () = |s, h| Ok(s.desk().set_holidays(h.from, h.to, h.holidays)?);
+    backup_now(BackupArgs) -> String = |s, a| {
+        let folder = if a.folder.trim().is_empty() {
+            s.db_path().parent().map(|p| p.join("backups")).unwrap_or_else(|| "backups".into())
+        } else {
+            a.folder.trim().into()
+        };
+        Ok(s.desk().backup_to(&folder, 30)?.display().to_string())
+    };
+    restore_backup(String) -> String = |s, path| Ok(s.desk().restore_from(path.trim().as_ref())?.display().to_string());
+
+    // --- drafts of unsaved forms
+    save_draft(Draft) -> () = |s, d| Ok(s.desk().save_draft(&d.form, &d.body)?);
+    load_draft(String) -> Option<String> = |s, form| Ok(s.desk().draft(&form)?);
+    clear_draft(String) -> () = |s, form| Ok(s.desk().clear_draft(&form)?);
+
+    // --- tests only (refused unless the test clock was switched on at start)
+    test_advance_clock(i64) -> () = |s, days| s.advance_test_clock(days);
+}

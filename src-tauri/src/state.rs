@@ -1,0 +1,76 @@
+//! What the window's commands share: the center database of this desk.
+//!
+//! One `Desk` (one SQLite connection) behind a mutex: the desk is one
+//! person at one keyboard, and every use case is a sub-millisecond
+//! transaction, so commands simply take turns.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{Duration, Utc};
+use kanoon_store::{Desk, ManualClock};
+
+use crate::error::{ApiError, ApiErrorCode, ApiResult};
+
+/// Environment variable: use this database file instead of the one in the
+/// app data directory (the README's demo and the E2E tests).
+pub const DB_ENV: &str = "KANOON_DESK_DB";
+/// Environment variable: "1" makes the clock movable by the
+/// `test_advance_clock` command (E2E tests of overdue loans only).
+pub const TEST_CLOCK_ENV: &str = "KANOON_DESK_TEST_CLOCK";
+
+pub struct AppState {
+    desk: Mutex<Desk>,
+    db_path: PathBuf,
+    /// Present only when the test clock was asked for at start.
+    test_clock: Option<ManualClock>,
+}
+
+impl AppState {
+    /// Opens (creating and migrating) the center database at `path`.
+    pub fn open(path: &Path, test_clock: bool) -> ApiResult<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ApiError::new(
+                    ApiErrorCode::Shell,
+                    format!("پوشه داده‌های برنامه ({}) ساخته نشد: {e}. دسترسی پوشه را بررسی کنید.", dir.display()),
+                )
+            })?;
+        }
+        let mut desk = Desk::open(path)?;
+        let clock = test_clock.then(|| ManualClock::new(Utc::now()));
+        if let Some(c) = &clock {
+            desk = desk.with_clock(Arc::new(c.clone()));
+        }
+        Ok(Self { desk: Mutex::new(desk), db_path: path.to_path_buf(), test_clock: clock })
+    }
+
+    /// The desk, for one command. A panic in an earlier command cannot
+    /// leave a half-written transaction (SQLite rolled it back), so a
+    /// poisoned lock is simply taken over.
+    pub fn desk(&self) -> MutexGuard<'_, Desk> {
+        self.desk.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    pub fn advance_test_clock(&self, days: i64) -> ApiResult<()> {
+        let clock = self.test_clock.as_ref().ok_or_else(|| {
+            ApiError::new(ApiErrorCode::Forbidden, "ساعت آزمایشی روشن نیست؛ این فرمان فقط در آزمون‌ها کار می‌کند.")
+        })?;
+        clock.advance(Duration::days(days));
+        Ok(())
+    }
+}
+
+/// Where the database lives: the variable above, else the app data dir.
+pub fn database_path(app_data_dir: Option<PathBuf>) -> ApiResult<PathBuf> {
+    if let Some(p) = std::env::var_os(DB_ENV) {
+        return Ok(PathBuf::from(p));
+    }
+    app_data_dir
+        .map(|d| d.join("kanoon-desk.sqlite"))
+        .ok_or_else(|| ApiError::new(ApiErrorCode::Shell, "پوشه داده‌های برنامه پیدا نشد؛ برنامه را دوباره نصب کنید."))
+}

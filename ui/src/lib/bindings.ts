@@ -1,0 +1,339 @@
+// Generated from the Rust types by `KANOON_UPDATE_BINDINGS=1 cargo test -p kanoon-desk bindings`.
+// Do not edit: change the Rust type and regenerate.
+
+export type AlternativeId = { 
+/**
+ * e.g. «کارت آمایش», «گذرنامه», «برگه حمایت تحصیلی»
+ */
+kind: string, value: string, };
+
+export type ApiError = { code: ApiErrorCode, message: string, };
+
+export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "wrong_credentials" | "shell";
+
+export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, database: string, outbox: number, test_clock: boolean, };
+
+export type BackupArgs = { 
+/**
+ * A folder; empty = the "backups" folder beside the database.
+ */
+folder: string, };
+
+export type BookOutcome = { registration_number: string, title: string | null, status: BookStatus, issues: Array<LoanIssue>, loan_id: string | null, due_on: string | null, due_on_jalali: string | null, };
+
+export type BookStatus = "lent" | "ready" | "needs_confirmation" | "refused";
+
+export type CardView = { member_number: string, full_name: string, father_name: string, center_name: string, expires_jalali: string | null, photo_data_url: string | null, };
+
+export type Center = { id: string, 
+/**
+ * Official center code (digits), the center's identity.
+ */
+code: string, name: string, kind: CenterKind, address: string, phone: string, };
+
+export type CenterKind = "fixed" | "mobile" | "postal";
+
+export type CheckInResult = { loan_id: string, registration_number: string, title: string, member: MemberSummary, lent_on_jalali: string, due_on_jalali: string, days_late: number, };
+
+export type CheckOutRequest = { member_id: string, 
+/**
+ * As scanned or typed, in order.
+ */
+registration_numbers: Array<string>, 
+/**
+ * The instructor has seen the warnings and lends anyway.
+ */
+confirm_warnings: boolean, 
+/**
+ * Lend despite refusals that policy lets a manager override; recorded.
+ */
+override_reason: string | null, };
+
+export type CheckOutResult = { books: Array<BookOutcome>, };
+
+export type ClosedDays = { 
+/**
+ * Closed every week (Friday).
+ */
+weekly: Array<string>, 
+/**
+ * Holidays by date; lunar holidays move, so each year has its own list.
+ */
+holidays: Array<string>, };
+
+export type ColumnMapping = { 
+/**
+ * Field → column index.
+ */
+columns: { [key in Field]?: number }, };
+
+export type CopyStatus = { "type": "available" } | { "type": "on_loan", member_number: string, member_name: string, due_on_jalali: string, } | { "type": "withdrawn", reason: WithdrawReason, } | { "type": "elsewhere", center_code: string, };
+
+export type CopyView = { id: string, title_id: string, title: string, author: string, registration_number: string, age_group: string | null, status: CopyStatus, };
+
+export type Credentials = { username: string, password: string, };
+
+export type Documents = { photo: boolean, birth_certificate_copy: boolean, };
+
+export type Draft = { form: string, body: string, };
+
+export type EditMemberArgs = { member_id: string, details: MemberDetails, };
+
+export type Fee = { "type": "paid", amount_rials: number, receipt_number: string, } | { "type": "exempt", exemption: string, reason: string, };
+
+export type FeeExemption = { code: string, name: string, active: boolean, };
+
+export type FeeInput = { "type": "paid", amount_rials: number, receipt_number: string, } | { "type": "exempt", exemption: string, reason: string, };
+
+export type Field = "member_number" | "first_name" | "last_name" | "full_name" | "father_name" | "gender" | "birth_date" | "national_id" | "alt_id_kind" | "alt_id" | "school_grade" | "guardian_phone" | "address" | "village" | "joined_on" | "membership_expires" | "registration_number" | "title" | "author" | "translator" | "illustrator" | "publisher" | "year" | "isbn" | "age_group" | "subjects" | "loan_member_number" | "loan_registration_number" | "loaned_on" | "due_on";
+
+export type Gender = "female" | "male";
+
+export type Holiday = { date: string, name: string, };
+
+export type HolidayRange = { from: string, to: string, };
+
+export type ImportArgs = { kind: ImportKind, file_base64: string, mapping: ColumnMapping, };
+
+export type ImportCounts = { members: number, titles: number, copies: number, loans: number, };
+
+export type ImportFile = { file_base64: string, };
+
+export type ImportKind = "members" | "titles_copies" | "open_loans";
+
+export type ImportPreview = { source: SourceInfo, headers: Array<string>, 
+/**
+ * The first rows as read, to help map columns.
+ */
+sample: Array<Array<string>>, rows: number, suggested: { [key in string]: ColumnMapping }, };
+
+export type ImportReport = { kind: ImportKind, rows: number, errors: Array<RowError>, counts: ImportCounts, committed: boolean, };
+
+export type IssueCode = "unknown_registration_number" | "copy_withdrawn" | "copy_lost" | "already_on_loan" | "already_on_loan_to_this_member" | "copy_at_another_center" | "repeated_in_this_loan" | "no_membership" | "membership_expired" | "limit_reached" | "overdue_books" | "for_older_readers";
+
+export type JalaliDate = { year: number, month: number, day: number, };
+
+export type LoanHistoryRow = { loan_id: string, registration_number: string, title: string, lent_on_jalali: string, due_on_jalali: string, returned_on_jalali: string | null, 
+/**
+ * The return event, to void a return recorded by mistake.
+ */
+return_id: string | null, voided: boolean, overridden: boolean, };
+
+export type LoanIssue = { code: IssueCode, severity: Severity, overridable: boolean, 
+/**
+ * Persian: what is wrong and what to do.
+ */
+message: string, };
+
+export type LoanRule = { max_open_loans: number, loan_days: number, max_renewals: number, overdue: OverdueHandling, 
+/**
+ * Whether a manager may lend despite a refusal that can be overridden
+ * (expired membership, limit reached, overdue block). Always recorded.
+ */
+allow_override: boolean, };
+
+export type LoanView = { loan_id: string, copy_id: string, registration_number: string, title: string, lent_on: string, lent_on_jalali: string, due_on: string, due_on_jalali: string, renewals: number, days_overdue: number, };
+
+export type MemberDetails = { first_name: string, last_name: string, father_name: string, gender: Gender, birth_date: JalaliDate | null, 
+/**
+ * As typed (any digit script); validated.
+ */
+national_id: string | null, alternative_id: AlternativeId | null, school_grade: number | null, 
+/**
+ * As typed; validated.
+ */
+guardian_phone: string | null, address: string, village: string | null, documents: Documents, age_group_override: string | null, };
+
+export type MemberEdit = { field: string, old_value: string | null, new_value: string | null, staff: string | null, at_jalali: string, };
+
+export type MemberSummary = { id: string, member_number: string, full_name: string, father_name: string, national_id: string | null, 
+/**
+ * Last day of the latest membership period (compare with today).
+ */
+membership_ends_on: string | null, membership_ends_jalali: string | null, };
+
+export type MemberView = { id: string, member_number: string, legacy_number: string | null, full_name: string, details: MemberDetails, 
+/**
+ * Normalized national id (10 digits).
+ */
+national_id: string | null, guardian_phone: string | null, 
+/**
+ * The age group used for the loan check: the override, else derived.
+ */
+age_group: string | null, has_photo: boolean, membership: MembershipState, merged_into: string | null, };
+
+export type MembershipPeriod = { period_id: string, starts_on_jalali: string, ends_on_jalali: string, fee: Fee, recorded_at_jalali: string, voided: boolean, };
+
+export type MembershipState = { ends_on: string | null, ends_on_jalali: string | null, active: boolean, };
+
+export type MembershipTerms = { fee_rials: number, period_days: number, };
+
+export type NewCopy = { title_id: string, registration_number: string, };
+
+export type NewStaff = { username: string, full_name: string, role: Role, password: string, };
+
+export type NewTitle = { title: TitleInput, registration_numbers: Array<string>, };
+
+export type OverdueHandling = "warn" | "block";
+
+export type OverdueRow = { loan_id: string, member_id: string, member_number: string, member_name: string, guardian_phone: string | null, registration_number: string, title: string, due_on_jalali: string, days_overdue: number, };
+
+export type PhotoUpload = { member_id: string, data_url: string, };
+
+export type Policy = { 
+/**
+ * Always present; used when no more specific rule matches.
+ */
+default_rule: LoanRule, 
+/**
+ * Rules for a kind of center (e.g. the van lends until its next visit).
+ */
+by_center_kind: { [key in string]: LoanRule }, closed: ClosedDays, };
+
+export type PreviewArgs = { member_id: string, registration_numbers: Array<string>, };
+
+export type RegisterArgs = { details: MemberDetails, photo_data_url: string | null, fee: FeeInput, confirm_duplicate_national_id: boolean, legacy_number: string | null, };
+
+export type RegisterOutcome = { "type": "registered", member: MemberView, } | { "type": "duplicate_national_id", existing: Array<MemberSummary>, };
+
+export type RenewArgs = { member_id: string, fee: FeeInput, };
+
+export type Role = "instructor" | "center_manager" | "provincial_admin";
+
+export type RowError = { 
+/**
+ * The row number as the user sees it (see [`SourceRow::line`]).
+ */
+line: number, 
+/**
+ * The header text of the offending column (or «ستون n» when the header
+ * is empty); `None` when the problem is the row as a whole.
+ */
+column: string | null, 
+/**
+ * The field the column is mapped to, when there is one.
+ */
+field: Field | null, 
+/**
+ * The offending value as written (empty when a required value is
+ * missing).
+ */
+value: string, 
+/**
+ * Persian: what is wrong and what to do.
+ */
+message: string, };
+
+export type Search = { query: string, limit: number, };
+
+export type SetHolidays = { from: string, to: string, holidays: Array<Holiday>, };
+
+export type SetupArgs = { request: SetupRequest, manager_password: string, };
+
+export type SetupRequest = { center_code: string, center_name: string, center_kind: CenterKind, desk_number: number, manager_username: string, manager_full_name: string, };
+
+export type Severity = "warning" | "refusal";
+
+export type SourceFormat = "csv" | "xlsx";
+
+export type SourceInfo = { 
+/**
+ * CSV or XLSX.
+ */
+format: SourceFormat, 
+/**
+ * For CSV, the text encoding: `"UTF-8"`, `"windows-1256"`, `"UTF-16LE"`
+ * or `"UTF-16BE"`. `None` for XLSX.
+ */
+encoding: string | null, 
+/**
+ * For CSV, the delimiter found in the header line.
+ */
+delimiter: string | null, 
+/**
+ * For XLSX, the name of the sheet read.
+ */
+sheet: string | null, };
+
+export type Staff = { id: string, center_id: string, username: string, full_name: string, role: Role, active: boolean, };
+
+export type TitleHit = { id: string, title: string, author: string, publisher: string, age_group: string | null, copies: number, available: number, };
+
+export type TitleInput = { title: string, author: string, translator: string, illustrator: string, publisher: string, year: number | null, isbn: string, age_group: string | null, subjects: string, };
+
+export type TitleSearch = { 
+/**
+ * All titles matching the query.
+ */
+total: number, 
+/**
+ * False when there were too many matches to rank; newest first then.
+ */
+by_relevance: boolean, hits: Array<TitleHit>, };
+
+export type TitleView = { id: string, details: TitleInput, copies: Array<CopyView>, };
+
+export type TodaySummary = { date_jalali: string, loans: number, returns: number, renewals: number, new_members: number, overdue: number, };
+
+export type TransferArgs = { copy_id: string, to_center_code: string, };
+
+export type VoidArgs = { event_id: string, reason: string, };
+
+export type WithdrawArgs = { copy_id: string, reason: WithdrawReason, };
+
+export type WithdrawReason = "lost" | "damaged" | "weeded";
+
+/** Every command: its argument (`args`) and result types. */
+export type Commands = {
+  app_status: { args: null; result: AppStatus };
+  setup_desk: { args: SetupArgs; result: Staff };
+  sign_in: { args: Credentials; result: Staff };
+  sign_out: { args: null; result: null };
+  set_password: { args: Credentials; result: null };
+  add_staff: { args: NewStaff; result: Staff };
+  member_by_number: { args: string; result: MemberView };
+  member: { args: string; result: MemberView };
+  find_members: { args: Search; result: Array<MemberSummary> };
+  register_member: { args: RegisterArgs; result: RegisterOutcome };
+  renew_membership: { args: RenewArgs; result: MemberView };
+  edit_member: { args: EditMemberArgs; result: MemberView };
+  set_member_photo: { args: PhotoUpload; result: null };
+  member_photo: { args: string; result: string | null };
+  member_card: { args: string; result: CardView };
+  membership_periods: { args: string; result: Array<MembershipPeriod> };
+  member_edits: { args: string; result: Array<MemberEdit> };
+  open_loans_of: { args: string; result: Array<LoanView> };
+  loan_history: { args: string; result: Array<LoanHistoryRow> };
+  preview_check_out: { args: PreviewArgs; result: CheckOutResult };
+  check_out: { args: CheckOutRequest; result: CheckOutResult };
+  check_in: { args: string; result: CheckInResult };
+  renew_loan: { args: string; result: LoanView };
+  void_event: { args: VoidArgs; result: null };
+  overdue_loans: { args: null; result: Array<OverdueRow> };
+  todays_circulation: { args: null; result: TodaySummary };
+  search_titles: { args: Search; result: TitleSearch };
+  title: { args: string; result: TitleView };
+  add_title: { args: NewTitle; result: TitleView };
+  add_copy: { args: NewCopy; result: CopyView };
+  copy_by_registration_number: { args: string; result: CopyView };
+  withdraw_copy: { args: WithdrawArgs; result: CopyView };
+  reinstate_copy: { args: string; result: CopyView };
+  transfer_copy: { args: TransferArgs; result: CopyView };
+  centers: { args: null; result: Array<Center> };
+  import_preview: { args: ImportFile; result: ImportPreview };
+  import_dry_run: { args: ImportArgs; result: ImportReport };
+  import_commit: { args: ImportArgs; result: ImportReport };
+  policy: { args: null; result: Policy };
+  set_policy: { args: Policy; result: null };
+  membership_terms: { args: null; result: MembershipTerms };
+  set_membership_terms: { args: MembershipTerms; result: null };
+  fee_exemptions: { args: null; result: Array<FeeExemption> };
+  holidays: { args: HolidayRange; result: Array<Holiday> };
+  set_holidays: { args: SetHolidays; result: null };
+  backup_now: { args: BackupArgs; result: string };
+  restore_backup: { args: string; result: string };
+  save_draft: { args: Draft; result: null };
+  load_draft: { args: string; result: string | null };
+  clear_draft: { args: string; result: null };
+  test_advance_clock: { args: number; result: null };
+};
