@@ -126,6 +126,12 @@ impl From<rusqlite::Error> for AppError {
     }
 }
 
+impl From<postgres::Error> for AppError {
+    fn from(e: postgres::Error) -> Self {
+        AppError::internal(format!("database: {e}"))
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let message = if self.code == ErrorCode::Internal {

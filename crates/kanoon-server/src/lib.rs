@@ -1,6 +1,6 @@
 //! The provincial server of Kanoon Desk: device enrolment and the sync API
 //! (`/sync/v1`: push and pull of ops) over a `Storage` trait, with SQLite as
-//! the zero-setup backend.
+//! the zero-setup backend and PostgreSQL for a province that runs one.
 //!
 //! Desks push the ops of their outbox; the server stores each op once by
 //! its id, exactly as received, in one log ordered by `seq`, and serves a
@@ -9,11 +9,15 @@
 
 mod error;
 mod http;
+mod postgres;
 mod sqlite;
 mod storage;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
 pub use http::{BODY_LIMIT, Limits, REQUEST_TIMEOUT, router, router_with_limits, serve, serve_with_shutdown};
+pub use postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
 pub use sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{
     CenterInfo, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, ENROL_CODE_DIGITS, IncomingOp, MAX_PULL_LIMIT,

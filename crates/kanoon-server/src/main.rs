@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use kanoon_domain::entities::CenterKind;
-use kanoon_server::{SqliteStorage, Storage};
+use kanoon_server::{PostgresStorage, SqliteStorage, Storage};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Serve the sync API until Ctrl-C or SIGTERM.
     Serve {
-        /// The server database (a SQLite file, created if missing).
+        /// The server database: a SQLite file (created if missing), or a
+        /// PostgreSQL URL (`postgres://user@host:port/db`, migrated on open).
         #[arg(long)]
         database: PathBuf,
         /// Address to listen on.
@@ -38,6 +39,7 @@ enum Command {
     },
     /// Create a one-time enrolment code for a center and print it (only once).
     EnrolCode {
+        /// The server database (a SQLite file or a PostgreSQL URL).
         #[arg(long)]
         database: PathBuf,
         /// The center's official code.
@@ -46,6 +48,7 @@ enum Command {
     },
     /// List the enrolled devices.
     Devices {
+        /// The server database (a SQLite file or a PostgreSQL URL).
         #[arg(long)]
         database: PathBuf,
     },
@@ -55,6 +58,7 @@ enum Command {
 enum CenterCommand {
     /// Register a center by its official code.
     Add {
+        /// The server database (a SQLite file or a PostgreSQL URL).
         #[arg(long)]
         database: PathBuf,
         /// Official center code (digits).
@@ -103,7 +107,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { database, listen } => {
-            let storage: Arc<dyn Storage> = Arc::new(open(&database)?);
+            let storage: Arc<dyn Storage> = open(&database)?.into();
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
                 let listener = tokio::net::TcpListener::bind(listen)
@@ -140,10 +144,12 @@ fn run(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn open(database: &Path) -> anyhow::Result<SqliteStorage> {
-    let s = database.to_string_lossy();
-    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-        bail!("the PostgreSQL backend is not built yet; pass a SQLite file path");
+/// The storage `--database` names: a PostgreSQL URL, or else a SQLite file.
+fn open(database: &Path) -> anyhow::Result<Box<dyn Storage>> {
+    match database.to_str() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Box::new(PostgresStorage::open(url)?))
+        }
+        _ => Ok(Box::new(SqliteStorage::open(database)?)),
     }
-    Ok(SqliteStorage::open(database)?)
 }

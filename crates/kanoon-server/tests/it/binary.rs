@@ -1,14 +1,13 @@
 //! The real binary: admin commands, then `serve` as a process on a free
 //! port, a desk enrolling, pushing and pulling through it, then SIGTERM.
 
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kanoon_protocol::wire::{API_PREFIX, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse};
 use uuid::Uuid;
 
-use crate::support::{Desk, loan_op, title_op};
+use crate::support::{Backend, Desk, TestDatabase, loan_op, title_op};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kanoon-server");
 
@@ -33,9 +32,9 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn start(database: &Path, port: u16) -> Running {
+fn start(database: &str, port: u16) -> Running {
     let child = Command::new(BIN)
-        .args(["serve", "--database", database.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["serve", "--database", database, "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -57,11 +56,10 @@ async fn wait_healthy(client: &reqwest::Client, base: &str, server: &mut Running
     }
 }
 
-#[tokio::test]
-async fn the_binary_administers_serves_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("province.sqlite");
-    let db_arg = db.to_str().unwrap();
+async fn the_binary_administers_serves_and_stops_on_sigterm(backend: Backend) {
+    let db = TestDatabase::create(backend);
+    let db_arg = db.arg();
+    let db_arg = db_arg.as_str();
 
     let added =
         run(&["center", "add", "--database", db_arg, "--code", "1234", "--name", "کانون شماره ۱", "--kind", "fixed"]);
@@ -75,7 +73,7 @@ async fn the_binary_administers_serves_and_stops_on_sigterm() {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = start(&db, port);
+    let mut server = start(db_arg, port);
     let client = reqwest::Client::new();
     wait_healthy(&client, &base, &mut server).await;
 
@@ -133,3 +131,5 @@ async fn the_binary_administers_serves_and_stops_on_sigterm() {
     assert!(devices.contains(&device_id.to_string()), "{devices}");
     assert!(devices.contains("میز امانت"), "{devices}");
 }
+
+backend_tests!(the_binary_administers_serves_and_stops_on_sigterm);

@@ -1,13 +1,12 @@
 use kanoon_domain::entities::Center;
 use kanoon_protocol::wire::EnrolResponse;
-use kanoon_server::{ErrorCode, Storage};
+use kanoon_server::ErrorCode;
 use uuid::Uuid;
 
-use crate::support::{TestServer, assert_error};
+use crate::support::{Backend, TestServer, assert_error};
 
-#[tokio::test]
-async fn a_code_enrols_one_device_once() {
-    let server = TestServer::start().await;
+async fn a_code_enrols_one_device_once(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let code = server.enrol_code("1234");
     assert_eq!(code.len(), 10);
@@ -26,25 +25,17 @@ async fn a_code_enrols_one_device_once() {
     assert_error(server.try_enrol("0000000000", Uuid::now_v7(), 2).await, 401, ErrorCode::Unauthorized).await;
 
     // Only hashes are kept.
-    let (token_hashes, plain): (i64, i64) = server.storage.with_connection(|c| {
-        c.query_row(
-            "SELECT (SELECT count(*) FROM devices WHERE token_hash = ?1),
-                    (SELECT count(*) FROM devices WHERE token_hash = ?2)",
-            [kanoon_server::hash_secret(&enrolled.token), enrolled.token.clone()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
-    });
+    let token_hashes = server.store.devices_with_token_hash(&kanoon_server::hash_secret(&enrolled.token));
+    let plain = server.store.devices_with_token_hash(&enrolled.token);
     assert_eq!((token_hashes, plain), (1, 0));
 
-    let devices = server.storage.devices().unwrap();
+    let devices = server.call(|s| s.devices()).unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!((devices[0].device_id, devices[0].desk_number, devices[0].center_code.as_str()), (device_id, 1, "1234"));
 }
 
-#[tokio::test]
-async fn a_code_typed_in_persian_digits_with_spaces_works() {
-    let server = TestServer::start().await;
+async fn a_code_typed_in_persian_digits_with_spaces_works(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("77");
     let code = server.enrol_code("۷۷");
     let persian: String = code.chars().map(|c| char::from_u32(0x06F0 + c.to_digit(10).unwrap()).unwrap()).collect();
@@ -52,9 +43,8 @@ async fn a_code_typed_in_persian_digits_with_spaces_works() {
     assert_eq!(server.try_enrol(&typed, Uuid::now_v7(), 1).await.status(), 200);
 }
 
-#[tokio::test]
-async fn a_desk_number_in_use_is_refused_and_the_code_stays_unused() {
-    let server = TestServer::start().await;
+async fn a_desk_number_in_use_is_refused_and_the_code_stays_unused(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     server.enrol("1234", 1).await;
     let code = server.enrol_code("1234");
@@ -64,12 +54,11 @@ async fn a_desk_number_in_use_is_refused_and_the_code_stays_unused() {
     // The same desk number at another center is no clash.
     server.add_center("5678");
     server.enrol("5678", 1).await;
-    assert_eq!(server.storage.devices().unwrap().len(), 3);
+    assert_eq!(server.call(|s| s.devices()).unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working() {
-    let server = TestServer::start().await;
+async fn a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 3).await;
     let code = server.enrol_code("1234");
@@ -77,12 +66,11 @@ async fn a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working
     assert_ne!(again.token, desk.token);
     assert_error(server.try_pull(Some(&desk.token), "").await, 401, ErrorCode::Unauthorized).await;
     assert_eq!(server.try_pull(Some(&again.token), "").await.status(), 200);
-    assert_eq!(server.storage.devices().unwrap().len(), 1);
+    assert_eq!(server.call(|s| s.devices()).unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn bad_enrolment_requests_are_400_and_unknown_centers_get_no_code() {
-    let server = TestServer::start().await;
+async fn bad_enrolment_requests_are_400_and_unknown_centers_get_no_code(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let code = server.enrol_code("1234");
     assert_error(server.try_enrol(&code, Uuid::now_v7(), 0).await, 400, ErrorCode::BadRequest).await;
@@ -99,9 +87,17 @@ async fn bad_enrolment_requests_are_400_and_unknown_centers_get_no_code() {
     // The code survived the bad requests.
     assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 1).await.status(), 200);
 
-    assert_eq!(server.storage.create_enrol_code("9999").unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(server.call(|s| s.create_enrol_code("9999")).unwrap_err().code, ErrorCode::NotFound);
     assert_eq!(
-        server.storage.add_center("1234", "again", kanoon_domain::entities::CenterKind::Fixed).unwrap_err().code,
+        server.call(|s| s.add_center("1234", "again", kanoon_domain::entities::CenterKind::Fixed)).unwrap_err().code,
         ErrorCode::Conflict
     );
 }
+
+backend_tests!(
+    a_code_enrols_one_device_once,
+    a_code_typed_in_persian_digits_with_spaces_works,
+    a_desk_number_in_use_is_refused_and_the_code_stays_unused,
+    a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working,
+    bad_enrolment_requests_are_400_and_unknown_centers_get_no_code,
+);

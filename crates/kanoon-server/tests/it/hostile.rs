@@ -4,11 +4,10 @@
 use kanoon_protocol::wire::{API_PREFIX, MAX_PUSH_OPS};
 use kanoon_server::{BODY_LIMIT, ErrorBody, ErrorCode};
 
-use crate::support::{TestServer, assert_error, loan_op};
+use crate::support::{Backend, TestServer, assert_error, loan_op};
 
-#[tokio::test]
-async fn a_batch_over_the_op_limit_is_413_and_nothing_is_stored() {
-    let server = TestServer::start().await;
+async fn a_batch_over_the_op_limit_is_413_and_nothing_is_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let ops: Vec<_> = (0..=MAX_PUSH_OPS as i64).map(|i| loan_op(&desk, 1000 + i)).collect();
@@ -18,9 +17,8 @@ async fn a_batch_over_the_op_limit_is_413_and_nothing_is_stored() {
     assert_eq!(server.push(&desk, &ops[..MAX_PUSH_OPS]).await.accepted.len(), MAX_PUSH_OPS);
 }
 
-#[tokio::test]
-async fn a_body_over_the_size_limit_is_413() {
-    let server = TestServer::start().await;
+async fn a_body_over_the_size_limit_is_413(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let body = format!(r#"{{"ops":[],"padding":"{}"}}"#, "x".repeat(BODY_LIMIT));
@@ -28,9 +26,8 @@ async fn a_body_over_the_size_limit_is_413() {
     assert_eq!(server.op_count(), 0);
 }
 
-#[tokio::test]
-async fn malformed_json_and_malformed_ops_are_400_and_nothing_is_stored() {
-    let server = TestServer::start().await;
+async fn malformed_json_and_malformed_ops_are_400_and_nothing_is_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let good = serde_json::to_string(&loan_op(&desk, 1000)).unwrap();
@@ -48,9 +45,8 @@ async fn malformed_json_and_malformed_ops_are_400_and_nothing_is_stored() {
     assert_eq!(server.op_count(), 0);
 }
 
-#[tokio::test]
-async fn a_missing_or_wrong_token_is_401() {
-    let server = TestServer::start().await;
+async fn a_missing_or_wrong_token_is_401(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let body = serde_json::to_string(&serde_json::json!({ "ops": [loan_op(&desk, 1000)] })).unwrap();
@@ -67,9 +63,8 @@ async fn a_missing_or_wrong_token_is_401() {
     assert_eq!(server.op_count(), 0);
 }
 
-#[tokio::test]
-async fn an_unknown_api_version_or_path_is_a_json_404() {
-    let server = TestServer::start().await;
+async fn an_unknown_api_version_or_path_is_a_json_404(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let v2 = API_PREFIX.replace("v1", "v2");
@@ -79,9 +74,8 @@ async fn an_unknown_api_version_or_path_is_a_json_404() {
     }
 }
 
-#[tokio::test]
-async fn health_answers_ok() {
-    let server = TestServer::start().await;
+async fn health_answers_ok(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let response = server.client.get(server.url("/health")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<serde_json::Value>().await.unwrap(), serde_json::json!({ "status": "ok" }));
@@ -92,3 +86,12 @@ fn error_codes_are_snake_case_on_the_wire() {
     let body = ErrorBody { code: ErrorCode::TooLarge, message: "m".into() };
     assert_eq!(serde_json::to_value(&body).unwrap(), serde_json::json!({ "code": "too_large", "message": "m" }));
 }
+
+backend_tests!(
+    a_batch_over_the_op_limit_is_413_and_nothing_is_stored,
+    a_body_over_the_size_limit_is_413,
+    malformed_json_and_malformed_ops_are_400_and_nothing_is_stored,
+    a_missing_or_wrong_token_is_401,
+    an_unknown_api_version_or_path_is_a_json_404,
+    health_answers_ok,
+);

@@ -1,11 +1,16 @@
-//! Integration tests of the server over real HTTP on loopback, each with
-//! its own server on a temp-file SQLite database. One test binary.
+//! Integration tests of the server over real HTTP on loopback and of its
+//! storage, each test on a fresh database of its own, once per backend
+//! (`sqlite::…` and `postgres::…`, see `backend_tests!`). One test binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod support;
 
 mod binary;
 mod enrol;
 mod faults;
 mod hostile;
+mod postgres_only;
 mod pull;
 mod push;
-mod support;
+mod storage;

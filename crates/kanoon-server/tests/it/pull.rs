@@ -1,11 +1,10 @@
 use kanoon_protocol::wire::Cursor;
-use kanoon_server::{ErrorCode, Storage};
+use kanoon_server::ErrorCode;
 
-use crate::support::{TestServer, assert_error, loan_op, title_op};
+use crate::support::{Backend, TestServer, assert_error, loan_op, title_op};
 
-#[tokio::test]
-async fn pages_follow_the_cursor_until_nothing_more() {
-    let server = TestServer::start().await;
+async fn pages_follow_the_cursor_until_nothing_more(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let ops: Vec<_> = (0..7).map(|i| loan_op(&desk, 1000 + i)).collect();
@@ -47,9 +46,8 @@ async fn pages_follow_the_cursor_until_nothing_more() {
     assert_eq!(server.pull(&desk, "?limit=100000").await.ops.len(), 8);
 }
 
-#[tokio::test]
-async fn a_desk_pulls_its_center_and_the_province_wide_titles_only() {
-    let server = TestServer::start().await;
+async fn a_desk_pulls_its_center_and_the_province_wide_titles_only(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1111");
     server.add_center("2222");
     let a = server.enrol("1111", 1).await;
@@ -73,9 +71,8 @@ async fn a_desk_pulls_its_center_and_the_province_wide_titles_only() {
     assert_eq!((ids(second.ops), second.more), (vec![b_loan.op_id], false));
 }
 
-#[tokio::test]
-async fn a_cursor_of_another_epoch_is_409_and_a_bad_cursor_400() {
-    let server = TestServer::start().await;
+async fn a_cursor_of_another_epoch_is_409_and_a_bad_cursor_400(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     server.push(&desk, &[loan_op(&desk, 1000)]).await;
@@ -105,3 +102,9 @@ async fn a_cursor_of_another_epoch_is_409_and_a_bad_cursor_400() {
     .await;
     assert!(body.message.contains("past the end of the log"), "{}", body.message);
 }
+
+backend_tests!(
+    pages_follow_the_cursor_until_nothing_more,
+    a_desk_pulls_its_center_and_the_province_wide_titles_only,
+    a_cursor_of_another_epoch_is_409_and_a_bad_cursor_400,
+);

@@ -1,11 +1,10 @@
 use kanoon_server::ErrorCode;
 use serde_json::json;
 
-use crate::support::{TestServer, assert_error, loan_op, title_op};
+use crate::support::{Backend, TestServer, assert_error, loan_op, title_op};
 
-#[tokio::test]
-async fn a_batch_is_accepted_once_and_a_replay_is_all_duplicates() {
-    let server = TestServer::start().await;
+async fn a_batch_is_accepted_once_and_a_replay_is_all_duplicates(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let ops = vec![loan_op(&desk, 1000), loan_op(&desk, 1001), title_op(&desk, 1002, "قصه‌های مجید")];
@@ -31,9 +30,8 @@ async fn a_batch_is_accepted_once_and_a_replay_is_all_duplicates() {
     assert_eq!(server.push(&desk, &[]).await, Default::default());
 }
 
-#[tokio::test]
-async fn an_op_id_reused_with_other_content_is_rejected_and_the_stored_op_kept() {
-    let server = TestServer::start().await;
+async fn an_op_id_reused_with_other_content_is_rejected_and_the_stored_op_kept(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let original = loan_op(&desk, 1000);
@@ -53,9 +51,8 @@ async fn an_op_id_reused_with_other_content_is_rejected_and_the_stored_op_kept()
     assert_eq!(server.op_count(), 2);
 }
 
-#[tokio::test]
-async fn an_op_is_stored_exactly_as_received_with_fields_and_kinds_this_server_does_not_know() {
-    let server = TestServer::start().await;
+async fn an_op_is_stored_exactly_as_received_with_fields_and_kinds_this_server_does_not_know(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let op_id = uuid::Uuid::now_v7();
@@ -86,9 +83,8 @@ async fn an_op_is_stored_exactly_as_received_with_fields_and_kinds_this_server_d
     );
 }
 
-#[tokio::test]
-async fn a_batch_with_an_op_of_another_center_is_refused_whole() {
-    let server = TestServer::start().await;
+async fn a_batch_with_an_op_of_another_center_is_refused_whole(backend: Backend) {
+    let server = TestServer::start(backend).await;
     server.add_center("1234");
     server.add_center("5678");
     let desk = server.enrol("1234", 1).await;
@@ -101,9 +97,8 @@ async fn a_batch_with_an_op_of_another_center_is_refused_whole() {
     assert_eq!(server.op_count(), 0);
 }
 
-#[tokio::test]
-async fn concurrent_pushes_of_the_same_batch_store_each_op_once() {
-    let server = std::sync::Arc::new(TestServer::start().await);
+async fn concurrent_pushes_of_the_same_batch_store_each_op_once(backend: Backend) {
+    let server = std::sync::Arc::new(TestServer::start(backend).await);
     server.add_center("1234");
     let desks = [server.enrol("1234", 1).await, server.enrol("1234", 2).await];
     let ops: Vec<_> = (0..50).map(|i| loan_op(&desks[0], 1000 + i)).collect();
@@ -124,3 +119,11 @@ async fn concurrent_pushes_of_the_same_batch_store_each_op_once() {
     // Another desk of the same center cannot push ops written by this one.
     assert_error(server.try_push(&desks[1], &ops).await, 403, ErrorCode::Forbidden).await;
 }
+
+backend_tests!(
+    a_batch_is_accepted_once_and_a_replay_is_all_duplicates,
+    an_op_id_reused_with_other_content_is_rejected_and_the_stored_op_kept,
+    an_op_is_stored_exactly_as_received_with_fields_and_kinds_this_server_does_not_know,
+    a_batch_with_an_op_of_another_center_is_refused_whole,
+    concurrent_pushes_of_the_same_batch_store_each_op_once,
+);

@@ -1,22 +1,152 @@
-//! A server on 127.0.0.1:0 in this process, a client, and ops built by hand.
+//! A server on 127.0.0.1:0 in this process over either backend, a client,
+//! and ops built by hand. `backend_tests!` runs each test once per backend.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use kanoon_domain::entities::{Center, CenterKind};
 use kanoon_protocol::wire::{API_PREFIX, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse};
 use kanoon_protocol::{EntityKind, FieldChange, Hlc, Op, OpBody, SCHEMA_VERSION};
-use kanoon_server::{ErrorBody, ErrorCode, SqliteStorage, Storage};
+use kanoon_server::testing::{TestPostgres, off_async};
+use kanoon_server::{ErrorBody, ErrorCode, PostgresStorage, SqliteStorage, Storage};
 use serde_json::json;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+/// Runs each named `async fn name(backend: Backend)` of the module as two
+/// tests, `sqlite::name` and `postgres::name`. The PostgreSQL ones need
+/// `KANOON_TEST_POSTGRES_URL` (see `kanoon_server::testing`).
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if kanoon_server::testing::postgres_skipped() {
+                        return;
+                    }
+                    super::$name($crate::support::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database of one backend, removed with this value.
+pub enum TestDatabase {
+    Sqlite { path: PathBuf, _dir: tempfile::TempDir },
+    Postgres(TestPostgres),
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                TestDatabase::Sqlite { path: dir.path().join("province.sqlite"), _dir: dir }
+            }
+            Backend::Postgres => TestDatabase::Postgres(TestPostgres::create()),
+        }
+    }
+
+    /// What `kanoon-server --database` takes.
+    pub fn arg(&self) -> String {
+        match self {
+            TestDatabase::Sqlite { path, .. } => path.to_str().unwrap().to_owned(),
+            TestDatabase::Postgres(pg) => pg.url().to_owned(),
+        }
+    }
+
+    /// Opens the storage (creating and migrating the database the first time).
+    pub fn open(&self) -> Store {
+        match self {
+            TestDatabase::Sqlite { path, .. } => Store::Sqlite(Arc::new(SqliteStorage::open(path).unwrap())),
+            TestDatabase::Postgres(pg) => {
+                Store::Postgres(Arc::new(off_async(|| PostgresStorage::open(pg.url())).unwrap()))
+            }
+        }
+    }
+}
+
+/// An open storage, with what tests read behind the trait's back.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(Arc<SqliteStorage>),
+    Postgres(Arc<PostgresStorage>),
+}
+
+impl Store {
+    pub fn storage(&self) -> Arc<dyn Storage> {
+        match self {
+            Store::Sqlite(s) => s.clone(),
+            Store::Postgres(s) => s.clone(),
+        }
+    }
+
+    /// Rows in the op log.
+    pub fn op_count(&self) -> i64 {
+        match self {
+            Store::Sqlite(s) => {
+                s.with_connection(|c| c.query_row("SELECT count(*) FROM ops", [], |r| r.get(0)).unwrap())
+            }
+            Store::Postgres(s) => {
+                off_async(|| s.with_client(|c| c.query_one("SELECT count(*) FROM ops", &[]).unwrap().get(0)).unwrap())
+            }
+        }
+    }
+
+    /// An op's JSON as stored.
+    pub fn stored_op_json(&self, op_id: Uuid) -> String {
+        match self {
+            Store::Sqlite(s) => s.with_connection(|c| {
+                c.query_row("SELECT op FROM ops WHERE op_id = ?1", [op_id.to_string()], |r| r.get(0)).unwrap()
+            }),
+            Store::Postgres(s) => off_async(|| {
+                s.with_client(|c| c.query_one("SELECT op FROM ops WHERE op_id = $1", &[&op_id]).unwrap().get(0))
+                    .unwrap()
+            }),
+        }
+    }
+
+    /// Devices whose stored token hash is `value`.
+    pub fn devices_with_token_hash(&self, value: &str) -> i64 {
+        match self {
+            Store::Sqlite(s) => s.with_connection(|c| {
+                c.query_row("SELECT count(*) FROM devices WHERE token_hash = ?1", [value], |r| r.get(0)).unwrap()
+            }),
+            Store::Postgres(s) => off_async(|| {
+                s.with_client(|c| {
+                    c.query_one("SELECT count(*) FROM devices WHERE token_hash = $1", &[&value]).unwrap().get(0)
+                })
+                .unwrap()
+            }),
+        }
+    }
+}
+
 pub struct TestServer {
     pub base: String,
-    pub storage: Arc<SqliteStorage>,
+    pub storage: Arc<dyn Storage>,
+    pub store: Store,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    // Last: the database goes once the storage is closed.
+    _db: TestDatabase,
 }
 
 impl Drop for TestServer {
@@ -36,17 +166,23 @@ pub struct Desk {
 }
 
 impl TestServer {
-    pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.sqlite")).unwrap());
+    pub async fn start(backend: Backend) -> TestServer {
+        let db = TestDatabase::create(backend);
+        let store = db.open();
+        let storage = store.storage();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let dyn_storage: Arc<dyn Storage> = storage.clone();
-        tokio::spawn(kanoon_server::serve_with_shutdown(listener, dyn_storage, async {
+        tokio::spawn(kanoon_server::serve_with_shutdown(listener, storage.clone(), async {
             let _ = stopped.await;
         }));
-        TestServer { base, storage, client: reqwest::Client::new(), stop: Some(stop), _dir: dir }
+        TestServer { base, storage, store, client: reqwest::Client::new(), stop: Some(stop), _db: db }
+    }
+
+    /// Runs a storage call as the HTTP layer does, off the async runtime.
+    pub fn call<T: Send>(&self, f: impl FnOnce(&dyn Storage) -> T + Send) -> T {
+        let storage = self.storage.clone();
+        off_async(move || f(storage.as_ref()))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -59,13 +195,13 @@ impl TestServer {
 
     /// Registers a center (as the admin command does); returns its id.
     pub fn add_center(&self, code: &str) -> Uuid {
-        let center = self.storage.add_center(code, &format!("مرکز {code}"), CenterKind::Fixed).unwrap();
+        let center = self.call(|s| s.add_center(code, &format!("مرکز {code}"), CenterKind::Fixed)).unwrap();
         assert_eq!(center.id, Center::id_for_code(code));
         center.id
     }
 
     pub fn enrol_code(&self, center_code: &str) -> String {
-        self.storage.create_enrol_code(center_code).unwrap()
+        self.call(|s| s.create_enrol_code(center_code)).unwrap()
     }
 
     pub async fn try_enrol(&self, code: &str, device_id: Uuid, desk_number: u8) -> reqwest::Response {
@@ -125,13 +261,11 @@ impl TestServer {
 
     /// Rows in the op log.
     pub fn op_count(&self) -> i64 {
-        self.storage.with_connection(|c| c.query_row("SELECT count(*) FROM ops", [], |r| r.get(0)).unwrap())
+        self.store.op_count()
     }
 
     pub fn stored_op_json(&self, op_id: Uuid) -> String {
-        self.storage.with_connection(|c| {
-            c.query_row("SELECT op FROM ops WHERE op_id = ?1", [op_id.to_string()], |r| r.get(0)).unwrap()
-        })
+        self.store.stored_op_json(op_id)
     }
 }
 
