@@ -14,7 +14,11 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# The server's tests run once against SQLite and once against PostgreSQL:
+# with-postgres.sh starts a private PostgreSQL for the run (installing it
+# if needed) and sets KANOON_TEST_POSTGRES_URL; their names say `postgres`.
+bash scripts/with-postgres.sh cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+echo "postgres tests: $(grep -cE '^test .*postgres.* \.\.\. ok$' "$log" || true) passed"
 
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }

@@ -5,8 +5,8 @@
 //! are committed in `seq` order (a push is one transaction, and the next
 //! push's `seq`s are allocated only after it commits), so no `seq` below a
 //! committed one can still appear later. A backend with concurrent writers
-//! (PostgreSQL, whose sequences hand out numbers that commit out of order)
-//! must serve only below the lowest `seq` still in flight.
+//! must serve only below the lowest `seq` still in flight (PostgreSQL, whose
+//! sequences hand out numbers that commit out of order: see `postgres.rs`).
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -1,6 +1,5 @@
 //! What the server keeps, behind one trait so that SQLite (the zero-setup
-//! default) and PostgreSQL (later) serve the same API and pass the same
-//! tests. The rules every backend shares — who may push what, who pulls
+//! default) and PostgreSQL serve the same API and pass the same tests. The rules every backend shares — who may push what, who pulls
 //! what, how secrets are made and hashed — live here, once.
 //!
 //! Methods are blocking; the HTTP layer runs them on tokio's blocking pool.

@@ -3,7 +3,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{TimeZone, Utc};
 use kanoon_domain::entities::{CenterKind, Documents, Gender};
 use kanoon_domain::jalali::JalaliDate;
-use kanoon_server::{SqliteStorage, Storage, serve};
+use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
+use kanoon_server::{PostgresStorage, SqliteStorage, Storage, serve};
 use kanoon_store::catalog::{CopyStatus, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
@@ -75,22 +76,42 @@ fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync() {
+async fn sqlite_two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap());
-    storage.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap();
-    let (code_a, code_b) = (storage.create_enrol_code("1234").unwrap(), storage.create_enrol_code("1234").unwrap());
+    two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync(storage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync() {
+    if postgres_skipped() {
+        return;
+    }
+    let db = TestPostgres::create();
+    let storage = Arc::new(off_async(|| PostgresStorage::open(db.url())).unwrap());
+    two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync(storage).await;
+}
+
+/// An admin command on the server's storage, run off the async runtime as
+/// the server runs every storage call.
+fn admin<T: Send>(storage: &Arc<dyn Storage>, f: impl FnOnce(&dyn Storage) -> T + Send) -> T {
+    off_async(|| f(storage.as_ref()))
+}
+
+async fn two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync(storage: Arc<dyn Storage>) {
+    admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
+    let (code_a, code_b) =
+        admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let server_storage: Arc<dyn Storage> = storage.clone();
-    tokio::spawn(serve(listener, server_storage));
+    tokio::spawn(serve(listener, storage.clone()));
 
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
     let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
     let client = Client::new(&url, None).unwrap();
     // A code of another center is refused and nothing is kept.
-    storage.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap();
-    let other = storage.create_enrol_code("5678").unwrap();
+    admin(&storage, |s| s.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap());
+    let other = admin(&storage, |s| s.create_enrol_code("5678").unwrap());
     assert!(matches!(enrol(&a, &client, &url, &other, "میز ۱").await, Err(SyncError::WrongCenter)));
     assert_eq!(a.lock().unwrap().sync_settings().unwrap(), None);
     enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
