@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The desktop app's end-to-end test: builds the app in the dev profile (the
+# one `cargo test` uses, so nothing is compiled twice) and drives the real
+# window under Xvfb. Screenshots land in target/e2e-screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-desktop.sh
+cargo build -p kanoon-desk --locked --bin kanoon-desk
+export PATH="$HOME/.cargo/bin:$PATH"
+xvfb-run -a -s "-screen 0 1280x800x24" node ui/e2e/run.mjs

@@ -1,0 +1,63 @@
+//! Creates a demo center database for the desktop app: the store's demo
+//! generator plus a password for the demo manager, so a newcomer can sign
+//! in (README run command).
+//!
+//! kanoon-desk-demo <db-path> [--fraction F]   (an existing file is kept)
+
+use std::path::PathBuf;
+
+use kanoon_domain::entities::CenterKind;
+use kanoon_store::demo::{DemoSize, generate};
+use kanoon_store::{Desk, SetupRequest};
+
+/// Printed by the run script; a demo database only.
+const DEMO_USER: &str = "manager";
+const DEMO_PASSWORD: &str = "kanoon";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let path = PathBuf::from(args.next().ok_or("usage: kanoon-desk-demo <db-path> [--fraction F]")?);
+    let mut fraction = 0.05;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--fraction" => {
+                fraction = args.next().and_then(|f| f.parse().ok()).ok_or("--fraction needs a number such as 0.05")?
+            }
+            other => return Err(format!("unexpected argument {other}")),
+        }
+    }
+    if path.exists() {
+        println!("{} exists; using it (user {DEMO_USER}, password {DEMO_PASSWORD})", path.display());
+        return Ok(());
+    }
+    let mut desk = Desk::open(&path).map_err(|e| e.to_string())?;
+    desk.setup(SetupRequest {
+        center_code: "1234".into(),
+        center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
+        center_kind: CenterKind::Fixed,
+        desk_number: 1,
+        manager_username: DEMO_USER.into(),
+        manager_full_name: "مدیر نمونه".into(),
+    })
+    .map_err(|e| e.to_string())?;
+    let hash = kanoon_desk::auth::hash_password(DEMO_PASSWORD).map_err(|e| e.message)?;
+    desk.set_password_hash(DEMO_USER, &hash).map_err(|e| e.to_string())?;
+    let s = generate(&mut desk, DemoSize::fraction(fraction), 1404).map_err(|e| e.to_string())?;
+    println!(
+        "{}: {} titles, {} copies, {} members, {} loans ({} open); sign in as {DEMO_USER} / {DEMO_PASSWORD}",
+        path.display(),
+        s.titles,
+        s.copies,
+        s.members,
+        s.loans,
+        s.open_loans
+    );
+    Ok(())
+}

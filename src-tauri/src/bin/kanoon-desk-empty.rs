@@ -1,0 +1,22 @@
+//! An empty Tauri window of the same build: the memory and start-up floor
+//! the desktop benchmark measures the app against (docs/BENCHMARKS.md).
+
+use tauri::{WebviewUrl, WebviewWindowBuilder};
+
+fn main() {
+    let mut context = tauri::generate_context!();
+    // Not the app's window: only the blank one below.
+    context.config_mut().app.windows.clear();
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            // The app's own (bundled) page would not be empty: use a blank one.
+            let url = WebviewUrl::External("about:blank".parse()?);
+            WebviewWindowBuilder::new(app, "empty", url).title("empty").inner_size(1280.0, 800.0).build()?;
+            Ok(())
+        })
+        .run(context);
+    if let Err(e) = result {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,29 @@
+// Window-wide state: which screen, the desk's status, the signed-in staff.
+import { call, asApiError, type ApiError } from "./ipc";
+import type { AppStatus } from "./bindings";
+
+export type Screen =
+  | "home" | "loan" | "returns" | "members" | "register" | "catalog" | "import" | "overdue" | "settings"
+  | "print-card" | "print-labels" | "print-slip";
+
+export const app = $state({
+  status: null as AppStatus | null,
+  screen: "home" as Screen,
+  /** What a screen passes to the next (a member id to open, copies to label). */
+  param: null as string | null,
+  fatal: null as ApiError | null,
+});
+
+export async function refreshStatus(): Promise<void> {
+  try {
+    app.status = await call("app_status", null);
+    app.fatal = null;
+  } catch (e) {
+    app.fatal = asApiError(e);
+  }
+}
+
+export function go(screen: Screen, param: string | null = null): void {
+  app.param = param;
+  app.screen = screen;
+}
