@@ -11,6 +11,11 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
+# The desktop app: Debian packages (WebKitGTK, Xvfb, the WebKit WebDriver),
+# npm packages and the window's built files, which the Tauri crate embeds
+# when it compiles (so before `cargo test --workspace`).
+bash scripts/setup-desktop.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -20,7 +25,18 @@ status=0
 bash scripts/with-postgres.sh cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
 echo "postgres tests: $(grep -cE '^test .*postgres.* \.\.\. ok$' "$log" || true) passed"
 
-# One closing line for the whole run (cargo prints one per test binary).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
-     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# The window's code: types (strict) and the Vitest tests of its logic.
+(cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human) 2>&1 | tail -n 3 | tee -a "$log" || status=1
+(cd ui && npx vitest run) 2>&1 | tee -a "$log" || status=1
+
+# The real window, driven by WebDriver under Xvfb (same dev-profile build).
+bash scripts/e2e.sh 2>&1 | tee -a "$log" || status=1
+
+# One closing line for the whole run: cargo's lines (one per test binary),
+# Vitest's "Tests N passed (M)" and the E2E's "e2e: N passed, M failed".
+sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+  /^ *Tests +[0-9]+/ { for (i = 1; i <= NF; i++) { if ($(i+1) == "passed") p += $i; if ($(i+1) == "failed") f += $i } }
+  /^e2e: [0-9]+ passed/ { p += $2; f += $4 }
+  END { printf "tests: %d passed, %d failed\n", p, f }'
 exit "$status"
