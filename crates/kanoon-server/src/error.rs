@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// What went wrong, as a client can act on it. Closed: a client matches on
 /// these and nothing else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Malformed request: bad JSON, a bad cursor, an invalid field. 400.
@@ -25,6 +25,9 @@ pub enum ErrorCode {
     Conflict,
     /// Body over the size limit or a batch over `MAX_PUSH_OPS`. 413.
     TooLarge,
+    /// An op of a schema version no desk writes (0): the batch is refused
+    /// whole, nothing stored. (Newer versions are kept as received.) 422.
+    UnsupportedSchema,
     /// The request took longer than the server allows. 503.
     Timeout,
     /// A fault of the server; details are in its log only. 500.
@@ -40,6 +43,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnsupportedSchema => "unsupported_schema",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal",
         }
@@ -53,6 +57,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedSchema => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,7 +71,7 @@ impl fmt::Display for ErrorCode {
 }
 
 /// The JSON body of every error response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
@@ -108,6 +113,10 @@ impl AppError {
 
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::TooLarge, message)
+    }
+
+    pub fn unsupported_schema(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnsupportedSchema, message)
     }
 
     pub fn timeout() -> Self {

@@ -1,8 +1,10 @@
-//! The HTTP face of the server (axum): the sync API under `API_PREFIX` and
-//! `/health`. Every error is an `AppError` (JSON `{code, message}`); every
-//! request is logged with its status and duration and cut off after the
-//! time limit of its `Limits` (default `REQUEST_TIMEOUT`); bodies are
-//! limited to `Limits::body_bytes` (default `BODY_LIMIT`).
+//! The HTTP face of the server (axum): the sync API under `API_PREFIX`
+//! (with its OpenAPI document), `/health` and `/metrics`. Every error is an
+//! `AppError` (JSON `{code, message}`); every request is logged with its
+//! status and duration, counted in the metrics, and cut off after the time
+//! limit of its `Limits` (default `REQUEST_TIMEOUT`); bodies are limited to
+//! `Limits::body_bytes` (default `BODY_LIMIT`, counted after gzip request
+//! bodies are inflated); responses are gzip'd for clients that accept it.
 
 use std::future::Future;
 use std::io;
@@ -11,12 +13,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use kanoon_protocol::wire::{
     API_PREFIX, Cursor, EnrolRequest, EnrolResponse, MAX_PUSH_OPS, PullResponse, PushResponse,
@@ -24,15 +25,25 @@ use kanoon_protocol::wire::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
+use crate::metrics::Metrics;
+use crate::openapi::{self, ApiDoc};
 use crate::storage::{DEFAULT_PULL_LIMIT, DeviceAuth, IncomingOp, MAX_PULL_LIMIT, Storage};
 
-/// Largest request body by default (a full push batch is far smaller).
+/// Largest request body by default (a full push batch of 500 ops is ~0.5 MiB).
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Longest a request may take by default, body upload included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/sync/v1/openapi.json";
 
 /// What the server allows a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,23 +63,54 @@ impl Default for Limits {
 #[derive(Clone)]
 struct AppState {
     storage: Arc<dyn Storage>,
+    metrics: Metrics,
+    openapi: Arc<str>,
+}
+
+#[derive(Clone)]
+struct Observe {
+    limits: Limits,
+    metrics: Metrics,
+}
+
+/// The server's routes with their OpenAPI description (no state yet).
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let sync = OpenApiRouter::new()
+        .routes(routes!(enrol))
+        .routes(routes!(push))
+        .routes(routes!(pull))
+        .routes(routes!(openapi_json));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(API_PREFIX, sync)
+        .routes(routes!(health))
+        .routes(routes!(metrics))
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the routes `router` serves, as served.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes().1
 }
 
 /// The server's routes over `storage`, with the default `Limits`.
-pub fn router(storage: Arc<dyn Storage>) -> Router {
+pub fn router(storage: Arc<dyn Storage>) -> Result<Router, AppError> {
     router_with_limits(storage, Limits::default())
 }
 
 /// The server's routes over `storage`, with these limits.
-pub fn router_with_limits(storage: Arc<dyn Storage>, limits: Limits) -> Router {
-    let sync = Router::new().route("/enrol", post(enrol)).route("/push", post(push)).route("/pull", get(pull));
-    Router::new()
-        .nest(API_PREFIX, sync)
-        .route("/health", get(health))
+pub fn router_with_limits(storage: Arc<dyn Storage>, limits: Limits) -> Result<Router, AppError> {
+    let (routes, api) = routes();
+    let openapi = api.to_json().map_err(|e| AppError::internal(format!("OpenAPI document to JSON: {e}")))?.into();
+    let metrics = Metrics::new()?;
+    Ok(routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
-        .layer(middleware::from_fn_with_state(limits, observe))
-        .with_state(AppState { storage })
+        .layer(middleware::from_fn_with_state(Observe { limits, metrics: metrics.clone() }, observe))
+        // Outermost: a gzip'd request body is inflated before any limit
+        // counts it; an unknown encoding passes through (then 400 as JSON).
+        .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
+        .layer(CompressionLayer::new())
+        .with_state(AppState { storage, metrics, openapi }))
 }
 
 /// Serves `router(storage)` on `listener` until Ctrl-C or SIGTERM, then
@@ -85,7 +127,8 @@ pub async fn serve_with_shutdown(
 ) -> io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, epoch = storage.epoch(), "serving the sync API");
-    axum::serve(listener, router(storage)).with_graceful_shutdown(shutdown).await?;
+    let app = router(storage).map_err(io::Error::other)?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -118,19 +161,24 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Logs every request (never its headers: they carry the token) and cuts
-/// off one that runs past the time limit. (A storage call already running
-/// on the blocking pool still finishes; every write is idempotent.)
-async fn observe(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+/// Logs every request (never its headers: they carry the token), records
+/// its duration by route and status, and cuts off one that runs past the
+/// time limit. (A storage call already running on the blocking pool still
+/// finishes; every write is idempotent.)
+async fn observe(State(observe): State<Observe>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    // The route, not the path: unknown paths must not grow the metrics.
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
     let started = Instant::now();
-    let response = match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
+    let response = match tokio::time::timeout(observe.limits.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => AppError::timeout().into_response(),
     };
     let status = response.status().as_u16();
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let took = started.elapsed();
+    observe.metrics.request(method.as_str(), &route, status, took);
+    let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
     if response.status().is_server_error() {
         tracing::warn!(%method, path, status, micros, "request");
     } else {
@@ -190,12 +238,29 @@ fn bytes_rejection(r: BytesRejection) -> AppError {
 }
 
 /// `POST /sync/v1/enrol`: an `EnrolRequest` for an `EnrolResponse`.
+#[utoipa::path(
+    post,
+    path = "/enrol",
+    tag = "sync",
+    summary = "Trade a one-time enrolment code for a device token",
+    request_body(content = openapi::EnrolRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Enrolled: the token is shown only now.", body = openapi::EnrolResponse),
+        (status = 400, description = "`bad_request`: not JSON, a missing or invalid field (desk number 1–99, device name 1–200 characters).", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: unknown or used enrolment code.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the code is for another center, the device is enrolled at another center, or the desk number is taken; the code stays unused.", body = ErrorBody),
+        (status = 413, description = "`too_large`: body over the size limit.", body = ErrorBody),
+        (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
+        (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
+    ),
+)]
 async fn enrol(
     State(state): State<AppState>,
     body: Result<Json<EnrolRequest>, JsonRejection>,
 ) -> Result<Json<EnrolResponse>, AppError> {
     let Json(request) = body.map_err(json_rejection)?;
     let response = blocking(&state.storage, move |s| s.enrol(&request)).await?;
+    state.metrics.enrolled();
     tracing::info!(center = %response.center_code, "device enrolled");
     Ok(Json(response))
 }
@@ -209,6 +274,28 @@ struct RawPushRequest<'a> {
 }
 
 /// `POST /sync/v1/push`: a `PushRequest` for a `PushResponse`.
+#[utoipa::path(
+    post,
+    path = "/push",
+    tag = "sync",
+    summary = "Store a batch of ops, each once by id",
+    description = "All in one transaction. New ops are `accepted`, ops already stored with the same content are \
+                   `duplicates` (resending is always safe), an op id stored with other content is `rejected` and \
+                   the stored op kept. A batch with an op of another center or device (403), of schema version 0 \
+                   (422) or over the limits (413) is refused whole: nothing is stored.",
+    request_body(content = openapi::PushRequest, content_type = "application/json"),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "Every op of the batch, accepted, duplicate or rejected.", body = openapi::PushResponse),
+        (status = 400, description = "`bad_request`: not JSON, not a push request, or an op that does not parse; nothing stored.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: an op of another center or written by another device; nothing stored.", body = ErrorBody),
+        (status = 413, description = "`too_large`: body over the size limit (8 MiB) or more than 500 ops; nothing stored.", body = ErrorBody),
+        (status = 422, description = "`unsupported_schema`: an op of schema version 0; nothing stored.", body = ErrorBody),
+        (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
+        (status = 503, description = "`timeout`: the request took too long (resend: pushes are idempotent).", body = ErrorBody),
+    ),
+)]
 async fn push(
     State(state): State<AppState>,
     Device(device): Device,
@@ -224,10 +311,11 @@ async fn push(
         .ops
         .iter()
         .enumerate()
-        .map(|(i, op)| IncomingOp::parse(op.get()).map_err(|e| AppError::bad_request(format!("op {i}: {}", e.message))))
+        .map(|(i, op)| IncomingOp::parse(op.get()).map_err(|e| AppError::new(e.code, format!("op {i}: {}", e.message))))
         .collect::<Result<Vec<_>, _>>()?;
     let count = ops.len();
     let response = blocking(&state.storage, move |s| s.push(device.center_id, device.device_id, &ops)).await?;
+    state.metrics.pushed(&response);
     tracing::info!(
         device = %device.device_id,
         ops = count,
@@ -239,15 +327,36 @@ async fn push(
     Ok(Json(response))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PullParams {
+    /// The `cursor` of the last page (`epoch:seq`); none or empty = from the start.
+    #[param(pattern = r"^([0-9]+:[0-9]+)?$", example = "4451093:1200")]
     cursor: Option<String>,
+    /// Ops per page, default 500; values outside 1–2000 are clamped.
+    #[param(minimum = 0)]
     limit: Option<usize>,
 }
 
 /// `GET /sync/v1/pull?cursor=E:S&limit=N`: a `PullResponse`. No cursor =
 /// from the start; `limit` defaults to `DEFAULT_PULL_LIMIT`, at most
 /// `MAX_PULL_LIMIT`.
+#[utoipa::path(
+    get,
+    path = "/pull",
+    tag = "sync",
+    summary = "The ops of the device's center and the province-wide ones after a cursor",
+    params(PullParams),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "A page of ops in log order, the cursor after it, and whether more wait.", body = openapi::PullResponse),
+        (status = 400, description = "`bad_request`: a cursor that is not `epoch:seq`, or a limit that is not a number.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the cursor is of another epoch or past the end of the log: bootstrap again.", body = ErrorBody),
+        (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
+        (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
+    ),
+)]
 async fn pull(
     State(state): State<AppState>,
     Device(device): Device,
@@ -260,14 +369,62 @@ async fn pull(
     };
     let limit = params.limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let response = blocking(&state.storage, move |s| s.pull(device.center_id, cursor, limit)).await?;
+    state.metrics.pulled(response.ops.len());
     tracing::debug!(device = %device.device_id, ops = response.ops.len(), more = response.more, "pull");
     Ok(Json(response))
 }
 
+/// `GET /sync/v1/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    summary = "This OpenAPI document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this server.", content_type = "application/json"),
+        (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
+    ),
+)]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], state.openapi.to_string()).into_response()
+}
+
 /// `GET /health`: `{"status":"ok"}` when the storage answers.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    summary = "Whether the server and its storage answer",
+    responses(
+        (status = 200, description = "The storage answers.", body = openapi::Health),
+        (status = 500, description = "`internal`: the storage does not answer.", body = ErrorBody),
+        (status = 503, description = "`timeout`: the storage took too long.", body = ErrorBody),
+    ),
+)]
 async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
     blocking(&state.storage, |s| s.health()).await?;
     Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = "Counters of ops (accepted, duplicate, rejected), pushes, pulls and enrolments, request \
+                   durations by route and status, and the length of the op log.",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 500, description = "`internal`: the storage does not answer.", body = ErrorBody),
+        (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
+    ),
+)]
+async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
+    let log_length = blocking(&state.storage, |s| s.log_length()).await?;
+    let text = state.metrics.render(log_length)?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
+        .into_response())
 }
 
 /// Any other path, an unknown API version among them.

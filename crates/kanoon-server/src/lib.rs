@@ -9,6 +9,8 @@
 
 mod error;
 mod http;
+mod metrics;
+mod openapi;
 mod postgres;
 mod sqlite;
 mod storage;
@@ -16,11 +18,14 @@ mod storage;
 pub mod testing;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
-pub use http::{BODY_LIMIT, Limits, REQUEST_TIMEOUT, router, router_with_limits, serve, serve_with_shutdown};
+pub use http::{
+    BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, serve,
+    serve_with_shutdown,
+};
 pub use postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
 pub use sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{
     CenterInfo, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, ENROL_CODE_DIGITS, IncomingOp, MAX_PULL_LIMIT,
-    PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Storage, check_cursor, check_push, hash_secret, normalize_enrol_code,
-    same_op_json, scope_of,
+    MIN_SCHEMA_VERSION, PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Storage, check_cursor, check_device_name, check_push,
+    hash_secret, normalize_enrol_code, same_op_json, scope_of,
 };

@@ -34,8 +34,8 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::storage::{
-    CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor, check_push,
-    hash_secret, new_enrol_code, new_token, normalize_enrol_code, same_op_json,
+    CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor,
+    check_device_name, check_push, hash_secret, new_enrol_code, new_token, normalize_enrol_code, same_op_json,
 };
 
 /// The migrations, in order; `kanoon_server_schema` records each applied one.
@@ -238,10 +238,7 @@ impl Storage for PostgresStorage {
         if !(1..=99).contains(&request.desk_number) {
             return Err(AppError::bad_request("desk number must be 1–99"));
         }
-        let name = request.device_name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(AppError::bad_request("device name must be 1–200 characters"));
-        }
+        let name = check_device_name(&request.device_name)?;
         let device_id = request.device_id;
         let desk_number = i16::from(request.desk_number);
         let code_hash = hash_secret(&code);
@@ -437,5 +434,10 @@ impl Storage for PostgresStorage {
     fn health(&self) -> Result<(), AppError> {
         self.client()?.simple_query("SELECT 1")?;
         Ok(())
+    }
+
+    fn log_length(&self) -> Result<u64, AppError> {
+        let n: i64 = self.client()?.query_one("SELECT count(*) FROM ops", &[])?.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::storage::{
-    CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor, check_push,
-    hash_secret, new_enrol_code, new_token, normalize_enrol_code, now_iso, same_op_json,
+    CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor,
+    check_device_name, check_push, hash_secret, new_enrol_code, new_token, normalize_enrol_code, now_iso, same_op_json,
 };
 
 /// The migrations, in order; `user_version` = how many are applied.
@@ -48,6 +48,10 @@ const PULL_SQL: &str = "
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
     epoch: u64,
+    /// Test-only: store a re-pushed op again, as a new op (the sync
+    /// simulation's canary: idempotency broken on purpose).
+    #[cfg(feature = "test-support")]
+    store_duplicates_again: std::sync::atomic::AtomicBool,
 }
 
 impl SqliteStorage {
@@ -72,7 +76,20 @@ impl SqliteStorage {
         migrate(&conn)?;
         let epoch: String = conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?;
         let epoch = epoch.parse().map_err(|_| AppError::internal(format!("meta epoch «{epoch}» is not a number")))?;
-        Ok(Self { conn: Mutex::new(conn), epoch })
+        Ok(Self {
+            conn: Mutex::new(conn),
+            epoch,
+            #[cfg(feature = "test-support")]
+            store_duplicates_again: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Test-only (the sync simulation's canary): from now on an op pushed
+    /// again is stored again under a new id instead of being recognized.
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
+    pub fn break_idempotency_for_canary(&self) {
+        self.store_duplicates_again.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The connection. A panic while it was held rolled its transaction
@@ -195,10 +212,7 @@ impl Storage for SqliteStorage {
         if !(1..=99).contains(&request.desk_number) {
             return Err(AppError::bad_request("desk number must be 1–99"));
         }
-        let name = request.device_name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(AppError::bad_request("device name must be 1–200 characters"));
-        }
+        let name = check_device_name(&request.device_name)?;
         let device_id = request.device_id.to_string();
         let code_hash = hash_secret(&code);
         let now = now_iso();
@@ -313,6 +327,25 @@ impl Storage for SqliteStorage {
                     continue;
                 }
                 let existing: String = stored.query_row([&op_id], |r| r.get(0))?;
+                #[cfg(feature = "test-support")]
+                if self.store_duplicates_again.load(std::sync::atomic::Ordering::Relaxed) {
+                    let again = Op { op_id: Uuid::now_v7(), ..op.clone() };
+                    let json = serde_json::to_string(&again).map_err(|e| AppError::internal(e.to_string()))?;
+                    insert.execute(params![
+                        again.op_id.to_string(),
+                        center,
+                        incoming.scope(),
+                        op.entity.as_str(),
+                        op.entity_id.to_string(),
+                        op.device_id.to_string(),
+                        pusher,
+                        op.hlc.to_sortable(),
+                        json,
+                        now,
+                    ])?;
+                    response.accepted.push(op.op_id);
+                    continue;
+                }
                 if same_op_json(&existing, &incoming.json) {
                     response.duplicates.push(op.op_id);
                 } else {
@@ -405,6 +438,11 @@ impl Storage for SqliteStorage {
     fn health(&self) -> Result<(), AppError> {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+
+    fn log_length(&self) -> Result<u64, AppError> {
+        let n: i64 = self.conn().query_row("SELECT count(*) FROM ops", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 

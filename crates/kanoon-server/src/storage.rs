@@ -41,7 +41,11 @@ pub struct IncomingOp {
 impl IncomingOp {
     /// Parses one op's JSON, keeping the text as it is.
     pub fn parse(json: &str) -> Result<Self, AppError> {
-        let op = serde_json::from_str(json).map_err(|e| AppError::bad_request(format!("not an op: {e}")))?;
+        let op: Op = serde_json::from_str(json).map_err(|e| AppError::bad_request(format!("not an op: {e}")))?;
+        // Stored in its own column; PostgreSQL's text refuses NUL.
+        if op.entity.as_str().is_empty() || op.entity.as_str().contains('\0') {
+            return Err(AppError::bad_request("not an op: its entity is empty or has a NUL character"));
+        }
         Ok(Self { op, json: json.to_owned() })
     }
 
@@ -129,7 +133,14 @@ pub trait Storage: Send + Sync {
 
     /// Whether the storage answers.
     fn health(&self) -> Result<(), AppError>;
+
+    /// Ops in the log (for `/metrics`).
+    fn log_length(&self) -> Result<u64, AppError>;
 }
+
+/// The lowest op schema version: the first any desk wrote. Versions above
+/// this build's `SCHEMA_VERSION` are newer desks' and are kept as received.
+pub const MIN_SCHEMA_VERSION: u32 = 1;
 
 /// The checks every backend makes before storing a batch: its size, and
 /// that every op belongs to the pushing device's center.
@@ -150,7 +161,24 @@ pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Resul
             other.op.op_id, other.op.device_id
         )));
     }
+    if let Some(old) = ops.iter().find(|o| o.op.schema_version < MIN_SCHEMA_VERSION) {
+        return Err(AppError::unsupported_schema(format!(
+            "op {} has schema version {}, which no desk writes (versions start at {MIN_SCHEMA_VERSION}); \
+             nothing of the batch was stored",
+            old.op.op_id, old.op.schema_version
+        )));
+    }
     Ok(())
+}
+
+/// The device name of an enrolment, trimmed: 1–200 characters, no control
+/// characters (400 otherwise).
+pub fn check_device_name(name: &str) -> Result<&str, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::bad_request("device name must be 1–200 characters, none of them control characters"));
+    }
+    Ok(name)
 }
 
 /// The checks on a cursor every backend makes.

@@ -45,13 +45,16 @@ impl Storage for Faulty {
         std::thread::sleep(Duration::from_millis(800));
         Ok(())
     }
+    fn log_length(&self) -> Result<u64, AppError> {
+        Err(AppError::internal(SECRET))
+    }
 }
 
 async fn start_faulty() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let limits = Limits { request_timeout: Duration::from_millis(100), ..Limits::default() };
-    let app = kanoon_server::router_with_limits(Arc::new(Faulty), limits);
+    let app = kanoon_server::router_with_limits(Arc::new(Faulty), limits).unwrap();
     tokio::spawn(async move { axum_serve(listener, app).await });
     base
 }

@@ -1,8 +1,11 @@
 //! Hostile and broken requests: each gets its status and a JSON error, and
 //! nothing is stored.
 
-use kanoon_protocol::wire::{API_PREFIX, MAX_PUSH_OPS};
+use std::io::Write;
+
+use kanoon_protocol::wire::{API_PREFIX, MAX_PUSH_OPS, PushResponse};
 use kanoon_server::{BODY_LIMIT, ErrorBody, ErrorCode};
+use uuid::Uuid;
 
 use crate::support::{Backend, TestServer, assert_error, loan_op};
 
@@ -81,6 +84,129 @@ async fn health_answers_ok(backend: Backend) {
     assert_eq!(response.json::<serde_json::Value>().await.unwrap(), serde_json::json!({ "status": "ok" }));
 }
 
+async fn an_op_of_schema_version_0_is_422_and_nothing_is_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let desk = server.enrol("1234", 1).await;
+    let mut old = loan_op(&desk, 1001);
+    old.schema_version = 0;
+    let response = server.try_push(&desk, &[loan_op(&desk, 1000), old]).await;
+    let body = assert_error(response, 422, ErrorCode::UnsupportedSchema).await;
+    assert!(body.message.contains("nothing"), "{}", body.message);
+    assert_eq!(server.op_count(), 0);
+    // A newer schema version than this server's is a newer desk's: kept
+    // (see push::an_op_is_stored_exactly_as_received_…).
+    let mut newer = loan_op(&desk, 1002);
+    newer.schema_version = kanoon_protocol::SCHEMA_VERSION + 1;
+    assert_eq!(server.push(&desk, &[newer]).await.accepted.len(), 1);
+}
+
+async fn a_nul_in_an_entity_or_a_device_name_is_400_and_nothing_is_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let desk = server.enrol("1234", 1).await;
+    let mut op = loan_op(&desk, 1000);
+    op.entity = kanoon_protocol::EntityKind::new("circulation\0");
+    assert_error(server.try_push(&desk, &[op]).await, 400, ErrorCode::BadRequest).await;
+    assert_eq!(server.op_count(), 0);
+
+    let code = server.enrol_code("1234");
+    for name in [r"PC\u0000 1", "   ", r"\u0007"] {
+        let body =
+            format!(r#"{{"code":"{code}","device_id":"{}","desk_number":2,"device_name":"{name}"}}"#, Uuid::now_v7());
+        let response = server
+            .client
+            .post(server.api("/enrol"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, 400, ErrorCode::BadRequest).await;
+    }
+    // The code stays usable.
+    assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 2).await.status(), 200);
+}
+
+async fn a_malformed_enrolment_is_400_and_enrols_nobody(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let code = server.enrol_code("1234");
+    for body in [
+        "{".to_owned(),
+        "[]".to_owned(),
+        format!(r#"{{"code":"{code}"}}"#),
+        format!(r#"{{"code":"{code}","device_id":"x","desk_number":1,"device_name":"n"}}"#),
+        format!(r#"{{"code":"{code}","device_id":"{}","desk_number":300,"device_name":"n"}}"#, Uuid::now_v7()),
+        format!(r#"{{"code":"{code}","device_id":"{}","desk_number":0,"device_name":"n"}}"#, Uuid::now_v7()),
+    ] {
+        let response = server
+            .client
+            .post(server.api("/enrol"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        // axum answers a body that does not fit the type with 422; ours is 400.
+        assert_error(response, 400, ErrorCode::BadRequest).await;
+    }
+    assert!(server.call(|s| s.devices()).unwrap().is_empty());
+    assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 1).await.status(), 200);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+async fn gzip_bodies_are_inflated_within_the_limit(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let desk = server.enrol("1234", 1).await;
+    let push_gzip = |body: Vec<u8>| {
+        server
+            .client
+            .post(server.api("/push"))
+            .bearer_auth(&desk.token)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+    };
+    let ops: Vec<_> = (0..20).map(|i| loan_op(&desk, 1000 + i)).collect();
+    let json = serde_json::to_vec(&serde_json::json!({ "ops": ops })).unwrap();
+    let response = push_gzip(gzip(&json)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<PushResponse>().await.unwrap().accepted.len(), 20);
+
+    // A small gzip that inflates past the limit is refused, not inflated in full.
+    let bomb = gzip(format!(r#"{{"ops":[],"padding":"{}"}}"#, " ".repeat(BODY_LIMIT * 2)).as_bytes());
+    assert!(bomb.len() < BODY_LIMIT / 100);
+    assert_error(push_gzip(bomb).await.unwrap(), 413, ErrorCode::TooLarge).await;
+    // Bytes that are not gzip.
+    assert_error(push_gzip(b"not gzip at all".to_vec()).await.unwrap(), 400, ErrorCode::BadRequest).await;
+    assert_eq!(server.op_count(), 20);
+
+    // A client that accepts gzip gets it.
+    let response = server
+        .client
+        .get(server.api("/pull"))
+        .bearer_auth(&desk.token)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&response.bytes().await.unwrap()[..]), &mut inflated)
+        .unwrap();
+    let page: kanoon_protocol::wire::PullResponse = serde_json::from_slice(&inflated).unwrap();
+    assert_eq!(page.ops, ops);
+}
+
 #[test]
 fn error_codes_are_snake_case_on_the_wire() {
     let body = ErrorBody { code: ErrorCode::TooLarge, message: "m".into() };
@@ -94,4 +220,8 @@ backend_tests!(
     a_missing_or_wrong_token_is_401,
     an_unknown_api_version_or_path_is_a_json_404,
     health_answers_ok,
+    an_op_of_schema_version_0_is_422_and_nothing_is_stored,
+    a_nul_in_an_entity_or_a_device_name_is_400_and_nothing_is_stored,
+    a_malformed_enrolment_is_400_and_enrols_nobody,
+    gzip_bodies_are_inflated_within_the_limit,
 );

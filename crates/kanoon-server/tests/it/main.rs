@@ -10,6 +10,8 @@ mod binary;
 mod enrol;
 mod faults;
 mod hostile;
+mod metrics;
+mod openapi;
 mod postgres_only;
 mod pull;
 mod push;

@@ -1,0 +1,171 @@
+//! The OpenAPI 3.1 document of the server (`GET /sync/v1/openapi.json`).
+//!
+//! Paths come from the `#[utoipa::path]` of each handler, registered with
+//! the router itself (`utoipa_axum::routes!`), so the document lists
+//! exactly the routes the router has. The bodies of `kanoon-protocol` are
+//! described here by schema-only mirrors (same names, same fields), so the
+//! desks' crate carries no OpenAPI code; a test checks every mirror's
+//! properties against the real types' JSON.
+
+#![allow(dead_code)] // The mirrors are read by the derive only.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use uuid::Uuid;
+
+/// Name of the bearer token security scheme (the handlers name it as a literal).
+pub const BEARER: &str = "device_token";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kanoon Desk sync API",
+        description = "The provincial server of Kanoon Desk: desks enrol with a one-time code, push the ops of \
+                       their outbox and pull the ops of their center and the province-wide ones after a cursor. \
+                       Every error is a JSON `ErrorBody`; the center of a request is always the device token's.",
+        license(name = "Proprietary"),
+    ),
+    tags(
+        (name = "sync", description = "Enrolment, push and pull (`/sync/v1`)."),
+        (name = "operations", description = "Health, metrics and this document."),
+    ),
+    modifiers(&BearerToken),
+)]
+pub struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some("The device token from `POST /sync/v1/enrol` (64 hex digits).".to_owned());
+        components.add_security_scheme(BEARER, SecurityScheme::Http(http));
+    }
+}
+
+/// Where a desk is in the server's log: `epoch:seq`. Epoch 0 = no cursor
+/// yet; another epoch than the server's means the desk must bootstrap again.
+#[derive(ToSchema, serde::Serialize)]
+#[schema(value_type = String, pattern = r"^[0-9]+:[0-9]+$", example = "4451093:1200")]
+pub struct Cursor(String);
+
+/// A hybrid logical clock value.
+#[derive(ToSchema, serde::Serialize)]
+pub struct Hlc {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    pub wall_ms: i64,
+    /// Logical counter within `wall_ms`.
+    #[schema(minimum = 0, maximum = 4294967295_u64)]
+    pub counter: u32,
+}
+
+/// Which write set a field's value.
+#[derive(ToSchema, serde::Serialize)]
+pub struct FieldVersion {
+    pub hlc: Hlc,
+    pub device_id: Uuid,
+}
+
+/// One change of one field; `base` is the version of the value it replaced.
+#[derive(ToSchema, serde::Serialize)]
+pub struct FieldChange {
+    pub value: serde_json::Value,
+    pub base: Option<FieldVersion>,
+}
+
+/// An immutable event (`kind`: loan, return, renewal, …) or a field-by-field
+/// patch of a record.
+#[derive(ToSchema, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OpBody {
+    Event { kind: String, data: serde_json::Value },
+    Patch { fields: BTreeMap<String, FieldChange> },
+}
+
+/// The envelope of every change a desk records. Fields and kinds this
+/// server does not know are stored and served exactly as received.
+#[derive(ToSchema, serde::Serialize)]
+pub struct Op {
+    /// UUIDv7, unique: an op is stored once by id.
+    pub op_id: Uuid,
+    /// 1 or more; newer versions than the server's are kept as received.
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    pub schema_version: u32,
+    pub hlc: Hlc,
+    /// The desk that wrote it: must be the pushing device.
+    pub device_id: Uuid,
+    /// Must be the pushing device's center.
+    pub center_id: Uuid,
+    /// center, staff, member, title, copy, circulation, membership, policy, …
+    #[schema(min_length = 1)]
+    pub entity: String,
+    pub entity_id: Uuid,
+    pub staff_id: Option<Uuid>,
+    pub body: OpBody,
+}
+
+/// A desk trades a one-time code from the provincial admin for a token.
+#[derive(ToSchema, serde::Serialize)]
+pub struct EnrolRequest {
+    /// The one-time code (any digit script; spaces and dashes ignored).
+    pub code: String,
+    /// The center the desk was set up for: a code of another center is refused (409).
+    pub center_id: Option<Uuid>,
+    pub device_id: Uuid,
+    #[schema(minimum = 1, maximum = 99)]
+    pub desk_number: u8,
+    /// Shown to the provincial admin, e.g. the PC's name.
+    #[schema(min_length = 1, max_length = 200)]
+    pub device_name: String,
+}
+
+#[derive(ToSchema, serde::Serialize)]
+pub struct EnrolResponse {
+    /// Bearer token for every later request; the server keeps only its hash.
+    pub token: String,
+    pub center_id: Uuid,
+    pub center_code: String,
+}
+
+/// At most 500 ops (`MAX_PUSH_OPS`), all of the token's center and device.
+#[derive(ToSchema, serde::Serialize)]
+pub struct PushRequest {
+    #[schema(max_items = 500)]
+    pub ops: Vec<Op>,
+}
+
+/// Why the server set an op aside (its id was stored with other content).
+#[derive(ToSchema, serde::Serialize)]
+pub struct RejectedOp {
+    pub op_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(ToSchema, serde::Serialize)]
+pub struct PushResponse {
+    /// Stored now.
+    pub accepted: Vec<Uuid>,
+    /// Already stored by an earlier push (resending is always safe).
+    pub duplicates: Vec<Uuid>,
+    /// Refused for their content; never retried as is.
+    pub rejected: Vec<RejectedOp>,
+}
+
+#[derive(ToSchema, serde::Serialize)]
+pub struct PullResponse {
+    pub ops: Vec<Op>,
+    /// Pass back as `cursor` to continue.
+    pub cursor: Cursor,
+    /// More ops wait beyond this page.
+    pub more: bool,
+}
+
+/// `{"status": "ok"}`.
+#[derive(ToSchema, serde::Serialize)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
