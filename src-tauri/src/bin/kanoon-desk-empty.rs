@@ -9,8 +9,9 @@ fn main() {
     context.config_mut().app.windows.clear();
     let result = tauri::Builder::default()
         .setup(|app| {
-            // The app's own (bundled) page would not be empty: use a blank one.
-            let url = WebviewUrl::External("about:blank".parse()?);
+            // A blank page served like the app's own (same protocol, same
+            // injected IPC scripts), without the app's code, styles or fonts.
+            let url = WebviewUrl::App("empty.html".into());
             WebviewWindowBuilder::new(app, "empty", url).title("empty").inner_size(1280.0, 800.0).build()?;
             Ok(())
         })

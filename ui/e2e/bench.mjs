@@ -1,0 +1,187 @@
+// Desktop figures for docs/BENCHMARKS.md, measured in the real window
+// (scripts/bench-desktop.sh builds everything and runs this under Xvfb):
+//   - launch → login screen, and sign-in → usable loan window
+//   - scan → result row latency in the window (p50/p99 over 200 scans), for
+//     the loan window (check of one book) and the returns screen (a return)
+//   - memory: PSS of all app processes after start and after 1,000 loans,
+//     beside an empty Tauri window of the same build, in the same run
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { ROOT, invoke, openApp } from "./driver.mjs";
+
+const APP = path.join(ROOT, "target/debug/kanoon-desk");
+const EMPTY = path.join(ROOT, "target/debug/kanoon-desk-empty");
+const DB = process.argv[2];
+const ENTER = "\uE007";
+const LOANS = Number(process.env.KANOON_BENCH_LOANS ?? 1000);
+if (!DB) throw new Error("usage: node bench.mjs <demo-db-path>");
+
+function sql(query) {
+  const out = execFileSync("python3", ["-c", `import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(r[0])`, DB, query]);
+  return out.toString().split("\n").filter((l) => l !== "");
+}
+
+/** PSS (kB) of every process whose executable or parent chain is the app. */
+function pssOf(rootName) {
+  const procs = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      return { pid: Number(pid), ppid, comm };
+    } catch {
+      return null;
+    }
+  }).filter(Boolean);
+  const roots = procs.filter((p) => p.comm === rootName.slice(0, 15));
+  const ids = new Set(roots.map((p) => p.pid));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of procs) if (!ids.has(p.pid) && ids.has(p.ppid)) { ids.add(p.pid); grew = true; }
+  }
+  let total = 0;
+  const parts = [];
+  for (const pid of ids) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+      if (m) {
+        total += Number(m[1]);
+        parts.push(`${procs.find((p) => p.pid === pid)?.comm} ${(Number(m[1]) / 1024).toFixed(0)}`);
+      }
+    } catch { /* exited */ }
+  }
+  return { kb: total, processes: ids.size, parts: parts.join(", ") };
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const fmt = (x) => x.toFixed(1);
+
+// ---- the empty window first (the floor)
+{
+  const { browser, stop } = await openApp(EMPTY, {});
+  await browser.pause(3000);
+  const m = pssOf("kanoon-desk-empty");
+  console.log(`empty Tauri window: PSS ${(m.kb / 1024).toFixed(0)} MB over ${m.processes} processes (${m.parts})`);
+  globalThis.emptyPss = m.kb;
+  await stop();
+}
+
+const today = new Date().toISOString().slice(0, 10);
+// Loans per member in the 1,000-loan run (the bench raises the policy's
+// limit so that the demo's members with a membership in force suffice).
+const PER_MEMBER = 5;
+const members = sql(`SELECT m.member_number FROM members m WHERE EXISTS (SELECT 1 FROM memberships p WHERE p.member_id = m.id AND p.ends_on >= '${today}') AND NOT EXISTS (SELECT 1 FROM open_loans o WHERE o.member_id = m.id) ORDER BY m.seq LIMIT ${Math.ceil(LOANS / PER_MEMBER) + 1}`);
+const free = sql(`SELECT c.registration_number FROM copies c WHERE c.withdrawn IS NULL AND NOT EXISTS (SELECT 1 FROM open_loans o WHERE o.copy_id = c.id) ORDER BY c.rowid LIMIT ${LOANS + 200}`);
+const onLoan = sql("SELECT c.registration_number FROM open_loans o JOIN copies c ON c.id = o.copy_id ORDER BY o.loan_id LIMIT 200");
+console.log(`dataset: ${members.length} eligible members, ${free.length} free copies, ${onLoan.length} copies on loan used`);
+
+const t0 = Date.now();
+{
+const { browser, stop } = await openApp(APP, { KANOON_DESK_DB: DB });
+const $ = (s) => browser.$(s);
+  await (await $("#login-username")).waitForDisplayed({ timeout: 30000 });
+  const launch = Date.now() - t0;
+  await browser.pause(2000);
+  const t1 = Date.now();
+  await (await $("#login-username")).setValue("manager");
+  await (await $("#login-password")).setValue("kanoon" + ENTER);
+  await (await $("#loan-member")).waitForDisplayed({ timeout: 10000 });
+  const signIn = Date.now() - t1;
+  const policy = await invoke(browser, "policy", null);
+  policy.ok.default_rule.max_open_loans = 10;
+  for (const r of Object.values(policy.ok.by_center_kind ?? {})) r.max_open_loans = 10;
+  const set = await invoke(browser, "set_policy", policy.ok);
+  if (set.err) throw new Error(JSON.stringify(set.err));
+  console.log(`launch → login screen: ${launch} ms (includes the WebDriver session start); sign-in → loan window: ${signIn} ms`);
+
+  // ---- scan → row, loan window: one member, 200 different books, each
+  // checked and then removed from the list (so every scan checks one book).
+  await (await $("#loan-member")).setValue(members[0] + ENTER);
+  await (await $("#loan-member-panel")).waitForDisplayed({ timeout: 5000 });
+  await browser.execute(() => { globalThis.__kanoonScanLatencies.length = 0; });
+  for (const regno of free.slice(LOANS, LOANS + 200)) {
+    await (await $("#loan-book")).setValue(regno + ENTER);
+    const row = await $(`#loan-rows tr[data-regno="${regno}"]`);
+    await row.waitForExist({ timeout: 5000 });
+    await (await row.$("button")).click();
+  }
+  const loanLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
+  console.log(`loan window scan → row: n=${loanLat.length} p50 ${fmt(pct(loanLat, 50))} ms p99 ${fmt(pct(loanLat, 99))} ms max ${fmt(Math.max(...loanLat))} ms`);
+
+  // ---- scan → row, returns: 200 books on loan, one scan each.
+  await (await $('button[data-screen="returns"]')).click();
+  await (await $("#return-book")).waitForDisplayed({ timeout: 5000 });
+  await browser.execute(() => { globalThis.__kanoonScanLatencies.length = 0; });
+  for (const regno of onLoan) {
+    await (await $("#return-book")).setValue(regno + ENTER);
+    await (await $(`#return-rows tr[data-regno="${regno}"]`)).waitForExist({ timeout: 5000 });
+  }
+  const retLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
+  console.log(`returns scan → row: n=${retLat.length} p50 ${fmt(pct(retLat, 50))} ms p99 ${fmt(pct(retLat, 99))} ms max ${fmt(Math.max(...retLat))} ms`);
+
+  await stop();
+}
+
+// ---- memory: a fresh session (no WebDriver-driven phase before it).
+{
+  const { browser, stop } = await openApp(APP, { KANOON_DESK_DB: DB });
+  const $ = (s) => browser.$(s);
+  await (await $("#login-username")).waitForDisplayed({ timeout: 30000 });
+  await (await $("#login-username")).setValue("manager");
+  await (await $("#login-password")).setValue("kanoon" + ENTER);
+  await (await $("#loan-member")).waitForDisplayed({ timeout: 10000 });
+  await browser.pause(3000);
+  const startPss = pssOf("kanoon-desk");
+  // ---- 1,000 loans through the window. Typed in-page (value + Enter key
+  // events on the same fields, the same handlers and IPC) rather than by
+  // WebDriver element commands: WebKitWebDriver keeps every element it
+  // ever returned alive in the page, which would inflate the web process's
+  // memory with detached nodes that the app itself no longer holds.
+  const tl = Date.now();
+  let lent = 0;
+  for (let i = 0; lent < LOANS && i + 1 < members.length; i++) {
+    const books = free.slice(lent, Math.min(lent + PER_MEMBER, LOANS));
+    const r = await browser.executeAsync((member, regnos, done) => {
+      const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+      const until = async (pred) => { for (let k = 0; k < 500; k++) { if (pred()) return true; await sleep(5); } return false; };
+      const scan = (id, code) => {
+        const el = document.getElementById(id);
+        el.value = code;
+        el.dispatchEvent(new Event("input", { bubbles: true }));
+        el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+      };
+      (async () => {
+        scan("loan-member", member);
+        if (!(await until(() => document.getElementById("loan-member-panel")?.dataset.memberNumber === member))) return done({ err: "member" });
+        for (const b of regnos) {
+          await until(() => !document.getElementById("loan-book")?.disabled);
+          scan("loan-book", b);
+          if (!(await until(() => document.querySelector(`#loan-rows tr[data-regno="${b}"]`)))) return done({ err: `row ${b}` });
+        }
+        const warn = document.getElementById("loan-confirm-warnings");
+        if (warn && !warn.checked) warn.click();
+        await sleep(0);
+        document.getElementById("loan-confirm").click();
+        await until(() => document.querySelectorAll('#loan-rows tr[data-status="lent"]').length > 0 || document.querySelector('[role="alert"]'));
+        const n = document.querySelectorAll('#loan-rows tr[data-status="lent"]').length;
+        window.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+        done({ ok: n });
+      })();
+    }, members[i + 1], books);
+    if (r.err) throw new Error(`loan loop: ${r.err} (member ${members[i + 1]})`);
+    lent += r.ok;
+  }
+  const perLoan = (Date.now() - tl) / Math.max(lent, 1);
+  await browser.pause(5000);
+  const afterPss = pssOf("kanoon-desk");
+  const empty = globalThis.emptyPss;
+  console.log(`${lent} loans through the window (${perLoan.toFixed(0)} ms per loan, ${PER_MEMBER} per member)`);
+  console.log(`  after start: ${startPss.parts}; after loans: ${afterPss.parts}`);
+  console.log(`memory PSS: after start ${(startPss.kb / 1024).toFixed(0)} MB (${(startPss.kb / empty).toFixed(2)}× empty), after ${lent} loans ${(afterPss.kb / 1024).toFixed(0)} MB (${(afterPss.kb / empty).toFixed(2)}× empty), empty window ${(empty / 1024).toFixed(0)} MB`);
+  await stop();
+}
