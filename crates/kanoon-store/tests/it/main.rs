@@ -10,6 +10,7 @@ mod crash;
 mod database;
 mod demo;
 mod import;
+mod local;
 mod members;
 mod props;
 mod support;
