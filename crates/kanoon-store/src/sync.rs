@@ -143,11 +143,15 @@ impl Desk {
         }
         // Ops set aside earlier may apply now (a copy's title or a loan's
         // member arrived in this page): retry them in log order until a pass
-        // applies nothing more.
+        // applies nothing more. Only kinds this version applies are retried:
+        // the others (staff, settings) are kept for a later version and would
+        // otherwise be parsed again after every page, forever.
         loop {
             let waiting: Vec<(String, String)> = {
-                let mut stmt = tx.prepare_cached("SELECT op_id, op FROM inbox WHERE applied = 0 ORDER BY rowid")?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT op_id, op FROM inbox WHERE applied = 0 AND entity IN (?1, ?2, ?3, ?4, ?5, ?6) ORDER BY rowid",
+                )?;
+                let rows = stmt.query_map(APPLIED_KINDS, |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
             let mut progress = false;
@@ -272,6 +276,16 @@ fn record_exception(tx: &Connection, f: &Finding, now: DateTime<Utc>) -> Result<
             now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         ])?)
 }
+
+/// The entities `apply_op` applies; ops of any other are only kept.
+const APPLIED_KINDS: [&str; 6] = [
+    EntityKind::CIRCULATION,
+    EntityKind::MEMBERSHIP,
+    EntityKind::MEMBER,
+    EntityKind::TITLE,
+    EntityKind::COPY,
+    EntityKind::CENTER,
+];
 
 /// Applies one op; false when it has to wait (kept in the inbox).
 fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
