@@ -91,6 +91,45 @@ impl Db {
         }
     }
 
+    /// PostgreSQL only: the same rows, one `INSERT … SELECT unnest(…)` of
+    /// 500 rows a transaction (what a push could do instead of 500 INSERTs).
+    fn floor_unnest(&self, rows: &[Row]) -> Option<Duration> {
+        let Db::Postgres { storage: s, .. } = self else { return None };
+        Some(off_async(|| {
+            s.with_client(|c| {
+                c.batch_execute("CREATE TABLE floor_unnest (LIKE floor_ops INCLUDING ALL)").unwrap();
+                let now = chrono::Utc::now();
+                let started = Instant::now();
+                for chunk in rows.chunks(BATCH) {
+                    let mut tx = c.transaction().unwrap();
+                    let col = |f: &dyn Fn(&Row) -> Uuid| chunk.iter().map(f).collect::<Vec<Uuid>>();
+                    let (op_ids, centers, entity_ids, devices) = (
+                        col(&|r| r.op.op_id),
+                        col(&|r| r.op.center_id),
+                        col(&|r| r.op.entity_id),
+                        col(&|r| r.op.device_id),
+                    );
+                    let scopes: Vec<String> = chunk.iter().map(|r| r.op.center_id.to_string()).collect();
+                    let entities: Vec<&str> = chunk.iter().map(|r| r.op.entity.as_str()).collect();
+                    let hlcs: Vec<String> = chunk.iter().map(|r| r.op.hlc.to_sortable()).collect();
+                    let jsons: Vec<&str> = chunk.iter().map(|r| r.json.as_str()).collect();
+                    tx.execute(
+                        "INSERT INTO floor_unnest (op_id, center_id, scope, entity, entity_id, device_id, pushed_by,
+                             hlc, op, received_at)
+                         SELECT o, c, s, e, ei, d, d, h, j, $9
+                         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
+                                     $7::text[], $8::text[]) AS t (o, c, s, e, ei, d, h, j)",
+                        &[&op_ids, &centers, &scopes, &entities, &entity_ids, &devices, &hlcs, &jsons, &now],
+                    )
+                    .unwrap();
+                    tx.commit().unwrap();
+                }
+                started.elapsed()
+            })
+            .unwrap()
+        }))
+    }
+
     /// The floor: `rows` inserted by one client into a table shaped like
     /// `ops`, `BATCH` a transaction, each row by the same prepared INSERT.
     fn floor(&self, rows: &[Row]) -> Duration {
@@ -389,6 +428,7 @@ async fn bench(backend: &str, args: &Args) {
     assert_eq!(accepted, total);
     latencies.sort_by(f64::total_cmp);
     let floor = off_async(|| db.floor(&rows));
+    let floor_unnest = db.floor_unnest(&rows);
     println!("\n== {backend} ==");
     println!(
         "(a) ingest: {CENTERS} centers × {} batches × {BATCH} ops = {total} ops in {:.2} s = {:.0} ops/s \
@@ -405,6 +445,14 @@ async fn bench(backend: &str, args: &Args) {
         total as f64 / floor.as_secs_f64(),
         100.0 * floor.as_secs_f64() / ingest.as_secs_f64()
     );
+
+    if let Some(f) = floor_unnest {
+        println!(
+            "    floor, one INSERT … unnest of {BATCH} rows a transaction: {:.2} s = {:.0} rows/s",
+            f.as_secs_f64(),
+            total as f64 / f.as_secs_f64()
+        );
+    }
 
     // (b) one center's day: desk 1 pushes 500, desk 2 pulls them back.
     let a = desks[0].clone();
