@@ -12,10 +12,15 @@ use ts_rs::{Config, TS, TypeVisitor};
 struct Declarations<'a> {
     cfg: &'a Config,
     found: BTreeMap<String, String>,
+    /// Types already walked (recursive types such as JSON values).
+    seen: std::collections::HashSet<std::any::TypeId>,
 }
 
 impl TypeVisitor for Declarations<'_> {
     fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        if !self.seen.insert(std::any::TypeId::of::<T>()) {
+            return;
+        }
         // Built-in types (strings, numbers, Option, Vec, ...) have no file of
         // their own and cannot be declared.
         if T::output_path().is_none() {
@@ -23,11 +28,7 @@ impl TypeVisitor for Declarations<'_> {
             T::visit_dependencies(self);
             return;
         }
-        let name = T::ident(self.cfg);
-        if self.found.contains_key(&name) {
-            return;
-        }
-        self.found.insert(name, T::decl(self.cfg));
+        self.found.insert(T::ident(self.cfg), T::decl(self.cfg));
         T::visit_dependencies(self);
     }
 }
@@ -41,7 +42,7 @@ pub fn config() -> Config {
 /// The whole generated file.
 pub fn typescript() -> String {
     let cfg = config();
-    let mut decls = Declarations { cfg: &cfg, found: BTreeMap::new() };
+    let mut decls = Declarations { cfg: &cfg, found: BTreeMap::new(), seen: Default::default() };
     crate::commands::visit_types(&mut decls);
     let mut out = String::from(
         "// Generated from the Rust types by `KANOON_UPDATE_BINDINGS=1 cargo test -p kanoon-desk bindings`.\n\

@@ -27,6 +27,8 @@ use uuid::Uuid;
 use crate::auth;
 use crate::error::{ApiError, ApiErrorCode, ApiResult};
 use crate::state::AppState;
+use crate::sync::{SyncStatus, sync_error};
+use kanoon_store::sync::SyncException;
 
 // ---------------------------------------------------------------- DTOs of the shell
 
@@ -252,7 +254,11 @@ fn limit(n: u32) -> usize {
 // ---------------------------------------------------------------- the table
 
 macro_rules! commands {
-    ($( $(#[$doc:meta])* $name:ident ( $args:ty ) -> $ret:ty = $body:expr ; )*) => {
+    (
+        $( $(#[$doc:meta])* $name:ident ( $args:ty ) -> $ret:ty = $body:expr ; )*
+        // Commands that wait on the network: `async fn`s defined below.
+        @async { $( $aname:ident ( $aargs:ty ) -> $aret:ty ; )* }
+    ) => {
         $(
             $(#[$doc])*
             #[tauri::command(async)]
@@ -264,17 +270,21 @@ macro_rules! commands {
 
         /// The invoke handler of every command in the table.
         pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![$($name),*]
+            tauri::generate_handler![$($name,)* $($aname),*]
         }
 
         /// (name, argument type, result type) of every command, as TypeScript.
         pub fn signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, String, String)> {
-            vec![$((stringify!($name), <$args as TS>::name(cfg), <$ret as TS>::name(cfg))),*]
+            vec![
+                $((stringify!($name), <$args as TS>::name(cfg), <$ret as TS>::name(cfg)),)*
+                $((stringify!($aname), <$aargs as TS>::name(cfg), <$aret as TS>::name(cfg)),)*
+            ]
         }
 
         /// Visits every type the commands exchange (for the declarations).
         pub fn visit_types(v: &mut impl ts_rs::TypeVisitor) {
             $( v.visit::<$args>(); v.visit::<$ret>(); )*
+            $( v.visit::<$aargs>(); v.visit::<$aret>(); )*
             v.visit::<ApiError>();
         }
     };
@@ -394,6 +404,58 @@ commands! {
     load_draft(String) -> Option<String> = |s, form| Ok(s.desk().draft(&form)?);
     clear_draft(String) -> () = |s, form| Ok(s.desk().clear_draft(&form)?);
 
+    // --- sync with the provincial server
+    sync_status(()) -> SyncStatus = |s, ()| s.sync.status(&s.desk());
+    sync_problems(()) -> Vec<SyncException> = |s, ()| Ok(s.desk().sync_exceptions()?);
+
     // --- tests only (refused unless the test clock was switched on at start)
     test_advance_clock(i64) -> () = |s, days| s.advance_test_clock(days);
+
+    @async {
+        sync_enrol(SyncEnrol) -> SyncStatus;
+        sync_now(()) -> SyncStatus;
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct SyncEnrol {
+    /// e.g. https://sync.kanoon-markazi.ir
+    pub server: String,
+    /// The one-time code from the provincial administrator.
+    pub code: String,
+}
+
+/// Enrols this desk with the provincial server and starts syncing.
+#[tauri::command]
+pub async fn sync_enrol(state: tauri::State<'_, AppState>, args: SyncEnrol) -> ApiResult<SyncStatus> {
+    let server = args.server.trim().trim_end_matches('/').to_owned();
+    if !(server.starts_with("https://") || server.starts_with("http://")) {
+        return Err(ApiError::invalid("نشانی سرور باید با https:// آغاز شود (مثل https://sync.example.ir)."));
+    }
+    let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
+    let name = {
+        let desk = state.desk();
+        let id = desk.identity().ok_or_else(|| ApiError::from(kanoon_store::StoreError::NotSetUp))?;
+        format!("{} — میز {}", id.center.name, id.desk_number)
+    };
+    let code = crate::sync_code(&args.code);
+    kanoon_sync::enrol(&state.shared_desk(), &client, &server, &code, &name).await.map_err(sync_error)?;
+    state.start_sync()?;
+    state.sync.status(&state.desk())
+}
+
+/// One round now (the background loop keeps its own rhythm).
+#[tauri::command]
+pub async fn sync_now(state: tauri::State<'_, AppState>, args: ()) -> ApiResult<SyncStatus> {
+    let () = args;
+    let server = state
+        .desk()
+        .sync_settings()?
+        .map(|s| s.server)
+        .ok_or_else(|| sync_error(kanoon_sync::SyncError::NotEnrolled))?;
+    let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
+    let outcome = kanoon_sync::sync_once(&state.shared_desk(), &client).await;
+    state.sync.record_now(&outcome.as_ref().map(Clone::clone).map_err(ToString::to_string));
+    outcome.map_err(sync_error)?;
+    state.sync.status(&state.desk())
 }

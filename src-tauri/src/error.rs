@@ -20,6 +20,8 @@ pub enum ApiErrorCode {
     NotADatabase,
     ImportRejected,
     Storage,
+    /// The provincial server did not answer (the desk keeps working).
+    Unreachable,
     /// Username or password did not match.
     WrongCredentials,
     /// Something the shell itself could not do (a folder, a file).

@@ -6,10 +6,17 @@ pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod state;
+pub mod sync;
 
 use tauri::Manager;
 
 use crate::state::AppState;
+
+/// A one-time enrolment code as typed: any digit script, spaces and dashes
+/// dropped (the server normalizes too).
+pub fn sync_code(typed: &str) -> String {
+    kanoon_domain::text::to_ascii_digits(typed).chars().filter(char::is_ascii_alphanumeric).collect()
+}
 
 /// Starts the window. Errors before the window exists are printed in
 /// Persian and English (there is no window yet to show them in).
@@ -18,7 +25,13 @@ pub fn run() -> Result<(), String> {
         .setup(|app| {
             let path = state::database_path(app.path().app_data_dir().ok())?;
             let test_clock = std::env::var(state::TEST_CLOCK_ENV).is_ok_and(|v| v == "1");
-            app.manage(AppState::open(&path, test_clock)?);
+            let state = AppState::open(&path, test_clock)?;
+            // Sync problems must not keep the desk from opening: the status
+            // bar shows them.
+            if let Err(e) = state.start_sync() {
+                eprintln!("sync not started: {e}");
+            }
+            app.manage(state);
             Ok(())
         })
         .invoke_handler(commands::handler())

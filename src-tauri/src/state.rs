@@ -20,7 +20,9 @@ pub const DB_ENV: &str = "KANOON_DESK_DB";
 pub const TEST_CLOCK_ENV: &str = "KANOON_DESK_TEST_CLOCK";
 
 pub struct AppState {
-    desk: Mutex<Desk>,
+    /// Shared with the background sync loop.
+    desk: Arc<Mutex<Desk>>,
+    pub sync: Arc<crate::sync::SyncState>,
     db_path: PathBuf,
     /// Present only when the test clock was asked for at start.
     test_clock: Option<ManualClock>,
@@ -42,7 +44,12 @@ impl AppState {
         if let Some(c) = &clock {
             desk = desk.with_clock(Arc::new(c.clone()));
         }
-        Ok(Self { desk: Mutex::new(desk), db_path: path.to_path_buf(), test_clock: clock })
+        Ok(Self {
+            desk: Arc::new(Mutex::new(desk)),
+            sync: Arc::default(),
+            db_path: path.to_path_buf(),
+            test_clock: clock,
+        })
     }
 
     /// The desk, for one command. A panic in an earlier command cannot
@@ -50,6 +57,15 @@ impl AppState {
     /// poisoned lock is simply taken over.
     pub fn desk(&self) -> MutexGuard<'_, Desk> {
         self.desk.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn shared_desk(&self) -> Arc<Mutex<Desk>> {
+        Arc::clone(&self.desk)
+    }
+
+    /// Starts background sync if this desk is enrolled.
+    pub fn start_sync(&self) -> ApiResult<()> {
+        self.sync.start(self.shared_desk())
     }
 
     pub fn db_path(&self) -> &Path {

@@ -259,6 +259,23 @@ try {
     await shot("14-settings");
   });
 
+  await step("sync: an unreachable server is reported, the desk keeps working", async () => {
+    await nav("settings");
+    await typeInto("#sync-server", "http://127.0.0.1:9");
+    await typeInto("#sync-code", "۱۲۳۴۵۶۷۸۹۰");
+    await (await $("#sync-enrol")).click();
+    await (await $('#settings-sync [data-error-code="unreachable"]')).waitForDisplayed({ timeout: 15000 });
+    const bar = await (await $("#sync-bar")).getText();
+    if (!bar.includes("وصل نشده")) throw new Error(`status bar: «${bar}»`);
+    await (await $("#settings-sync")).scrollIntoView();
+    await shot("15-settings-sync");
+    await browser.execute(() => window.scrollTo(0, 0));
+    await (await $("#sync-bar button")).isExisting(); // no problems yet: no link
+    await invoke(browser, "sync_problems", null).then((r) => {
+      if (r.err || r.ok.length !== 0) throw new Error(JSON.stringify(r));
+    });
+  });
+
   await step("import screen", async () => {
     await nav("catalog");
     const link = await $("#catalog-import");
@@ -266,7 +283,7 @@ try {
     await link.click();
     await browser.pause(300);
     await checkA11y("import");
-    await shot("15-import");
+    await shot("16-import");
   });
 } catch {
   // reported by step()

@@ -4,7 +4,7 @@ import type { AppStatus } from "./bindings";
 
 export type Screen =
   | "home" | "loan" | "returns" | "members" | "register" | "catalog" | "import" | "overdue" | "settings"
-  | "print-card" | "print-labels" | "print-slip";
+  | "sync" | "print-card" | "print-labels" | "print-slip";
 
 export const app = $state({
   status: null as AppStatus | null,

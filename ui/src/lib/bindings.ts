@@ -9,7 +9,7 @@ kind: string, value: string, };
 
 export type ApiError = { code: ApiErrorCode, message: string, };
 
-export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "wrong_credentials" | "shell";
+export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "unreachable" | "wrong_credentials" | "shell";
 
 export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, database: string, outbox: number, test_clock: boolean, };
 
@@ -113,6 +113,8 @@ export type IssueCode = "unknown_registration_number" | "copy_withdrawn" | "copy
 
 export type JalaliDate = { year: number, month: number, day: number, };
 
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
 export type LoanHistoryRow = { loan_id: string, registration_number: string, title: string, lent_on_jalali: string, due_on_jalali: string, returned_on_jalali: string | null, 
 /**
  * The return event, to void a return recorded by mistake.
@@ -200,6 +202,8 @@ export type RenewArgs = { member_id: string, fee: FeeInput, };
 
 export type Role = "instructor" | "center_manager" | "provincial_admin";
 
+export type RoundSummary = { pushed: number, rejected: number, pulled: number, new_exceptions: number, };
+
 export type RowError = { 
 /**
  * The row number as the user sees it (see [`SourceRow::line`]).
@@ -256,6 +260,41 @@ delimiter: string | null,
 sheet: string | null, };
 
 export type Staff = { id: string, center_id: string, username: string, full_name: string, role: Role, active: boolean, };
+
+export type SyncEnrol = { 
+/**
+ * e.g. https://sync.kanoon-markazi.ir
+ */
+server: string, 
+/**
+ * The one-time code from the provincial administrator.
+ */
+code: string, };
+
+export type SyncException = { id: string, 
+/**
+ * copy_lent_twice, loan_not_open, concurrent_edit, unknown_member,
+ * unknown_copy, clock_far_off, not_applied.
+ */
+code: string, detail: JsonValue, created_at: string, resolved: boolean, };
+
+export type SyncStatus = { enrolled: boolean, server: string | null, 
+/**
+ * Tehran time of the last round that reached the server.
+ */
+last_success: string | null, 
+/**
+ * The last round's error, in Persian, while it is the latest outcome.
+ */
+last_error: string | null, last_report: RoundSummary | null, 
+/**
+ * Changes recorded here and not yet accepted by the server.
+ */
+waiting: number, 
+/**
+ * Sync problems not yet resolved.
+ */
+open_exceptions: number, };
 
 export type TitleHit = { id: string, title: string, author: string, publisher: string, age_group: string | null, copies: number, available: number, };
 
@@ -335,5 +374,9 @@ export type Commands = {
   save_draft: { args: Draft; result: null };
   load_draft: { args: string; result: string | null };
   clear_draft: { args: string; result: null };
+  sync_status: { args: null; result: SyncStatus };
+  sync_problems: { args: null; result: Array<SyncException> };
   test_advance_clock: { args: number; result: null };
+  sync_enrol: { args: SyncEnrol; result: SyncStatus };
+  sync_now: { args: null; result: SyncStatus };
 };

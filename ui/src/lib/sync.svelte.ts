@@ -1,0 +1,45 @@
+// The sync state the status bar shows, polled while the window is open
+// (the loop itself runs in the Rust shell whatever the window does).
+import { call } from "./ipc";
+import type { SyncStatus } from "./bindings";
+
+export const sync = $state({ status: null as SyncStatus | null });
+
+export async function refreshSync(): Promise<void> {
+  try {
+    sync.status = await call("sync_status", null);
+  } catch {
+    // Not set up or not signed in yet: nothing to show.
+  }
+}
+
+let timer: ReturnType<typeof setInterval> | undefined;
+
+export function startSyncPolling(everyMs = 10_000): void {
+  if (timer) return;
+  void refreshSync();
+  timer = setInterval(() => void refreshSync(), everyMs);
+}
+
+/** Persian explanations of the exception codes the store records. */
+export const PROBLEM_TEXT: Record<string, { what: string; todo: string }> = {
+  copy_lent_twice: {
+    what: "یک نسخه در دو میز (بدون اتصال) به دو عضو امانت داده شده است.",
+    todo: "ببینید کتاب نزد کدام عضو است؛ امانت دیگری را با ذکر دلیل باطل کنید.",
+  },
+  loan_not_open: {
+    what: "بازگشت یا تمدید کتابی رسید که امانت بازی برای آن نیست.",
+    todo: "تاریخچه امانت‌های آن نسخه را بررسی کنید؛ اگر بازگشت اشتباه ثبت شده، آن را باطل کنید.",
+  },
+  concurrent_edit: {
+    what: "یک مشخصه در دو میز هم‌زمان به دو مقدار متفاوت تغییر کرده است.",
+    todo: "مقدار درست را در پرونده مربوط دوباره ثبت کنید.",
+  },
+  unknown_member: { what: "رویدادی برای عضوی رسید که در این میز نیست.", todo: "همگام‌سازی را دوباره اجرا کنید؛ اگر ماند، به کارشناس استان خبر دهید." },
+  unknown_copy: { what: "رویدادی برای نسخه‌ای رسید که در این میز نیست.", todo: "همگام‌سازی را دوباره اجرا کنید؛ اگر ماند، به کارشناس استان خبر دهید." },
+  clock_far_off: {
+    what: "ساعت رایانه‌ای که این تغییر را ثبت کرده بسیار جلوتر یا عقب‌تر از ساعت سرور بوده است.",
+    todo: "ساعت و تاریخ آن رایانه را درست کنید؛ تاریخ این رویداد را بررسی کنید.",
+  },
+  not_applied: { what: "سرور یا این میز تغییری را نپذیرفت.", todo: "جزئیات را برای کارشناس استان بفرستید." },
+};
