@@ -42,7 +42,6 @@ pub struct AppStatus {
     pub today: NaiveDate,
     pub today_jalali: String,
     pub database: String,
-    pub outbox: i64,
     pub test_clock: bool,
 }
 
@@ -242,7 +241,6 @@ fn status(state: &AppState) -> ApiResult<AppStatus> {
         today,
         today_jalali: JalaliDate::from_gregorian(today).to_string(),
         database: state.db_path().display().to_string(),
-        outbox: if id.is_some() { desk.outbox_len()? } else { 0 },
         test_clock: std::env::var(crate::state::TEST_CLOCK_ENV).is_ok_and(|v| v == "1"),
     })
 }

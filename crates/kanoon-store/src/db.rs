@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_center.sql", include_str!("../../../migrations/local/0001_center.sql")),
     ("0002_sync.sql", include_str!("../../../migrations/local/0002_sync.sql")),
     ("0003_desk_local.sql", include_str!("../../../migrations/local/0003_desk_local.sql")),
+    ("0004_outbox_unpushed.sql", include_str!("../../../migrations/local/0004_outbox_unpushed.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

@@ -26,7 +26,7 @@ export async function refreshStatus(): Promise<void> {
 export function go(screen: Screen, param: string | null = null): void {
   app.param = param;
   app.screen = screen;
-  // The date, the signed-in staff and the outbox count change under us
+  // The date and the signed-in staff change under us
   // (midnight, another screen's writes): refresh on every move.
   void refreshStatus();
 }

@@ -11,7 +11,7 @@ export type ApiError = { code: ApiErrorCode, message: string, };
 
 export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "unreachable" | "wrong_credentials" | "shell";
 
-export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, database: string, outbox: number, test_clock: boolean, };
+export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, database: string, test_clock: boolean, };
 
 export type BackupArgs = { 
 /**
