@@ -96,6 +96,7 @@ impl Desk {
         let device = self.id()?.device_id;
         let now = self.now();
         let mut clock = self.hlc_clock();
+        let clock_before = clock.last;
         let mut report = ApplyReport::default();
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for op in ops {
@@ -176,6 +177,16 @@ impl Desk {
             "INSERT INTO meta (key, value) VALUES ('sync_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [cursor.to_string()],
         )?;
+        // The clock adopted from this page outlives a restart: the desk
+        // reopens at its last own op's clock or this, whichever is later, so
+        // its next write still sorts after what it has seen (an edit made
+        // after a restart must not lose to the value it replaced).
+        if clock.last > clock_before {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('hlc_last', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [clock.last.to_sortable()],
+            )?;
+        }
         tx.commit()?;
         self.set_hlc_clock(clock);
         self.forget_reference();

@@ -15,3 +15,4 @@ mod members;
 mod props;
 mod support;
 mod sync;
+mod sync_restart;
