@@ -68,7 +68,9 @@ token=$(curl -fsS -X POST "$base/sync/v1/enrol" -H 'content-type: application/js
     python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 
 status=0
-"$venv/bin/schemathesis" run "$base/sync/v1/openapi.json" \
+# From the temp dir: schemathesis keeps a cache in ./.schemathesis.
+st=$(pwd)/$venv/bin/schemathesis
+(cd "$dir" && "$st" run "$base/sync/v1/openapi.json" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
@@ -76,7 +78,7 @@ status=0
     --max-time "$max_time" \
     --request-timeout 10 \
     --generation-database none \
-    --no-color || status=$?
+    --no-color) || status=$?
 
 if grep -q '"level":"ERROR"' "$dir/server.log"; then
     echo "schemathesis: the server logged errors:" >&2
