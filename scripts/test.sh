@@ -25,6 +25,10 @@ status=0
 bash scripts/with-postgres.sh cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
 echo "postgres tests: $(grep -cE '^test .*postgres.* \.\.\. ok$' "$log" || true) passed"
 
+# schemathesis (PyPI) against the real server's OpenAPI document: no 5xx,
+# responses as documented.
+bash scripts/schemathesis.sh 2>&1 | tail -n 15 || status=1
+
 # The window's code: types (strict) and the Vitest tests of its logic.
 (cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human) 2>&1 | tail -n 3 | tee -a "$log" || status=1
 (cd ui && npx vitest run) 2>&1 | tee -a "$log" || status=1
