@@ -146,6 +146,7 @@ const $ = (s) => browser.$(s);
   // memory with detached nodes that the app itself no longer holds.
   const tl = Date.now();
   let lent = 0;
+  let halfPss = null;
   for (let i = 0; lent < LOANS && i + 1 < members.length; i++) {
     const books = free.slice(lent, Math.min(lent + PER_MEMBER, LOANS));
     const r = await browser.executeAsync((member, regnos, done) => {
@@ -176,14 +177,19 @@ const $ = (s) => browser.$(s);
       })();
     }, members[i + 1], books);
     if (r.err) throw new Error(`loan loop: ${r.err} (member ${members[i + 1]})`);
+    const before = lent;
     lent += r.ok;
+    if (before < LOANS / 2 && lent >= LOANS / 2) halfPss = pssOf("kanoon-desk");
   }
   const perLoan = (Date.now() - tl) / Math.max(lent, 1);
   await browser.pause(5000);
   const afterPss = pssOf("kanoon-desk");
+  // Is the growth kept, or garbage the JavaScript engine has not collected yet?
+  await browser.pause(30000);
+  const idlePss = pssOf("kanoon-desk");
   const empty = globalThis.emptyPss;
   console.log(`${lent} loans through the window (${perLoan.toFixed(0)} ms per loan, ${PER_MEMBER} per member)`);
-  console.log(`  after start: ${startPss.parts}; after loans: ${afterPss.parts}`);
-  console.log(`memory PSS: after start ${(startPss.kb / 1024).toFixed(0)} MB (${(startPss.kb / empty).toFixed(2)}× empty), after ${lent} loans ${(afterPss.kb / 1024).toFixed(0)} MB (${(afterPss.kb / empty).toFixed(2)}× empty), empty window ${(empty / 1024).toFixed(0)} MB`);
+  console.log(`  after start: ${startPss.parts}; after ${LOANS / 2} loans: ${halfPss?.parts}; after loans: ${afterPss.parts}; 30 s later: ${idlePss.parts}`);
+  console.log(`memory PSS: after start ${(startPss.kb / 1024).toFixed(0)} MB (${(startPss.kb / empty).toFixed(2)}× empty), after ${lent} loans ${(afterPss.kb / 1024).toFixed(0)} MB (${(afterPss.kb / empty).toFixed(2)}× empty), 30 s later ${(idlePss.kb / 1024).toFixed(0)} MB (${(idlePss.kb / empty).toFixed(2)}× empty), empty window ${(empty / 1024).toFixed(0)} MB`);
   await stop();
 }
