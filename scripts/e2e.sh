@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-desktop.sh
-cargo build -p kanoon-desk --locked --bin kanoon-desk
+# The same targets as `cargo test --workspace`, so the same feature
+# unification: after the tests this is a no-op (building only the app's
+# package would resolve other features and recompile its dependencies).
+cargo build --workspace --all-targets --locked
 export PATH="$HOME/.cargo/bin:$PATH"
 xvfb-run -a -s "-screen 0 1280x800x24" node ui/e2e/run.mjs
