@@ -9,6 +9,6 @@ bash scripts/setup-desktop.sh
 # The same targets as `cargo test --workspace`, so the same feature
 # unification: after the tests this is a no-op (building only the app's
 # package would resolve other features and recompile its dependencies).
-cargo build --workspace --all-targets --locked
+cargo build --workspace --lib --bins --tests --examples --locked
 export PATH="$HOME/.cargo/bin:$PATH"
 xvfb-run -a -s "-screen 0 1280x800x24" node ui/e2e/run.mjs
