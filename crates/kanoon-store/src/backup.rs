@@ -45,6 +45,7 @@ impl Desk {
     /// The current content is first saved beside the database, and the
     /// member-number counter and clocks keep their highest values.
     pub fn restore_from(&mut self, backup: &Path) -> Result<PathBuf> {
+        self.waiting.set(None);
         self.require(Permission::Restore)?;
         let center_id = self.id()?.center.id.to_string();
         let not_a_backup = || StoreError::NotADatabase { path: backup.to_path_buf() };

@@ -3,7 +3,7 @@
 //! what time it is, and runs every use case as one transaction that also
 //! appends the change's op(s) to the outbox.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +60,10 @@ pub struct Desk {
     /// Policy and age groups, read once: the loan path needs them on every
     /// scan. Dropped by every write that changes settings.
     reference: RefCell<Option<Arc<Reference>>>,
+    /// (highest outbox seq counted, ops waiting up to it): the status bar
+    /// asks often, and a full count over a large outbox takes tens of ms
+    /// with the desk locked. Dropped whenever ops are marked pushed.
+    pub(crate) waiting: Cell<Option<(i64, i64)>>,
     /// Background WAL checkpoints for a database on disk.
     _checkpointer: Option<db::Checkpointer>,
 }
@@ -93,6 +97,7 @@ impl Desk {
             hlc: HlcClock::default(),
             clock_high_water: None,
             reference: RefCell::new(None),
+            waiting: Cell::new(None),
             _checkpointer: None,
         };
         desk.load_identity()?;
@@ -341,9 +346,24 @@ impl Desk {
         Ok(out)
     }
 
-    /// Number of ops waiting in the outbox (sync status, tests).
+    /// Number of ops waiting in the outbox (sync status, tests). Counted in
+    /// full once, then only the ops appended since (new ops are never
+    /// pushed before they are counted: marking pushed drops the count).
     pub fn outbox_len(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE pushed_at IS NULL", [], |r| r.get(0))?)
+        let max: i64 = self.conn.query_row("SELECT coalesce(max(seq), 0) FROM outbox", [], |r| r.get(0))?;
+        let count = match self.waiting.get() {
+            Some((counted_to, count)) if counted_to <= max => {
+                let new: i64 = self.conn.query_row(
+                    "SELECT count(*) FROM outbox WHERE seq > ?1 AND pushed_at IS NULL",
+                    [counted_to],
+                    |r| r.get(0),
+                )?;
+                count + new
+            }
+            _ => self.conn.query_row("SELECT count(*) FROM outbox WHERE pushed_at IS NULL", [], |r| r.get(0))?,
+        };
+        self.waiting.set(Some((max, count)));
+        Ok(count)
     }
 
     /// The ops in the outbox, oldest first.

@@ -70,6 +70,7 @@ impl Desk {
 
     /// Marks ops the server stored (accepted now or earlier).
     pub fn mark_pushed(&mut self, op_ids: &[Uuid]) -> Result<()> {
+        self.waiting.set(None);
         let now = self.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let tx = self.conn.transaction()?;
         {
@@ -818,6 +819,7 @@ impl Desk {
     /// Ops the server refused for their content: taken out of the push queue
     /// (they must not block the rest) and shown to staff as exceptions.
     pub fn set_aside(&mut self, rejected: &[kanoon_protocol::wire::RejectedOp]) -> Result<()> {
+        self.waiting.set(None);
         let now = self.now();
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let tx = self.conn.transaction()?;
