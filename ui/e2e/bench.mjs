@@ -64,7 +64,7 @@ const pct = (xs, p) => {
 const fmt = (x) => x.toFixed(1);
 
 // ---- the empty window first (the floor)
-{
+if (process.env.KANOON_BENCH_MEMORY !== "0") {
   const { browser, stop } = await openApp(EMPTY, {});
   await browser.pause(3000);
   const m = pssOf("kanoon-desk-empty");
@@ -130,7 +130,7 @@ const $ = (s) => browser.$(s);
 }
 
 // ---- memory: a fresh session (no WebDriver-driven phase before it).
-{
+if (process.env.KANOON_BENCH_MEMORY !== "0") {
   const { browser, stop } = await openApp(APP, { KANOON_DESK_DB: DB });
   const $ = (s) => browser.$(s);
   await (await $("#login-username")).waitForDisplayed({ timeout: 30000 });
