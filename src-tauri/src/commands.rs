@@ -124,6 +124,14 @@ pub struct VoidArgs {
 }
 
 #[derive(Clone, Debug, Deserialize, TS)]
+pub struct ResolveArgs {
+    /// The sync exception's id.
+    pub id: Uuid,
+    /// What staff did about it (required).
+    pub note: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
 pub struct NewTitle {
     pub title: TitleInput,
     pub registration_numbers: Vec<String>,
@@ -405,6 +413,8 @@ commands! {
     // --- sync with the provincial server
     sync_status(()) -> SyncStatus = |s, ()| s.sync.status(&s.desk());
     sync_problems(()) -> Vec<SyncException> = |s, ()| Ok(s.desk().sync_exceptions()?);
+    /// Settles a sync exception with a note; every desk of the center sees it resolved.
+    resolve_sync_exception(ResolveArgs) -> SyncException = |s, a| Ok(s.desk().resolve_sync_exception(a.id, &a.note)?);
 
     // --- tests only (refused unless the test clock was switched on at start)
     test_advance_clock(i64) -> () = |s, days| s.advance_test_clock(days);

@@ -27,6 +27,9 @@ impl EntityKind {
     /// Append-only membership events (membership period, payment, void).
     pub const MEMBERSHIP: &'static str = "membership";
     pub const POLICY: &'static str = "policy";
+    /// A sync exception settled by staff (event `exception_resolved`);
+    /// its entity id is the exception's id. Center-scoped.
+    pub const SYNC_EXCEPTION: &'static str = "sync_exception";
 
     pub fn new(s: &str) -> Self {
         Self(s.to_owned())

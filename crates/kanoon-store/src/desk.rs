@@ -398,7 +398,8 @@ impl Write<'_> {
         jalali::tehran_date(self.now)
     }
 
-    fn push_op(&mut self, entity: &str, entity_id: Uuid, body: OpBody) -> Result<Hlc> {
+    /// Appends one op to the outbox; returns its id and clock.
+    pub fn push_op(&mut self, entity: &str, entity_id: Uuid, body: OpBody) -> Result<(Uuid, Hlc)> {
         let hlc = self.hlc.tick(self.now.timestamp_millis());
         let op = Op {
             op_id: Uuid::now_v7(),
@@ -423,7 +424,7 @@ impl Write<'_> {
                 serde_json::to_string(&op)?,
                 self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
             ])?;
-        Ok(hlc)
+        Ok((op.op_id, hlc))
     }
 
     /// Appends an event to the log (and its op to the outbox). Derived
@@ -438,7 +439,7 @@ impl Write<'_> {
             | Event::Transfer { .. } => EntityKind::CIRCULATION,
         };
         let data = serde_json::to_value(&event)?;
-        let hlc = self.push_op(entity, id, OpBody::Event { kind: event.kind().to_owned(), data: data.clone() })?;
+        let (_, hlc) = self.push_op(entity, id, OpBody::Event { kind: event.kind().to_owned(), data: data.clone() })?;
         let record = EventRecord { id, hlc, device_id: self.identity.device_id, at: self.now, event };
         insert_event(&self.tx, &record, self.staff_id, &data)?;
         Ok(record)
@@ -462,7 +463,7 @@ impl Write<'_> {
             })
             .collect::<BTreeMap<_, _>>();
         let bases: Vec<(String, Option<FieldVersion>)> = fields.iter().map(|(n, c)| (n.clone(), c.base)).collect();
-        let hlc = self.push_op(entity, entity_id, OpBody::Patch { fields })?;
+        let (_, hlc) = self.push_op(entity, entity_id, OpBody::Patch { fields })?;
         let mut stamps = old.clone();
         for (name, base) in bases {
             stamps.insert(name, FieldStamp { hlc, device_id: self.identity.device_id, base });

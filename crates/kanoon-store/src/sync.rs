@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kanoon_domain::circulation::{Anomaly, Event, EventRecord};
-use kanoon_domain::entities::{AlternativeId, Documents, Gender, WithdrawReason};
+use kanoon_domain::entities::{AlternativeId, Documents, Gender, Permission, WithdrawReason};
 use kanoon_domain::ids::NationalId;
 use kanoon_domain::merge::{ConcurrentEdit, RecordFields, Stamped, apply_patch};
 use kanoon_domain::text;
@@ -30,7 +30,7 @@ use crate::error::{Result, StoreError};
 
 /// How far ahead of this desk's time a pulled op's clock may be before it is
 /// flagged (and not adopted, so one wrong PC cannot drag every clock).
-const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
+pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// What applying a page of pulled ops did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,39 @@ pub struct SyncException {
     pub detail: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub resolved: bool,
+    /// How staff settled it (on this desk or another of the center).
+    pub resolution: Option<ExceptionResolution>,
+}
+
+/// How staff settled an exception: the `exception_resolved` event every
+/// desk of the center pulls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ExceptionResolution {
+    /// The op that resolved it (`sync_exceptions.resolved_by`).
+    pub op_id: Uuid,
+    pub note: String,
+    pub staff_id: Option<Uuid>,
+    /// Staff records of other desks are not applied yet, so the name
+    /// travels with the event.
+    pub staff_name: String,
+    pub resolved_at: DateTime<Utc>,
+}
+
+/// Most characters in a resolution note.
+pub const MAX_RESOLUTION_NOTE: usize = 500;
+
+/// The event kind of a resolution (entity `sync_exception`).
+pub const EXCEPTION_RESOLVED: &str = "exception_resolved";
+
+/// The data of an `exception_resolved` event.
+#[derive(Serialize, Deserialize)]
+struct ExceptionResolved {
+    exception_id: Uuid,
+    note: String,
+    staff_id: Option<Uuid>,
+    staff_name: String,
+    resolved_at: DateTime<Utc>,
 }
 
 impl Desk {
@@ -194,39 +227,159 @@ impl Desk {
         Ok(report)
     }
 
-    /// Exceptions recorded by sync, newest first.
+    /// Exceptions recorded by sync, newest first, with their resolutions.
     pub fn sync_exceptions(&self) -> Result<Vec<SyncException>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, code, detail, created_at, resolved_by IS NOT NULL FROM sync_exceptions ORDER BY created_at DESC, id",
+            "SELECT e.id, e.code, e.detail, e.created_at, e.resolved_by IS NOT NULL,
+                    r.op_id, r.note, r.staff_id, r.staff_name, r.resolved_at
+             FROM sync_exceptions e LEFT JOIN exception_resolutions r ON r.exception_id = e.id AND r.op_id = e.resolved_by
+             ORDER BY e.created_at DESC, e.id",
         )?;
         let rows = stmt.query_map([], |r| {
+            let resolution = match r.get::<_, Option<String>>(5)? {
+                Some(op_id) => {
+                    Some((op_id, r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get(8)?, r.get(9)?))
+                }
+                None => None,
+            };
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, bool>(4)?,
+                resolution,
             ))
         })?;
         rows.map(|row| {
-            let (id, code, detail, at, resolved) = row?;
+            let (id, code, detail, at, resolved, resolution) = row?;
+            let resolution = resolution
+                .map(|(op_id, note, staff_id, staff_name, at): (String, String, Option<String>, String, String)| {
+                    Ok::<_, StoreError>(ExceptionResolution {
+                        op_id: crate::desk::parse_uuid(&op_id)?,
+                        note,
+                        staff_id: staff_id.as_deref().map(crate::desk::parse_uuid).transpose()?,
+                        staff_name,
+                        resolved_at: parse_time(&at)?,
+                    })
+                })
+                .transpose()?;
             Ok(SyncException {
                 id: crate::desk::parse_uuid(&id)?,
                 code,
                 detail: serde_json::from_str(&detail)?,
-                created_at: DateTime::parse_from_rfc3339(&at)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| StoreError::Corrupt(format!("زمان «{at}»")))?,
+                created_at: parse_time(&at)?,
                 resolved,
+                resolution,
             })
         })
         .collect()
     }
+
+    /// Staff settle an exception with a note saying what they did: one
+    /// transaction writes the `exception_resolved` op (every desk of the
+    /// center pulls it and marks the exception resolved too) and marks it
+    /// here.
+    pub fn resolve_sync_exception(&mut self, id: Uuid, note: &str) -> Result<SyncException> {
+        let staff = self.require(Permission::VoidRecords)?.clone();
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(StoreError::InvalidInput(
+                "بنویسید این مورد چگونه حل شد (مثلاً «کتاب از عضو پس گرفته شد»)؛ یادداشت لازم است.".into(),
+            ));
+        }
+        if note.chars().count() > MAX_RESOLUTION_NOTE {
+            return Err(StoreError::InvalidInput(format!(
+                "یادداشت بلندتر از {} نویسه است؛ کوتاه‌ترش کنید.",
+                text::to_persian_digits(&MAX_RESOLUTION_NOTE.to_string())
+            )));
+        }
+        self.write(|w| {
+            let state: Option<Option<String>> =
+                w.tx.query_row("SELECT resolved_by FROM sync_exceptions WHERE id = ?1", [id.to_string()], |r| r.get(0))
+                    .optional()?;
+            match state {
+                None => {
+                    return Err(StoreError::NotFound(
+                        "این مورد در فهرست مشکل‌های همگام‌سازی این میز نیست؛ فهرست را تازه کنید.".into(),
+                    ));
+                }
+                Some(Some(_)) => {
+                    return Err(StoreError::Conflict(
+                        "این مورد پیش‌تر حل شده است (شاید در میز دیگری)؛ فهرست را تازه کنید تا یادداشت آن را ببینید."
+                            .into(),
+                    ));
+                }
+                Some(None) => {}
+            }
+            let data = ExceptionResolved {
+                exception_id: id,
+                note: note.to_owned(),
+                staff_id: Some(staff.id),
+                staff_name: staff.full_name.clone(),
+                resolved_at: w.now,
+            };
+            let body = OpBody::Event { kind: EXCEPTION_RESOLVED.to_owned(), data: serde_json::to_value(&data)? };
+            let (op_id, hlc) = w.push_op(EntityKind::SYNC_EXCEPTION, id, body)?;
+            store_resolution(&w.tx, id, op_id, hlc, &data)
+        })?;
+        self.sync_exceptions()?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| StoreError::Corrupt("مورد حل شد ولی دوباره پیدا نشد".into()))
+    }
+}
+
+fn parse_time(at: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(at)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("زمان «{at}»")))
+}
+
+/// Keeps a resolution by its exception's id (the exception may not be
+/// recorded on this desk yet) and marks the exception if it is. Of two
+/// resolutions of one exception, the one with the lowest (hlc, op id)
+/// wins, whatever order they arrive in.
+fn store_resolution(tx: &Connection, exception_id: Uuid, op_id: Uuid, hlc: Hlc, r: &ExceptionResolved) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO exception_resolutions (exception_id, op_id, hlc, note, staff_id, staff_name, resolved_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (exception_id) DO UPDATE SET op_id = excluded.op_id, hlc = excluded.hlc, note = excluded.note,
+             staff_id = excluded.staff_id, staff_name = excluded.staff_name, resolved_at = excluded.resolved_at
+         WHERE (excluded.hlc, excluded.op_id) < (exception_resolutions.hlc, exception_resolutions.op_id)",
+    )?
+    .execute(params![
+        exception_id.to_string(),
+        op_id.to_string(),
+        hlc.to_sortable(),
+        r.note,
+        r.staff_id.map(|s| s.to_string()),
+        r.staff_name,
+        r.resolved_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    ])?;
+    tx.prepare_cached(
+        "UPDATE sync_exceptions SET resolved_by = (SELECT op_id FROM exception_resolutions WHERE exception_id = ?1)
+         WHERE id = ?1",
+    )?
+    .execute([exception_id.to_string()])?;
+    Ok(())
+}
+
+/// A pulled `exception_resolved` op: kept by the exception's id (its
+/// entity id). Another event kind of this entity (a newer version's) is
+/// kept in the inbox.
+fn apply_resolution(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value) -> Result<bool> {
+    if kind != EXCEPTION_RESOLVED {
+        return Ok(false);
+    }
+    let r: ExceptionResolved = serde_json::from_value(data.clone())?;
+    store_resolution(tx, op.entity_id, op.op_id, op.hlc, &r)?;
+    Ok(true)
 }
 
 /// Applies one op under a savepoint: all of it or nothing. An op that
 /// fails (a clash with a local row) is reported and kept for a later try.
-fn try_apply(tx: &mut rusqlite::Transaction<'_>, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
+pub(crate) fn try_apply(tx: &mut rusqlite::Transaction<'_>, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
     let sp = tx.savepoint()?;
     match apply_op(&sp, op, found) {
         Ok(applied) => {
@@ -248,14 +401,14 @@ fn try_apply(tx: &mut rusqlite::Transaction<'_>, op: &Op, found: &mut Vec<Findin
 }
 
 /// A conflict to record, identified by its code and the ids involved.
-struct Finding {
+pub(crate) struct Finding {
     id: Uuid,
     code: &'static str,
     detail: serde_json::Value,
 }
 
 impl Finding {
-    fn new(code: &'static str, ids: &[Uuid], detail: serde_json::Value) -> Self {
+    pub(crate) fn new(code: &'static str, ids: &[Uuid], detail: serde_json::Value) -> Self {
         let mut sorted = ids.to_vec();
         sorted.sort();
         let key =
@@ -275,11 +428,14 @@ impl Finding {
     }
 }
 
-/// Records an exception once; returns 1 if it is new.
-fn record_exception(tx: &Connection, f: &Finding, now: DateTime<Utc>) -> Result<usize> {
+/// Records an exception once; returns 1 if it is new. An exception whose
+/// resolution arrived first is recorded resolved.
+pub(crate) fn record_exception(tx: &Connection, f: &Finding, now: DateTime<Utc>) -> Result<usize> {
     Ok(tx
         .prepare_cached(
-            "INSERT INTO sync_exceptions (id, code, detail, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO sync_exceptions (id, code, detail, created_at, resolved_by)
+             VALUES (?1, ?2, ?3, ?4, (SELECT op_id FROM exception_resolutions WHERE exception_id = ?1))
+             ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![
             f.id.to_string(),
@@ -290,7 +446,7 @@ fn record_exception(tx: &Connection, f: &Finding, now: DateTime<Utc>) -> Result<
 }
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 6] = [
+pub(crate) const APPLIED_KINDS: [&str; 6] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
@@ -308,6 +464,7 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
         (EntityKind::MEMBER | EntityKind::TITLE | EntityKind::COPY | EntityKind::CENTER, OpBody::Patch { fields }) => {
             apply_record_patch(tx, op, fields, found)
         }
+        (EntityKind::SYNC_EXCEPTION, OpBody::Event { kind, data }) => apply_resolution(tx, op, kind, data),
         // Staff, settings and kinds of newer versions: kept for the version
         // that applies them.
         _ => Ok(false),
@@ -363,9 +520,13 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
     if let Some(copy) = rederived.copy {
         // Double loans are what the fold of the copy's whole log says now:
         // one seen on a partial log may vanish when an earlier return
-        // arrives, and every desk must end with the same set.
+        // arrives, and every desk must end with the same set. Resolved ones
+        // are re-derived too: their resolutions are kept by id in
+        // `exception_resolutions`, and `record_exception` re-inserts them
+        // resolved (a resolved exception the whole log no longer shows
+        // goes like any other; its resolution stays).
         tx.execute(
-            "DELETE FROM sync_exceptions WHERE code = 'copy_lent_twice' AND resolved_by IS NULL
+            "DELETE FROM sync_exceptions WHERE code = 'copy_lent_twice'
                  AND json_extract(detail, '$.copy_id') = ?1",
             [copy.to_string()],
         )?;

@@ -79,6 +79,17 @@ export type Draft = { form: string, body: string, };
 
 export type EditMemberArgs = { member_id: string, details: MemberDetails, };
 
+export type ExceptionResolution = { 
+/**
+ * The op that resolved it (`sync_exceptions.resolved_by`).
+ */
+op_id: string, note: string, staff_id: string | null, 
+/**
+ * Staff records of other desks are not applied yet, so the name
+ * travels with the event.
+ */
+staff_name: string, resolved_at: string, };
+
 export type Fee = { "type": "paid", amount_rials: number, receipt_number: string, } | { "type": "exempt", exemption: string, reason: string, };
 
 export type FeeExemption = { code: string, name: string, active: boolean, };
@@ -200,6 +211,16 @@ export type RegisterOutcome = { "type": "registered", member: MemberView, } | { 
 
 export type RenewArgs = { member_id: string, fee: FeeInput, };
 
+export type ResolveArgs = { 
+/**
+ * The sync exception's id.
+ */
+id: string, 
+/**
+ * What staff did about it (required).
+ */
+note: string, };
+
 export type Role = "instructor" | "center_manager" | "provincial_admin";
 
 export type RoundSummary = { pushed: number, rejected: number, pulled: number, new_exceptions: number, };
@@ -276,7 +297,11 @@ export type SyncException = { id: string,
  * copy_lent_twice, loan_not_open, concurrent_edit, unknown_member,
  * unknown_copy, clock_far_off, not_applied.
  */
-code: string, detail: JsonValue, created_at: string, resolved: boolean, };
+code: string, detail: JsonValue, created_at: string, resolved: boolean, 
+/**
+ * How staff settled it (on this desk or another of the center).
+ */
+resolution: ExceptionResolution | null, };
 
 export type SyncStatus = { enrolled: boolean, server: string | null, 
 /**
@@ -376,6 +401,7 @@ export type Commands = {
   clear_draft: { args: string; result: null };
   sync_status: { args: null; result: SyncStatus };
   sync_problems: { args: null; result: Array<SyncException> };
+  resolve_sync_exception: { args: ResolveArgs; result: SyncException };
   test_advance_clock: { args: number; result: null };
   sync_enrol: { args: SyncEnrol; result: SyncStatus };
   sync_now: { args: null; result: SyncStatus };

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { ageOn, formatJalali, formatJalaliLong, isoToJalali, jalaliToIso, monthLength, parseJalali } from "./jalali";
+import {
+  ageOn,
+  formatJalali,
+  formatJalaliLong,
+  formatTehranDateTime,
+  isoToJalali,
+  jalaliToIso,
+  monthLength,
+  parseJalali,
+} from "./jalali";
 
 describe("jalali", () => {
   it("parses every digit script and separator", () => {
@@ -41,5 +50,12 @@ describe("jalali", () => {
     expect(monthLength(1403, 12)).toBe(30);
     expect(ageOn({ year: 1395, month: 9, day: 5 }, { year: 1405, month: 9, day: 4 })).toBe(9);
     expect(ageOn({ year: 1395, month: 9, day: 4 }, { year: 1405, month: 9, day: 4 })).toBe(10);
+  });
+  it("shows a UTC timestamp as a Jalali date and time in Tehran", () => {
+    // 2025-04-05 06:30 UTC = 10:00 Tehran, 1404/01/16.
+    expect(formatTehranDateTime("2025-04-05T06:30:00.000Z")).toBe("۱۴۰۴/۰۱/۱۶ ساعت ۱۰:۰۰");
+    // Late evening UTC is already the next day in Tehran.
+    expect(formatTehranDateTime("2026-11-24T21:00:00Z")).toBe("۱۴۰۵/۰۹/۰۴ ساعت ۰۰:۳۰");
+    expect(formatTehranDateTime("دیروز")).toBeNull();
   });
 });

@@ -73,3 +73,28 @@ export function ageOn(birth: JalaliDate, on: JalaliDate): number {
   if (on.month < birth.month || (on.month === birth.month && on.day < birth.day)) age -= 1;
   return age;
 }
+
+const TEHRAN_PARTS = new Intl.DateTimeFormat("en-US", {
+  timeZone: "Asia/Tehran",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+/**
+ * A UTC timestamp (RFC 3339, as the Rust side sends DateTime<Utc>) as a
+ * Jalali date and time in Tehran: «۱۴۰۵/۰۹/۰۴ ساعت ۱۴:۰۵». Null when it is
+ * not a timestamp.
+ */
+export function formatTehranDateTime(timestamp: string): string | null {
+  const t = Date.parse(timestamp);
+  if (Number.isNaN(t)) return null;
+  const parts: Record<string, string> = {};
+  for (const p of TEHRAN_PARTS.formatToParts(new Date(t))) parts[p.type] = p.value;
+  const j = toJalaali(Number(parts.year), Number(parts.month), Number(parts.day));
+  const date = formatJalali({ year: j.jy, month: j.jm, day: j.jd });
+  return `${date} ساعت ${toPersianDigits(`${parts.hour}:${parts.minute}`)}`;
+}

@@ -181,3 +181,138 @@ fn a_desk_restored_from_an_older_backup_gets_back_what_it_wrote_since_from_the_s
     a.apply_pulled(&on_server, Cursor { epoch: 1, seq: on_server.len() as u64 }).unwrap();
     assert_eq!(a.open_loans_of(m.id).unwrap().len(), 1, "the loan came back from the server");
 }
+
+/// Both desks lent copy 1 offline and exchanged their ops: one
+/// copy_lent_twice exception on each. Returns its id.
+fn double_loan(p: &mut Pair) -> uuid::Uuid {
+    books(&mut p.a, "ماهی سیاه کوچولو", 1, 1);
+    let m = register(&mut p.a, "سارا", "کریمی", 41);
+    let n = register(&mut p.a, "مینا", "نوری", 42);
+    sync_both(p);
+    assert_eq!(lend(&mut p.a, &m, "1"), BookStatus::Lent);
+    assert_eq!(lend(&mut p.b, &n, "1"), BookStatus::Lent);
+    sync_both(p);
+    sync_both(p);
+    let ids: Vec<_> = p.a.sync_exceptions().unwrap().into_iter().filter(|e| e.code == "copy_lent_twice").collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].id
+}
+
+fn lent_twice(desk: &Desk) -> Vec<kanoon_store::sync::SyncException> {
+    desk.sync_exceptions().unwrap().into_iter().filter(|e| e.code == "copy_lent_twice").collect()
+}
+
+#[test]
+fn an_exception_resolved_on_one_desk_is_resolved_on_the_other_with_its_note() {
+    let mut p = pair();
+    let id = double_loan(&mut p);
+    let ex = lent_twice(&p.b);
+    assert!(!ex[0].resolved && ex[0].resolution.is_none());
+
+    let done = p.a.resolve_sync_exception(id, "  کتاب از مینا پس گرفته شد.  ").unwrap();
+    assert!(done.resolved);
+    let r = done.resolution.clone().unwrap();
+    assert_eq!(r.note, "کتاب از مینا پس گرفته شد.", "trimmed");
+    assert_eq!(r.staff_name, "زهرا احمدی");
+    assert_eq!(r.resolved_at, start_time());
+    let op = p.a.ops_to_push(10).unwrap().pop().unwrap();
+    assert_eq!((op.entity.as_str(), op.entity_id, op.op_id), ("sync_exception", id, r.op_id));
+
+    sync_both(&mut p);
+    for desk in [&p.a, &p.b] {
+        let ex = lent_twice(desk);
+        assert_eq!(ex.len(), 1, "{ex:?}");
+        assert!(ex[0].resolved);
+        assert_eq!(ex[0].resolution.as_ref(), Some(&r));
+    }
+    // Its own op coming back changes nothing.
+    sync_both(&mut p);
+    assert_eq!(lent_twice(&p.a)[0].resolution.as_ref(), Some(&r));
+}
+
+#[test]
+fn resolving_twice_an_unknown_id_or_without_a_note_is_refused_in_persian() {
+    use kanoon_store::ErrorCode;
+    let mut p = pair();
+    let id = double_loan(&mut p);
+    let waiting = p.a.outbox_len().unwrap();
+    for note in ["", "   ", &"ن".repeat(501)] {
+        let e = p.a.resolve_sync_exception(id, note).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+        assert!(e.to_string().contains("یادداشت"), "{e}");
+    }
+    let e = p.a.resolve_sync_exception(uuid::Uuid::now_v7(), "حل شد").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert_eq!(p.a.outbox_len().unwrap(), waiting, "a refusal writes nothing");
+
+    p.a.resolve_sync_exception(id, "حل شد").unwrap();
+    assert_eq!(p.a.outbox_len().unwrap(), waiting + 1, "one op");
+    let e = p.a.resolve_sync_exception(id, "دوباره").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    assert!(e.to_string().contains("پیش‌تر حل شده"), "{e}");
+    // Resolved on another desk: the same refusal there.
+    sync_both(&mut p);
+    assert_eq!(p.b.resolve_sync_exception(id, "من هم").unwrap_err().code(), ErrorCode::Conflict);
+}
+
+#[test]
+fn a_resolution_that_arrives_before_its_exception_is_applied_when_the_exception_is_recorded() {
+    let mut p = pair();
+    books(&mut p.a, "کلاغ‌ها", 1, 1);
+    let m = register(&mut p.a, "علی", "رضایی", 43);
+    let n = register(&mut p.a, "نیلوفر", "صادقی", 44);
+    sync_both(&mut p);
+    assert_eq!(lend(&mut p.a, &m, "1"), BookStatus::Lent);
+    assert_eq!(lend(&mut p.b, &n, "1"), BookStatus::Lent);
+    // A learns of B's loan, sees the exception and resolves it before B has
+    // heard of A's loan.
+    send(&mut p.b, &mut p.a, &mut p.seq);
+    let id = lent_twice(&p.a)[0].id;
+    p.a.resolve_sync_exception(id, "با عضو تماس گرفته شد").unwrap();
+    let ops = p.a.ops_to_push(10_000).unwrap();
+    let (resolution, rest): (Vec<_>, Vec<_>) = ops.into_iter().partition(|o| o.entity.as_str() == "sync_exception");
+    assert_eq!(resolution.len(), 1);
+    let report = p.b.apply_pulled(&resolution, Cursor { epoch: 1, seq: 100 }).unwrap();
+    assert_eq!((report.applied, report.kept), (1, 0), "{report:?}");
+    assert!(lent_twice(&p.b).is_empty(), "not recorded yet on B");
+
+    p.b.apply_pulled(&rest, Cursor { epoch: 1, seq: 200 }).unwrap();
+    let ex = lent_twice(&p.b);
+    assert_eq!(ex.len(), 1, "{ex:?}");
+    assert_eq!(ex[0].id, id);
+    assert!(ex[0].resolved, "recorded resolved");
+    assert_eq!(ex[0].resolution.as_ref().unwrap().note, "با عضو تماس گرفته شد");
+}
+
+#[test]
+fn a_resolved_double_loan_stays_resolved_when_the_copys_events_change() {
+    let mut p = pair();
+    let id = double_loan(&mut p);
+    p.a.resolve_sync_exception(id, "یکی از امانت‌ها برگشت").unwrap();
+    sync_both(&mut p);
+    // A return on B changes the copy's log: its double loans are recomputed
+    // on A (deleted and derived again) and the resolution survives.
+    p.b.check_in("1").unwrap();
+    sync_both(&mut p);
+    sync_both(&mut p);
+    for desk in [&p.a, &p.b] {
+        let ex = lent_twice(desk);
+        assert_eq!(ex.len(), 1, "{ex:?}");
+        assert!(ex[0].resolved, "{ex:?}");
+        assert_eq!(ex[0].resolution.as_ref().unwrap().note, "یکی از امانت‌ها برگشت");
+    }
+}
+
+#[test]
+fn two_desks_resolving_one_exception_end_with_the_same_resolution() {
+    let mut p = pair();
+    let id = double_loan(&mut p);
+    p.a.resolve_sync_exception(id, "از میز یک").unwrap();
+    p.clock.advance(chrono::Duration::seconds(1));
+    p.b.resolve_sync_exception(id, "از میز دو").unwrap();
+    sync_both(&mut p);
+    sync_both(&mut p);
+    let (a, b) = (lent_twice(&p.a), lent_twice(&p.b));
+    assert_eq!(a[0].resolution, b[0].resolution);
+    assert_eq!(a[0].resolution.as_ref().unwrap().note, "از میز یک", "the earlier resolution wins");
+}

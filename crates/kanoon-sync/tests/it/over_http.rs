@@ -15,7 +15,7 @@ fn national_id(nine: u64) -> String {
     kanoon_domain::ids::NationalId::from_body(&format!("{nine:09}")).unwrap().as_str().to_owned()
 }
 
-fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
+pub(crate) fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
     let mut desk = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
     desk.setup(SetupRequest {
         center_code: "1234".into(),
@@ -29,7 +29,7 @@ fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
     Arc::new(Mutex::new(desk))
 }
 
-fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
+pub(crate) fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
     let out = desk
         .lock()
         .unwrap()
@@ -61,7 +61,7 @@ fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
     }
 }
 
-fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
+pub(crate) fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
     desk.lock()
         .unwrap()
         .check_out(CheckOutRequest {
@@ -94,7 +94,7 @@ async fn postgres_two_offline_desks_lending_the_same_copy_both_see_one_exception
 
 /// An admin command on the server's storage, run off the async runtime as
 /// the server runs every storage call.
-fn admin<T: Send>(storage: &Arc<dyn Storage>, f: impl FnOnce(&dyn Storage) -> T + Send) -> T {
+pub(crate) fn admin<T: Send>(storage: &Arc<dyn Storage>, f: impl FnOnce(&dyn Storage) -> T + Send) -> T {
     off_async(|| f(storage.as_ref()))
 }
 

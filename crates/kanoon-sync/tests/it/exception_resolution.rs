@@ -1,0 +1,101 @@
+//! The sync issue's acceptance check for exceptions: two desks of one
+//! center lend the same copy offline, both see one `copy_lent_twice`
+//! exception after syncing through the real server over HTTP; desk A
+//! resolves it with a note, and after the next syncs desk B shows it
+//! resolved with A's note, who and when.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{TimeZone, Utc};
+use kanoon_domain::entities::CenterKind;
+use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
+use kanoon_server::{PostgresStorage, SqliteStorage, Storage, serve};
+use kanoon_store::catalog::TitleInput;
+use kanoon_store::circulation::BookStatus;
+use kanoon_store::sync::SyncException;
+use kanoon_store::{Clock, Desk, ManualClock};
+use kanoon_sync::{Client, enrol, sync_once};
+
+use crate::over_http::{admin, lend, new_desk, register};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap());
+    an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other(storage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other() {
+    if postgres_skipped() {
+        return;
+    }
+    let db = TestPostgres::create();
+    let storage = Arc::new(off_async(|| PostgresStorage::open(db.url())).unwrap());
+    an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other(storage).await;
+}
+
+fn lent_twice(desk: &Mutex<Desk>) -> Vec<SyncException> {
+    desk.lock().unwrap().sync_exceptions().unwrap().into_iter().filter(|e| e.code == "copy_lent_twice").collect()
+}
+
+async fn an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other(storage: Arc<dyn Storage>) {
+    admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
+    let (code_a, code_b) =
+        admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, storage.clone()));
+
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
+    let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
+    let client = Client::new(&url, None).unwrap();
+    enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
+    enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
+
+    a.lock()
+        .unwrap()
+        .add_title_with_copies(TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() }, &["7".to_string()])
+        .unwrap();
+    let m = register(&a, "سارا", 51);
+    let n = register(&a, "مینا", 52);
+    sync_once(&a, &client).await.unwrap();
+    sync_once(&b, &client).await.unwrap();
+
+    // Both offline: copy 7 lent at each desk to a different member.
+    assert_eq!(lend(&a, &m, "7"), BookStatus::Lent);
+    clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(lend(&b, &n, "7"), BookStatus::Lent);
+    for desk in [&a, &b, &a, &b] {
+        sync_once(desk, &client).await.unwrap();
+    }
+    let (on_a, on_b) = (lent_twice(&a), lent_twice(&b));
+    assert_eq!(on_a.len(), 1, "{on_a:?}");
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+    assert_eq!(on_a[0].id, on_b[0].id);
+    assert!(!on_a[0].resolved && !on_b[0].resolved);
+
+    clock.advance(chrono::Duration::minutes(2));
+    let note = "با خانواده مینا تماس گرفتیم؛ کتاب فردا برمی‌گردد.";
+    let resolved = a.lock().unwrap().resolve_sync_exception(on_a[0].id, note).unwrap();
+    let resolution = resolved.resolution.clone().unwrap();
+    assert!(resolved.resolved);
+    for desk in [&a, &b, &a, &b] {
+        sync_once(desk, &client).await.unwrap();
+    }
+
+    let on_b = lent_twice(&b);
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+    assert!(on_b[0].resolved, "{on_b:?}");
+    let seen = on_b[0].resolution.as_ref().unwrap();
+    assert_eq!(seen, &resolution);
+    assert_eq!(seen.note, note);
+    assert_eq!(seen.staff_name, "مدیر");
+    assert_eq!(seen.resolved_at, clock.now());
+    let on_a = lent_twice(&a);
+    assert_eq!(on_a.len(), 1, "{on_a:?}");
+    assert_eq!(on_a[0].resolution.as_ref(), Some(&resolution));
+    for desk in [&a, &b] {
+        assert_eq!(desk.lock().unwrap().outbox_len().unwrap(), 0, "everything was pushed");
+    }
+}
