@@ -32,9 +32,33 @@ pub fn run() -> Result<(), String> {
                 eprintln!("sync not started: {e}");
             }
             app.manage(state);
+            for window in app.webview_windows().values() {
+                software_rendering(window)?;
+            }
             Ok(())
         })
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
         .map_err(|e| format!("پنجره برنامه باز نشد (the window could not start): {e}"))
+}
+
+/// Draws the window without WebKit's accelerated compositing. The desk is
+/// forms and tables: software painting keeps up (scan → row stays within
+/// its budget) and the web process needs far less memory without the GL
+/// buffers compositing keeps (docs/BENCHMARKS.md), which matters on the
+/// centers' older PCs; it also sidesteps the blank-window bugs of some
+/// Linux GPU drivers. Set before the page's first paint.
+#[cfg(target_os = "linux")]
+fn software_rendering(window: &tauri::WebviewWindow) -> tauri::Result<()> {
+    window.with_webview(|webview| {
+        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        if let Some(settings) = webview.inner().settings() {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn software_rendering(_window: &tauri::WebviewWindow) -> tauri::Result<()> {
+    Ok(())
 }

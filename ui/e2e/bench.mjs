@@ -18,6 +18,9 @@ const DB = process.argv[2];
 const ENTER = "\uE007";
 const LOANS = Number(process.env.KANOON_BENCH_LOANS ?? 1000);
 if (!DB) throw new Error("usage: node bench.mjs <demo-db-path>");
+// Extra environment for the app only (not the empty window), for trying
+// WebKit settings: KANOON_BENCH_APP_ENV='{"NAME":"value"}'.
+const APP_ENV = { KANOON_DESK_DB: DB, ...JSON.parse(process.env.KANOON_BENCH_APP_ENV ?? "{}") };
 
 function sql(query) {
   const out = execFileSync("python3", ["-c", `import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(r[0])`, DB, query]);
@@ -71,6 +74,14 @@ if (process.env.KANOON_BENCH_MEMORY !== "0") {
   console.log(`empty Tauri window: PSS ${(m.kb / 1024).toFixed(0)} MB over ${m.processes} processes (${m.parts})`);
   globalThis.emptyPss = m.kb;
   await stop();
+  // The app draws without accelerated compositing (src-tauri/src/lib.rs);
+  // the same empty window drawn that way, for a like-for-like comparison.
+  const soft = await openApp(EMPTY, { WEBKIT_DISABLE_COMPOSITING_MODE: "1" });
+  await soft.browser.pause(3000);
+  const s = pssOf("kanoon-desk-empty");
+  console.log(`empty Tauri window without compositing: PSS ${(s.kb / 1024).toFixed(0)} MB (${s.parts})`);
+  globalThis.emptySoftPss = s.kb;
+  await soft.stop();
 }
 
 const today = new Date().toISOString().slice(0, 10);
@@ -83,8 +94,8 @@ const onLoan = sql("SELECT c.registration_number FROM open_loans o JOIN copies c
 console.log(`dataset: ${members.length} eligible members, ${free.length} free copies, ${onLoan.length} copies on loan used`);
 
 const t0 = Date.now();
-{
-const { browser, stop } = await openApp(APP, { KANOON_DESK_DB: DB });
+if (process.env.KANOON_BENCH_LATENCY !== "0") {
+const { browser, stop } = await openApp(APP, APP_ENV);
 const $ = (s) => browser.$(s);
   await (await $("#login-username")).waitForDisplayed({ timeout: 30000 });
   const launch = Date.now() - t0;
@@ -131,7 +142,7 @@ const $ = (s) => browser.$(s);
 
 // ---- memory: a fresh session (no WebDriver-driven phase before it).
 if (process.env.KANOON_BENCH_MEMORY !== "0") {
-  const { browser, stop } = await openApp(APP, { KANOON_DESK_DB: DB });
+  const { browser, stop } = await openApp(APP, APP_ENV);
   const $ = (s) => browser.$(s);
   await (await $("#login-username")).waitForDisplayed({ timeout: 30000 });
   await (await $("#login-username")).setValue("manager");
@@ -190,6 +201,8 @@ if (process.env.KANOON_BENCH_MEMORY !== "0") {
   const empty = globalThis.emptyPss;
   console.log(`${lent} loans through the window (${perLoan.toFixed(0)} ms per loan, ${PER_MEMBER} per member)`);
   console.log(`  after start: ${startPss.parts}; after ${LOANS / 2} loans: ${halfPss?.parts}; after loans: ${afterPss.parts}; 30 s later: ${idlePss.parts}`);
+  const soft = globalThis.emptySoftPss;
+  console.log(`beside the empty window without compositing (${(soft / 1024).toFixed(0)} MB): after start ${(startPss.kb / soft).toFixed(2)}×, after ${lent} loans ${(afterPss.kb / soft).toFixed(2)}×`);
   console.log(`memory PSS: after start ${(startPss.kb / 1024).toFixed(0)} MB (${(startPss.kb / empty).toFixed(2)}× empty), after ${lent} loans ${(afterPss.kb / 1024).toFixed(0)} MB (${(afterPss.kb / empty).toFixed(2)}× empty), 30 s later ${(idlePss.kb / 1024).toFixed(0)} MB (${(idlePss.kb / empty).toFixed(2)}× empty), empty window ${(empty / 1024).toFixed(0)} MB`);
   await stop();
 }
