@@ -118,6 +118,22 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// `GET /sync/v1/snapshot`: what a new or reinstalled desk starts from
+/// instead of replaying the whole log: every record op of its center and
+/// the province, the events still needed for derived state (open loans with
+/// their renewals, current membership periods, transfers, voids of those,
+/// and every event the server does not understand), read in one consistent
+/// snapshot of the log. The desk then pulls after `cursor`. Closed history
+/// (returned loans, expired memberships) stays on the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SnapshotResponse {
+    /// The log position the snapshot covers: pull after it.
+    pub cursor: Cursor,
+    /// Records first (centers, titles, members, copies, others), then events, each in log order.
+    pub ops: Vec<Op>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -12,6 +12,7 @@ mod http;
 mod metrics;
 mod openapi;
 mod postgres;
+mod snapshot;
 mod sqlite;
 mod storage;
 #[cfg(feature = "test-support")]
@@ -26,6 +27,6 @@ pub use postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TAB
 pub use sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{
     CenterInfo, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, ENROL_CODE_DIGITS, IncomingOp, MAX_PULL_LIMIT,
-    MIN_SCHEMA_VERSION, PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Storage, check_cursor, check_device_name, check_push,
-    hash_secret, normalize_enrol_code, same_op_json, scope_of,
+    MIN_SCHEMA_VERSION, PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, Storage, check_cursor, check_device_name,
+    check_push, hash_secret, normalize_enrol_code, same_op_json, scope_of,
 };

@@ -23,7 +23,8 @@ pub const BEARER: &str = "device_token";
     info(
         title = "Kanoon Desk sync API",
         description = "The provincial server of Kanoon Desk: desks enrol with a one-time code, push the ops of \
-                       their outbox and pull the ops of their center and the province-wide ones after a cursor. \
+                       their outbox and pull the ops of their center and the province-wide ones after a cursor; a new \
+                       desk starts from a snapshot. \
                        Every error is a JSON `ErrorBody`; the center of a request is always the device token's.",
         license(name = "Proprietary"),
     ),
@@ -161,6 +162,15 @@ pub struct PullResponse {
     pub cursor: Cursor,
     /// More ops wait beyond this page.
     pub more: bool,
+}
+
+/// What a new or reinstalled desk starts from (`GET /sync/v1/snapshot`).
+#[derive(ToSchema, serde::Serialize)]
+pub struct SnapshotResponse {
+    /// The log position the snapshot covers: pull after it.
+    pub cursor: Cursor,
+    /// Records first, then the events still needed, each in log order.
+    pub ops: Vec<Op>,
 }
 
 /// `{"status": "ok"}`.

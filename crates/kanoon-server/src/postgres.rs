@@ -27,12 +27,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
 use kanoon_protocol::Op;
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse, RejectedOp};
-use postgres::{NoTls, Transaction};
+use postgres::{IsolationLevel, NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::snapshot::{Selector, Snapshot};
 use crate::storage::{
     CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor,
     check_device_name, check_push, hash_secret, new_enrol_code, new_token, normalize_enrol_code, same_op_json,
@@ -73,6 +74,9 @@ const PULL_SQL: &str = "
         UNION ALL
         (SELECT seq, op FROM ops WHERE scope = $2 AND seq > $3 ORDER BY seq LIMIT $4)
     ) AS page ORDER BY seq LIMIT $4";
+
+/// Rows a snapshot reads at a time.
+const SNAPSHOT_ROWS: i32 = 5_000;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
@@ -401,6 +405,38 @@ impl Storage for PostgresStorage {
             last = u64::try_from(seq).unwrap_or(last);
         }
         Ok(PullResponse { ops, cursor: Cursor { epoch: self.epoch, seq: last }, more })
+    }
+
+    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError> {
+        let today = Utc::now().date_naive();
+        let mut client = self.client()?;
+        // One snapshot of the database for every read below. Its highest
+        // `seq` is the watermark, as for a pull: pushes take their `seq`s
+        // and commit one at a time under `OP_LOG_LOCK`, so every op below a
+        // visible one has committed (or rolled back for good).
+        let mut tx =
+            client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?;
+        let watermark: i64 = tx.query_one("SELECT coalesce(max(seq), 0)::bigint FROM ops", &[])?.try_get(0)?;
+        let mut selector = Selector::new(today);
+        let scan = tx.prepare("SELECT seq, entity, op FROM ops WHERE scope IN ($1, $2) AND seq <= $3")?;
+        // Read in portions through a portal: the log can be long.
+        let portal = tx.bind(&scan, &[&center_id.to_string(), &PROVINCE_SCOPE, &watermark])?;
+        loop {
+            let rows = tx.query_portal(&portal, SNAPSHOT_ROWS)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                selector.add(row.try_get(0)?, row.try_get::<_, &str>(1)?, row.try_get(2)?);
+            }
+        }
+        let wanted = selector.events_to_keep();
+        let mut events = Vec::with_capacity(wanted.len());
+        for row in tx.query("SELECT seq, op FROM ops WHERE seq = ANY($1)", &[&wanted])? {
+            events.push((row.try_get(0)?, row.try_get(1)?));
+        }
+        tx.commit()?;
+        Ok(selector.finish(self.epoch, watermark, events))
     }
 
     fn devices(&self) -> Result<Vec<DeviceInfo>, AppError> {

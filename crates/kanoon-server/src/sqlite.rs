@@ -8,7 +8,7 @@
 //! must serve only below the lowest `seq` still in flight (PostgreSQL, whose
 //! sequences hand out numbers that commit out of order: see `postgres.rs`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::snapshot::{Selector, Snapshot};
 use crate::storage::{
     CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor,
     check_device_name, check_push, hash_secret, new_enrol_code, new_token, normalize_enrol_code, now_iso, same_op_json,
@@ -48,6 +49,9 @@ const PULL_SQL: &str = "
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
     epoch: u64,
+    /// The database file (none in memory): a snapshot reads it on a
+    /// connection of its own, so pushes go on meanwhile (WAL).
+    path: Option<PathBuf>,
     /// Test-only: store a re-pushed op again, as a new op (the sync
     /// simulation's canary: idempotency broken on purpose).
     #[cfg(feature = "test-support")]
@@ -62,15 +66,16 @@ impl SqliteStorage {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| AppError::internal(format!("cannot open {}: {e}", path.display())))?;
-        Self::prepare(conn).map_err(|e| AppError::new(e.code, format!("{}: {}", path.display(), e.message)))
+        Self::prepare(conn, Some(path.to_owned()))
+            .map_err(|e| AppError::new(e.code, format!("{}: {}", path.display(), e.message)))
     }
 
     /// A fresh database in memory (tests, simulations).
     pub fn open_in_memory() -> Result<Self, AppError> {
-        Self::prepare(Connection::open_in_memory()?)
+        Self::prepare(Connection::open_in_memory()?, None)
     }
 
-    fn prepare(conn: Connection) -> Result<Self, AppError> {
+    fn prepare(conn: Connection, path: Option<PathBuf>) -> Result<Self, AppError> {
         claim(&conn)?;
         configure(&conn)?;
         migrate(&conn)?;
@@ -79,6 +84,7 @@ impl SqliteStorage {
         Ok(Self {
             conn: Mutex::new(conn),
             epoch,
+            path,
             #[cfg(feature = "test-support")]
             store_duplicates_again: std::sync::atomic::AtomicBool::new(false),
         })
@@ -397,6 +403,22 @@ impl Storage for SqliteStorage {
         Ok(PullResponse { ops, cursor: Cursor { epoch: self.epoch, seq: last }, more })
     }
 
+    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError> {
+        let today = chrono::Utc::now().date_naive();
+        match &self.path {
+            Some(path) => {
+                let mut conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| AppError::internal(format!("cannot open {} to read a snapshot: {e}", path.display())))?;
+                conn.busy_timeout(Duration::from_secs(10))?;
+                read_snapshot(&mut conn, center_id, self.epoch, today)
+            }
+            None => read_snapshot(&mut self.conn(), center_id, self.epoch, today),
+        }
+    }
+
     fn devices(&self) -> Result<Vec<DeviceInfo>, AppError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -444,6 +466,37 @@ impl Storage for SqliteStorage {
         let n: i64 = self.conn().query_row("SELECT count(*) FROM ops", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// A snapshot read in one read transaction: the watermark (every committed
+/// op, with one writer), the center's and the province's ops up to it, then
+/// the text of the events kept.
+fn read_snapshot(
+    conn: &mut Connection,
+    center_id: Uuid,
+    epoch: u64,
+    today: chrono::NaiveDate,
+) -> Result<Snapshot, AppError> {
+    let tx = conn.transaction()?;
+    let watermark: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?;
+    let mut selector = Selector::new(today);
+    {
+        let mut stmt = tx.prepare("SELECT seq, entity, op FROM ops WHERE scope IN (?1, ?2) AND seq <= ?3")?;
+        let mut rows = stmt.query(params![center_id.to_string(), PROVINCE_SCOPE, watermark])?;
+        while let Some(row) = rows.next()? {
+            selector.add(row.get(0)?, &row.get::<_, String>(1)?, row.get(2)?);
+        }
+    }
+    let wanted = selector.events_to_keep();
+    let mut events = Vec::with_capacity(wanted.len());
+    {
+        let mut stmt = tx.prepare("SELECT op FROM ops WHERE seq = ?1")?;
+        for seq in wanted {
+            events.push((seq, stmt.query_row([seq], |r| r.get(0))?));
+        }
+    }
+    tx.commit()?;
+    Ok(selector.finish(epoch, watermark, events))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::AppError;
+pub use crate::snapshot::Snapshot;
 
 /// Entities every desk of the province pulls, whichever center wrote them.
 /// Everything else is pulled only by the desks of the op's center.
@@ -124,6 +125,13 @@ pub trait Storage: Send + Sync {
     /// to 1..=`MAX_PULL_LIMIT`). A cursor of another epoch (other than 0,
     /// "no cursor yet") is a conflict: the desk must bootstrap again.
     fn pull(&self, center_id: Uuid, after: Cursor, limit: usize) -> Result<PullResponse, AppError>;
+
+    /// What a new or reinstalled desk of `center_id` starts from: the
+    /// records of its center and the province and the events still needed
+    /// (see `snapshot`), read in one consistent read of the log, and the
+    /// cursor to pull after (the watermark of that read, as `pull` would
+    /// serve it: no op below it can still commit).
+    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError>;
 
     /// Every enrolled device, by center code and desk number.
     fn devices(&self) -> Result<Vec<DeviceInfo>, AppError>;

@@ -6,6 +6,7 @@
 //! so sync needs nothing from the use cases. Only this crate knows rusqlite.
 
 pub mod backup;
+pub mod bootstrap;
 pub mod catalog;
 pub mod circulation;
 pub mod clock;

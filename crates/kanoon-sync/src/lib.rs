@@ -4,7 +4,12 @@
 //! a background loop that retries with exponential backoff and jitter when
 //! the provincial server cannot be reached. Resuming after a drop or a
 //! crash needs nothing special: unpushed ops stay in the outbox and the
-//! cursor moves only with the page it belongs to.
+//! cursor moves only with the page it belongs to. A desk that has pulled
+//! nothing yet starts from the server's snapshot (`bootstrap`).
+
+mod bootstrap;
+
+pub use bootstrap::{BootstrapReport, bootstrap};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -165,7 +170,8 @@ pub struct RoundReport {
 }
 
 /// Pushes the whole outbox in batches, then pulls every page after the
-/// desk's cursor. The desk is locked only between network calls.
+/// desk's cursor — a desk that has pulled nothing yet bootstraps from the
+/// server's snapshot first. The desk is locked only between network calls.
 pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundReport> {
     let token = lock(desk)?.sync_settings()?.ok_or(SyncError::NotEnrolled)?.token;
     let mut report = RoundReport::default();
@@ -181,6 +187,11 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         d.set_aside(&answer.rejected)?;
         report.pushed += stored.len();
         report.rejected += answer.rejected.len();
+    }
+    if lock(desk)?.never_pulled()? {
+        let done = bootstrap(desk, client).await?;
+        report.pulled += done.received;
+        add(&mut report.applied, &done.applied);
     }
     loop {
         let cursor = lock(desk)?.sync_cursor()?.unwrap_or_default();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kanoon_domain::entities::CenterKind;
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
-use kanoon_server::{AppError, CenterInfo, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, Storage};
+use kanoon_server::{AppError, CenterInfo, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, Snapshot, Storage};
 use uuid::Uuid;
 
 use crate::support::assert_error;
@@ -33,6 +33,9 @@ impl Storage for Faulty {
         Err(AppError::internal(SECRET))
     }
     fn pull(&self, _: Uuid, _: Cursor, _: usize) -> Result<PullResponse, AppError> {
+        Err(AppError::internal(SECRET))
+    }
+    fn snapshot(&self, _: Uuid) -> Result<Snapshot, AppError> {
         Err(AppError::internal(SECRET))
     }
     fn devices(&self) -> Result<Vec<DeviceInfo>, AppError> {

@@ -15,4 +15,5 @@ mod openapi;
 mod postgres_only;
 mod pull;
 mod push;
+mod snapshot;
 mod storage;

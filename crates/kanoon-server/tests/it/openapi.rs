@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use kanoon_protocol::wire::{
     API_PREFIX, Cursor, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, RejectedOp,
+    SnapshotResponse,
 };
 use kanoon_protocol::{FieldChange, FieldVersion, Hlc, OpBody};
 use kanoon_server::{ErrorBody, ErrorCode, OPENAPI_PATH};
@@ -19,6 +20,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/sync/v1/enrol"),
     ("post", "/sync/v1/push"),
     ("get", "/sync/v1/pull"),
+    ("get", "/sync/v1/snapshot"),
     ("get", "/sync/v1/openapi.json"),
     ("get", "/health"),
     ("get", "/metrics"),
@@ -76,7 +78,7 @@ async fn the_document_is_served_and_lists_every_route_the_router_has(backend: Ba
         assert_ne!(response.status(), 405, "{method} {path}");
     }
     // … and nothing else is.
-    for path in [format!("{API_PREFIX}/snapshot"), format!("{API_PREFIX}/metrics"), "/openapi.json".to_owned()] {
+    for path in [format!("{API_PREFIX}/bootstrap"), format!("{API_PREFIX}/metrics"), "/openapi.json".to_owned()] {
         let response = server.client.get(server.url(&path)).bearer_auth(&desk.token).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
     }
@@ -101,7 +103,7 @@ fn every_operation_documents_its_errors_and_the_sync_ones_their_token() {
                 );
             }
         }
-        let authenticated = path.ends_with("/push") || path.ends_with("/pull");
+        let authenticated = path.ends_with("/push") || path.ends_with("/pull") || path.ends_with("/snapshot");
         assert_eq!(op["security"] == json!([{ "device_token": [] }]), authenticated, "{method} {path}");
         if authenticated {
             for status in ["400", "401", "500"] {
@@ -152,6 +154,8 @@ fn the_schemas_have_the_fields_of_the_wire_types() {
     assert_same_fields(&doc, "RejectedOp", &RejectedOp { op_id: Uuid::now_v7(), reason: "r".into() });
     let page = PullResponse { ops: vec![], cursor: Cursor { epoch: 1, seq: 2 }, more: false };
     assert_same_fields(&doc, "PullResponse", &page);
+    let snapshot = SnapshotResponse { cursor: Cursor { epoch: 1, seq: 2 }, ops: vec![] };
+    assert_same_fields(&doc, "SnapshotResponse", &snapshot);
     assert_same_fields(&doc, "ErrorBody", &ErrorBody { code: ErrorCode::Conflict, message: "m".into() });
 
     // The op body: one object per `type`, with that variant's fields.

@@ -1,6 +1,7 @@
 //! Desks syncing through the real provincial server over HTTP on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bootstrap;
 mod exception_resolution;
 mod over_http;
 mod simulation;

@@ -1,0 +1,252 @@
+//! Bootstrap of a reinstalled desk of a large center over real HTTP on
+//! loopback (docs/BENCHMARKS.md, "Server: bootstrap"):
+//!
+//!   1. desk 1 of center 1234 is filled by `kanoon_store::demo::generate`
+//!      (default: the reference size, 60,000 copies / 40,000 titles / 6,000
+//!      members / 300,000 past loans) and its whole outbox is pushed into
+//!      the server's storage (setup: straight through `Storage::push`, 500
+//!      ops a batch, not timed as bootstrap);
+//!   2. a fresh desk (file database, same center, same desk number: a
+//!      reinstalled PC) enrols over HTTP and bootstraps: `GET /snapshot`
+//!      (the server's consistent read and selection, gzip'd transfer,
+//!      inflate + parse on the desk) then `Desk::apply_snapshot`; both
+//!      timed, three runs on fresh desks;
+//!   3. checks: the same open loans and members as desk 1, and the next
+//!      member number after desk 1's highest.
+//!
+//!   cargo bench -p kanoon-sync --bench bootstrap                        # reference size, SQLite server
+//!   cargo bench -p kanoon-sync --bench bootstrap -- --fraction 0.05     # quicker
+//!   bash scripts/with-postgres.sh cargo bench -p kanoon-sync --bench bootstrap -- --backend postgres
+//!
+//! Not run by tests or CI (the setup alone takes a minute or more).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use kanoon_domain::entities::CenterKind;
+use kanoon_domain::ids::MemberNumber;
+use kanoon_server::testing::{TestPostgres, off_async};
+use kanoon_server::{IncomingOp, PostgresStorage, SqliteStorage, Storage};
+use kanoon_store::demo::{DemoSize, generate};
+use kanoon_store::{Desk, SetupRequest};
+use kanoon_sync::{Client, enrol};
+
+const CENTER: &str = "1234";
+const RUNS: usize = 3;
+
+struct Args {
+    fraction: f64,
+    backend: String,
+}
+
+fn args() -> Args {
+    let mut a = Args { fraction: 1.0, backend: "sqlite".into() };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--fraction" => a.fraction = it.next().unwrap().parse().unwrap(),
+            "--backend" => a.backend = it.next().unwrap(),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    a
+}
+
+fn setup(path: &Path, desk_number: u8) -> Desk {
+    let mut desk = Desk::open(path).unwrap();
+    desk.setup(SetupRequest {
+        center_code: CENTER.into(),
+        center_name: "کانون پرورش فکری کودکان و نوجوانان، مرکز شماره ۱ اراک".into(),
+        center_kind: CenterKind::Fixed,
+        desk_number,
+        manager_username: "manager".into(),
+        manager_full_name: "مدیر مرکز".into(),
+    })
+    .unwrap();
+    desk
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Peak resident memory of this process so far, from /proc (Linux).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn main() {
+    let args = args();
+    std::fs::create_dir_all("target/bench-data").unwrap();
+    let dir = tempfile::tempdir_in("target/bench-data").unwrap();
+
+    // The server.
+    let mut _pg = None;
+    let storage: Arc<dyn Storage> = match args.backend.as_str() {
+        "sqlite" => Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap()),
+        "postgres" => {
+            let pg = TestPostgres::create();
+            let s = Arc::new(off_async(|| PostgresStorage::open(pg.url())).unwrap());
+            _pg = Some(pg);
+            s
+        }
+        other => panic!("unknown backend {other}"),
+    };
+    storage.add_center(CENTER, "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap();
+
+    // 1. Desk 1's years of work, pushed.
+    let size = if args.fraction >= 1.0 { DemoSize::REFERENCE } else { DemoSize::fraction(args.fraction) };
+    let started = Instant::now();
+    let mut old = setup(&dir.path().join("desk-old.sqlite"), 1);
+    let summary = generate(&mut old, size, 1404).unwrap();
+    println!(
+        "dataset: {} titles, {} copies, {} members, {} loans ({} open); generated in {:.1} s",
+        summary.titles,
+        summary.copies,
+        summary.members,
+        summary.loans,
+        summary.open_loans,
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let (center_id, device_id) = {
+        let id = old.identity().unwrap();
+        (id.center.id, id.device_id)
+    };
+    let mut pushed = 0usize;
+    loop {
+        let ops = old.ops_to_push(500).unwrap();
+        if ops.is_empty() {
+            break;
+        }
+        let ids: Vec<_> = ops.iter().map(|o| o.op_id).collect();
+        let incoming: Vec<_> = ops.into_iter().map(|o| IncomingOp::from_op(o).unwrap()).collect();
+        let answer = storage.push(center_id, device_id, &incoming).unwrap();
+        assert_eq!(answer.accepted.len(), ids.len());
+        old.mark_pushed(&ids).unwrap();
+        pushed += ids.len();
+    }
+    println!("pushed {pushed} ops in {:.1} s", started.elapsed().as_secs_f64());
+    let old_loans = old.all_open_loans().unwrap();
+    let old_members = old.list_members(0, 1_000_000).unwrap();
+    let highest = summary.member_numbers.iter().max().cloned().unwrap_or_default();
+
+    // 2. Reinstalled desks bootstrap over HTTP.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(kanoon_server::serve(listener, storage.clone()));
+    let client = Client::new(&url, None).unwrap();
+    let mut rows = Vec::new();
+    let mut settings = None;
+    for run in 0..RUNS {
+        // The first new PC enrols as desk 1 (desk 1's old PC pushed through
+        // the storage and never enrolled); the later runs' PCs reuse its
+        // token (the server has no command to free a desk number).
+        let path = dir.path().join(format!("desk-new-{run}.sqlite"));
+        let desk = Mutex::new(setup(&path, 1));
+        match &settings {
+            None => {
+                let code = storage.create_enrol_code(CENTER).unwrap();
+                runtime.block_on(enrol(&desk, &client, &url, &code, "میز ۱ (نو)")).unwrap();
+                settings = desk.lock().unwrap().sync_settings().unwrap();
+            }
+            Some(s) => desk.lock().unwrap().set_sync_settings(s).unwrap(),
+        }
+        let token = desk.lock().unwrap().sync_settings().unwrap().unwrap().token;
+
+        let t0 = Instant::now();
+        let snapshot = runtime.block_on(client.snapshot(&token)).unwrap();
+        let fetched = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let report = desk.lock().unwrap().apply_snapshot(&snapshot.ops, snapshot.cursor).unwrap();
+        let applied = t1.elapsed().as_secs_f64();
+        let total = t0.elapsed().as_secs_f64();
+        let json_bytes: usize = snapshot.ops.iter().map(|o| serde_json::to_string(o).unwrap().len()).sum();
+        println!(
+            "run {}: {} ops ({:.1} MiB of JSON); request {:.2} s + apply {:.2} s = {:.2} s; applied {}, kept {}, exceptions {}",
+            run + 1,
+            snapshot.ops.len(),
+            mib(json_bytes),
+            fetched,
+            applied,
+            total,
+            report.applied,
+            report.kept,
+            report.exceptions
+        );
+        rows.push((fetched, applied, total));
+
+        // 3. The same center as desk 1 had it.
+        let d = desk.lock().unwrap();
+        assert_eq!(d.all_open_loans().unwrap(), old_loans);
+        assert_eq!(d.list_members(0, 1_000_000).unwrap().len(), old_members.len());
+        drop(d);
+        if run == 0 {
+            let gz = gzipped_size(&runtime, &url, &token);
+            println!("snapshot on the wire: {:.1} MiB gzip'd", mib(gz));
+        }
+        let next = {
+            let mut d = desk.lock().unwrap();
+            d.sign_in("manager").unwrap();
+            let member = kanoon_store::members::RegisterMember {
+                details: kanoon_store::members::MemberDetails {
+                    first_name: "تازه".into(),
+                    last_name: "وارد".into(),
+                    father_name: "علی".into(),
+                    gender: kanoon_domain::entities::Gender::Female,
+                    birth_date: Some(kanoon_domain::jalali::JalaliDate::new(1395, 1, 1).unwrap()),
+                    national_id: None,
+                    alternative_id: None,
+                    school_grade: None,
+                    guardian_phone: None,
+                    address: String::new(),
+                    village: None,
+                    documents: kanoon_domain::entities::Documents::default(),
+                    age_group_override: None,
+                },
+                photo: None,
+                fee: kanoon_store::members::FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
+                confirm_duplicate_national_id: true,
+                legacy_number: None,
+            };
+            match d.register_member(member).unwrap() {
+                kanoon_store::members::RegisterOutcome::Registered { member } => member.member_number,
+                other => panic!("{other:?}"),
+            }
+        };
+        let counter = |n: &str| -> u64 { n[CENTER.len() + 2..n.len() - 1].parse().unwrap() };
+        assert!(MemberNumber::parse(&next).is_ok());
+        assert_eq!(counter(&next), counter(&highest) + 1, "{next} after {highest}");
+    }
+    let best = rows.iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
+    let median = {
+        let mut t: Vec<f64> = rows.iter().map(|r| r.2).collect();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    println!("bootstrap ({} backend): median {median:.2} s, best {best:.2} s (target ≤ 10 s)", args.backend);
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak RSS of the bench process (generation, server and desks together): {peak:.0} MiB");
+    }
+}
+
+/// The snapshot's size gzip'd, as the server sends it.
+fn gzipped_size(runtime: &tokio::runtime::Runtime, url: &str, token: &str) -> usize {
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .get(format!("{url}/sync/v1/snapshot"))
+            .bearer_auth(token)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        response.bytes().await.unwrap().len()
+    })
+}
