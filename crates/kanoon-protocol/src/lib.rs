@@ -7,6 +7,7 @@
 
 mod hlc;
 mod op;
+pub mod photos;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock};

@@ -19,6 +19,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use kanoon_protocol::photos::{DEFAULT_PHOTO_PAGE, MAX_PHOTO_PAGE, PhotoBody, PhotoPage, PhotoPushResponse};
 use kanoon_protocol::wire::{
     API_PREFIX, Cursor, EnrolRequest, EnrolResponse, MAX_PUSH_OPS, PullResponse, PushResponse,
 };
@@ -80,6 +81,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(push))
         .routes(routes!(pull))
         .routes(routes!(snapshot))
+        .routes(routes!(put_photo, photos_after))
         .routes(routes!(openapi_json));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, sync)
@@ -418,6 +420,80 @@ async fn snapshot(State(state): State<AppState>, Device(device): Device) -> Resu
     state.metrics.pulled(count);
     tracing::info!(device = %device.device_id, ops = count, bytes = body.len(), %cursor, "snapshot");
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
+}
+
+/// `POST /sync/v1/photos`: one member photo (`PhotoBody`) for a
+/// `PhotoPushResponse`.
+#[utoipa::path(
+    post,
+    path = "/photos",
+    tag = "sync",
+    summary = "Keep a member's photo for the device's center",
+    description = "Photos travel apart from the ops, one per request, after them and at low priority. The \
+                   latest version of a member's photo — (`updated_at`, `device_id`) — is kept: an older or equal \
+                   version is answered `newer_kept` (nothing stored; pull the newer one). Served only to the \
+                   desks of the uploading device's center.",
+    request_body(content = openapi::PhotoBody, content_type = "application/json"),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "Stored, or a newer version kept.", body = openapi::PhotoPushResponse),
+        (status = 400, description = "`bad_request`: not JSON, an image type other than JPEG/PNG/WebP, `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 413, description = "`too_large`: a photo over 2 MiB or a body over the size limit.", body = ErrorBody),
+        (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
+        (status = 503, description = "`timeout`: the request took too long (resend: uploads are idempotent).", body = ErrorBody),
+    ),
+)]
+async fn put_photo(
+    State(state): State<AppState>,
+    Device(device): Device,
+    body: Result<Json<PhotoBody>, JsonRejection>,
+) -> Result<Json<PhotoPushResponse>, AppError> {
+    let Json(photo) = body.map_err(json_rejection)?;
+    let member = photo.member_id;
+    let outcome = blocking(&state.storage, move |s| s.put_photo(device.center_id, device.device_id, &photo)).await?;
+    tracing::info!(device = %device.device_id, %member, ?outcome, "photo");
+    Ok(Json(PhotoPushResponse { outcome }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PhotoParams {
+    /// The `after` of the last page; none = from the start.
+    #[param(minimum = 0)]
+    after: Option<u64>,
+    /// Photos per page, default 20; values outside 1–50 are clamped.
+    #[param(minimum = 0)]
+    limit: Option<usize>,
+}
+
+/// `GET /sync/v1/photos?after=N&limit=M`: a `PhotoPage`.
+#[utoipa::path(
+    get,
+    path = "/photos",
+    tag = "sync",
+    summary = "The photos of the device's center changed after a position",
+    params(PhotoParams),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "A page of photos, oldest change first, the position after it, and whether more wait.", body = openapi::PhotoPage),
+        (status = 400, description = "`bad_request`: `after` or `limit` not a number.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
+        (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
+    ),
+)]
+async fn photos_after(
+    State(state): State<AppState>,
+    Device(device): Device,
+    params: Result<Query<PhotoParams>, QueryRejection>,
+) -> Result<Json<PhotoPage>, AppError> {
+    let Query(params) = params.map_err(|e| AppError::bad_request(e.body_text()))?;
+    let after = params.after.unwrap_or(0);
+    let limit = params.limit.unwrap_or(DEFAULT_PHOTO_PAGE).clamp(1, MAX_PHOTO_PAGE);
+    let page = blocking(&state.storage, move |s| s.photos_after(device.center_id, after, limit)).await?;
+    tracing::debug!(device = %device.device_id, photos = page.photos.len(), more = page.more, "photos");
+    Ok(Json(page))
 }
 
 /// `GET /sync/v1/openapi.json`: this document.

@@ -11,6 +11,7 @@ mod error;
 mod http;
 mod metrics;
 mod openapi;
+mod photos;
 mod postgres;
 mod snapshot;
 mod sqlite;

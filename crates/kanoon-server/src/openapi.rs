@@ -173,6 +173,49 @@ pub struct SnapshotResponse {
     pub ops: Vec<Op>,
 }
 
+/// One member's photo (`kanoon_protocol::photos::PhotoBody`).
+#[derive(ToSchema, serde::Serialize)]
+pub struct PhotoBody {
+    pub member_id: Uuid,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    #[schema(example = "image/jpeg")]
+    pub mime: String,
+    /// When the desk changed it: RFC 3339 UTC with milliseconds.
+    #[schema(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$",
+        example = "2026-11-25T09:30:00.000Z"
+    )]
+    pub updated_at: String,
+    /// The desk that changed it (breaks a tie of `updated_at`).
+    pub device_id: Uuid,
+    /// The image, base64 (standard alphabet, padded), at most 2 MiB decoded.
+    pub data: String,
+}
+
+/// What the server did with an uploaded photo.
+#[derive(ToSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoOutcome {
+    Stored,
+    NewerKept,
+}
+
+#[derive(ToSchema, serde::Serialize)]
+pub struct PhotoPushResponse {
+    pub outcome: PhotoOutcome,
+}
+
+/// A page of photos of the device's center changed after `after`.
+#[derive(ToSchema, serde::Serialize)]
+pub struct PhotoPage {
+    pub photos: Vec<PhotoBody>,
+    /// Pass back as `after` to continue.
+    #[schema(minimum = 0)]
+    pub after: u64,
+    /// More photos wait beyond this page.
+    pub more: bool,
+}
+
 /// `{"status": "ok"}`.
 #[derive(ToSchema, serde::Serialize)]
 pub struct Health {

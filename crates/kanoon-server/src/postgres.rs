@@ -26,6 +26,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
 use kanoon_protocol::Op;
+use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse, RejectedOp};
 use postgres::{IsolationLevel, NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
@@ -40,8 +41,10 @@ use crate::storage::{
 };
 
 /// The migrations, in order; `kanoon_server_schema` records each applied one.
-pub const POSTGRES_MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../../../migrations/server/postgres/0001_init.sql"))];
+pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../../../migrations/server/postgres/0001_init.sql")),
+    ("0002_photos.sql", include_str!("../../../migrations/server/postgres/0002_photos.sql")),
+];
 
 /// The table that records the applied migrations. A database without it
 /// but with other tables is another program's: refused, never migrated.
@@ -110,7 +113,7 @@ impl PostgresStorage {
         Ok(storage)
     }
 
-    fn client(&self) -> Result<PooledConnection<Manager>, AppError> {
+    pub(crate) fn client(&self) -> Result<PooledConnection<Manager>, AppError> {
         let pool = self.pool.as_ref().ok_or_else(|| AppError::internal("the storage is closed"))?;
         pool.get().map_err(|e| AppError::internal(format!("no PostgreSQL connection: {e}")))
     }
@@ -475,5 +478,13 @@ impl Storage for PostgresStorage {
     fn log_length(&self) -> Result<u64, AppError> {
         let n: i64 = self.client()?.query_one("SELECT count(*) FROM ops", &[])?.try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn put_photo(&self, center_id: Uuid, device_id: Uuid, photo: &PhotoBody) -> Result<PhotoOutcome, AppError> {
+        self.put_photo_postgres(center_id, device_id, photo)
+    }
+
+    fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError> {
+        self.photos_after_postgres(center_id, after, limit)
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
 use kanoon_protocol::Op;
+use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse, RejectedOp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
@@ -26,8 +27,10 @@ use crate::storage::{
 };
 
 /// The migrations, in order; `user_version` = how many are applied.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../../../migrations/server/sqlite/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../../../migrations/server/sqlite/0001_init.sql")),
+    ("0002_photos.sql", include_str!("../../../migrations/server/sqlite/0002_photos.sql")),
+];
 
 /// `PRAGMA application_id` of a Kanoon server database ("KNSV"): a desk's
 /// database or another program's is refused, never migrated.
@@ -100,7 +103,7 @@ impl SqliteStorage {
 
     /// The connection. A panic while it was held rolled its transaction
     /// back (rusqlite rolls back on drop), so a poisoned lock is still sound.
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -465,6 +468,14 @@ impl Storage for SqliteStorage {
     fn log_length(&self) -> Result<u64, AppError> {
         let n: i64 = self.conn().query_row("SELECT count(*) FROM ops", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn put_photo(&self, center_id: Uuid, device_id: Uuid, photo: &PhotoBody) -> Result<PhotoOutcome, AppError> {
+        self.put_photo_sqlite(center_id, device_id, photo)
+    }
+
+    fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError> {
+        self.photos_after_sqlite(center_id, after, limit)
     }
 }
 

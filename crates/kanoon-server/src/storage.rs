@@ -5,6 +5,7 @@
 //! Methods are blocking; the HTTP layer runs them on tokio's blocking pool.
 
 use kanoon_domain::entities::CenterKind;
+use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, MAX_PUSH_OPS, PullResponse, PushResponse};
 use kanoon_protocol::{EntityKind, Op};
 use rand::RngExt;
@@ -144,6 +145,14 @@ pub trait Storage: Send + Sync {
 
     /// Ops in the log (for `/metrics`).
     fn log_length(&self) -> Result<u64, AppError>;
+
+    /// Keeps `photo` as the member's photo in the device's center if it is
+    /// a later version than the one kept (`photos`).
+    fn put_photo(&self, center_id: Uuid, device_id: Uuid, photo: &PhotoBody) -> Result<PhotoOutcome, AppError>;
+
+    /// The center's photos changed after position `after`, oldest change
+    /// first, at most `limit`.
+    fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError>;
 }
 
 /// The lowest op schema version: the first any desk wrote. Versions above

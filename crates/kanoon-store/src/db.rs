@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_desk_local.sql", include_str!("../../../migrations/local/0003_desk_local.sql")),
     ("0004_outbox_unpushed.sql", include_str!("../../../migrations/local/0004_outbox_unpushed.sql")),
     ("0005_exception_resolution.sql", include_str!("../../../migrations/local/0005_exception_resolution.sql")),
+    ("0006_photo_sync.sql", include_str!("../../../migrations/local/0006_photo_sync.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

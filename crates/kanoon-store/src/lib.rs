@@ -17,6 +17,7 @@ pub mod error;
 pub mod import;
 mod local;
 pub mod members;
+pub mod photo_sync;
 pub mod settings;
 pub mod sync;
 

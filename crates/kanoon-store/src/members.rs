@@ -470,9 +470,16 @@ fn save_photo(w: &mut Write<'_>, member_id: Uuid, p: &Photo) -> Result<()> {
     }
     // Photos travel as their own low-priority stream, not as ops.
     w.tx.execute(
-        "INSERT INTO member_photos (member_id, mime, bytes, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (member_id) DO UPDATE SET mime = excluded.mime, bytes = excluded.bytes, updated_at = excluded.updated_at",
-        params![member_id.to_string(), p.mime, p.bytes, w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
+        "INSERT INTO member_photos (member_id, mime, bytes, updated_at, device_id, pushed) VALUES (?1, ?2, ?3, ?4, ?5, 0)
+         ON CONFLICT (member_id) DO UPDATE SET mime = excluded.mime, bytes = excluded.bytes,
+             updated_at = excluded.updated_at, device_id = excluded.device_id, pushed = 0",
+        params![
+            member_id.to_string(),
+            p.mime,
+            p.bytes,
+            w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            w.identity.device_id.to_string()
+        ],
     )?;
     Ok(())
 }

@@ -8,8 +8,10 @@
 //! nothing yet starts from the server's snapshot (`bootstrap`).
 
 mod bootstrap;
+mod photos;
 
 pub use bootstrap::{BootstrapReport, bootstrap};
+pub use photos::{PHOTOS_PER_ROUND, PhotoReport, sync_photos};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -167,11 +169,14 @@ pub struct RoundReport {
     pub rejected: usize,
     pub pulled: usize,
     pub applied: ApplyReport,
+    /// The member photo stream, after the ops.
+    pub photos: PhotoReport,
 }
 
 /// Pushes the whole outbox in batches, then pulls every page after the
 /// desk's cursor — a desk that has pulled nothing yet bootstraps from the
-/// server's snapshot first. The desk is locked only between network calls.
+/// server's snapshot first; then the member photo stream (`sync_photos`).
+/// The desk is locked only between network calls.
 pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundReport> {
     let token = lock(desk)?.sync_settings()?.ok_or(SyncError::NotEnrolled)?.token;
     let mut report = RoundReport::default();
@@ -203,6 +208,7 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
             break;
         }
     }
+    report.photos = sync_photos(desk, client, &token).await?;
     Ok(report)
 }
 

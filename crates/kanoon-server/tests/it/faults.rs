@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kanoon_domain::entities::CenterKind;
+use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
 use kanoon_server::{AppError, CenterInfo, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, Snapshot, Storage};
 use uuid::Uuid;
@@ -49,6 +50,12 @@ impl Storage for Faulty {
         Ok(())
     }
     fn log_length(&self) -> Result<u64, AppError> {
+        Err(AppError::internal(SECRET))
+    }
+    fn put_photo(&self, _: Uuid, _: Uuid, _: &PhotoBody) -> Result<PhotoOutcome, AppError> {
+        Err(AppError::internal(SECRET))
+    }
+    fn photos_after(&self, _: Uuid, _: u64, _: usize) -> Result<PhotoPage, AppError> {
         Err(AppError::internal(SECRET))
     }
 }

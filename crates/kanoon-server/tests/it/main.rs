@@ -12,6 +12,7 @@ mod faults;
 mod hostile;
 mod metrics;
 mod openapi;
+mod photos;
 mod postgres_only;
 mod pull;
 mod push;

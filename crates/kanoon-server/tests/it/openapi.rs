@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage, PhotoPushResponse};
 use kanoon_protocol::wire::{
     API_PREFIX, Cursor, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, RejectedOp,
     SnapshotResponse,
@@ -21,6 +22,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/sync/v1/push"),
     ("get", "/sync/v1/pull"),
     ("get", "/sync/v1/snapshot"),
+    ("post", "/sync/v1/photos"),
+    ("get", "/sync/v1/photos"),
     ("get", "/sync/v1/openapi.json"),
     ("get", "/health"),
     ("get", "/metrics"),
@@ -103,7 +106,10 @@ fn every_operation_documents_its_errors_and_the_sync_ones_their_token() {
                 );
             }
         }
-        let authenticated = path.ends_with("/push") || path.ends_with("/pull") || path.ends_with("/snapshot");
+        let authenticated = path.ends_with("/push")
+            || path.ends_with("/pull")
+            || path.ends_with("/snapshot")
+            || path.ends_with("/photos");
         assert_eq!(op["security"] == json!([{ "device_token": [] }]), authenticated, "{method} {path}");
         if authenticated {
             for status in ["400", "401", "500"] {
@@ -157,6 +163,23 @@ fn the_schemas_have_the_fields_of_the_wire_types() {
     let snapshot = SnapshotResponse { cursor: Cursor { epoch: 1, seq: 2 }, ops: vec![] };
     assert_same_fields(&doc, "SnapshotResponse", &snapshot);
     assert_same_fields(&doc, "ErrorBody", &ErrorBody { code: ErrorCode::Conflict, message: "m".into() });
+    let photo = PhotoBody {
+        member_id: Uuid::now_v7(),
+        mime: "image/jpeg".into(),
+        updated_at: "2026-11-25T09:30:00.000Z".into(),
+        device_id: Uuid::now_v7(),
+        data: "AA==".into(),
+    };
+    assert_same_fields(&doc, "PhotoBody", &photo);
+    assert_same_fields(&doc, "PhotoPushResponse", &PhotoPushResponse { outcome: PhotoOutcome::NewerKept });
+    assert_same_fields(&doc, "PhotoPage", &PhotoPage { photos: vec![photo], after: 3, more: false });
+    assert_eq!(
+        schema(&doc, "PhotoOutcome")["enum"],
+        json!([
+            serde_json::to_value(PhotoOutcome::Stored).unwrap(),
+            serde_json::to_value(PhotoOutcome::NewerKept).unwrap()
+        ])
+    );
 
     // The op body: one object per `type`, with that variant's fields.
     let variants = schema(&doc, "OpBody")["oneOf"].as_array().unwrap();

@@ -4,4 +4,5 @@
 mod bootstrap;
 mod exception_resolution;
 mod over_http;
+mod photos;
 mod simulation;
