@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::Hlc;
@@ -59,15 +60,71 @@ pub struct FieldChange {
     pub base: Option<FieldVersion>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What an op says. On the wire an object tagged by `type`. A body this
+/// version does not know — another `type`, or a known one with fields it
+/// does not know (at the body's level or in a field change) — is kept whole
+/// as `Unknown` and written back exactly, never dropped: receivers keep it
+/// for the version that understands it.
+#[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", ts(tag = "type", rename_all = "snake_case"))]
 pub enum OpBody {
     /// An immutable event; `kind` names it (loan, return, ...), `data` is its
     /// payload as written by the originating version.
     Event { kind: String, data: serde_json::Value },
     /// Field-by-field change of a record.
     Patch { fields: BTreeMap<String, FieldChange> },
+    /// A body of a newer version, as received (an object with a string `type`).
+    #[cfg_attr(feature = "ts", ts(skip))]
+    Unknown(serde_json::Value),
+}
+
+/// The known bodies' wire shape (serde's internally tagged enum).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownBody<K, D, P> {
+    Event { kind: K, data: D },
+    Patch { fields: P },
+}
+
+impl Serialize for OpBody {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OpBody::Event { kind, data } => KnownBody::<_, _, ()>::Event { kind, data }.serialize(s),
+            OpBody::Patch { fields } => KnownBody::<(), (), _>::Patch { fields }.serialize(s),
+            OpBody::Unknown(value) => value.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OpBody {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = Value::deserialize(d)?;
+        let Some(object) = value.as_object() else { return Err(D::Error::custom("an op body must be an object")) };
+        let known = match object.get("type").and_then(Value::as_str) {
+            Some("event") => only_keys(object, &["type", "kind", "data"]),
+            Some("patch") => {
+                only_keys(object, &["type", "fields"])
+                    && object.get("fields").and_then(Value::as_object).is_none_or(|fields| {
+                        fields.values().all(|c| c.as_object().is_none_or(|c| only_keys(c, &["value", "base"])))
+                    })
+            }
+            Some(_) => false,
+            None => return Err(D::Error::custom("an op body needs a string `type`")),
+        };
+        if !known {
+            return Ok(OpBody::Unknown(value));
+        }
+        match KnownBody::<String, Value, BTreeMap<String, FieldChange>>::deserialize(value).map_err(D::Error::custom)? {
+            KnownBody::Event { kind, data } => Ok(OpBody::Event { kind, data }),
+            KnownBody::Patch { fields } => Ok(OpBody::Patch { fields }),
+        }
+    }
+}
+
+fn only_keys(object: &Map<String, Value>, known: &[&str]) -> bool {
+    object.keys().all(|k| known.contains(&k.as_str()))
 }
 
 /// The envelope of every change a desk records. One local write of one
@@ -86,6 +143,12 @@ pub struct Op {
     /// Staff member who made the change.
     pub staff_id: Option<Uuid>,
     pub body: OpBody,
+    /// Top-level fields of a newer version, kept as received and written
+    /// back out: the server stores and serves them, a desk keeps them in
+    /// its inbox. Empty for the ops this version writes.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub extra: Map<String, Value>,
 }
 
 #[cfg(test)]
@@ -108,5 +171,73 @@ mod tests {
         let op: Op = serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(op.entity.as_str(), "future_thing");
         assert_eq!(serde_json::to_value(&op).unwrap_or_default(), json);
+    }
+
+    fn op_json(extra: Value, body: Value) -> Value {
+        let mut op = serde_json::json!({
+            "op_id": "01934f3c-0000-7000-8000-000000000001",
+            "schema_version": 9,
+            "hlc": {"wall_ms": 5, "counter": 1},
+            "device_id": "01934f3c-0000-7000-8000-000000000002",
+            "center_id": "01934f3c-0000-7000-8000-000000000003",
+            "entity": "member",
+            "entity_id": "01934f3c-0000-7000-8000-000000000004",
+            "staff_id": null,
+            "body": body,
+        });
+        if let (Some(op), Some(extra)) = (op.as_object_mut(), extra.as_object()) {
+            op.extend(extra.clone());
+        }
+        op
+    }
+
+    fn round_trip(json: &Value) -> Op {
+        let op: Op = serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(&serde_json::to_value(&op).unwrap_or_default(), json);
+        let text = serde_json::to_string(&op).unwrap_or_default();
+        let again: Op = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, op);
+        op
+    }
+
+    #[test]
+    fn unknown_top_level_fields_are_kept_and_written_back() {
+        let extra = serde_json::json!({"origin": {"app": "kanoon-desk", "version": "2.0"}, "signature": "abc"});
+        let body = serde_json::json!({"type": "patch", "fields": {"first_name": {"value": "سارا", "base": null}}});
+        let op = round_trip(&op_json(extra, body));
+        assert_eq!(op.extra.len(), 2);
+        assert_eq!(op.extra["signature"], "abc");
+        assert!(matches!(op.body, OpBody::Patch { .. }));
+    }
+
+    #[test]
+    fn a_body_of_an_unknown_type_or_with_unknown_fields_is_kept_whole() {
+        let bodies = [
+            serde_json::json!({"type": "merge", "into": "01934f3c-0000-7000-8000-000000000009", "why": [1]}),
+            serde_json::json!({"type": "event", "kind": "loan", "data": {}, "signed_by": "x"}),
+            serde_json::json!({"type": "patch", "fields": {"email": {"value": "a@b.ir", "base": null, "source": "sms"}}}),
+        ];
+        for body in bodies {
+            let op = round_trip(&op_json(serde_json::json!({}), body.clone()));
+            assert_eq!(op.body, OpBody::Unknown(body));
+            assert!(op.extra.is_empty());
+        }
+        // A field this version does not know inside a known patch is a value
+        // like any other (the receiver decides what it applies).
+        let body = serde_json::json!({"type": "patch", "fields": {"email": {"value": "a@b.ir", "base": null}}});
+        assert!(matches!(round_trip(&op_json(serde_json::json!({}), body)).body, OpBody::Patch { .. }));
+    }
+
+    #[test]
+    fn a_body_without_a_type_or_a_malformed_known_one_is_refused() {
+        for body in [
+            serde_json::json!({"kind": "loan", "data": {}}),
+            serde_json::json!("event"),
+            serde_json::json!({"type": "event", "data": {}}),
+            serde_json::json!({"type": "patch", "fields": {"x": 1}}),
+        ] {
+            let json = op_json(serde_json::json!({}), body.clone());
+            assert!(serde_json::from_value::<Op>(json).is_err(), "{body}");
+        }
     }
 }

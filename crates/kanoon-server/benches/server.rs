@@ -284,6 +284,7 @@ fn day_ops(desk: &Desk, n: usize, start_ms: i64) -> Vec<Op> {
                 entity_id,
                 staff_id: Some(staff),
                 body: OpBody::Event { kind: kind.into(), data },
+                extra: Default::default(),
             }
         })
         .collect()

@@ -411,6 +411,7 @@ impl Write<'_> {
             entity_id,
             staff_id: self.staff_id,
             body,
+            extra: Default::default(),
         };
         self.tx
             .prepare_cached(

@@ -227,6 +227,19 @@ impl Desk {
         Ok(report)
     }
 
+    /// A pulled op as this desk keeps it in its inbox (every field it came
+    /// with, known or not) and whether it was applied; None if it never
+    /// arrived.
+    pub fn pulled_op(&self, op_id: Uuid) -> Result<Option<(serde_json::Value, bool)>> {
+        let row: Option<(String, bool)> = self
+            .conn
+            .query_row("SELECT op, applied FROM inbox WHERE op_id = ?1", [op_id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(json, applied)| Ok((serde_json::from_str(&json)?, applied))).transpose()
+    }
+
     /// Exceptions recorded by sync, newest first, with their resolutions.
     pub fn sync_exceptions(&self) -> Result<Vec<SyncException>> {
         let mut stmt = self.conn.prepare_cached(
@@ -565,17 +578,65 @@ fn values_of(fields: &RecordFields) -> serde_json::Value {
     serde_json::Value::Object(fields.iter().map(|(k, s)| (k.clone(), s.value.clone())).collect())
 }
 
+/// The record fields this version stores, per entity.
+const MEMBER_FIELDS: &[&str] = &[
+    "member_number",
+    "legacy_number",
+    "center_id",
+    "first_name",
+    "last_name",
+    "father_name",
+    "gender",
+    "birth_date",
+    "national_id",
+    "alternative_id",
+    "school_grade",
+    "guardian_phone",
+    "address",
+    "village",
+    "documents",
+    "age_group_override",
+    "merged_into",
+];
+const TITLE_FIELDS: &[&str] = &[
+    "title",
+    "author",
+    "translator",
+    "illustrator",
+    "publisher",
+    "year",
+    "isbn",
+    "age_group",
+    "subjects",
+    "merged_into",
+];
+const CENTER_FIELDS: &[&str] = &["code", "name", "kind", "address", "phone"];
+const COPY_FIELDS: &[&str] = &["title_id", "center_id", "registration_number", "withdrawn"];
+
+/// Merges a pulled patch into the record. A field this version does not
+/// know (a newer version's) is neither merged nor stamped: its value stays
+/// in the op, which the inbox keeps as received (and the server too), so a
+/// version that knows the field can take it from there. The known fields
+/// apply as usual; the unknown one is never an exception.
 fn apply_record_patch(
     tx: &Connection,
     op: &Op,
     patch: &BTreeMap<String, FieldChange>,
     found: &mut Vec<Finding>,
 ) -> Result<bool> {
-    let current = match op.entity.as_str() {
-        EntityKind::MEMBER => member_values(tx, op.entity_id)?,
-        EntityKind::TITLE => title_values(tx, op.entity_id)?,
-        EntityKind::CENTER => center_values(tx, op.entity_id)?,
-        _ => copy_values(tx, op.entity_id)?,
+    let (current, known) = match op.entity.as_str() {
+        EntityKind::MEMBER => (member_values(tx, op.entity_id)?, MEMBER_FIELDS),
+        EntityKind::TITLE => (title_values(tx, op.entity_id)?, TITLE_FIELDS),
+        EntityKind::CENTER => (center_values(tx, op.entity_id)?, CENTER_FIELDS),
+        _ => (copy_values(tx, op.entity_id)?, COPY_FIELDS),
+    };
+    let known_patch: BTreeMap<String, FieldChange>;
+    let patch = if patch.keys().all(|k| known.contains(&k.as_str())) {
+        patch
+    } else {
+        known_patch =
+            patch.iter().filter(|(k, _)| known.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        &known_patch
     };
     let existed = current.is_some();
     let mut fields = current.map(|(values, clocks)| stamped(values, &clocks)).unwrap_or_default();

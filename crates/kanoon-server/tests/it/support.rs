@@ -288,6 +288,7 @@ fn op(desk: &Desk, entity: &str, entity_id: Uuid, wall_ms: i64, body: OpBody) ->
         entity_id,
         staff_id: Some(Uuid::now_v7()),
         body,
+        extra: Default::default(),
     }
 }
 

@@ -316,3 +316,62 @@ fn two_desks_resolving_one_exception_end_with_the_same_resolution() {
     assert_eq!(a[0].resolution, b[0].resolution);
     assert_eq!(a[0].resolution.as_ref().unwrap().note, "از میز یک", "the earlier resolution wins");
 }
+
+/// An op of a newer version, made from one of this version's: a later
+/// clock, a higher schema version, the given extra top-level fields and body.
+fn newer_op(like: &kanoon_protocol::Op, extra: serde_json::Value, body: serde_json::Value) -> serde_json::Value {
+    let mut json = serde_json::to_value(like).unwrap();
+    json["op_id"] = serde_json::json!(uuid::Uuid::now_v7());
+    json["schema_version"] = serde_json::json!(kanoon_protocol::SCHEMA_VERSION + 1);
+    json["hlc"]["wall_ms"] = serde_json::json!(like.hlc.wall_ms + 60_000);
+    json["body"] = body;
+    json.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    json
+}
+
+#[test]
+fn ops_of_a_newer_version_apply_what_this_version_knows_and_are_kept_whole() {
+    let mut p = pair();
+    let m = register(&mut p.a, "سارا", "کریمی", 45);
+    let ops = p.a.ops_to_push(10_000).unwrap();
+    let created = ops.iter().find(|o| o.entity.as_str() == "member" && o.entity_id == m.id).unwrap().clone();
+    send(&mut p.a, &mut p.b, &mut p.seq);
+    let base = serde_json::json!({"hlc": created.hlc, "device_id": created.device_id});
+    let extra = serde_json::json!({"origin": {"app": "kanoon-desk", "version": "2.1"}});
+    let patch = newer_op(
+        &created,
+        extra.clone(),
+        serde_json::json!({"type": "patch", "fields": {
+            "address": {"value": "اراک، میدان شهدا", "base": base},
+            "email": {"value": "sara@example.ir", "base": null},
+        }}),
+    );
+    let merge = newer_op(&created, extra, serde_json::json!({"type": "merge", "into": uuid::Uuid::now_v7()}));
+    let pulled: Vec<kanoon_protocol::Op> =
+        [&patch, &merge].iter().map(|j| serde_json::from_value((*j).clone()).unwrap()).collect();
+    let report = p.b.apply_pulled(&pulled, Cursor { epoch: 1, seq: 1_000 }).unwrap();
+    assert_eq!((report.applied, report.kept, report.exceptions), (1, 1, 0), "{report:?}");
+
+    // The known field applied; the unknown one is not an exception.
+    assert_eq!(p.b.member(m.id).unwrap().details.address, "اراک، میدان شهدا");
+    assert!(p.b.sync_exceptions().unwrap().is_empty());
+    // Both kept as received, every field present.
+    let id = |j: &serde_json::Value| j["op_id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap();
+    assert_eq!(p.b.pulled_op(id(&patch)).unwrap(), Some((patch.clone(), true)));
+    assert_eq!(p.b.pulled_op(id(&merge)).unwrap(), Some((merge.clone(), false)), "kept for a newer version");
+
+    // B edits the member afterwards: its patch is of this version and
+    // replaces the newer desk's address; the unknown field is not in it.
+    let mut details = p.b.member(m.id).unwrap().details;
+    details.guardian_phone = Some("09351112233".into());
+    details.address = "اراک، خیابان قائم".into();
+    p.b.edit_member(m.id, details).unwrap();
+    let edit = p.b.ops_to_push(10_000).unwrap().pop().unwrap();
+    assert_eq!(edit.schema_version, kanoon_protocol::SCHEMA_VERSION);
+    let kanoon_protocol::OpBody::Patch { fields } = &edit.body else { panic!("{edit:?}") };
+    assert!(!fields.contains_key("email"));
+    assert_eq!(fields["address"].base.unwrap().hlc, pulled[0].hlc, "it replaced the newer desk's value");
+    send(&mut p.b, &mut p.a, &mut p.seq);
+    assert_eq!(p.a.member(m.id).unwrap().details.address, "اراک، خیابان قائم");
+    assert!(p.a.sync_exceptions().unwrap().is_empty(), "{:?}", p.a.sync_exceptions());
+}

@@ -3,6 +3,8 @@
 
 mod bootstrap;
 mod exception_resolution;
+mod mixed_versions;
 mod over_http;
 mod photos;
+mod province_exceptions;
 mod simulation;
