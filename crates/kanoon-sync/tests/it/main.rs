@@ -6,5 +6,4 @@ mod exception_resolution;
 mod mixed_versions;
 mod over_http;
 mod photos;
-mod province_exceptions;
 mod simulation;
