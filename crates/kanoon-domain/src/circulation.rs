@@ -150,6 +150,37 @@ pub struct CirculationState {
     pub anomalies: Vec<Anomaly>,
 }
 
+impl Anomaly {
+    /// The code the exception is reported under (desks and server alike).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Anomaly::CopyLentTwice { .. } => "copy_lent_twice",
+            Anomaly::LoanNotOpen { .. } => "loan_not_open",
+            Anomaly::VoidTargetMissing { .. } => "void_target_missing",
+        }
+    }
+
+    /// The exception's id: the same on every peer that finds it.
+    pub fn exception_id(&self) -> Uuid {
+        match self {
+            Anomaly::CopyLentTwice { open_loan, new_loan, .. } => exception_id(self.code(), &[*open_loan, *new_loan]),
+            Anomaly::LoanNotOpen { event_id, .. } | Anomaly::VoidTargetMissing { event_id, .. } => {
+                exception_id(self.code(), &[*event_id])
+            }
+        }
+    }
+}
+
+/// The id of the exception `code` about `ids` (in any order): derived, so
+/// it is recorded once however often, and on however many desks, the ops
+/// that show it arrive, and a resolution written anywhere names it.
+pub fn exception_id(code: &str, ids: &[Uuid]) -> Uuid {
+    let mut sorted = ids.to_vec();
+    sorted.sort();
+    let key = std::iter::once(code.to_owned()).chain(sorted.iter().map(Uuid::to_string)).collect::<Vec<_>>().join("/");
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, key.as_bytes())
+}
+
 impl CirculationState {
     pub fn open_loans_of_copy(&self, copy_id: Uuid) -> impl Iterator<Item = &OpenLoan> {
         self.open_loans.values().filter(move |l| l.copy_id == copy_id)

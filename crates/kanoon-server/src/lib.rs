@@ -8,6 +8,7 @@
 //! (`epoch:seq`). The center is always the device token's, never the body's.
 
 mod error;
+mod exceptions;
 mod http;
 mod metrics;
 mod openapi;
@@ -20,6 +21,7 @@ mod storage;
 pub mod testing;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
+pub use exceptions::{CenterOp, ProvinceException, Resolution, province_exceptions};
 pub use http::{
     BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, serve,
     serve_with_shutdown,

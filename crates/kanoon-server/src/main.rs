@@ -61,6 +61,20 @@ enum Command {
         #[arg(long)]
         database: PathBuf,
     },
+    /// List sync exceptions: what each center's circulation log shows (a
+    /// copy lent twice, a return of a loan not open, …) and what staff
+    /// resolved at a desk. Unresolved first.
+    Exceptions {
+        /// The server database (a SQLite file or a PostgreSQL URL).
+        #[arg(long)]
+        database: PathBuf,
+        /// Only this center (its official code).
+        #[arg(long)]
+        center: Option<String>,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +156,26 @@ fn run(command: Command) -> anyhow::Result<()> {
             let code = open(&database)?.create_enrol_code(&center)?;
             eprintln!("one-time enrolment code for center {center} (shown only now):");
             println!("{code}");
+        }
+        Command::Exceptions { database, center, json } => {
+            let storage = open(&database)?;
+            let found = kanoon_server::province_exceptions(storage.as_ref(), center.as_deref())?;
+            if json {
+                for e in &found {
+                    println!("{}", serde_json::to_string(e)?);
+                }
+            } else {
+                println!("center\tstatus\tcode\texception\tdetail\tresolution");
+                for e in &found {
+                    let (status, resolution) = match &e.resolution {
+                        Some(r) => ("resolved", format!("{} ({}, {})", r.note, r.staff_name, r.resolved_at)),
+                        None => ("open", "-".to_owned()),
+                    };
+                    println!("{}\t{status}\t{}\t{}\t{}\t{resolution}", e.center_code, e.code, e.id, e.detail);
+                }
+            }
+            let open = found.iter().filter(|e| e.resolution.is_none()).count();
+            eprintln!("{} exceptions, {open} not resolved", found.len());
         }
         Command::Devices { database } => {
             let devices = open(&database)?.devices()?;

@@ -34,6 +34,7 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::exceptions::CenterOp;
 use crate::snapshot::{Selector, Snapshot};
 use crate::storage::{
     CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor,
@@ -486,5 +487,9 @@ impl Storage for PostgresStorage {
 
     fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError> {
         self.photos_after_postgres(center_id, after, limit)
+    }
+
+    fn center_ops(&self, center_id: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError> {
+        self.center_ops_postgres(center_id, entities)
     }
 }

@@ -88,9 +88,81 @@ enum EnvelopeBody {
     Event { data: Event },
 }
 
+/// A stored circulation or membership event as the fold takes it; None
+/// for any other op, or an event of a kind or shape this server does not
+/// understand.
+pub(crate) fn parse_event(entity: &str, json: &str) -> Option<EventRecord> {
+    if !matches!(entity, EntityKind::CIRCULATION | EntityKind::MEMBERSHIP) {
+        return None;
+    }
+    let envelope = serde_json::from_str::<EventEnvelope>(json).ok().filter(|e| e.entity == entity)?;
+    let EnvelopeBody::Event { data } = envelope.body;
+    Some(EventRecord {
+        id: envelope.entity_id,
+        hlc: envelope.hlc,
+        device_id: envelope.device_id,
+        at: DateTime::<Utc>::default(),
+        event: data,
+    })
+}
+
+/// Events grouped as their derived state is folded: loans, returns,
+/// renewals and transfers by copy (a return or renewal by its loan's
+/// copy), periods by member, voids by their target's group. The second
+/// list holds the indexes in no group: a return or renewal of a loan not
+/// in the log, a void of an event not in the log.
+pub(crate) fn group_events<'a>(
+    events: impl Iterator<Item = &'a EventRecord> + Clone,
+) -> (HashMap<Group, Vec<usize>>, Vec<usize>) {
+    let mut group_of: HashMap<Uuid, Group> = HashMap::new();
+    for e in events.clone() {
+        match &e.event {
+            Event::Loan { copy_id, .. } | Event::Transfer { copy_id, .. } => {
+                group_of.insert(e.id, Group::Copy(*copy_id));
+            }
+            Event::Membership { member_id, .. } => {
+                group_of.insert(e.id, Group::Member(*member_id));
+            }
+            _ => {}
+        }
+    }
+    for e in events.clone() {
+        if let Event::Return { loan_id, .. } | Event::Renewal { loan_id, .. } = &e.event
+            && let Some(g) = group_of.get(loan_id).copied()
+        {
+            group_of.insert(e.id, g);
+        }
+    }
+    // Voids of voids: resolve until nothing changes (chains are short).
+    loop {
+        let mut changed = false;
+        for e in events.clone() {
+            if let Event::Void { target, .. } = &e.event
+                && !group_of.contains_key(&e.id)
+                && let Some(g) = group_of.get(target).copied()
+            {
+                group_of.insert(e.id, g);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut groups: HashMap<Group, Vec<usize>> = HashMap::new();
+    let mut alone = Vec::new();
+    for (i, e) in events.enumerate() {
+        match group_of.get(&e.id) {
+            Some(g) => groups.entry(*g).or_default().push(i),
+            None => alone.push(i),
+        }
+    }
+    (groups, alone)
+}
+
 /// A group of events whose derived state is folded together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Group {
+pub(crate) enum Group {
     Copy(Uuid),
     Member(Uuid),
 }
@@ -117,78 +189,19 @@ impl Selector {
     /// One op of the center's or the province's scope, as stored.
     pub fn add(&mut self, seq: i64, entity: &str, json: String) {
         self.last_seq = self.last_seq.max(seq);
-        let understood = if matches!(entity, EntityKind::CIRCULATION | EntityKind::MEMBERSHIP) {
-            serde_json::from_str::<EventEnvelope>(&json).ok().filter(|e| e.entity == entity)
-        } else {
-            None
-        };
-        let Some(envelope) = understood else {
-            self.kept.push((rank(entity), seq, json));
-            return;
-        };
-        let EnvelopeBody::Event { data } = envelope.body;
-        let record = EventRecord {
-            id: envelope.entity_id,
-            hlc: envelope.hlc,
-            device_id: envelope.device_id,
-            at: DateTime::<Utc>::default(),
-            event: data,
-        };
-        self.events.push((seq, record));
+        match parse_event(entity, &json) {
+            Some(record) => self.events.push((seq, record)),
+            None => self.kept.push((rank(entity), seq, json)),
+        }
     }
 
     /// The `seq`s of the understood events the snapshot keeps, in log order.
     pub fn events_to_keep(&self) -> Vec<i64> {
         let events = &self.events;
-        // Every event's group: loans, returns and transfers by copy (a
-        // return or renewal by its loan's copy), periods by member, voids
-        // by their target's group. None: not in a group (kept).
-        let mut group_of: HashMap<Uuid, Group> = HashMap::with_capacity(events.len());
-        for (_, e) in events {
-            match &e.event {
-                Event::Loan { copy_id, .. } | Event::Transfer { copy_id, .. } => {
-                    group_of.insert(e.id, Group::Copy(*copy_id));
-                }
-                Event::Membership { member_id, .. } => {
-                    group_of.insert(e.id, Group::Member(*member_id));
-                }
-                _ => {}
-            }
-        }
-        for (_, e) in events {
-            if let Event::Return { loan_id, .. } | Event::Renewal { loan_id, .. } = &e.event
-                && let Some(g) = group_of.get(loan_id).copied()
-            {
-                group_of.insert(e.id, g);
-            }
-        }
-        // Voids of voids: resolve until nothing changes (chains are short).
-        loop {
-            let mut changed = false;
-            for (_, e) in events {
-                if let Event::Void { target, .. } = &e.event
-                    && !group_of.contains_key(&e.id)
-                    && let Some(g) = group_of.get(target).copied()
-                {
-                    group_of.insert(e.id, g);
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-
-        let mut groups: HashMap<Group, Vec<usize>> = HashMap::new();
-        let mut keep: Vec<i64> = Vec::new();
-        for (i, (seq, e)) in events.iter().enumerate() {
-            match group_of.get(&e.id) {
-                Some(g) => groups.entry(*g).or_default().push(i),
-                // A return or renewal of a loan not in the log, a void of an
-                // event not in the log: whoever pushes the rest later needs them.
-                None => keep.push(*seq),
-            }
-        }
+        let (groups, alone) = group_events(events.iter().map(|(_, e)| e));
+        // A return or renewal of a loan not in the log, a void of an event
+        // not in the log: whoever pushes the rest later needs them.
+        let mut keep: Vec<i64> = alone.iter().map(|&i| events[i].0).collect();
 
         let mut kept_ids: HashSet<Uuid> = HashSet::new();
         for (group, members) in &groups {

@@ -20,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::exceptions::CenterOp;
 use crate::snapshot::{Selector, Snapshot};
 use crate::storage::{
     CenterInfo, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, PROVINCE_SCOPE, Storage, check_cursor,
@@ -477,6 +478,10 @@ impl Storage for SqliteStorage {
     fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError> {
         self.photos_after_sqlite(center_id, after, limit)
     }
+
+    fn center_ops(&self, center_id: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError> {
+        self.center_ops_sqlite(center_id, entities)
+    }
 }
 
 /// A snapshot read in one read transaction: the watermark (every committed
@@ -528,7 +533,8 @@ mod tests {
             let fk: i64 = c.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
             let version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
             let app: i32 = c.pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
-            assert_eq!((mode.as_str(), sync, fk, version, app), ("wal", 2, 1, 1, APPLICATION_ID));
+            let migrations = i64::try_from(MIGRATIONS.len()).unwrap();
+            assert_eq!((mode.as_str(), sync, fk, version, app), ("wal", 2, 1, migrations, APPLICATION_ID));
             let not_strict: i64 = c
                 .query_row(
                     "SELECT count(*) FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%' AND strict = 0",

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::exceptions::CenterOp;
 pub use crate::snapshot::Snapshot;
 
 /// Entities every desk of the province pulls, whichever center wrote them.
@@ -153,6 +154,10 @@ pub trait Storage: Send + Sync {
     /// The center's photos changed after position `after`, oldest change
     /// first, at most `limit`.
     fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError>;
+
+    /// Every stored op of these entities, of one center or of all, with its
+    /// center's code, in log order (the admin's exception report).
+    fn center_ops(&self, center_id: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError>;
 }
 
 /// The lowest op schema version: the first any desk wrote. Versions above

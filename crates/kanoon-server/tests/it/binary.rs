@@ -130,6 +130,13 @@ async fn the_binary_administers_serves_and_stops_on_sigterm(backend: Backend) {
     let devices = String::from_utf8(run(&["devices", "--database", db_arg]).stdout).unwrap();
     assert!(devices.contains(&device_id.to_string()), "{devices}");
     assert!(devices.contains("میز امانت"), "{devices}");
+
+    // The exception report runs on the same database (nothing to report:
+    // the pushed ops are a loan and a title; the report's own test is
+    // kanoon-sync's `province_exceptions`).
+    let report = run(&["exceptions", "--database", db_arg, "--center", "1234"]);
+    assert!(String::from_utf8(report.stdout).unwrap().starts_with("center\tstatus\tcode"));
+    assert!(String::from_utf8(report.stderr).unwrap().contains("0 exceptions, 0 not resolved"));
 }
 
 backend_tests!(the_binary_administers_serves_and_stops_on_sigterm);

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use kanoon_domain::entities::CenterKind;
 use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
-use kanoon_server::{AppError, CenterInfo, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, Snapshot, Storage};
+use kanoon_server::{
+    AppError, CenterInfo, CenterOp, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, Snapshot, Storage,
+};
 use uuid::Uuid;
 
 use crate::support::assert_error;
@@ -56,6 +58,9 @@ impl Storage for Faulty {
         Err(AppError::internal(SECRET))
     }
     fn photos_after(&self, _: Uuid, _: u64, _: usize) -> Result<PhotoPage, AppError> {
+        Err(AppError::internal(SECRET))
+    }
+    fn center_ops(&self, _: Option<Uuid>, _: &[&str]) -> Result<Vec<CenterOp>, AppError> {
         Err(AppError::internal(SECRET))
     }
 }

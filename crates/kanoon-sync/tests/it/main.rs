@@ -6,4 +6,5 @@ mod exception_resolution;
 mod mixed_versions;
 mod over_http;
 mod photos;
+mod province_exceptions;
 mod simulation;
