@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kanoon_domain::circulation::{Anomaly, Event, EventRecord};
+use kanoon_domain::circulation::{Anomaly, Event, EventRecord, exception_id};
 use kanoon_domain::entities::{AlternativeId, Documents, Gender, Permission, WithdrawReason};
 use kanoon_domain::ids::NationalId;
 use kanoon_domain::merge::{ConcurrentEdit, RecordFields, Stamped, apply_patch};
@@ -422,22 +422,12 @@ pub(crate) struct Finding {
 
 impl Finding {
     pub(crate) fn new(code: &'static str, ids: &[Uuid], detail: serde_json::Value) -> Self {
-        let mut sorted = ids.to_vec();
-        sorted.sort();
-        let key =
-            std::iter::once(code.to_owned()).chain(sorted.iter().map(Uuid::to_string)).collect::<Vec<_>>().join("/");
-        Finding { id: Uuid::new_v5(&Uuid::NAMESPACE_OID, key.as_bytes()), code, detail }
+        Finding { id: exception_id(code, ids), code, detail }
     }
 
     fn from_anomaly(a: &Anomaly) -> Self {
-        let detail = serde_json::to_value(a).unwrap_or_default();
-        match a {
-            Anomaly::CopyLentTwice { open_loan, new_loan, .. } => {
-                Self::new("copy_lent_twice", &[*open_loan, *new_loan], detail)
-            }
-            Anomaly::LoanNotOpen { event_id, .. } => Self::new("loan_not_open", &[*event_id], detail),
-            Anomaly::VoidTargetMissing { event_id, .. } => Self::new("void_target_missing", &[*event_id], detail),
-        }
+        // Ids from the domain: the server's exception report names them alike.
+        Finding { id: a.exception_id(), code: a.code(), detail: serde_json::to_value(a).unwrap_or_default() }
     }
 }
 
