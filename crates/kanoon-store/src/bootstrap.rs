@@ -25,6 +25,9 @@ use crate::desk::Desk;
 use crate::error::{Result, StoreError};
 use crate::sync::{APPLIED_KINDS, ApplyReport, Finding, MAX_CLOCK_AHEAD_MS, record_exception, try_apply};
 
+/// The page cache while a snapshot is applied (negative: KiB), 256 MiB.
+const BOOTSTRAP_CACHE_KIB: i64 = -262_144;
+
 impl Desk {
     /// Whether this desk has pulled nothing yet: no cursor and nothing
     /// received. Only such a desk may start from a snapshot.
@@ -38,6 +41,17 @@ impl Desk {
     /// on a desk that has already pulled: its data would be mixed with an
     /// older or newer view of the log.
     pub fn apply_snapshot(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
+        // One transaction of 100 MB and more for a large center: a page
+        // cache to match, so its pages are not spilled to the WAL and read
+        // back while it runs; the usual size again afterwards.
+        let cache: i64 = self.conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+        self.conn.pragma_update(None, "cache_size", BOOTSTRAP_CACHE_KIB)?;
+        let result = self.apply_snapshot_in_one_transaction(ops, cursor);
+        self.conn.pragma_update(None, "cache_size", cache)?;
+        result
+    }
+
+    fn apply_snapshot_in_one_transaction(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
         let identity = self.id()?.clone();
         let now = self.now();
         let mut clock = self.hlc_clock();
