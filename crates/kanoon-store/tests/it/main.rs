@@ -4,6 +4,7 @@
 
 mod backup;
 mod bad_input;
+mod bootstrap;
 mod catalog;
 mod circulation;
 mod crash;
