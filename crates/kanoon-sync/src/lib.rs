@@ -194,9 +194,15 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         report.rejected += answer.rejected.len();
     }
     if lock(desk)?.never_pulled()? {
-        let done = bootstrap(desk, client).await?;
-        report.pulled += done.received;
-        add(&mut report.applied, &done.applied);
+        match bootstrap(desk, client).await {
+            Ok(done) => {
+                report.pulled += done.received;
+                add(&mut report.applied, &done.applied);
+            }
+            // An older server without snapshots: the desk pulls from the start.
+            Err(SyncError::Refused { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
     }
     loop {
         let cursor = lock(desk)?.sync_cursor()?.unwrap_or_default();
