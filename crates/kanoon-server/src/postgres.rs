@@ -21,6 +21,8 @@
 //! Dropping the storage is safe anywhere: its connections are closed on a
 //! thread of their own.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -78,6 +80,55 @@ const PULL_SQL: &str = "
         UNION ALL
         (SELECT seq, op FROM ops WHERE scope = $2 AND seq > $3 ORDER BY seq LIMIT $4)
     ) AS page ORDER BY seq LIMIT $4";
+
+/// A push's rows, inserted by one statement: one array per column, in
+/// batch order (`seq`s are taken in that order), an op id already in the
+/// log skipped. The center, the pushing device and the time are the same
+/// for every row.
+const PUSH_INSERT_SQL: &str = "
+    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at)
+    SELECT t.op_id, $2::uuid, t.scope, t.entity, t.entity_id, t.device_id, $3::uuid, t.hlc, t.op, $4::timestamptz
+    FROM unnest($1::uuid[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[])
+        WITH ORDINALITY AS t (op_id, scope, entity, entity_id, device_id, hlc, op, ord)
+    ORDER BY t.ord
+    ON CONFLICT (op_id) DO NOTHING
+    RETURNING op_id";
+
+/// The columns of `PUSH_INSERT_SQL` that differ from op to op.
+struct PushRows<'a> {
+    op_ids: Vec<Uuid>,
+    scopes: Vec<String>,
+    entities: Vec<&'a str>,
+    entity_ids: Vec<Uuid>,
+    device_ids: Vec<Uuid>,
+    hlcs: Vec<String>,
+    jsons: Vec<&'a str>,
+}
+
+impl<'a> PushRows<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            op_ids: Vec::with_capacity(n),
+            scopes: Vec::with_capacity(n),
+            entities: Vec::with_capacity(n),
+            entity_ids: Vec::with_capacity(n),
+            device_ids: Vec::with_capacity(n),
+            hlcs: Vec::with_capacity(n),
+            jsons: Vec::with_capacity(n),
+        }
+    }
+
+    fn add(&mut self, incoming: &'a IncomingOp) {
+        let op = &incoming.op;
+        self.op_ids.push(op.op_id);
+        self.scopes.push(incoming.scope());
+        self.entities.push(op.entity.as_str());
+        self.entity_ids.push(op.entity_id);
+        self.device_ids.push(op.device_id);
+        self.hlcs.push(op.hlc.to_sortable());
+        self.jsons.push(&incoming.json);
+    }
+}
 
 /// Rows a snapshot reads at a time.
 const SNAPSHOT_ROWS: i32 = 5_000;
@@ -332,51 +383,85 @@ impl Storage for PostgresStorage {
             return Ok(response);
         }
         let now = Utc::now();
+        // One row per op id, its first occurrence in the batch (one
+        // statement cannot insert a key twice); the columns as arrays.
+        let mut first: HashMap<Uuid, (usize, &str)> = HashMap::with_capacity(ops.len());
+        let mut rows = PushRows::with_capacity(ops.len());
+        for (i, incoming) in ops.iter().enumerate() {
+            if let Entry::Vacant(slot) = first.entry(incoming.op.op_id) {
+                slot.insert((i, &incoming.json));
+                rows.add(incoming);
+            }
+        }
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
+        // Prepared before the lock, so that only the insert, the read and
+        // the commit run while it is held.
+        let insert = tx.prepare(PUSH_INSERT_SQL)?;
+        let select_stored = tx.prepare("SELECT op_id, op FROM ops WHERE op_id = ANY($1)")?;
         // Held until commit: `seq`s are taken and committed one push at a
         // time, so a pull never passes a `seq` that commits later (module
         // documentation).
         lock(&mut tx, OP_LOG_LOCK)?;
-        let insert = tx.prepare(
-            "INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (op_id) DO NOTHING",
-        )?;
-        let stored = tx.prepare("SELECT op FROM ops WHERE op_id = $1")?;
-        for incoming in ops {
-            let op = &incoming.op;
-            let inserted = tx.execute(
+        let inserted = tx
+            .query(
                 &insert,
                 &[
-                    &op.op_id,
+                    &rows.op_ids,
                     &center_id,
-                    &incoming.scope(),
-                    &op.entity.as_str(),
-                    &op.entity_id,
-                    &op.device_id,
                     &device_id,
-                    &op.hlc.to_sortable(),
-                    &incoming.json,
                     &now,
+                    &rows.scopes,
+                    &rows.entities,
+                    &rows.entity_ids,
+                    &rows.device_ids,
+                    &rows.hlcs,
+                    &rows.jsons,
                 ],
-            )?;
-            if inserted == 1 {
-                response.accepted.push(op.op_id);
-                continue;
-            }
-            let existing: String = tx.query_one(&stored, &[&op.op_id])?.try_get(0)?;
-            if same_op_json(&existing, &incoming.json) {
-                response.duplicates.push(op.op_id);
-            } else {
-                tracing::warn!(op_id = %op.op_id, device = %device_id, "op id reused with different content");
-                response.rejected.push(RejectedOp {
-                    op_id: op.op_id,
-                    reason: "op id already stored with different content; the stored op is kept".to_owned(),
-                });
+            )?
+            .iter()
+            .map(|row| row.try_get::<_, Uuid>(0))
+            .collect::<Result<HashSet<Uuid>, _>>()?;
+        // What each op not accepted is compared with: the stored op, or
+        // the batch's first op of its id when that one was just inserted.
+        let known: Vec<Uuid> = rows.op_ids.iter().filter(|id| !inserted.contains(id)).copied().collect();
+        let mut existing: HashMap<Uuid, String> = HashMap::with_capacity(known.len());
+        if !known.is_empty() {
+            for row in tx.query(&select_stored, &[&known])? {
+                existing.insert(row.try_get(0)?, row.try_get(1)?);
             }
         }
+        // Per op, in batch order: `None` accepted, or the JSON it is compared with.
+        let mut outcomes: Vec<Option<&str>> = Vec::with_capacity(ops.len());
+        for (i, incoming) in ops.iter().enumerate() {
+            let op_id = incoming.op.op_id;
+            let outcome = match first.get(&op_id) {
+                Some(&(first_index, first_json)) if inserted.contains(&op_id) => {
+                    (first_index != i).then_some(first_json)
+                }
+                _ => match existing.get(&op_id) {
+                    Some(json) => Some(json.as_str()),
+                    // Under the lock nothing else inserts: a conflict is a stored op.
+                    None => return Err(AppError::internal(format!("op {op_id} was neither inserted nor stored"))),
+                },
+            };
+            outcomes.push(outcome);
+        }
         tx.commit()?;
+        for (incoming, outcome) in ops.iter().zip(outcomes) {
+            let op_id = incoming.op.op_id;
+            match outcome {
+                None => response.accepted.push(op_id),
+                Some(stored) if same_op_json(stored, &incoming.json) => response.duplicates.push(op_id),
+                Some(_) => {
+                    tracing::warn!(op_id = %op_id, device = %device_id, "op id reused with different content");
+                    response.rejected.push(RejectedOp {
+                        op_id,
+                        reason: "op id already stored with different content; the stored op is kept".to_owned(),
+                    });
+                }
+            }
+        }
         Ok(response)
     }
 

@@ -120,10 +120,30 @@ async fn concurrent_pushes_of_the_same_batch_store_each_op_once(backend: Backend
     assert_error(server.try_push(&desks[1], &ops).await, 403, ErrorCode::Forbidden).await;
 }
 
+async fn an_op_id_repeated_in_a_batch_counts_once_and_the_log_keeps_the_batch_order(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let desk = server.enrol("1234", 1).await;
+    // Newest id first, so that batch order is not id order.
+    let mut ops: Vec<_> = (0..4).map(|i| loan_op(&desk, 1000 + i)).collect();
+    ops.reverse();
+    let mut forged = ops[1].clone();
+    forged.body = kanoon_protocol::OpBody::Event { kind: "return".into(), data: json!({}) };
+    let batch = [ops[0].clone(), ops[1].clone(), ops[0].clone(), forged, ops[2].clone(), ops[3].clone()];
+    let response = server.push(&desk, &batch).await;
+    assert_eq!(response.accepted, ops.iter().map(|o| o.op_id).collect::<Vec<_>>());
+    assert_eq!(response.duplicates, vec![ops[0].op_id]);
+    assert_eq!(response.rejected.iter().map(|r| r.op_id).collect::<Vec<_>>(), vec![ops[1].op_id]);
+    assert_eq!(server.op_count(), 4);
+    // Stored once each, as first sent, and pulled in batch order.
+    assert_eq!(server.pull(&desk, "").await.ops, ops);
+}
+
 backend_tests!(
     a_batch_is_accepted_once_and_a_replay_is_all_duplicates,
     an_op_id_reused_with_other_content_is_rejected_and_the_stored_op_kept,
     an_op_is_stored_exactly_as_received_with_fields_and_kinds_this_server_does_not_know,
     a_batch_with_an_op_of_another_center_is_refused_whole,
     concurrent_pushes_of_the_same_batch_store_each_op_once,
+    an_op_id_repeated_in_a_batch_counts_once_and_the_log_keeps_the_batch_order,
 );
