@@ -194,7 +194,7 @@ impl Desk {
                 let op: Op = serde_json::from_str(&json)?;
                 let mut found = Vec::new();
                 if try_apply(&mut tx, &op, &mut found)? {
-                    tx.execute("UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
+                    run(&tx, "UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
                     for f in found {
                         report.exceptions += record_exception(&tx, &f, now)?;
                     }
@@ -207,7 +207,8 @@ impl Desk {
                 break;
             }
         }
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO meta (key, value) VALUES ('sync_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [cursor.to_string()],
         )?;
@@ -216,7 +217,8 @@ impl Desk {
         // its next write still sorts after what it has seen (an edit made
         // after a restart must not lose to the value it replaced).
         if clock.last > clock_before {
-            tx.execute(
+            run(
+                &tx,
                 "INSERT INTO meta (key, value) VALUES ('hlc_last', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [clock.last.to_sortable()],
             )?;
@@ -390,17 +392,26 @@ fn apply_resolution(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Val
     Ok(true)
 }
 
+/// `execute` with the statement kept in the connection's cache: applying a
+/// page runs the same few statements for every op.
+fn run<P: rusqlite::Params>(tx: &Connection, sql: &str, params: P) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
 /// Applies one op under a savepoint: all of it or nothing. An op that
 /// fails (a clash with a local row) is reported and kept for a later try.
 pub(crate) fn try_apply(tx: &mut rusqlite::Transaction<'_>, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
-    let sp = tx.savepoint()?;
-    match apply_op(&sp, op, found) {
+    // Named savepoint statements from the statement cache (a bootstrap
+    // applies ~100,000 ops: parsing them anew each time showed in profiles).
+    run(tx, "SAVEPOINT apply_op", [])?;
+    match apply_op(tx, op, found) {
         Ok(applied) => {
-            sp.commit()?;
+            run(tx, "RELEASE apply_op", [])?;
             Ok(applied)
         }
         Err(e) => {
-            drop(sp);
+            run(tx, "ROLLBACK TO apply_op", [])?;
+            run(tx, "RELEASE apply_op", [])?;
             // What was found while applying was rolled back with it.
             found.clear();
             found.push(Finding::new(
@@ -475,7 +486,9 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
 }
 
 fn exists(tx: &Connection, table: &str, id: Uuid) -> Result<bool> {
-    Ok(tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"), [id.to_string()], |r| r.get(0))?)
+    Ok(tx
+        .prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"))?
+        .query_row([id.to_string()], |r| r.get(0))?)
 }
 
 fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut Vec<Finding>) -> Result<bool> {
@@ -513,7 +526,8 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
     let record = EventRecord { id: op.entity_id, hlc: op.hlc, device_id: op.device_id, at, event };
     insert_event(tx, &record, op.staff_id, data)?;
     if let Event::Void { target, .. } = &record.event {
-        tx.execute(
+        run(
+            tx,
             "INSERT INTO voided (event_id, void_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)
              ON CONFLICT (event_id) DO NOTHING",
             params![target.to_string(), record.id.to_string()],
@@ -528,7 +542,8 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
         // `exception_resolutions`, and `record_exception` re-inserts them
         // resolved (a resolved exception the whole log no longer shows
         // goes like any other; its resolution stays).
-        tx.execute(
+        run(
+            tx,
             "DELETE FROM sync_exceptions WHERE code = 'copy_lent_twice'
                  AND json_extract(detail, '$.copy_id') = ?1",
             [copy.to_string()],
@@ -777,7 +792,7 @@ fn write_member(tx: &Connection, id: Uuid, m: &MemberRecord, clocks: &str, exist
         clocks,
     ];
     if existed {
-        tx.execute(
+        run(tx,
             "UPDATE members SET center_id = ?2, member_number = ?3, legacy_number = ?4, first_name = ?5, last_name = ?6,
                  father_name = ?7, gender = ?8, birth_date = ?9, national_id = ?10, alt_id_kind = ?11, alt_id = ?12,
                  school_grade = ?13, guardian_phone = ?14, address = ?15, village = ?16, doc_photo = ?17,
@@ -787,7 +802,7 @@ fn write_member(tx: &Connection, id: Uuid, m: &MemberRecord, clocks: &str, exist
             values,
         )?;
     } else {
-        tx.execute(
+        run(tx,
             "INSERT INTO members (id, center_id, member_number, legacy_number, first_name, last_name, father_name, gender,
                  birth_date, national_id, alt_id_kind, alt_id, school_grade, guardian_phone, address, village, doc_photo,
                  doc_birth_certificate, age_group_override, merged_into, sort_key, field_clocks, created_at)
@@ -796,7 +811,8 @@ fn write_member(tx: &Connection, id: Uuid, m: &MemberRecord, clocks: &str, exist
             values,
         )?;
     }
-    let seq: i64 = tx.query_row("SELECT seq FROM members WHERE id = ?1", [id.to_string()], |r| r.get(0))?;
+    let seq: i64 =
+        tx.prepare_cached("SELECT seq FROM members WHERE id = ?1")?.query_row([id.to_string()], |r| r.get(0))?;
     let national = m.national_id.as_deref().and_then(|n| NationalId::parse(n).ok());
     let search = crate::members::search_text(
         &m.first_name,
@@ -806,8 +822,8 @@ fn write_member(tx: &Connection, id: Uuid, m: &MemberRecord, clocks: &str, exist
         m.legacy_number.as_deref(),
         national.as_ref(),
     );
-    tx.execute("DELETE FROM member_search WHERE rowid = ?1", [seq])?;
-    tx.execute("INSERT INTO member_search (rowid, text) VALUES (?1, ?2)", params![seq, search])?;
+    run(tx, "DELETE FROM member_search WHERE rowid = ?1", [seq])?;
+    run(tx, "INSERT INTO member_search (rowid, text) VALUES (?1, ?2)", params![seq, search])?;
     Ok(())
 }
 
@@ -888,23 +904,26 @@ fn write_title(tx: &Connection, id: Uuid, t: &TitleRecord, clocks: &str, existed
         clocks,
     ];
     if existed {
-        tx.execute(
+        run(
+            tx,
             "UPDATE titles SET title = ?2, author = ?3, translator = ?4, illustrator = ?5, publisher = ?6, year = ?7,
                  isbn = ?8, age_group = ?9, subjects = ?10, merged_into = ?11, sort_key = ?12, field_clocks = ?13
              WHERE id = ?1",
             values,
         )?;
     } else {
-        tx.execute(
+        run(tx,
             "INSERT INTO titles (id, title, author, translator, illustrator, publisher, year, isbn, age_group, subjects,
                  merged_into, sort_key, field_clocks, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, strftime('%Y-%m-%dT%H:%M:%fZ'))",
             values,
         )?;
     }
-    let seq: i64 = tx.query_row("SELECT seq FROM titles WHERE id = ?1", [id.to_string()], |r| r.get(0))?;
-    tx.execute("DELETE FROM title_search WHERE rowid = ?1", [seq])?;
-    tx.execute(
+    let seq: i64 =
+        tx.prepare_cached("SELECT seq FROM titles WHERE id = ?1")?.query_row([id.to_string()], |r| r.get(0))?;
+    run(tx, "DELETE FROM title_search WHERE rowid = ?1", [seq])?;
+    run(
+        tx,
         "INSERT INTO title_search (rowid, text) VALUES (?1, ?2)",
         params![seq, crate::catalog::title_search_text(&input)],
     )?;
@@ -943,7 +962,8 @@ fn center_values(tx: &Connection, id: Uuid) -> Result<Current> {
 }
 
 fn write_center(tx: &Connection, id: Uuid, c: &CenterRecord, clocks: &str) -> Result<()> {
-    tx.execute(
+    run(
+        tx,
         "INSERT INTO centers (id, code, name, kind, address, phone, field_clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET code = excluded.code, name = excluded.name, kind = excluded.kind,
              address = excluded.address, phone = excluded.phone, field_clocks = excluded.field_clocks",
@@ -983,12 +1003,20 @@ fn copy_values(tx: &Connection, id: Uuid) -> Result<Current> {
 fn write_copy(tx: &Connection, id: Uuid, c: &CopyRecord, clocks: &str, existed: bool) -> Result<()> {
     if existed {
         // The copy's center follows its transfer events, not this field.
-        tx.execute(
+        run(
+            tx,
             "UPDATE copies SET title_id = ?2, registration_number = ?3, withdrawn = ?4, field_clocks = ?5 WHERE id = ?1",
-            params![id.to_string(), c.title_id.to_string(), c.registration_number, c.withdrawn.map(|w| w.as_str()), clocks],
+            params![
+                id.to_string(),
+                c.title_id.to_string(),
+                c.registration_number,
+                c.withdrawn.map(|w| w.as_str()),
+                clocks
+            ],
         )?;
     } else {
-        tx.execute(
+        run(
+            tx,
             "INSERT INTO copies (id, title_id, center_id, registration_number, withdrawn, field_clocks, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ'))",
             params![
@@ -1036,7 +1064,7 @@ impl Desk {
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let tx = self.conn.transaction()?;
         for r in rejected {
-            tx.execute("UPDATE outbox SET pushed_at = ?2 WHERE op_id = ?1", params![r.op_id.to_string(), stamp])?;
+            run(&tx, "UPDATE outbox SET pushed_at = ?2 WHERE op_id = ?1", params![r.op_id.to_string(), stamp])?;
             let f = Finding::new("op_rejected", &[r.op_id], serde_json::json!({"op_id": r.op_id, "reason": r.reason}));
             record_exception(&tx, &f, now)?;
         }
