@@ -27,6 +27,10 @@ use kanoon_server::{PostgresStorage, SqliteStorage, Storage};
 use serde_json::json;
 use uuid::Uuid;
 
+/// Databases of the bench: in the workspace's target dir (cargo runs a
+/// bench in its crate's dir), not the system's temp (often a small tmpfs).
+const BENCH_DATA: &str = env!("CARGO_TARGET_TMPDIR");
+
 const CENTERS: usize = 49;
 const BATCH: usize = 500;
 
@@ -70,8 +74,8 @@ impl Db {
         match backend {
             "sqlite" => {
                 // Under target/ (a real disk), not tmpfs.
-                std::fs::create_dir_all("target/bench-data").unwrap();
-                let dir = tempfile::tempdir_in("target/bench-data").unwrap();
+                std::fs::create_dir_all(BENCH_DATA).unwrap();
+                let dir = tempfile::tempdir_in(BENCH_DATA).unwrap();
                 let storage = SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap();
                 Db::Sqlite { storage: Arc::new(storage), _dir: dir }
             }

@@ -34,6 +34,10 @@ use kanoon_store::sync::SyncSettings;
 use kanoon_store::{Desk, SetupRequest};
 use kanoon_sync::Client;
 
+/// Databases of the bench: in the workspace's target dir (cargo runs a
+/// bench in its crate's dir), not the system's temp (often a small tmpfs).
+const BENCH_DATA: &str = env!("CARGO_TARGET_TMPDIR");
+
 const CENTER: &str = "1234";
 const RUNS: usize = 3;
 
@@ -83,8 +87,8 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn main() {
     let args = args();
-    std::fs::create_dir_all("target/bench-data").unwrap();
-    let dir = tempfile::tempdir_in("target/bench-data").unwrap();
+    std::fs::create_dir_all(BENCH_DATA).unwrap();
+    let dir = tempfile::tempdir_in(BENCH_DATA).unwrap();
 
     // The server.
     let mut _pg = None;
