@@ -11,12 +11,14 @@ use kanoon_domain::entities::{CenterKind, Documents, Gender};
 use kanoon_domain::ids::MemberNumber;
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
-use kanoon_server::{PostgresStorage, SqliteStorage, Storage, serve};
+use kanoon_server::{PostgresStorage, SqliteStorage, Storage};
 use kanoon_store::catalog::{CopyStatus, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
 use kanoon_store::{Desk, ErrorCode, ManualClock, SetupRequest};
-use kanoon_sync::{Client, bootstrap, enrol, sync_once};
+use kanoon_sync::{bootstrap, enrol, sync_once};
+
+use crate::over_http::serve_on_loopback;
 
 const CENTER: &str = "1234";
 
@@ -139,10 +141,7 @@ async fn a_reinstalled_desk_bootstraps_from_the_snapshot(server: Server) {
         storage.add_center(CENTER, "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap();
         (storage.create_enrol_code(CENTER).unwrap(), storage.create_enrol_code(CENTER).unwrap())
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, storage.clone()));
-    let client = Client::new(&url, None).unwrap();
+    let (url, client) = serve_on_loopback(&storage).await;
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
 
     // Desk 1 works for a while: members, books, loans, a return.

@@ -13,31 +13,19 @@ use chrono::{TimeZone, Utc};
 use kanoon_domain::entities::{Center, CenterKind};
 use kanoon_protocol::SCHEMA_VERSION;
 use kanoon_protocol::wire::{API_PREFIX, EnrolRequest};
-use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
-use kanoon_server::{PostgresStorage, SqliteStorage, Storage, serve};
+use kanoon_server::Storage;
 use kanoon_store::{Clock, ManualClock};
-use kanoon_sync::{Client, enrol, sync_once};
+use kanoon_sync::{enrol, sync_once};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::over_http::{admin, new_desk, register};
+use crate::over_http::{admin, new_desk, register, serve_on_loopback};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_an_old_and_a_new_version_desk_through_one_server_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap());
-    an_old_and_a_new_version_desk_through_one_server_lose_nothing(storage).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_an_old_and_a_new_version_desk_through_one_server_lose_nothing() {
-    if postgres_skipped() {
-        return;
-    }
-    let db = TestPostgres::create();
-    let storage = Arc::new(off_async(|| PostgresStorage::open(db.url())).unwrap());
-    an_old_and_a_new_version_desk_through_one_server_lose_nothing(storage).await;
-}
+on_both_backends!(
+    sqlite_an_old_and_a_new_version_desk_through_one_server_lose_nothing,
+    postgres_an_old_and_a_new_version_desk_through_one_server_lose_nothing,
+    an_old_and_a_new_version_desk_through_one_server_lose_nothing
+);
 
 /// The new-version desk: only its token and ids, speaking raw JSON.
 struct NewDesk {
@@ -112,14 +100,11 @@ async fn an_old_and_a_new_version_desk_through_one_server_lose_nothing(storage: 
     admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
     let (code_old, code_new) =
         admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, storage.clone()));
+    let (url, client) = serve_on_loopback(&storage).await;
 
     // The old-version desk: this build's Desk, with a member.
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
     let old = new_desk(&clock, 1);
-    let client = Client::new(&url, None).unwrap();
     enrol(&old, &client, &url, &code_old, "میز ۱").await.unwrap();
     let m = register(&old, "سارا", 61);
     sync_once(&old, &client).await.unwrap();

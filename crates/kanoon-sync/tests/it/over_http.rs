@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{TimeZone, Utc};
 use kanoon_domain::entities::{CenterKind, Documents, Gender};
 use kanoon_domain::jalali::JalaliDate;
-use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
-use kanoon_server::{PostgresStorage, SqliteStorage, Storage, serve};
+use kanoon_server::testing::off_async;
+use kanoon_server::{Storage, serve};
 use kanoon_store::catalog::{CopyStatus, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
@@ -75,21 +75,20 @@ pub(crate) fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> Boo
         .status
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap());
-    two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync(storage).await;
-}
+on_both_backends!(
+    sqlite_two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync,
+    postgres_two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync,
+    two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync() {
-    if postgres_skipped() {
-        return;
-    }
-    let db = TestPostgres::create();
-    let storage = Arc::new(off_async(|| PostgresStorage::open(db.url())).unwrap());
-    two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync(storage).await;
+/// Serves the sync API over `storage` on a free loopback port; its URL and
+/// a client for it.
+pub(crate) async fn serve_on_loopback(storage: &Arc<dyn Storage>) -> (String, Client) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, storage.clone()));
+    let client = Client::new(&url, None).unwrap();
+    (url, client)
 }
 
 /// An admin command on the server's storage, run off the async runtime as
@@ -102,13 +101,10 @@ async fn two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sy
     admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
     let (code_a, code_b) =
         admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, storage.clone()));
+    let (url, client) = serve_on_loopback(&storage).await;
 
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
     let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
-    let client = Client::new(&url, None).unwrap();
     // A code of another center is refused and nothing is kept.
     admin(&storage, |s| s.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap());
     let other = admin(&storage, |s| s.create_enrol_code("5678").unwrap());

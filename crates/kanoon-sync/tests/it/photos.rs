@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use kanoon_domain::entities::CenterKind;
-use kanoon_server::{SqliteStorage, Storage, serve};
+use kanoon_server::{SqliteStorage, Storage};
 use kanoon_store::ManualClock;
 use kanoon_store::members::Photo;
-use kanoon_sync::{Client, enrol, sync_once};
+use kanoon_sync::{enrol, sync_once};
 
-use crate::over_http::{admin, new_desk, register};
+use crate::over_http::{admin, new_desk, register, serve_on_loopback};
 
 fn jpeg(tag: &str) -> Photo {
     // Not decoded anywhere on the way: any bytes stand for the image.
@@ -25,10 +25,7 @@ async fn a_photo_reaches_the_other_desk_and_the_latest_change_wins() {
     admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
     let (code_a, code_b) =
         admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, storage.clone()));
-    let client = Client::new(&url, None).unwrap();
+    let (url, client) = serve_on_loopback(&storage).await;
 
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
     let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));

@@ -7,43 +7,28 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use kanoon_domain::entities::CenterKind;
-use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
-use kanoon_server::{PostgresStorage, SqliteStorage, Storage, province_exceptions, serve};
+use kanoon_server::{Storage, province_exceptions};
 use kanoon_store::ManualClock;
 use kanoon_store::catalog::TitleInput;
 use kanoon_store::circulation::BookStatus;
-use kanoon_sync::{Client, enrol, sync_once};
+use kanoon_sync::{enrol, sync_once};
 
-use crate::over_http::{admin, lend, new_desk, register};
+use crate::over_http::{admin, lend, new_desk, register, serve_on_loopback};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap());
-    the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution(storage).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution() {
-    if postgres_skipped() {
-        return;
-    }
-    let db = TestPostgres::create();
-    let storage = Arc::new(off_async(|| PostgresStorage::open(db.url())).unwrap());
-    the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution(storage).await;
-}
+on_both_backends!(
+    sqlite_the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution,
+    postgres_the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution,
+    the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution
+);
 
 async fn the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution(storage: Arc<dyn Storage>) {
     admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
     admin(&storage, |s| s.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap());
     let (code_a, code_b) =
         admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, storage.clone()));
+    let (url, client) = serve_on_loopback(&storage).await;
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
     let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
-    let client = Client::new(&url, None).unwrap();
     enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
     enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
 
