@@ -11,14 +11,14 @@ use crate::support::{Backend, Desk, TestDatabase, loan_op, title_op};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kanoon-server");
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     let output = Command::new(BIN).args(args).output().unwrap();
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     output
 }
 
 /// Kills the server if the test fails before stopping it.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -27,12 +27,12 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
 
-fn start(database: &str, port: u16) -> Running {
+pub(crate) fn start(database: &str, port: u16) -> Running {
     let child = Command::new(BIN)
         .args(["serve", "--database", database, "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
@@ -42,7 +42,7 @@ fn start(database: &str, port: u16) -> Running {
     Running(child)
 }
 
-async fn wait_healthy(client: &reqwest::Client, base: &str, server: &mut Running) {
+pub(crate) async fn wait_healthy(client: &reqwest::Client, base: &str, server: &mut Running) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(r) = client.get(format!("{base}/health")).send().await

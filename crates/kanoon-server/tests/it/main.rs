@@ -7,6 +7,7 @@
 mod support;
 
 mod binary;
+mod desks;
 mod enrol;
 mod faults;
 mod hostile;
