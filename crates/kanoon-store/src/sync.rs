@@ -51,8 +51,9 @@ pub struct ApplyReport {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncException {
     pub id: Uuid,
-    /// copy_lent_twice, loan_not_open, concurrent_edit, unknown_member,
-    /// unknown_copy, clock_far_off, not_applied.
+    /// copy_lent_twice, loan_not_open, void_target_missing, concurrent_edit,
+    /// duplicate_national_id, member_number_clash, unknown_member,
+    /// unknown_copy, clock_far_off, op_rejected, not_applied.
     pub code: String,
     pub detail: serde_json::Value,
     pub created_at: DateTime<Utc>,
@@ -653,7 +654,17 @@ fn apply_record_patch(
     // A record whose creation has not arrived lacks required fields: wait.
     match op.entity.as_str() {
         EntityKind::MEMBER => match serde_json::from_value::<MemberRecord>(values) {
-            Ok(m) => write_member(tx, op.entity_id, &m, &clocks, existed)?,
+            Ok(m) => {
+                // Two desks issuing one member number (the same desk number
+                // set up on two PCs): the record cannot be kept beside the
+                // other; it waits in the inbox, and staff are told.
+                if let Some(clash) = member_number_clash(tx, op.entity_id, &m)? {
+                    found.push(clash);
+                    return Ok(false);
+                }
+                write_member(tx, op.entity_id, &m, &clocks, existed)?;
+                found.extend(duplicate_national_ids(tx, op.entity_id, &m)?);
+            }
             Err(_) => return Ok(false),
         },
         EntityKind::TITLE => match serde_json::from_value::<TitleRecord>(values) {
@@ -670,6 +681,47 @@ fn apply_record_patch(
         },
     }
     Ok(true)
+}
+
+/// Another member of this database with the member number `m` carries.
+fn member_number_clash(tx: &Connection, id: Uuid, m: &MemberRecord) -> Result<Option<Finding>> {
+    let other: Option<String> = tx
+        .prepare_cached("SELECT id FROM members WHERE member_number = ?1 AND id <> ?2")?
+        .query_row(params![m.member_number, id.to_string()], |r| r.get(0))
+        .optional()?;
+    other
+        .map(|other| {
+            let other = Uuid::parse_str(&other).map_err(|_| StoreError::Corrupt(format!("شناسه عضو «{other}»")))?;
+            Ok(Finding::new(
+                "member_number_clash",
+                &[id, other],
+                serde_json::json!({"member_number": m.member_number, "member_ids": [other, id]}),
+            ))
+        })
+        .transpose()
+}
+
+/// Members registered apart (two desks offline) with the national id `m`
+/// carries: both are kept; staff decide whether to merge them.
+fn duplicate_national_ids(tx: &Connection, id: Uuid, m: &MemberRecord) -> Result<Vec<Finding>> {
+    let Some(national_id) = m.national_id.as_deref().filter(|_| m.merged_into.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT id FROM members WHERE national_id = ?1 AND id <> ?2 AND merged_into IS NULL ORDER BY id",
+    )?;
+    let others = stmt.query_map(params![national_id, id.to_string()], |r| r.get::<_, String>(0))?;
+    let mut found = Vec::new();
+    for other in others {
+        let other = other?;
+        let other = Uuid::parse_str(&other).map_err(|_| StoreError::Corrupt(format!("شناسه عضو «{other}»")))?;
+        found.push(Finding::new(
+            "duplicate_national_id",
+            &[id, other],
+            serde_json::json!({"national_id": national_id, "member_ids": [other, id]}),
+        ));
+    }
+    Ok(found)
 }
 
 fn concurrent_edit(op: &Op, c: &ConcurrentEdit) -> Finding {

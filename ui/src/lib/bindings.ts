@@ -294,8 +294,9 @@ code: string, };
 
 export type SyncException = { id: string, 
 /**
- * copy_lent_twice, loan_not_open, concurrent_edit, unknown_member,
- * unknown_copy, clock_far_off, not_applied.
+ * copy_lent_twice, loan_not_open, void_target_missing, concurrent_edit,
+ * duplicate_national_id, member_number_clash, unknown_member,
+ * unknown_copy, clock_far_off, op_rejected, not_applied.
  */
 code: string, detail: JsonValue, created_at: string, resolved: boolean, 
 /**

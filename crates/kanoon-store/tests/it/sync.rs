@@ -375,3 +375,54 @@ fn ops_of_a_newer_version_apply_what_this_version_knows_and_are_kept_whole() {
     assert_eq!(p.a.member(m.id).unwrap().details.address, "اراک، خیابان قائم");
     assert!(p.a.sync_exceptions().unwrap().is_empty(), "{:?}", p.a.sync_exceptions());
 }
+
+fn codes(desk: &Desk, code: &str) -> Vec<kanoon_store::sync::SyncException> {
+    desk.sync_exceptions().unwrap().into_iter().filter(|e| e.code == code).collect()
+}
+
+#[test]
+fn one_national_id_registered_at_two_desks_apart_is_one_exception_on_each_and_both_members_stay() {
+    let mut p = pair();
+    let on_a = register(&mut p.a, "سارا", "کریمی", 77);
+    let on_b = register(&mut p.b, "سارا", "کریمی", 77);
+    let other = register(&mut p.b, "مینا", "احمدی", 78);
+    sync_both(&mut p);
+    send(&mut p.a, &mut p.b, &mut p.seq);
+    let (ex_a, ex_b) = (codes(&p.a, "duplicate_national_id"), codes(&p.b, "duplicate_national_id"));
+    assert_eq!((ex_a.len(), ex_b.len()), (1, 1), "{ex_a:?} {ex_b:?}");
+    assert_eq!(ex_a[0].id, ex_b[0].id);
+    assert_eq!(ex_a[0].detail["national_id"], national_id(77));
+    // Nothing is lost: both members are on both desks, the third member too.
+    for desk in [&p.a, &p.b] {
+        for m in [&on_a, &on_b, &other] {
+            assert_eq!(desk.member_by_number(&m.member_number).unwrap().id, m.id);
+        }
+    }
+}
+
+#[test]
+fn two_pcs_with_one_desk_number_clash_on_a_member_number_and_say_so() {
+    let mut p = pair();
+    // A second PC set up as desk 1 too (before either was enrolled).
+    let mut c = Desk::open_in_memory().unwrap().with_clock(Arc::new(p.clock.clone()));
+    c.setup(SetupRequest { manager_username: "manager3".into(), ..setup_request() }).unwrap();
+    let first = register(&mut p.a, "سارا", "کریمی", 81);
+    let second = register(&mut c, "مینا", "احمدی", 82);
+    assert_eq!(first.member_number, second.member_number);
+    let member_op = c
+        .ops_to_push(1000)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.entity.as_str() == "member" && o.entity_id == second.id)
+        .unwrap()
+        .op_id;
+    let report = send(&mut c, &mut p.a, &mut p.seq);
+    assert!(report.kept > 0, "{report:?}");
+    let clash = codes(&p.a, "member_number_clash");
+    assert_eq!(clash.len(), 1, "{clash:?}");
+    assert_eq!(clash[0].detail["member_number"], first.member_number.as_str());
+    // Desk 1's own member is untouched; the other waits in the inbox, not lost.
+    assert_eq!(p.a.member_by_number(&first.member_number).unwrap().id, first.id);
+    let (_, applied) = p.a.pulled_op(member_op).unwrap().expect("kept in the inbox");
+    assert!(!applied);
+}
