@@ -4,6 +4,7 @@
 // a return → the overdue list after moving the clock → card and label
 // print layouts. Every main screen is screenshotted and checked with
 // axe-core. Run by scripts/e2e.sh (which builds the app first).
+import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { ROOT, axeViolations, invoke, openApp, screenshotDir } from "./driver.mjs";
@@ -35,14 +36,25 @@ async function step(name, fn) {
   } catch (e) {
     failures.push(name);
     console.log(`FAIL ${name}: ${e.message}`);
-    await browser.saveScreenshot(path.join(shots, `failed-${name.replace(/\W+/g, "-")}.png`)).catch(() => undefined);
+    try {
+      grab(path.join(shots, `failed-${name.replace(/\W+/g, "-")}.png`));
+    } catch {
+      /* the failure itself is what counts */
+    }
     throw e;
   }
 }
 
+/** The X screen as the librarian sees it (xvfb-run's display). WebKit's
+ * own WebDriver screenshot does not answer when the window draws without
+ * accelerated compositing, as the app does. */
+function grab(file) {
+  execFileSync("import", ["-window", "root", file], { timeout: 20000 });
+}
+
 async function shot(name) {
   await browser.pause(150); // fonts and layout settle
-  await browser.saveScreenshot(path.join(shots, `${name}.png`));
+  grab(path.join(shots, `${name}.png`));
 }
 
 async function checkA11y(screen) {
