@@ -23,7 +23,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
-use crate::sync::{APPLIED_KINDS, ApplyReport, Finding, MAX_CLOCK_AHEAD_MS, record_exception, try_apply};
+use crate::sql::set_meta;
+use crate::sync::ApplyReport;
+use crate::sync::apply::Applying;
 
 /// The page cache while a snapshot is applied (negative: KiB), 256 MiB.
 const BOOTSTRAP_CACHE_KIB: i64 = -262_144;
@@ -53,12 +55,8 @@ impl Desk {
 
     fn apply_snapshot_in_one_transaction(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
         let identity = self.id()?.clone();
-        let now = self.now();
-        let mut clock = self.hlc_clock();
-        let clock_before = clock.last;
-        let mut report = ApplyReport::default();
-        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (now, clock) = (self.now(), self.hlc_clock());
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !never_pulled(&tx)? {
             return Err(StoreError::Conflict(
                 "این میز پیش‌تر داده‌های مرکز را از سرور استان گرفته است و نمی‌توان آن را دوباره از آغاز پر کرد؛ \
@@ -66,86 +64,13 @@ impl Desk {
                     .into(),
             ));
         }
+        let mut applying = Applying::new(tx, identity.device_id, now, clock);
         for op in ops {
-            if op.device_id == identity.device_id {
-                report.own += 1;
-            }
-            let mut found = Vec::new();
-            if !clock.observe(op.hlc, now.timestamp_millis(), MAX_CLOCK_AHEAD_MS) {
-                found.push(Finding::new(
-                    "clock_far_off",
-                    &[op.op_id],
-                    serde_json::json!({"op_id": op.op_id, "hlc": op.hlc}),
-                ));
-            }
-            let applied = try_apply(&mut tx, op, &mut found)?;
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO inbox (op_id, entity, entity_id, op, received_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (op_id) DO NOTHING",
-                )?
-                .execute(params![
-                    op.op_id.to_string(),
-                    op.entity.as_str(),
-                    op.entity_id.to_string(),
-                    serde_json::to_string(op)?,
-                    stamp,
-                    applied
-                ])?;
-            if inserted == 0 {
-                // The same op twice in one snapshot: applying it again changed nothing.
-                report.duplicates += 1;
-                continue;
-            }
-            for f in found {
-                report.exceptions += record_exception(&tx, &f, now)?;
-            }
-            if applied {
-                report.applied += 1;
-            } else {
-                report.kept += 1;
-            }
+            applying.receive(op)?;
         }
-        // Ops kept for a record that came later in the snapshot: retried
-        // until a pass applies nothing more (as after a pulled page).
-        loop {
-            let waiting: Vec<(String, String)> = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT op_id, op FROM inbox WHERE applied = 0 AND entity IN (?1, ?2, ?3, ?4, ?5, ?6) ORDER BY rowid",
-                )?;
-                let rows = stmt.query_map(APPLIED_KINDS, |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            let mut progress = false;
-            for (op_id, json) in waiting {
-                let op: Op = serde_json::from_str(&json)?;
-                let mut found = Vec::new();
-                if try_apply(&mut tx, &op, &mut found)? {
-                    tx.execute("UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
-                    for f in found {
-                        report.exceptions += record_exception(&tx, &f, now)?;
-                    }
-                    report.applied += 1;
-                    report.kept = report.kept.saturating_sub(1);
-                    progress = true;
-                }
-            }
-            if !progress {
-                break;
-            }
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('sync_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [cursor.to_string()],
-        )?;
-        if clock.last > clock_before {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('hlc_last', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [clock.last.to_sortable()],
-            )?;
-        }
-        continue_member_counter(&tx, &identity.center.code, identity.center.id, identity.desk_number)?;
-        tx.commit()?;
+        let (clock, report) = applying.finish(cursor, |tx| {
+            continue_member_counter(tx, &identity.center.code, identity.center.id, identity.desk_number)
+        })?;
         self.set_hlc_clock(clock);
         self.forget_reference();
         Ok(report)
@@ -201,10 +126,7 @@ fn continue_member_counter(conn: &Connection, center_code: &str, center_id: uuid
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     if highest > current {
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('member_counter', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [highest.to_string()],
-        )?;
+        set_meta(conn, "member_counter", &highest.to_string())?;
     }
     Ok(())
 }

@@ -2,20 +2,22 @@
 //! with a registration number), transfers and withdrawals. Nothing is
 //! deleted: a withdrawn copy stays, and frees its registration number.
 
-use std::collections::BTreeMap;
-
 use kanoon_domain::age_group;
 use kanoon_domain::circulation::Event;
 use kanoon_domain::entities::{Center, Permission, WithdrawReason, normalize_registration_number};
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::text;
-use kanoon_protocol::EntityKind;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::desk::{Desk, Write, parse_clocks, parse_date, parse_uuid, uuid_column};
+use crate::desk::{Desk, Write};
 use crate::error::{Result, StoreError};
+use crate::rows;
+use crate::rows::center::CenterRecord;
+use crate::rows::copy::CopyRecord;
+use crate::rows::title::TitleRecord;
+use crate::sql::{parse_date, uuid_column};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -114,69 +116,10 @@ fn clean_title(mut t: TitleInput, groups: &[kanoon_domain::age_group::AgeGroup])
     Ok(t)
 }
 
-fn title_fields(t: &TitleInput) -> BTreeMap<String, serde_json::Value> {
-    BTreeMap::from([
-        ("title".to_owned(), serde_json::json!(t.title)),
-        ("author".to_owned(), serde_json::json!(t.author)),
-        ("translator".to_owned(), serde_json::json!(t.translator)),
-        ("illustrator".to_owned(), serde_json::json!(t.illustrator)),
-        ("publisher".to_owned(), serde_json::json!(t.publisher)),
-        ("year".to_owned(), serde_json::json!(t.year)),
-        ("isbn".to_owned(), serde_json::json!(t.isbn)),
-        ("age_group".to_owned(), serde_json::json!(t.age_group)),
-        ("subjects".to_owned(), serde_json::json!(t.subjects)),
-    ])
-}
-
-pub(crate) fn title_search_text(t: &TitleInput) -> String {
-    let mut s = text::index_text(&format!(
-        "{} {} {} {} {} {}",
-        t.title, t.author, t.translator, t.illustrator, t.publisher, t.subjects
-    ));
-    if !t.isbn.is_empty() {
-        s.push(' ');
-        s.push_str(&t.isbn.to_lowercase());
-    }
-    s
-}
-
 pub(crate) fn insert_title(w: &mut Write<'_>, t: &TitleInput) -> Result<Uuid> {
     let id = Uuid::now_v7();
-    let (_, clocks) = w.patch(EntityKind::TITLE, id, title_fields(t), &BTreeMap::new())?;
-    w.tx.prepare_cached(
-        "INSERT INTO titles (id, title, author, translator, illustrator, publisher, year, isbn, age_group, subjects,
-             sort_key, created_at, field_clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        id.to_string(),
-        t.title,
-        t.author,
-        t.translator,
-        t.illustrator,
-        t.publisher,
-        t.year,
-        t.isbn,
-        t.age_group,
-        t.subjects,
-        text::collation_key(&t.title),
-        w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        serde_json::to_string(&clocks)?,
-    ])?;
-    let seq = w.tx.last_insert_rowid();
-    w.tx.prepare_cached("INSERT INTO title_search (rowid, text) VALUES (?1, ?2)")?
-        .execute(params![seq, title_search_text(t)])?;
+    rows::save(w, id, &TitleRecord { details: t.clone(), merged_into: None }, None)?;
     Ok(id)
-}
-
-/// The active copy holding this registration number at this center.
-pub(crate) fn active_copy_with_number(conn: &rusqlite::Connection, center: Uuid, number: &str) -> Result<Option<Uuid>> {
-    conn.prepare_cached(
-        "SELECT id FROM copies WHERE center_id = ?1 AND registration_number = ?2 AND withdrawn IS NULL",
-    )?
-    .query_row(params![center.to_string(), number], |r| r.get::<_, String>(0))
-    .optional()?
-    .map(|s| parse_uuid(&s))
-    .transpose()
 }
 
 pub(crate) fn insert_copy(w: &mut Write<'_>, title_id: Uuid, registration_number: &str) -> Result<Uuid> {
@@ -184,33 +127,25 @@ pub(crate) fn insert_copy(w: &mut Write<'_>, title_id: Uuid, registration_number
     if number.is_empty() {
         return Err(StoreError::InvalidInput("شماره ثبت نسخه را وارد کنید.".into()));
     }
-    if active_copy_with_number(&w.tx, w.center_id(), &number)?.is_some() {
+    if rows::copy::active_with_number(&w.tx, w.center_id(), &number)?.is_some() {
         return Err(StoreError::Conflict(format!(
             "شماره ثبت «{}» پیش‌تر به نسخه دیگری داده شده است؛ شماره مهر‌شده در کتاب را دوباره بخوانید.",
             text::to_persian_digits(&number)
         )));
     }
     let id = Uuid::now_v7();
-    let fields = BTreeMap::from([
-        ("title_id".to_owned(), serde_json::json!(title_id)),
-        ("center_id".to_owned(), serde_json::json!(w.center_id())),
-        ("registration_number".to_owned(), serde_json::json!(number)),
-        ("withdrawn".to_owned(), serde_json::Value::Null),
-    ]);
-    let (_, clocks) = w.patch(EntityKind::COPY, id, fields, &BTreeMap::new())?;
-    w.tx.prepare_cached(
-        "INSERT INTO copies (id, title_id, center_id, registration_number, created_at, field_clocks)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        id.to_string(),
-        title_id.to_string(),
-        w.center_id().to_string(),
-        number,
-        w.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        serde_json::to_string(&clocks)?
-    ])?;
+    let copy = CopyRecord { title_id, center_id: w.center_id(), registration_number: number, withdrawn: None };
+    rows::save(w, id, &copy, None)?;
     Ok(id)
+}
+
+/// Changes a copy inside a use case's transaction, with its op.
+fn change_copy(w: &mut Write<'_>, copy_id: Uuid, change: impl FnOnce(&mut CopyRecord)) -> Result<()> {
+    let (old, clocks) = rows::load_existing::<CopyRecord>(&w.tx, copy_id, "این نسخه پیدا نشد.")?;
+    let mut copy = old.clone();
+    change(&mut copy);
+    rows::save(w, copy_id, &copy, Some((&old, &clocks)))?;
+    Ok(())
 }
 
 const COPY_SELECT: &str = "SELECT c.id, c.title_id, t.title, t.author, c.registration_number, t.age_group, c.withdrawn,
@@ -276,39 +211,12 @@ impl Desk {
         self.require(Permission::EditCatalog)?;
         let t = clean_title(input, &self.reference()?.age_groups)?;
         let current = self.title(id)?;
-        let old = title_fields(&current.details);
-        let changed: BTreeMap<_, _> = title_fields(&t).into_iter().filter(|(k, v)| old.get(k) != Some(v)).collect();
-        if changed.is_empty() {
+        let (old, clocks) = rows::load_existing::<TitleRecord>(&self.conn, id, "این عنوان پیدا نشد.")?;
+        let record = TitleRecord { details: t, ..old.clone() };
+        if record == old {
             return Ok(current);
         }
-        let (seq, clocks): (i64, String) =
-            self.conn.query_row("SELECT seq, field_clocks FROM titles WHERE id = ?1", [id.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        let old_clocks = parse_clocks(&clocks)?;
-        self.write(|w| {
-            let (_, clocks) = w.patch(EntityKind::TITLE, id, changed, &old_clocks)?;
-            w.tx.execute(
-                "UPDATE titles SET title = ?2, author = ?3, translator = ?4, illustrator = ?5, publisher = ?6, year = ?7,
-                     isbn = ?8, age_group = ?9, subjects = ?10, sort_key = ?11, field_clocks = ?12 WHERE id = ?1",
-                params![
-                    id.to_string(),
-                    t.title,
-                    t.author,
-                    t.translator,
-                    t.illustrator,
-                    t.publisher,
-                    t.year,
-                    t.isbn,
-                    t.age_group,
-                    t.subjects,
-                    text::collation_key(&t.title),
-                    serde_json::to_string(&clocks)?
-                ],
-            )?;
-            w.tx.execute("UPDATE title_search SET text = ?2 WHERE rowid = ?1", params![seq, title_search_text(&t)])?;
-            Ok(())
-        })?;
+        self.write(|w| rows::save(w, id, &record, Some((&old, &clocks))))?;
         self.title(id)
     }
 
@@ -405,7 +313,7 @@ impl Desk {
         if !matches!(copy.status, CopyStatus::Withdrawn { .. }) {
             return Err(StoreError::Conflict("این نسخه در مجموعه است.".into()));
         }
-        if active_copy_with_number(&self.conn, self.id()?.center.id, &copy.registration_number)?.is_some() {
+        if rows::copy::active_with_number(&self.conn, self.id()?.center.id, &copy.registration_number)?.is_some() {
             return Err(StoreError::Conflict(format!(
                 "شماره ثبت «{}» اکنون به نسخه دیگری داده شده است؛ پیش از بازگرداندن، شماره آن نسخه را اصلاح کنید.",
                 text::to_persian_digits(&copy.registration_number)
@@ -416,19 +324,7 @@ impl Desk {
     }
 
     fn set_withdrawn(&mut self, copy_id: Uuid, reason: Option<WithdrawReason>) -> Result<()> {
-        let clocks: String =
-            self.conn
-                .query_row("SELECT field_clocks FROM copies WHERE id = ?1", [copy_id.to_string()], |r| r.get(0))?;
-        let old_clocks = parse_clocks(&clocks)?;
-        self.write(|w| {
-            let fields = BTreeMap::from([("withdrawn".to_owned(), serde_json::json!(reason))]);
-            let (_, clocks) = w.patch(EntityKind::COPY, copy_id, fields, &old_clocks)?;
-            w.tx.execute(
-                "UPDATE copies SET withdrawn = ?2, field_clocks = ?3 WHERE id = ?1",
-                params![copy_id.to_string(), reason.map(WithdrawReason::as_str), serde_json::to_string(&clocks)?],
-            )?;
-            Ok(())
-        })
+        self.write(|w| change_copy(w, copy_id, |c| c.withdrawn = reason))
     }
 
     /// Corrects a copy's registration number (a typo when it was entered).
@@ -442,22 +338,13 @@ impl Desk {
         if number == copy.registration_number {
             return Ok(copy);
         }
-        if active_copy_with_number(&self.conn, self.id()?.center.id, &number)?.is_some() {
+        if rows::copy::active_with_number(&self.conn, self.id()?.center.id, &number)?.is_some() {
             return Err(StoreError::Conflict(format!(
                 "شماره ثبت «{}» به نسخه دیگری داده شده است.",
                 text::to_persian_digits(&number)
             )));
         }
-        self.write(|w| {
-            patch_copy(
-                w,
-                copy_id,
-                "registration_number",
-                serde_json::json!(number),
-                "registration_number = ?2",
-                &number,
-            )
-        })?;
+        self.write(|w| change_copy(w, copy_id, |c| c.registration_number = number))?;
         self.copy(copy_id)
     }
 
@@ -471,28 +358,17 @@ impl Desk {
         }
         self.title(keep)?;
         let dup = self.title(duplicate)?;
-        let merged: Option<String> = self.conn.query_row(
-            "SELECT coalesce((SELECT merged_into FROM titles WHERE id = ?1), (SELECT merged_into FROM titles WHERE id = ?2))",
-            params![keep.to_string(), duplicate.to_string()],
-            |r| r.get(0),
-        )?;
-        if merged.is_some() {
+        let (kept, _) = rows::load_existing::<TitleRecord>(&self.conn, keep, "این عنوان پیدا نشد.")?;
+        let (old, clocks) = rows::load_existing::<TitleRecord>(&self.conn, duplicate, "این عنوان پیدا نشد.")?;
+        if kept.merged_into.is_some() || old.merged_into.is_some() {
             return Err(StoreError::Conflict("یکی از این دو عنوان پیش‌تر ادغام شده است.".into()));
         }
-        let clocks: String =
-            self.conn
-                .query_row("SELECT field_clocks FROM titles WHERE id = ?1", [duplicate.to_string()], |r| r.get(0))?;
-        let old_clocks = parse_clocks(&clocks)?;
+        let record = TitleRecord { merged_into: Some(keep), ..old.clone() };
         self.write(|w| {
             for c in &dup.copies {
-                patch_copy(w, c.id, "title_id", serde_json::json!(keep), "title_id = ?2", &keep.to_string())?;
+                change_copy(w, c.id, |copy| copy.title_id = keep)?;
             }
-            let fields = BTreeMap::from([("merged_into".to_owned(), serde_json::json!(keep))]);
-            let (_, clocks) = w.patch(EntityKind::TITLE, duplicate, fields, &old_clocks)?;
-            w.tx.execute(
-                "UPDATE titles SET merged_into = ?2, field_clocks = ?3 WHERE id = ?1",
-                params![duplicate.to_string(), keep.to_string(), serde_json::to_string(&clocks)?],
-            )?;
+            rows::save(w, duplicate, &record, Some((&old, &clocks)))?;
             Ok(())
         })?;
         self.title(keep)
@@ -500,9 +376,7 @@ impl Desk {
 
     /// Centers this desk knows (its own, and those synced from the province).
     pub fn centers(&self) -> Result<Vec<Center>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id FROM centers ORDER BY code")?;
-        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        ids.iter().map(|id| crate::members::load_center(&self.conn, id)).collect()
+        rows::center::all(&self.conn)
     }
 
     /// Records a center of the province (until sync brings the list).
@@ -523,7 +397,7 @@ impl Desk {
             return Err(StoreError::Conflict(format!("مرکز با کد «{}» پیش‌تر ثبت شده است.", center.code)));
         }
         let center = Center { id: Center::id_for_code(&center.code), ..center };
-        self.write(|w| crate::members::insert_center(w, &center))
+        self.write(|w| rows::save(w, center.id, &CenterRecord::of(&center), None).map(drop))
     }
 
     /// Sends a copy to another center (the van's and the postal center's
@@ -547,11 +421,7 @@ impl Desk {
         self.check_clock()?;
         self.write(|w| {
             w.event(Uuid::now_v7(), Event::Transfer { copy_id, from_center: from, to_center: to.id })?;
-            w.tx.execute(
-                "UPDATE copies SET center_id = ?2 WHERE id = ?1",
-                params![copy_id.to_string(), to.id.to_string()],
-            )?;
-            Ok(())
+            rows::copy::set_center(&w.tx, copy_id, to.id)
         })?;
         self.copy(copy_id)
     }
@@ -604,26 +474,6 @@ impl Desk {
         let rows = stmt.query_map(params![limit as i64, offset as i64, center], title_hit)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-}
-
-/// Changes one field of a copy inside a use case's transaction, with its op.
-fn patch_copy(
-    w: &mut Write<'_>,
-    copy_id: Uuid,
-    field: &str,
-    value: serde_json::Value,
-    set: &str,
-    arg: &str,
-) -> Result<()> {
-    let clocks: String =
-        w.tx.query_row("SELECT field_clocks FROM copies WHERE id = ?1", [copy_id.to_string()], |r| r.get(0))?;
-    let old_clocks = parse_clocks(&clocks)?;
-    let (_, clocks) = w.patch(EntityKind::COPY, copy_id, BTreeMap::from([(field.to_owned(), value)]), &old_clocks)?;
-    w.tx.execute(
-        &format!("UPDATE copies SET {set}, field_clocks = ?3 WHERE id = ?1"),
-        params![copy_id.to_string(), arg, serde_json::to_string(&clocks)?],
-    )?;
-    Ok(())
 }
 
 fn title_hit(r: &Row<'_>) -> rusqlite::Result<TitleHit> {

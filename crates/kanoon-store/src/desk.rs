@@ -22,6 +22,9 @@ use uuid::Uuid;
 use crate::clock::{Clock, SystemClock};
 use crate::db;
 use crate::error::{Result, StoreError};
+use crate::rows::center::CenterRecord;
+use crate::rows::{self, FieldClocks, FieldStamp};
+use crate::sql::parse_uuid;
 
 /// How far behind the latest recorded time the clock may be before
 /// circulation is refused (small corrections by time sync are normal).
@@ -160,7 +163,8 @@ impl Desk {
         else {
             return Ok(());
         };
-        let center = crate::members::load_center(&self.conn, &center_id)?;
+        let center = crate::rows::center::find(&self.conn, parse_uuid(&center_id)?)?
+            .ok_or_else(|| StoreError::Corrupt("مرکز این میز در پایگاه نیست".into()))?;
         self.identity = Some(DeskIdentity {
             device_id: parse_uuid(&device)?,
             center,
@@ -245,8 +249,8 @@ impl Desk {
             ] {
                 w.tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
             }
-            crate::members::insert_center(w, &center)?;
-            crate::members::insert_staff(w, &manager)?;
+            rows::save(w, center.id, &CenterRecord::of(&center), None)?;
+            crate::staff::insert_staff(w, &manager)?;
             crate::settings::install_reference_data(w)?;
             Ok(())
         });
@@ -263,7 +267,7 @@ impl Desk {
     /// which reads the hash with `staff_credentials`).
     pub fn sign_in(&mut self, username: &str) -> Result<Staff> {
         self.id()?;
-        let staff = crate::members::staff_by_username(&self.conn, username.trim())?
+        let staff = crate::rows::staff::by_username(&self.conn, username.trim())?
             .filter(|s| s.active)
             .ok_or_else(|| StoreError::NotFound(format!("کاربری با نام «{username}» نیست یا غیرفعال است.")))?;
         self.staff = Some(staff.clone());
@@ -346,33 +350,6 @@ impl Desk {
         Ok(out)
     }
 
-    /// Number of ops waiting in the outbox (sync status, tests). Counted in
-    /// full once, then only the ops appended since (new ops are never
-    /// pushed before they are counted: marking pushed drops the count).
-    pub fn outbox_len(&self) -> Result<i64> {
-        let max: i64 = self.conn.query_row("SELECT coalesce(max(seq), 0) FROM outbox", [], |r| r.get(0))?;
-        let count = match self.waiting.get() {
-            Some((counted_to, count)) if counted_to <= max => {
-                let new: i64 = self.conn.query_row(
-                    "SELECT count(*) FROM outbox WHERE seq > ?1 AND pushed_at IS NULL",
-                    [counted_to],
-                    |r| r.get(0),
-                )?;
-                count + new
-            }
-            _ => self.conn.query_row("SELECT count(*) FROM outbox WHERE pushed_at IS NULL", [], |r| r.get(0))?,
-        };
-        self.waiting.set(Some((max, count)));
-        Ok(count)
-    }
-
-    /// The ops in the outbox, oldest first.
-    pub fn outbox(&self, limit: usize) -> Result<Vec<Op>> {
-        let mut stmt = self.conn.prepare_cached("SELECT op FROM outbox ORDER BY seq LIMIT ?1")?;
-        let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
-        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
-    }
-
     /// `PRAGMA integrity_check` (the crash test and the backup check).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
@@ -413,18 +390,7 @@ impl Write<'_> {
             body,
             extra: Default::default(),
         };
-        self.tx
-            .prepare_cached(
-                "INSERT INTO outbox (op_id, hlc, entity, entity_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                op.op_id.to_string(),
-                hlc.to_sortable(),
-                entity,
-                entity_id.to_string(),
-                serde_json::to_string(&op)?,
-                self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            ])?;
+        crate::sync::outbox::append(&self.tx, &op, self.now)?;
         Ok((op.op_id, hlc))
     }
 
@@ -442,7 +408,7 @@ impl Write<'_> {
         let data = serde_json::to_value(&event)?;
         let (_, hlc) = self.push_op(entity, id, OpBody::Event { kind: event.kind().to_owned(), data: data.clone() })?;
         let record = EventRecord { id, hlc, device_id: self.identity.device_id, at: self.now, event };
-        insert_event(&self.tx, &record, self.staff_id, &data)?;
+        crate::circulation::insert_event(&self.tx, &record, self.staff_id, &data)?;
         Ok(record)
     }
 
@@ -471,79 +437,4 @@ impl Write<'_> {
         }
         Ok((hlc, stamps))
     }
-}
-
-/// Appends an event to the log (an event already there is left as it is:
-/// events are immutable and merged by id). Returns whether it was new.
-pub(crate) fn insert_event(
-    tx: &Connection,
-    record: &EventRecord,
-    staff_id: Option<Uuid>,
-    data: &serde_json::Value,
-) -> Result<bool> {
-    let (copy_id, member_id, loan_id) = match &record.event {
-        Event::Loan { copy_id, member_id, .. } => (Some(*copy_id), Some(*member_id), None),
-        Event::Return { loan_id, copy_id, .. } => (Some(*copy_id), None, Some(*loan_id)),
-        Event::Renewal { loan_id, .. } => (None, None, Some(*loan_id)),
-        Event::Transfer { copy_id, .. } => (Some(*copy_id), None, None),
-        Event::Membership { member_id, .. } => (None, Some(*member_id), None),
-        Event::Void { target, .. } => (None, None, Some(*target)),
-    };
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO events (id, kind, hlc, device_id, at, staff_id, copy_id, member_id, loan_id, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute(params![
-            record.id.to_string(),
-            record.event.kind(),
-            record.hlc.to_sortable(),
-            record.device_id.to_string(),
-            record.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            staff_id.map(|s| s.to_string()),
-            copy_id.map(|s| s.to_string()),
-            member_id.map(|s| s.to_string()),
-            loan_id.map(|s| s.to_string()),
-            data.to_string(),
-        ])?;
-    Ok(inserted == 1)
-}
-
-pub(crate) fn parse_uuid(s: &str) -> Result<Uuid> {
-    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("شناسه نامعتبر «{s}»")))
-}
-
-/// A UUID column inside a row mapper: a malformed value is a conversion
-/// error of that column, never a silent nil id.
-pub(crate) fn uuid_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
-    let s: String = r.get(idx)?;
-    Uuid::parse_str(&s)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
-}
-
-pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("تاریخ نامعتبر «{s}»")))
-}
-
-/// Reads a field-clock map stored as JSON.
-/// The version of a record's field value, and the version it replaced:
-/// what the domain's field merge needs (stored as JSON in `field_clocks`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub(crate) struct FieldStamp {
-    pub hlc: Hlc,
-    pub device_id: Uuid,
-    pub base: Option<FieldVersion>,
-}
-
-impl FieldStamp {
-    pub fn version(&self) -> FieldVersion {
-        FieldVersion { hlc: self.hlc, device_id: self.device_id }
-    }
-}
-
-pub(crate) type FieldClocks = BTreeMap<String, FieldStamp>;
-
-pub(crate) fn parse_clocks(s: &str) -> Result<FieldClocks> {
-    Ok(serde_json::from_str(s)?)
 }

@@ -16,11 +16,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::catalog::{TitleInput, active_copy_with_number, insert_copy, insert_title};
+use crate::catalog::{TitleInput, insert_copy, insert_title};
 use crate::circulation::record_loan;
-use crate::desk::{Desk, Write, parse_uuid};
+use crate::desk::{Desk, Write};
 use crate::error::{Result, StoreError};
 use crate::members::{MemberDetails, NewMember, ValidMember, add_membership_period, insert_member, validate};
+use crate::rows::copy::active_with_number as active_copy_with_number;
+use crate::sql::parse_uuid;
 
 /// The exemption code recorded on membership periods moved in from the
 /// previous software (their fee was paid there).

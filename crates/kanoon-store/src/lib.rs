@@ -18,7 +18,10 @@ pub mod import;
 mod local;
 pub mod members;
 pub mod photo_sync;
+mod rows;
 pub mod settings;
+mod sql;
+mod staff;
 pub mod sync;
 
 pub use clock::{Clock, ManualClock, SystemClock};

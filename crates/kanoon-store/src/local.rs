@@ -15,7 +15,7 @@ impl Desk {
     /// yet). Hashing and verifying is the shell's job (argon2).
     pub fn staff_credentials(&self, username: &str) -> Result<Option<(Staff, Option<String>)>> {
         self.id()?;
-        let Some(staff) = crate::members::staff_by_username(&self.conn, username.trim())? else {
+        let Some(staff) = crate::rows::staff::by_username(&self.conn, username.trim())? else {
             return Ok(None);
         };
         let hash = self

@@ -13,8 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::desk::{Desk, Write, parse_clocks};
+use crate::desk::{Desk, Write};
 use crate::error::{Result, StoreError};
+use crate::rows::parse_clocks;
 
 /// Membership terms: the annual fee (the seed's 350,000 rials, changed
 /// yearly) and how long a period lasts.
@@ -109,7 +110,7 @@ pub(crate) fn load_policy(conn: &Connection) -> Result<Policy> {
     let mut policy: Policy = load_setting(conn, "policy", Policy::shipped)?;
     let mut stmt = conn.prepare_cached("SELECT date FROM holidays WHERE active = 1")?;
     for d in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        policy.closed.holidays.insert(crate::desk::parse_date(&d?)?);
+        policy.closed.holidays.insert(crate::sql::parse_date(&d?)?);
     }
     Ok(policy)
 }
@@ -163,7 +164,7 @@ impl Desk {
         })?;
         rows.map(|r| {
             let (d, name) = r?;
-            Ok(Holiday { date: crate::desk::parse_date(&d)?, name })
+            Ok(Holiday { date: crate::sql::parse_date(&d)?, name })
         })
         .collect()
     }

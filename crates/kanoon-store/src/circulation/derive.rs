@@ -1,0 +1,184 @@
+//! The event log and what is derived from it: `open_loans`, `memberships`
+//! and where a copy is are the fold of the events, re-derived when they change.
+
+use super::*;
+
+/// Reads `id, hlc, device_id, at, data` rows into event records.
+pub(super) fn read_events(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    args: impl rusqlite::Params,
+) -> Result<Vec<EventRecord>> {
+    let rows = stmt.query_map(args, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, hlc, device, at, data) = row?;
+        Ok(EventRecord {
+            id: parse_uuid(&id)?,
+            hlc: Hlc::parse_sortable(&hlc).ok_or_else(|| StoreError::Corrupt(format!("ساعت رویداد «{hlc}»")))?,
+            device_id: parse_uuid(&device)?,
+            at: DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| StoreError::Corrupt(format!("زمان رویداد «{at}»")))?,
+            event: serde_json::from_str(&data)?,
+        })
+    })
+    .collect()
+}
+
+/// Re-derives the state an event touches (a copy's loans and location, a
+/// member's membership periods) from the log; a void re-derives what its
+/// target touched. Returns what the fold found wrong in the real world.
+pub(crate) fn rederive(tx: &Connection, event: &Event) -> Result<Rederived> {
+    match event {
+        Event::Loan { copy_id, .. } | Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => {
+            Ok(Rederived { copy: Some(*copy_id), anomalies: refold_copy(tx, *copy_id)? })
+        }
+        Event::Renewal { loan_id, .. } => {
+            let copy: Option<String> = tx
+                .query_row("SELECT copy_id FROM events WHERE id = ?1", [loan_id.to_string()], |r| r.get(0))
+                .optional()?
+                .flatten();
+            match copy {
+                Some(copy) => {
+                    let copy = parse_uuid(&copy)?;
+                    Ok(Rederived { copy: Some(copy), anomalies: refold_copy(tx, copy)? })
+                }
+                None => Ok(Rederived::default()),
+            }
+        }
+        Event::Membership { member_id, .. } => {
+            tx.execute("DELETE FROM memberships WHERE member_id = ?1", [member_id.to_string()])?;
+            tx.execute(
+                "INSERT INTO memberships (period_id, member_id, starts_on, ends_on)
+                 SELECT id, member_id, json_extract(data, '$.starts_on'), json_extract(data, '$.ends_on') FROM events
+                 WHERE kind = 'membership' AND member_id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.event_id = events.id)",
+                [member_id.to_string()],
+            )?;
+            Ok(Rederived::default())
+        }
+        Event::Void { target, .. } => {
+            let data: Option<String> =
+                tx.query_row("SELECT data FROM events WHERE id = ?1", [target.to_string()], |r| r.get(0)).optional()?;
+            match data {
+                Some(data) => rederive(tx, &serde_json::from_str(&data)?),
+                None => Ok(Rederived::default()),
+            }
+        }
+    }
+}
+
+/// What re-deriving after an event found: the copy it re-folded, if any,
+/// and what the fold of that copy's whole log finds wrong.
+#[derive(Default)]
+pub(crate) struct Rederived {
+    pub copy: Option<Uuid>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Re-derives the open loans of one copy from its events with the domain
+/// fold (after a void, or a late event from sync).
+pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<Vec<Anomaly>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, hlc, device_id, at, data FROM events
+         WHERE copy_id = ?1
+            OR loan_id IN (SELECT id FROM events WHERE copy_id = ?1)
+            OR loan_id IN (SELECT id FROM events WHERE loan_id IN (SELECT id FROM events WHERE copy_id = ?1))",
+    )?;
+    let events = read_events(&mut stmt, [copy_id.to_string()])?;
+    let state = fold(&events);
+    tx.execute("DELETE FROM open_loans WHERE copy_id = ?1", [copy_id.to_string()])?;
+    for l in state.open_loans_of_copy(copy_id) {
+        tx.execute(
+            "INSERT INTO open_loans (loan_id, copy_id, member_id, lent_on, due_on, renewals) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                l.loan_id.to_string(),
+                l.copy_id.to_string(),
+                l.member_id.to_string(),
+                l.lent_on.to_string(),
+                l.due_on.to_string(),
+                l.renewals
+            ],
+        )?;
+    }
+    // Where the copy is: its last standing transfer; with none standing,
+    // where the first transfer took it from.
+    let first_from = events
+        .iter()
+        .filter_map(|e| match e.event {
+            Event::Transfer { from_center, .. } => Some((e.hlc, from_center)),
+            _ => None,
+        })
+        .min()
+        .map(|(_, from)| from);
+    if let Some(center) = state.copy_center.get(&copy_id).copied().or(first_from) {
+        crate::rows::copy::set_center(tx, copy_id, center)?;
+    }
+    Ok(state.anomalies)
+}
+
+pub(crate) fn record_loan(
+    w: &mut Write<'_>,
+    copy_id: Uuid,
+    member_id: Uuid,
+    lent_on: NaiveDate,
+    due_on: NaiveDate,
+    overridden: Option<Override>,
+) -> Result<Uuid> {
+    let loan_id = Uuid::now_v7();
+    w.event(loan_id, Event::Loan { copy_id, member_id, lent_on, due_on, overridden })?;
+    w.tx.prepare_cached(
+        "INSERT INTO open_loans (loan_id, copy_id, member_id, lent_on, due_on) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        loan_id.to_string(),
+        copy_id.to_string(),
+        member_id.to_string(),
+        lent_on.to_string(),
+        due_on.to_string()
+    ])?;
+    Ok(loan_id)
+}
+
+/// Appends an event to the log (an event already there is left as it is:
+/// events are immutable and merged by id). Returns whether it was new.
+pub(crate) fn insert_event(
+    tx: &Connection,
+    record: &EventRecord,
+    staff_id: Option<Uuid>,
+    data: &serde_json::Value,
+) -> Result<bool> {
+    let (copy_id, member_id, loan_id) = match &record.event {
+        Event::Loan { copy_id, member_id, .. } => (Some(*copy_id), Some(*member_id), None),
+        Event::Return { loan_id, copy_id, .. } => (Some(*copy_id), None, Some(*loan_id)),
+        Event::Renewal { loan_id, .. } => (None, None, Some(*loan_id)),
+        Event::Transfer { copy_id, .. } => (Some(*copy_id), None, None),
+        Event::Membership { member_id, .. } => (None, Some(*member_id), None),
+        Event::Void { target, .. } => (None, None, Some(*target)),
+    };
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO events (id, kind, hlc, device_id, at, staff_id, copy_id, member_id, loan_id, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            record.id.to_string(),
+            record.event.kind(),
+            record.hlc.to_sortable(),
+            record.device_id.to_string(),
+            record.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            staff_id.map(|s| s.to_string()),
+            copy_id.map(|s| s.to_string()),
+            member_id.map(|s| s.to_string()),
+            loan_id.map(|s| s.to_string()),
+            data.to_string(),
+        ])?;
+    Ok(inserted == 1)
+}

@@ -1,0 +1,165 @@
+//! Membership (service A): centers and staff records, registering members
+//! with their documents, photo and first fee, renewals, edits with history,
+//! search, the card.
+
+use chrono::{Days, NaiveDate};
+use kanoon_domain::age_group::{self, AgeGroup};
+use kanoon_domain::circulation::{Event, Fee};
+use kanoon_domain::entities::{AlternativeId, CenterKind, Documents, Gender, Permission};
+use kanoon_domain::ids::{MemberNumber, Mobile, NationalId};
+use kanoon_domain::jalali::JalaliDate;
+use kanoon_domain::text;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::desk::{Desk, Write};
+use crate::error::{Result, StoreError};
+use crate::rows::{self, member::MemberRecord};
+use crate::sql::{parse_date, parse_uuid, timestamp, uuid_column};
+
+mod read;
+mod validate;
+mod write;
+
+use validate::*;
+pub(crate) use validate::{ValidMember, validate};
+pub(crate) use write::{NewMember, add_membership_period, insert_member};
+
+// ---------------------------------------------------------------- DTOs
+
+/// A photo as handed in (already cropped and resized by the UI).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Photo {
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+/// How a membership period is paid for, as entered at the desk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FeeInput {
+    Paid { amount_rials: i64, receipt_number: String },
+    Exempt { exemption: String, reason: String },
+}
+
+/// The member's details as typed in the registration or edit form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberDetails {
+    pub first_name: String,
+    pub last_name: String,
+    pub father_name: String,
+    pub gender: Gender,
+    pub birth_date: Option<JalaliDate>,
+    /// As typed (any digit script); validated.
+    pub national_id: Option<String>,
+    pub alternative_id: Option<AlternativeId>,
+    pub school_grade: Option<u8>,
+    /// As typed; validated.
+    pub guardian_phone: Option<String>,
+    pub address: String,
+    pub village: Option<String>,
+    pub documents: Documents,
+    pub age_group_override: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RegisterMember {
+    pub details: MemberDetails,
+    pub photo: Option<Photo>,
+    pub fee: FeeInput,
+    /// Set after staff saw the "national id already registered" warning.
+    pub confirm_duplicate_national_id: bool,
+    /// The number on a card issued by the software used before.
+    pub legacy_number: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RegisterOutcome {
+    Registered {
+        member: Box<MemberView>,
+    },
+    /// Nothing was written: the national id belongs to these members.
+    DuplicateNationalId {
+        existing: Vec<MemberSummary>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MembershipState {
+    pub ends_on: Option<NaiveDate>,
+    pub ends_on_jalali: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberView {
+    pub id: Uuid,
+    pub member_number: String,
+    pub legacy_number: Option<String>,
+    pub full_name: String,
+    pub details: MemberDetails,
+    /// Normalized national id (10 digits).
+    pub national_id: Option<String>,
+    pub guardian_phone: Option<String>,
+    /// The age group used for the loan check: the override, else derived.
+    pub age_group: Option<String>,
+    pub has_photo: bool,
+    pub membership: MembershipState,
+    pub merged_into: Option<Uuid>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberSummary {
+    pub id: Uuid,
+    pub member_number: String,
+    pub full_name: String,
+    pub father_name: String,
+    pub national_id: Option<String>,
+    /// Last day of the latest membership period (compare with today).
+    pub membership_ends_on: Option<NaiveDate>,
+    pub membership_ends_jalali: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberEdit {
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub staff: Option<String>,
+    pub at_jalali: String,
+}
+
+/// One membership period and how it was paid for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MembershipPeriod {
+    pub period_id: Uuid,
+    pub starts_on_jalali: String,
+    pub ends_on_jalali: String,
+    pub fee: Fee,
+    pub recorded_at_jalali: String,
+    pub voided: bool,
+}
+
+/// What the printed membership card shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberCard {
+    pub member_number: String,
+    pub full_name: String,
+    pub father_name: String,
+    pub center_name: String,
+    pub expires_jalali: Option<String>,
+    pub photo: Option<Photo>,
+}

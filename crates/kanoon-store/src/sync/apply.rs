@@ -1,0 +1,356 @@
+//! Applying pulled ops with the domain's rules: events by id (a set union;
+//! derived state re-folded), records field by field (`merge::apply_patch`)
+//! through their room in `rows`. Used for pulled pages and the bootstrap
+//! snapshot alike (`Applying`).
+//!
+//! Each op is applied under its own savepoint: an op that cannot be applied
+//! yet (a kind this version does not know, a record whose creation has not
+//! arrived, a clash with a local row) is kept in the inbox and, when it is
+//! a real-world conflict, becomes an exception — it never blocks the rest.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use kanoon_domain::circulation::{Event, EventRecord};
+use kanoon_domain::merge::{RecordFields, Stamped, apply_patch};
+use kanoon_protocol::wire::Cursor;
+use kanoon_protocol::{EntityKind, FieldChange, Hlc, HlcClock, Op, OpBody};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::ApplyReport;
+use super::exceptions::{Finding, apply_resolution, codes, forget_double_loans, record_exception};
+use crate::circulation::{insert_event, rederive};
+use crate::desk::Desk;
+use crate::error::Result;
+use crate::rows::center::CenterRecord;
+use crate::rows::copy::CopyRecord;
+use crate::rows::member::MemberRecord;
+use crate::rows::title::TitleRecord;
+use crate::rows::{FieldClocks, FieldStamp, Record, exists};
+use crate::sql::{run, set_meta, timestamp};
+
+/// How far ahead of this desk's time a pulled op's clock may be before it is
+/// flagged (and not adopted, so one wrong PC cannot drag every clock).
+pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
+
+/// The entities `apply_op` applies; ops of any other are only kept.
+const APPLIED_KINDS: [&str; 6] = [
+    EntityKind::CIRCULATION,
+    EntityKind::MEMBERSHIP,
+    EntityKind::MEMBER,
+    EntityKind::TITLE,
+    EntityKind::COPY,
+    EntityKind::CENTER,
+];
+
+impl Desk {
+    /// Applies a page of pulled ops and saves the cursor after it, in one
+    /// transaction. Safe to call again with the same page.
+    pub fn apply_pulled(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
+        let device = self.id()?.device_id;
+        let (now, clock) = (self.now(), self.hlc_clock());
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applying = Applying::new(tx, device, now, clock);
+        for op in ops {
+            applying.receive(op)?;
+        }
+        let (clock, report) = applying.finish(cursor, |_| Ok(()))?;
+        self.set_hlc_clock(clock);
+        self.forget_reference();
+        Ok(report)
+    }
+
+    /// A pulled op as this desk keeps it in its inbox (every field it came
+    /// with, known or not) and whether it was applied; None if it never
+    /// arrived.
+    pub fn pulled_op(&self, op_id: Uuid) -> Result<Option<(serde_json::Value, bool)>> {
+        let row: Option<(String, bool)> = self
+            .conn
+            .query_row("SELECT op, applied FROM inbox WHERE op_id = ?1", [op_id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(json, applied)| Ok((serde_json::from_str(&json)?, applied))).transpose()
+    }
+}
+
+/// One transaction receiving pulled ops: each applied under its savepoint
+/// and kept in the inbox, then (`finish`) the ops set aside retried, the
+/// cursor and the adopted clock saved, and the transaction committed.
+pub(crate) struct Applying<'c> {
+    pub tx: Transaction<'c>,
+    device: Uuid,
+    now: DateTime<Utc>,
+    clock: HlcClock,
+    clock_before: Hlc,
+    report: ApplyReport,
+}
+
+impl<'c> Applying<'c> {
+    pub fn new(tx: Transaction<'c>, device: Uuid, now: DateTime<Utc>, clock: HlcClock) -> Self {
+        Applying { tx, device, now, clock, clock_before: clock.last, report: ApplyReport::default() }
+    }
+
+    /// Applies one op (once: one already received is counted a duplicate).
+    pub fn receive(&mut self, op: &Op) -> Result<()> {
+        // This desk's own ops come back too. They are applied like any
+        // other (idempotently): after a restore from an older backup they
+        // are how the desk gets back what it wrote since.
+        if op.device_id == self.device {
+            self.report.own += 1;
+        }
+        let known: bool = self
+            .tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox WHERE op_id = ?1)")?
+            .query_row([op.op_id.to_string()], |r| r.get(0))?;
+        if known {
+            self.report.duplicates += 1;
+            return Ok(());
+        }
+        let mut found = Vec::new();
+        if !self.clock.observe(op.hlc, self.now.timestamp_millis(), MAX_CLOCK_AHEAD_MS) {
+            found.push(Finding::about_op(
+                codes::CLOCK_FAR_OFF,
+                op.op_id,
+                serde_json::json!({"op_id": op.op_id, "hlc": op.hlc}),
+            ));
+        }
+        let applied = try_apply(&mut self.tx, op, &mut found)?;
+        run(
+            &self.tx,
+            "INSERT INTO inbox (op_id, entity, entity_id, op, received_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                op.op_id.to_string(),
+                op.entity.as_str(),
+                op.entity_id.to_string(),
+                serde_json::to_string(op)?,
+                timestamp(self.now),
+                applied
+            ],
+        )?;
+        self.record(found)?;
+        if applied {
+            self.report.applied += 1;
+        } else {
+            self.report.kept += 1;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, found: Vec<Finding>) -> Result<()> {
+        for f in found {
+            self.report.exceptions += record_exception(&self.tx, &f, self.now)?;
+        }
+        Ok(())
+    }
+
+    /// Ops set aside earlier may apply now (a copy's title or a loan's
+    /// member arrived meanwhile): retried in log order until a pass applies
+    /// nothing more. Only kinds this version applies are retried: the
+    /// others (staff, settings) are kept for a later version and would
+    /// otherwise be parsed again after every page, forever.
+    fn retry_waiting(&mut self) -> Result<()> {
+        loop {
+            let waiting: Vec<(String, String)> = {
+                let mut stmt = self.tx.prepare_cached(
+                    "SELECT op_id, op FROM inbox WHERE applied = 0 AND entity IN (?1, ?2, ?3, ?4, ?5, ?6) ORDER BY rowid",
+                )?;
+                let rows = stmt.query_map(APPLIED_KINDS, |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut progress = false;
+            for (op_id, json) in waiting {
+                let op: Op = serde_json::from_str(&json)?;
+                let mut found = Vec::new();
+                if try_apply(&mut self.tx, &op, &mut found)? {
+                    run(&self.tx, "UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
+                    self.record(found)?;
+                    self.report.applied += 1;
+                    self.report.kept = self.report.kept.saturating_sub(1);
+                    progress = true;
+                }
+            }
+            if !progress {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Retries what waits, saves the cursor and the clock adopted (it
+    /// outlives a restart: the desk reopens at its last own op's clock or
+    /// this, whichever is later, so its next write still sorts after what it
+    /// has seen), runs `last` in the same transaction and commits. Returns
+    /// the clock to adopt and the report.
+    pub fn finish(
+        mut self,
+        cursor: Cursor,
+        last: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<(HlcClock, ApplyReport)> {
+        self.retry_waiting()?;
+        set_meta(&self.tx, "sync_cursor", &cursor.to_string())?;
+        if self.clock.last > self.clock_before {
+            set_meta(&self.tx, "hlc_last", &self.clock.last.to_sortable())?;
+        }
+        last(&self.tx)?;
+        self.tx.commit()?;
+        Ok((self.clock, self.report))
+    }
+}
+
+/// Applies one op under a savepoint: all of it or nothing. An op that
+/// fails (a clash with a local row) is reported and kept for a later try.
+fn try_apply(tx: &mut Transaction<'_>, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
+    // Named savepoint statements from the statement cache (a bootstrap
+    // applies ~100,000 ops: parsing them anew each time showed in profiles).
+    run(tx, "SAVEPOINT apply_op", [])?;
+    match apply_op(tx, op, found) {
+        Ok(applied) => {
+            run(tx, "RELEASE apply_op", [])?;
+            Ok(applied)
+        }
+        Err(e) => {
+            run(tx, "ROLLBACK TO apply_op", [])?;
+            run(tx, "RELEASE apply_op", [])?;
+            // What was found while applying was rolled back with it.
+            found.clear();
+            found.push(Finding::about_op(
+                codes::NOT_APPLIED,
+                op.op_id,
+                serde_json::json!({"op_id": op.op_id, "entity": op.entity, "error": e.to_string()}),
+            ));
+            Ok(false)
+        }
+    }
+}
+
+/// Applies one op; false when it has to wait (kept in the inbox).
+fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> {
+    match (op.entity.as_str(), &op.body) {
+        (EntityKind::CIRCULATION | EntityKind::MEMBERSHIP, OpBody::Event { data, .. }) => {
+            apply_event(tx, op, data, found)
+        }
+        (EntityKind::MEMBER, OpBody::Patch { fields }) => merge_pulled::<MemberRecord>(tx, op, fields, found),
+        (EntityKind::TITLE, OpBody::Patch { fields }) => merge_pulled::<TitleRecord>(tx, op, fields, found),
+        (EntityKind::COPY, OpBody::Patch { fields }) => merge_pulled::<CopyRecord>(tx, op, fields, found),
+        (EntityKind::CENTER, OpBody::Patch { fields }) => merge_pulled::<CenterRecord>(tx, op, fields, found),
+        (EntityKind::SYNC_EXCEPTION, OpBody::Event { kind, data }) => apply_resolution(tx, op, kind, data),
+        // Staff, settings and kinds of newer versions: kept for the version
+        // that applies them.
+        _ => Ok(false),
+    }
+}
+
+fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut Vec<Finding>) -> Result<bool> {
+    // An event of a kind this version does not know is kept as it came.
+    let Ok(event) = serde_json::from_value::<Event>(data.clone()) else { return Ok(false) };
+    // The derived tables refer to members and copies; an event about one
+    // this desk does not have yet waits (and is reported).
+    let (member, copy) = match &event {
+        Event::Loan { member_id, copy_id, .. } => (Some(*member_id), Some(*copy_id)),
+        Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => (None, Some(*copy_id)),
+        Event::Membership { member_id, .. } => (Some(*member_id), None),
+        Event::Renewal { .. } | Event::Void { .. } => (None, None),
+    };
+    if let Some(m) = member
+        && !exists(tx, "members", m)?
+    {
+        found.push(Finding::new(
+            codes::UNKNOWN_MEMBER,
+            &[op.entity_id],
+            serde_json::json!({"event": op.entity_id, "member_id": m}),
+        ));
+        return Ok(false);
+    }
+    if let Some(c) = copy
+        && !exists(tx, "copies", c)?
+    {
+        found.push(Finding::new(
+            codes::UNKNOWN_COPY,
+            &[op.entity_id],
+            serde_json::json!({"event": op.entity_id, "copy_id": c}),
+        ));
+        return Ok(false);
+    }
+    let at = DateTime::<Utc>::from_timestamp_millis(op.hlc.wall_ms).unwrap_or_default();
+    let record = EventRecord { id: op.entity_id, hlc: op.hlc, device_id: op.device_id, at, event };
+    insert_event(tx, &record, op.staff_id, data)?;
+    if let Event::Void { target, .. } = &record.event {
+        run(
+            tx,
+            "INSERT INTO voided (event_id, void_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)
+             ON CONFLICT (event_id) DO NOTHING",
+            params![target.to_string(), record.id.to_string()],
+        )?;
+    }
+    let rederived = rederive(tx, &record.event)?;
+    if let Some(copy) = rederived.copy {
+        forget_double_loans(tx, copy)?;
+    }
+    for a in rederived.anomalies {
+        found.push(Finding::from_anomaly(&a));
+    }
+    Ok(true)
+}
+
+/// Merges a pulled patch into a record. A field this version does not
+/// know (a newer version's) is neither merged nor stamped: its value stays
+/// in the op, which the inbox keeps as received (and the server too), so a
+/// version that knows the field can take it from there. The known fields
+/// apply as usual; the unknown one is never an exception. A record whose
+/// creation has not arrived lacks required fields: it waits.
+fn merge_pulled<R: Record>(
+    tx: &Connection,
+    op: &Op,
+    patch: &BTreeMap<String, FieldChange>,
+    found: &mut Vec<Finding>,
+) -> Result<bool> {
+    let known_patch: BTreeMap<String, FieldChange>;
+    let patch = if patch.keys().all(|k| R::FIELDS.contains(&k.as_str())) {
+        patch
+    } else {
+        known_patch = patch
+            .iter()
+            .filter(|(k, _)| R::FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        &known_patch
+    };
+    let mut fields = match R::load(tx, op.entity_id)? {
+        Some((record, clocks)) => stamped(record.fields()?, &clocks),
+        None => RecordFields::new(),
+    };
+    for conflict in apply_patch(&mut fields, patch, op.hlc, op.device_id) {
+        found.push(Finding::concurrent_edit(op, &conflict));
+    }
+    let values = serde_json::Value::Object(fields.iter().map(|(k, s)| (k.clone(), s.value.clone())).collect());
+    let Ok(record) = serde_json::from_value::<R>(values) else { return Ok(false) };
+    if !R::admit_pulled(tx, op.entity_id, &record, found)? {
+        return Ok(false);
+    }
+    let clocks: FieldClocks = fields
+        .iter()
+        .map(|(name, s)| (name.clone(), FieldStamp { hlc: s.hlc, device_id: s.device_id, base: s.base }))
+        .collect();
+    let now = DateTime::<Utc>::from_timestamp_millis(op.hlc.wall_ms).unwrap_or_default();
+    R::store(tx, op.entity_id, &record, &clocks, now)?;
+    R::after_pulled(tx, op.entity_id, &record, found)?;
+    Ok(true)
+}
+
+/// A record's current fields with their versions, as the merge sees them.
+fn stamped(values: serde_json::Map<String, serde_json::Value>, clocks: &FieldClocks) -> RecordFields {
+    values
+        .into_iter()
+        .map(|(name, value)| {
+            let stamp = clocks.get(&name);
+            let stamped = Stamped {
+                value,
+                hlc: stamp.map_or(Hlc::ZERO, |s| s.hlc),
+                device_id: stamp.map_or(Uuid::nil(), |s| s.device_id),
+                base: stamp.and_then(|s| s.base),
+            };
+            (name, stamped)
+        })
+        .collect()
+}
