@@ -4,11 +4,8 @@
 //! UUIDs generated offline; a center's UUID is derived from its official
 //! code so every peer agrees on it before they ever talk.
 
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-use crate::ids::{MemberNumber, Mobile, NationalId};
 
 /// Namespace for center UUIDs (v5 of the official code).
 const CENTER_NAMESPACE: Uuid = Uuid::from_u128(0x6b61_6e6f_6f6e_4000_8000_6365_6e74_6572);
@@ -214,71 +211,12 @@ pub struct AlternativeId {
     pub value: String,
 }
 
-/// A member is identified either by a national id or by an alternative id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum PersonId {
-    National { national_id: NationalId },
-    Alternative { alternative: AlternativeId },
-}
-
 /// Documents handed in at registration (the seed's checklist).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Documents {
     pub photo: bool,
     pub birth_certificate_copy: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Member {
-    pub id: Uuid,
-    pub center_id: Uuid,
-    pub member_number: MemberNumber,
-    /// The number on the card issued by the software used before, kept so
-    /// old cards still scan.
-    pub legacy_number: Option<String>,
-    pub first_name: String,
-    pub last_name: String,
-    pub father_name: String,
-    pub gender: Gender,
-    pub birth_date: Option<NaiveDate>,
-    pub person_id: Option<PersonId>,
-    pub school_grade: Option<u8>,
-    pub guardian_phone: Option<Mobile>,
-    pub address: String,
-    /// Village for members of mobile and postal centers.
-    pub village: Option<String>,
-    pub documents: Documents,
-    /// Age group code chosen by staff instead of the one derived from age.
-    pub age_group_override: Option<String>,
-    /// When merged as a duplicate: the member this one now redirects to.
-    pub merged_into: Option<Uuid>,
-}
-
-impl Member {
-    pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Title {
-    pub id: Uuid,
-    pub title: String,
-    pub author: String,
-    pub translator: String,
-    pub illustrator: String,
-    pub publisher: String,
-    pub year: Option<i32>,
-    pub isbn: String,
-    /// Code of an age group (see `age_group`), e.g. "ب" or "+7".
-    pub age_group: Option<String>,
-    pub subjects: String,
-    pub merged_into: Option<Uuid>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -315,19 +253,6 @@ impl WithdrawReason {
             WithdrawReason::Weeded => "وجین‌شده",
         }
     }
-}
-
-/// A physical copy. Its identity is the UUID; the registration number is
-/// what is stamped in the book and is unique among a center's active copies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Copy {
-    pub id: Uuid,
-    pub title_id: Uuid,
-    pub center_id: Uuid,
-    pub registration_number: String,
-    /// None while the copy is in the collection.
-    pub withdrawn: Option<WithdrawReason>,
 }
 
 /// A center code as typed: any digit script, spaces and invisible marks dropped.

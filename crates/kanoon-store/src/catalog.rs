@@ -221,27 +221,7 @@ impl Desk {
     }
 
     pub fn title(&self, id: Uuid) -> Result<TitleView> {
-        let details = self
-            .conn
-            .query_row(
-                "SELECT title, author, translator, illustrator, publisher, year, isbn, age_group, subjects FROM titles WHERE id = ?1",
-                [id.to_string()],
-                |r| {
-                    Ok(TitleInput {
-                        title: r.get(0)?,
-                        author: r.get(1)?,
-                        translator: r.get(2)?,
-                        illustrator: r.get(3)?,
-                        publisher: r.get(4)?,
-                        year: r.get(5)?,
-                        isbn: r.get(6)?,
-                        age_group: r.get(7)?,
-                        subjects: r.get(8)?,
-                    })
-                },
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound("این عنوان پیدا نشد.".into()))?;
+        let (TitleRecord { details, .. }, _) = rows::load_existing(&self.conn, id, "این عنوان پیدا نشد.")?;
         let center = self.id()?.center.id;
         let mut stmt =
             self.conn.prepare_cached(&format!("{COPY_SELECT} WHERE c.title_id = ?1 ORDER BY c.registration_number"))?;

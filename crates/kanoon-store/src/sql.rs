@@ -50,3 +50,27 @@ pub(crate) fn set_meta(conn: &rusqlite::Connection, key: &str, value: &str) -> r
         [key, value],
     )
 }
+
+/// A civil-date column inside a row mapper (`YYYY-MM-DD`); a malformed
+/// value is a conversion error of that column.
+pub(crate) fn date_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<NaiveDate> {
+    let s: String = r.get(idx)?;
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// An optional civil-date column inside a row mapper.
+pub(crate) fn optional_date_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<NaiveDate>> {
+    match r.get_ref(idx)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => date_column(r, idx).map(Some),
+    }
+}
+
+/// An optional UUID column inside a row mapper.
+pub(crate) fn optional_uuid_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<Uuid>> {
+    match r.get_ref(idx)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => uuid_column(r, idx).map(Some),
+    }
+}

@@ -10,22 +10,20 @@ pub(super) fn read_events(
 ) -> Result<Vec<EventRecord>> {
     let rows = stmt.query_map(args, |r| {
         Ok((
-            r.get::<_, String>(0)?,
+            uuid_column(r, 0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            uuid_column(r, 2)?,
             r.get::<_, String>(3)?,
             r.get::<_, String>(4)?,
         ))
     })?;
     rows.map(|row| {
-        let (id, hlc, device, at, data) = row?;
+        let (id, hlc, device_id, at, data) = row?;
         Ok(EventRecord {
-            id: parse_uuid(&id)?,
+            id,
             hlc: Hlc::parse_sortable(&hlc).ok_or_else(|| StoreError::Corrupt(format!("ساعت رویداد «{hlc}»")))?,
-            device_id: parse_uuid(&device)?,
-            at: DateTime::parse_from_rfc3339(&at)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| StoreError::Corrupt(format!("زمان رویداد «{at}»")))?,
+            device_id,
+            at: parse_time(&at)?,
             event: serde_json::from_str(&data)?,
         })
     })

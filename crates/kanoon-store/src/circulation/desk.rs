@@ -149,16 +149,12 @@ impl Desk {
             )?
             .query_row(params![number, center.to_string()], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
+                    (uuid_column(r, 0)?, uuid_column(r, 1)?, r.get::<_, String>(2)?, uuid_column(r, 3)?),
+                    (date_column(r, 4)?, date_column(r, 5)?),
                 ))
             })
             .optional()?;
-        let Some((loan_id, copy_id, title, member_id, lent_on, due_on)) = found else {
+        let Some(((loan_id, copy_id, title, member_id), (lent_on, due_on))) = found else {
             // Say which: unknown number, or a copy that is not out.
             self.copy_by_registration_number(&number)?;
             return Err(StoreError::Conflict(format!(
@@ -166,8 +162,6 @@ impl Desk {
                 text::to_persian_digits(&number)
             )));
         };
-        let (loan_id, copy_id, member_id) = (parse_uuid(&loan_id)?, parse_uuid(&copy_id)?, parse_uuid(&member_id)?);
-        let (lent_on, due_on) = (parse_date(&lent_on)?, parse_date(&due_on)?);
         let returned_on = self.write(|w| {
             let returned_on = w.today();
             w.event(Uuid::now_v7(), Event::Return { loan_id, copy_id, returned_on })?;

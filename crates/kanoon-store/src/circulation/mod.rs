@@ -9,7 +9,7 @@ mod reads;
 use derive::*;
 pub(crate) use derive::{insert_event, record_loan, rederive};
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Asia::Tehran;
 use kanoon_domain::age_group::{self, AgeGroup};
 use kanoon_domain::circulation::{
@@ -28,7 +28,9 @@ use uuid::Uuid;
 use crate::desk::{Desk, Write};
 use crate::error::{Result, StoreError};
 use crate::members::{MemberSummary, MemberView};
-use crate::sql::{parse_date, parse_uuid};
+use crate::sql::{
+    date_column, optional_date_column, optional_uuid_column, parse_date, parse_time, parse_uuid, uuid_column,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

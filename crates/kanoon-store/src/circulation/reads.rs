@@ -13,33 +13,21 @@ impl Desk {
              WHERE o.member_id = ?1 ORDER BY o.due_on, o.loan_id",
         )?;
         let rows = stmt.query_map([member_id.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, u32>(6)?,
-            ))
-        })?;
-        rows.map(|r| {
-            let (loan_id, copy_id, number, title, lent_on, due_on, renewals) = r?;
-            let (lent_on, due_on) = (parse_date(&lent_on)?, parse_date(&due_on)?);
+            let (lent_on, due_on) = (date_column(r, 4)?, date_column(r, 5)?);
             Ok(LoanView {
-                loan_id: parse_uuid(&loan_id)?,
-                copy_id: parse_uuid(&copy_id)?,
-                registration_number: number,
-                title,
+                loan_id: uuid_column(r, 0)?,
+                copy_id: uuid_column(r, 1)?,
+                registration_number: r.get(2)?,
+                title: r.get(3)?,
                 lent_on,
                 lent_on_jalali: jalali(lent_on),
                 due_on,
                 due_on_jalali: jalali(due_on),
-                renewals,
+                renewals: r.get(6)?,
                 days_overdue: days_late(due_on, today),
             })
-        })
-        .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The member's loans, newest first, with returns and voids.
@@ -61,30 +49,27 @@ impl Desk {
         )?;
         let rows = stmt.query_map(params![member_id.to_string(), limit as i64], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
+                uuid_column(r, 0)?,
+                (r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+                optional_date_column(r, 4)?,
                 r.get::<_, bool>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
+                optional_date_column(r, 6)?,
+                optional_uuid_column(r, 7)?,
             ))
         })?;
         rows.map(|r| {
-            let (id, number, title, data, returned, voided, renewed_due, return_id) = r?;
+            let (loan_id, (registration_number, title, data), returned, voided, renewed_due, return_id) = r?;
             let Event::Loan { lent_on, due_on, overridden, .. } = serde_json::from_str(&data)? else {
                 return Err(StoreError::Corrupt("رویداد امانت".into()));
             };
-            let due_on = renewed_due.as_deref().map(parse_date).transpose()?.unwrap_or(due_on);
             Ok(LoanHistoryRow {
-                loan_id: parse_uuid(&id)?,
-                registration_number: number,
+                loan_id,
+                registration_number,
                 title,
                 lent_on_jalali: jalali(lent_on),
-                due_on_jalali: jalali(due_on),
-                returned_on_jalali: returned.as_deref().map(parse_date).transpose()?.map(jalali),
-                return_id: return_id.as_deref().map(parse_uuid).transpose()?,
+                due_on_jalali: jalali(renewed_due.unwrap_or(due_on)),
+                returned_on_jalali: returned.map(jalali),
+                return_id,
                 voided,
                 overridden: overridden.is_some(),
             })
@@ -103,33 +88,20 @@ impl Desk {
              WHERE o.due_on < ?1 ORDER BY o.due_on, m.sort_key",
         )?;
         let rows = stmt.query_map([today.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })?;
-        rows.map(|r| {
-            let (loan_id, member_id, member_number, member_name, guardian_phone, number, title, due_on) = r?;
-            let due_on = parse_date(&due_on)?;
+            let due_on = date_column(r, 7)?;
             Ok(OverdueRow {
-                loan_id: parse_uuid(&loan_id)?,
-                member_id: parse_uuid(&member_id)?,
-                member_number,
-                member_name,
-                guardian_phone,
-                registration_number: number,
-                title,
+                loan_id: uuid_column(r, 0)?,
+                member_id: uuid_column(r, 1)?,
+                member_number: r.get(2)?,
+                member_name: r.get(3)?,
+                guardian_phone: r.get(4)?,
+                registration_number: r.get(5)?,
+                title: r.get(6)?,
                 due_on_jalali: jalali(due_on),
                 days_overdue: days_late(due_on, today),
             })
-        })
-        .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Today's circulation (Tehran day) for the home screen.
@@ -186,26 +158,15 @@ impl Desk {
             "SELECT loan_id, copy_id, member_id, lent_on, due_on, renewals FROM open_loans ORDER BY loan_id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, u32>(5)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (loan, copy, member, lent, due, renewals) = row?;
             Ok(kanoon_domain::circulation::OpenLoan {
-                loan_id: parse_uuid(&loan)?,
-                copy_id: parse_uuid(&copy)?,
-                member_id: parse_uuid(&member)?,
-                lent_on: parse_date(&lent)?,
-                due_on: parse_date(&due)?,
-                renewals,
+                loan_id: uuid_column(r, 0)?,
+                copy_id: uuid_column(r, 1)?,
+                member_id: uuid_column(r, 2)?,
+                lent_on: date_column(r, 3)?,
+                due_on: date_column(r, 4)?,
+                renewals: r.get(5)?,
             })
-        })
-        .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

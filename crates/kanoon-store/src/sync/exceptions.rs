@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
-use crate::sql::{parse_time, parse_uuid, run, timestamp};
+use crate::sql::{optional_uuid_column, parse_time, run, timestamp, uuid_column};
 
 /// The codes of the exceptions this version records (the window shows a
 /// Persian text per code).
@@ -150,36 +150,32 @@ impl Desk {
              ORDER BY e.created_at DESC, e.id",
         )?;
         let rows = stmt.query_map([], |r| {
-            let resolution = match r.get::<_, Option<String>>(5)? {
-                Some(op_id) => {
-                    Some((op_id, r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get(8)?, r.get(9)?))
-                }
+            let resolution = match optional_uuid_column(r, 5)? {
+                Some(op_id) => Some((op_id, r.get::<_, String>(6)?, optional_uuid_column(r, 7)?, r.get(8)?, r.get(9)?)),
                 None => None,
             };
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
+                uuid_column(r, 0)?,
+                (r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+                r.get(4)?,
                 resolution,
             ))
         })?;
         rows.map(|row| {
-            let (id, code, detail, at, resolved, resolution) = row?;
+            let (id, (code, detail, at), resolved, resolution) = row?;
             let resolution = resolution
-                .map(|(op_id, note, staff_id, staff_name, at): (String, String, Option<String>, String, String)| {
+                .map(|(op_id, note, staff_id, staff_name, at): (Uuid, String, Option<Uuid>, String, String)| {
                     Ok::<_, StoreError>(ExceptionResolution {
-                        op_id: parse_uuid(&op_id)?,
+                        op_id,
                         note,
-                        staff_id: staff_id.as_deref().map(parse_uuid).transpose()?,
+                        staff_id,
                         staff_name,
                         resolved_at: parse_time(&at)?,
                     })
                 })
                 .transpose()?;
             Ok(SyncException {
-                id: parse_uuid(&id)?,
+                id,
                 code,
                 detail: serde_json::from_str(&detail)?,
                 created_at: parse_time(&at)?,
