@@ -219,6 +219,31 @@ pub struct Documents {
     pub birth_certificate_copy: bool,
 }
 
+/// A title's bibliographic details: what staff type in the catalog, what
+/// the migration import reads and what a title's ops carry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "TitleInput"))]
+pub struct TitleDetails {
+    /// عنوان
+    pub title: String,
+    /// نویسنده ("" when not given; so are the other text fields).
+    pub author: String,
+    /// مترجم
+    pub translator: String,
+    /// تصویرگر
+    pub illustrator: String,
+    /// ناشر
+    pub publisher: String,
+    /// Publication year as written: Jalali (e.g. 1398) or Gregorian (2019).
+    pub year: Option<i32>,
+    /// Digits and `X` only; "" when not given.
+    pub isbn: String,
+    /// Code of an age group (see `age_group`), e.g. «ب» or "+7".
+    pub age_group: Option<String>,
+    /// موضوع
+    pub subjects: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]

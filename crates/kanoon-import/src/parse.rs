@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use kanoon_domain::entities::{Gender, normalize_registration_number};
+use kanoon_domain::entities::{Gender, TitleDetails, normalize_registration_number};
 use kanoon_domain::ids::{Mobile, NationalId};
 use serde::{Deserialize, Serialize};
 
@@ -84,24 +84,8 @@ pub struct MemberRow {
 pub struct TitleCopyRow {
     /// شماره ثبت (normalized: ASCII digits, no spaces).
     pub registration_number: String,
-    /// عنوان
-    pub title: String,
-    /// نویسنده ("" when not given; so are the other text fields).
-    pub author: String,
-    /// مترجم
-    pub translator: String,
-    /// تصویرگر
-    pub illustrator: String,
-    /// ناشر
-    pub publisher: String,
-    /// Publication year as written: Jalali (e.g. 1398) or Gregorian (2019).
-    pub year: Option<i32>,
-    /// Digits and `X` only, checksum verified; "" when not given.
-    pub isbn: String,
-    /// «الف», «ب», «ج», «د», «ه» or "+7".
-    pub age_group: Option<String>,
-    /// موضوع
-    pub subjects: String,
+    /// The title's details (ISBN checksum verified).
+    pub details: TitleDetails,
 }
 
 /// A copy out on loan at the time of the export.
@@ -333,15 +317,17 @@ pub fn parse_titles_copies(t: &Table, m: &ColumnMapping) -> Result<Parsed<TitleC
 
         Some(TitleCopyRow {
             registration_number: registration_number?,
-            title,
-            author: clean_text(r.text(Field::Author)),
-            translator: clean_text(r.text(Field::Translator)),
-            illustrator: clean_text(r.text(Field::Illustrator)),
-            publisher: clean_text(r.text(Field::Publisher)),
-            year: year.ok()?,
-            isbn: isbn.ok()?,
-            age_group: age_group.ok()?,
-            subjects: clean_text(r.text(Field::Subjects)),
+            details: TitleDetails {
+                title,
+                author: clean_text(r.text(Field::Author)),
+                translator: clean_text(r.text(Field::Translator)),
+                illustrator: clean_text(r.text(Field::Illustrator)),
+                publisher: clean_text(r.text(Field::Publisher)),
+                year: year.ok()?,
+                isbn: isbn.ok()?,
+                age_group: age_group.ok()?,
+                subjects: clean_text(r.text(Field::Subjects)),
+            },
         })
     })
 }

@@ -19,19 +19,8 @@ use crate::rows::copy::CopyRecord;
 use crate::rows::title::TitleRecord;
 use crate::sql::{parse_date, uuid_column};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct TitleInput {
-    pub title: String,
-    pub author: String,
-    pub translator: String,
-    pub illustrator: String,
-    pub publisher: String,
-    pub year: Option<i32>,
-    pub isbn: String,
-    pub age_group: Option<String>,
-    pub subjects: String,
-}
+/// A title's details as staff type them (the domain's `TitleDetails`).
+pub use kanoon_domain::entities::TitleDetails as TitleInput;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

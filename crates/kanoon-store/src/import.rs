@@ -241,22 +241,10 @@ impl Desk {
                 ));
                 continue;
             }
-            let key = (row.title.clone(), row.author.clone(), row.publisher.clone(), row.year);
+            let d = &row.details;
+            let key = (d.title.clone(), d.author.clone(), d.publisher.clone(), d.year);
             let at = *index.entry(key).or_insert_with(|| {
-                titles.push((
-                    TitleInput {
-                        title: row.title.clone(),
-                        author: row.author.clone(),
-                        translator: row.translator.clone(),
-                        illustrator: row.illustrator.clone(),
-                        publisher: row.publisher.clone(),
-                        year: row.year,
-                        isbn: row.isbn.clone(),
-                        age_group: row.age_group.clone(),
-                        subjects: row.subjects.clone(),
-                    },
-                    Vec::new(),
-                ));
+                titles.push((row.details.clone(), Vec::new()));
                 titles.len() - 1
             });
             titles[at].1.push(row.registration_number);

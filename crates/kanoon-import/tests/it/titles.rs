@@ -19,21 +19,21 @@ fn a_clean_export_parses_completely() {
     let (line, r) = &p.rows[0];
     assert_eq!(*line, 2);
     assert_eq!(r.registration_number, "1001");
-    assert_eq!(r.title, "کلاغ‌ها");
-    assert_eq!(r.author, "صمد بهرنگی");
-    assert_eq!(r.translator, "");
-    assert_eq!(r.illustrator, "فرشید مثقالی");
-    assert_eq!(r.publisher, "کانون پرورش فکری");
-    assert_eq!(r.year, Some(1398));
-    assert_eq!(r.isbn, "9789643912345");
-    assert_eq!(r.age_group.as_deref(), Some("ب"));
-    assert_eq!(r.subjects, "داستان");
-    assert_eq!(p.rows[1].1.age_group.as_deref(), Some("ج"));
+    assert_eq!(r.details.title, "کلاغ‌ها");
+    assert_eq!(r.details.author, "صمد بهرنگی");
+    assert_eq!(r.details.translator, "");
+    assert_eq!(r.details.illustrator, "فرشید مثقالی");
+    assert_eq!(r.details.publisher, "کانون پرورش فکری");
+    assert_eq!(r.details.year, Some(1398));
+    assert_eq!(r.details.isbn, "9789643912345");
+    assert_eq!(r.details.age_group.as_deref(), Some("ب"));
+    assert_eq!(r.details.subjects, "داستان");
+    assert_eq!(p.rows[1].1.details.age_group.as_deref(), Some("ج"));
     let r = &p.rows[2].1;
-    assert_eq!(r.year, Some(2019));
-    assert_eq!(r.isbn, "0306406152");
-    assert_eq!(r.age_group.as_deref(), Some("+7"));
-    assert_eq!(r.translator, "احمد شاملو");
+    assert_eq!(r.details.year, Some(2019));
+    assert_eq!(r.details.isbn, "0306406152");
+    assert_eq!(r.details.age_group.as_deref(), Some("+7"));
+    assert_eq!(r.details.translator, "احمد شاملو");
 }
 
 #[test]
@@ -70,9 +70,9 @@ fn every_bad_row_is_reported_and_good_rows_still_parse() {
     assert_eq!(by_line(8).column.as_deref(), Some("گروه سنی"));
     assert_eq!(by_line(9).column, None);
     let r = &p.rows[1].1;
-    assert_eq!(r.year, Some(2019));
-    assert_eq!(r.isbn, "9789643912345");
-    assert_eq!(r.age_group.as_deref(), Some("ه"));
+    assert_eq!(r.details.year, Some(2019));
+    assert_eq!(r.details.isbn, "9789643912345");
+    assert_eq!(r.details.age_group.as_deref(), Some("ه"));
 }
 
 #[test]

@@ -252,25 +252,15 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
         Event::Membership { member_id, .. } => (Some(*member_id), None),
         Event::Renewal { .. } | Event::Void { .. } => (None, None),
     };
-    if let Some(m) = member
-        && !exists(tx, "members", m)?
-    {
-        found.push(Finding::new(
-            codes::UNKNOWN_MEMBER,
-            &[op.entity_id],
-            serde_json::json!({"event": op.entity_id, "member_id": m}),
-        ));
-        return Ok(false);
-    }
-    if let Some(c) = copy
-        && !exists(tx, "copies", c)?
-    {
-        found.push(Finding::new(
-            codes::UNKNOWN_COPY,
-            &[op.entity_id],
-            serde_json::json!({"event": op.entity_id, "copy_id": c}),
-        ));
-        return Ok(false);
+    let references =
+        [(member, "members", codes::UNKNOWN_MEMBER, "member_id"), (copy, "copies", codes::UNKNOWN_COPY, "copy_id")];
+    for (id, table, code, field) in references {
+        if let Some(id) = id
+            && !exists(tx, table, id)?
+        {
+            found.push(Finding::new(code, &[op.entity_id], serde_json::json!({"event": op.entity_id, field: id})));
+            return Ok(false);
+        }
     }
     let at = DateTime::<Utc>::from_timestamp_millis(op.hlc.wall_ms).unwrap_or_default();
     let record = EventRecord { id: op.entity_id, hlc: op.hlc, device_id: op.device_id, at, event };
