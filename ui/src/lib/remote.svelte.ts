@@ -46,6 +46,15 @@ export class Loader<T> {
     }
   }
 
+  /** Forgets what was read and drops any read under way (e.g. the search box emptied). */
+  clear(): void {
+    this.#seq++;
+    this.#reading = false;
+    this.data = null;
+    this.error = null;
+    this.loading = false;
+  }
+
   /** Reads once: only when nothing has been read yet and no read is under way (a cache). */
   ensure(): void {
     if (!this.#read && !this.#reading) void this.reload();

@@ -146,3 +146,19 @@ describe("Loader.ensure", () => {
     expect(calls).toBe(2);
   });
 });
+
+describe("Loader.clear", () => {
+  it("forgets the result and drops the read under way", async () => {
+    const d = deferred<string>();
+    const queue = [Promise.resolve("first"), d.promise];
+    const l = new Loader(() => queue.shift()!);
+    await l.reload();
+    const pending = l.reload();
+    l.clear();
+    expect(l.data).toBeNull();
+    expect(l.loading).toBe(false);
+    d.resolve("late");
+    await pending;
+    expect(l.data).toBeNull();
+  });
+});
