@@ -9,7 +9,7 @@ export const WITHDRAW_REASONS: readonly { value: WithdrawReason; label: string }
   { value: "weeded", label: "وجین (کنار گذاشته شده از مجموعه)" },
 ];
 
-export function withdrawReasonLabel(r: WithdrawReason): string {
+function withdrawReasonLabel(r: WithdrawReason): string {
   return { lost: "گم شده", damaged: "آسیب دیده", weeded: "وجین شده" }[r];
 }
 
