@@ -49,6 +49,7 @@ export class Loader<T> {
   /** Forgets what was read and drops any read under way (e.g. the search box emptied). */
   clear(): void {
     this.#seq++;
+    this.#read = false;
     this.#reading = false;
     this.data = null;
     this.error = null;
