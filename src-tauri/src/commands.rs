@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 use chrono::NaiveDate;
+use kanoon_domain::age_group::AgeGroup;
 use kanoon_domain::entities::{Center, Role, Staff, WithdrawReason};
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::policy::Policy;
@@ -393,6 +394,7 @@ commands! {
     membership_terms(()) -> MembershipTerms = |s, ()| Ok(s.desk().membership_terms()?);
     set_membership_terms(MembershipTerms) -> () = |s, t| Ok(s.desk().set_membership_terms(t)?);
     fee_exemptions(()) -> Vec<FeeExemption> = |s, ()| Ok(s.desk().fee_exemptions()?);
+    age_groups(()) -> Vec<AgeGroup> = |s, ()| Ok(s.desk().age_groups()?);
     holidays(HolidayRange) -> Vec<Holiday> = |s, r| Ok(s.desk().holidays(r.from, r.to)?);
     set_holidays(SetHolidays) -> () = |s, h| Ok(s.desk().set_holidays(h.from, h.to, h.holidays)?);
     backup_now(BackupArgs) -> String = |s, a| {

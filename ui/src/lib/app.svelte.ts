@@ -1,10 +1,11 @@
 // Window-wide state: which screen, the desk's status, the signed-in staff.
 import { call, asApiError, type ApiError } from "./ipc";
 import type { AppStatus } from "./bindings";
+import { loadReference } from "./reference.svelte";
 
 export type Screen =
   | "home" | "loan" | "returns" | "members" | "register" | "catalog" | "import" | "overdue" | "settings"
-  | "sync" | "print-card" | "print-labels" | "print-slip";
+  | "sync" | "print-card" | "print-labels";
 
 export const app = $state({
   status: null as AppStatus | null,
@@ -18,6 +19,8 @@ export async function refreshStatus(): Promise<void> {
   try {
     app.status = await call("app_status", null);
     app.fatal = null;
+    // The center's lists, once a session (after set-up and sign-in).
+    if (app.status.signed_in) loadReference();
   } catch (e) {
     app.fatal = asApiError(e);
   }

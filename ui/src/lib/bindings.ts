@@ -1,6 +1,26 @@
 // Generated from the Rust types by `KANOON_UPDATE_BINDINGS=1 cargo test -p kanoon-desk bindings`.
 // Do not edit: change the Rust type and regenerate.
 
+export type AgeGroup = { 
+/**
+ * As printed on the book: "الف", "ب", "+7", ...
+ */
+code: string, scheme: AgeScheme, 
+/**
+ * Shown to staff, e.g. «گروه ب: سال‌های اول تا سوم دبستان».
+ */
+label: string, 
+/**
+ * Youngest age (completed years) the group is meant for.
+ */
+min_age: number, 
+/**
+ * Order on the shelf within its scheme.
+ */
+sort: number, };
+
+export type AgeScheme = "letters" | "minimum_age";
+
 export type AlternativeId = { 
 /**
  * e.g. «کارت آمایش», «گذرنامه», «برگه حمایت تحصیلی»
@@ -393,6 +413,7 @@ export type Commands = {
   membership_terms: { args: null; result: MembershipTerms };
   set_membership_terms: { args: MembershipTerms; result: null };
   fee_exemptions: { args: null; result: Array<FeeExemption> };
+  age_groups: { args: null; result: Array<AgeGroup> };
   holidays: { args: HolidayRange; result: Array<Holiday> };
   set_holidays: { args: SetHolidays; result: null };
   backup_now: { args: BackupArgs; result: string };

@@ -36,7 +36,7 @@ export function parseJalali(input: string): ParsedJalali {
   return { ok: true, date: { year: y, month: m, day: d } };
 }
 
-export function pad2(n: number): string {
+function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 

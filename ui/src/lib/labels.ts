@@ -7,7 +7,7 @@ export const LABEL_COLUMNS = 3;
 export const LABEL_ROWS = 8;
 export const LABELS_PER_SHEET = LABEL_COLUMNS * LABEL_ROWS;
 /** More than this in one go is almost certainly a typo (a missing digit). */
-export const MAX_LABELS = 1000;
+const MAX_LABELS = 1000;
 
 export interface LabelItem {
   registration_number: string;

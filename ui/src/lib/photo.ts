@@ -1,9 +1,9 @@
 // Member photos: whatever the camera or the file gives, the store gets a
 // 3:4 portrait, center-cropped and scaled to 300×400, as a JPEG data URL.
 
-export const PHOTO_WIDTH = 300;
-export const PHOTO_HEIGHT = 400;
-export const PHOTO_QUALITY = 0.85;
+const PHOTO_WIDTH = 300;
+const PHOTO_HEIGHT = 400;
+const PHOTO_QUALITY = 0.85;
 
 export interface CropRect {
   /** Left edge in the source, in source pixels. */
@@ -46,7 +46,7 @@ export function cameraAvailable(): boolean {
 }
 
 /** Draws the 3:4 center of a picture on a 300×400 canvas; a JPEG data URL. */
-export function renderPortrait(source: CanvasImageSource, width: number, height: number): string {
+function renderPortrait(source: CanvasImageSource, width: number, height: number): string {
   const crop = centerCrop(width, height);
   if (crop.sw === 0 || crop.sh === 0) throw new Error("empty image");
   const canvas = document.createElement("canvas");

@@ -1,37 +1,7 @@
-// Catalog vocabulary shown to staff: age groups (as shipped in
-// crates/kanoon-domain/src/age_group.rs), copy status, withdraw reasons.
+// Catalog vocabulary shown to staff: copy status, withdraw reasons (the
+// age groups are the center's own: lib/reference.svelte.ts).
 import type { CopyStatus, CopyView, WithdrawReason } from "../../lib/bindings";
 import { toPersianDigits } from "../../lib/digits";
-
-export interface AgeGroupOption {
-  code: string;
-  label: string;
-}
-
-export const LETTER_GROUPS: readonly AgeGroupOption[] = [
-  { code: "الف", label: "گروه الف: پیش از دبستان" },
-  { code: "ب", label: "گروه ب: سال‌های اول تا سوم دبستان" },
-  { code: "ج", label: "گروه ج: سال‌های چهارم تا ششم دبستان" },
-  { code: "د", label: "گروه د: دوره اول متوسطه" },
-  { code: "ه", label: "گروه ه: دوره دوم متوسطه" },
-];
-
-export const MINIMUM_AGE_GROUPS: readonly AgeGroupOption[] = [
-  { code: "+0", label: "+۰ (از تولد)" },
-  { code: "+2", label: "+۲ (از ۲ سالگی)" },
-  { code: "+4", label: "+۴ (از ۴ سالگی)" },
-  { code: "+7", label: "+۷ (از ۷ سالگی)" },
-  { code: "+9", label: "+۹ (از ۹ سالگی)" },
-  { code: "+12", label: "+۱۲ (از ۱۲ سالگی)" },
-  { code: "+15", label: "+۱۵ (از ۱۵ سالگی)" },
-  { code: "مربی", label: "مربیان و والدین" },
-];
-
-export function ageGroupLabel(code: string | null): string {
-  if (code === null || code === "") return "بدون گروه سنی";
-  const g = [...LETTER_GROUPS, ...MINIMUM_AGE_GROUPS].find((x) => x.code === code);
-  return g ? g.label : toPersianDigits(code);
-}
 
 export const WITHDRAW_REASONS: readonly { value: WithdrawReason; label: string }[] = [
   { value: "lost", label: "گم شده" },
@@ -39,7 +9,7 @@ export const WITHDRAW_REASONS: readonly { value: WithdrawReason; label: string }
   { value: "weeded", label: "وجین (کنار گذاشته شده از مجموعه)" },
 ];
 
-export function withdrawReasonLabel(r: WithdrawReason): string {
+function withdrawReasonLabel(r: WithdrawReason): string {
   return { lost: "گم شده", damaged: "آسیب دیده", weeded: "وجین شده" }[r];
 }
 

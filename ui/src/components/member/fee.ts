@@ -1,17 +1,9 @@
-// The fee settings the fee fields need: the yearly amount and the center's
-// exemptions. Either may fail to load; the form still works (typed amount).
+// The yearly membership fee the fee fields start from. It may fail to
+// load; the form still works (the amount is typed). The exemptions are
+// the center's list in lib/reference.svelte.ts.
 import { call } from "../../lib/ipc";
-import type { FeeExemption } from "../../lib/bindings";
 
-export interface FeeOptions {
-  feeRials: number | null;
-  exemptions: FeeExemption[];
-}
-
-export async function loadFeeOptions(): Promise<FeeOptions> {
-  const [terms, exemptions] = await Promise.all([
-    call("membership_terms", null).catch(() => null),
-    call("fee_exemptions", null).catch(() => [] as FeeExemption[]),
-  ]);
-  return { feeRials: terms?.fee_rials ?? null, exemptions };
+export async function loadFeeRials(): Promise<number | null> {
+  const terms = await call("membership_terms", null).catch(() => null);
+  return terms?.fee_rials ?? null;
 }

@@ -1,10 +1,11 @@
 // The member form's state (what the inputs hold, as typed) and its
 // conversion to and from the store's MemberDetails; shared by registration
 // and editing.
-import type { CenterKind, FeeExemption, FeeInput, Gender, JalaliDate, MemberDetails } from "../../lib/bindings";
+import type { AgeGroup, CenterKind, FeeExemption, FeeInput, Gender, JalaliDate, MemberDetails } from "../../lib/bindings";
 import { formatNumber, parseInteger, toAsciiDigits } from "../../lib/digits";
 import { ageOn, formatJalali, parseJalali } from "../../lib/jalali";
 import { normalizeMobile, validateMemberForm, type FieldErrors } from "../../lib/validate";
+import { minimumAgeGroup } from "../../lib/reference.svelte";
 
 export interface MemberFormState {
   first_name: string;
@@ -132,45 +133,19 @@ export function memberFormErrors(f: MemberFormState, centerKind: CenterKind | nu
   return e;
 }
 
-// The age-group codes the store accepts for `age_group_override`: keep in
-// step with `default_age_groups()` in crates/kanoon-domain/src/age_group.rs.
-export const AGE_GROUPS_LETTERS: readonly { code: string; label: string }[] = [
-  { code: "الف", label: "گروه الف: پیش از دبستان" },
-  { code: "ب", label: "گروه ب: سال‌های اول تا سوم دبستان" },
-  { code: "ج", label: "گروه ج: سال‌های چهارم تا ششم دبستان" },
-  { code: "د", label: "گروه د: دوره اول متوسطه" },
-  { code: "ه", label: "گروه ه: دوره دوم متوسطه" },
-];
-export const AGE_GROUPS_MIN_AGE: readonly { code: string; label: string; minAge: number }[] = [
-  { code: "+0", label: "از تولد", minAge: 0 },
-  { code: "+2", label: "از ۲ سالگی", minAge: 2 },
-  { code: "+4", label: "از ۴ سالگی", minAge: 4 },
-  { code: "+7", label: "از ۷ سالگی", minAge: 7 },
-  { code: "+9", label: "از ۹ سالگی", minAge: 9 },
-  { code: "+12", label: "از ۱۲ سالگی", minAge: 12 },
-  { code: "+15", label: "از ۱۵ سالگی", minAge: 15 },
-  { code: "مربی", label: "مربیان و والدین", minAge: 18 },
-];
-
-/** An age-group code as staff read it: «گروه ب: …», «از ۷ سالگی». */
-export function ageGroupLabel(code: string | null): string {
-  if (!code) return "تعیین نشده";
-  const l = AGE_GROUPS_LETTERS.find((g) => g.code === code);
-  if (l) return l.label;
-  const m = AGE_GROUPS_MIN_AGE.find((g) => g.code === code);
-  return m ? m.label : code;
-}
-
 /**
  * A display hint only (the store decides): the minimum-age group a reader of
  * this birth date has reached today, as the store derives it.
  */
-export function derivedAgeGroup(birth: JalaliDate | null, today: JalaliDate | null): { age: number; code: string } | null {
+export function derivedAgeGroup(
+  birth: JalaliDate | null,
+  today: JalaliDate | null,
+  groups: readonly AgeGroup[] | null,
+): { age: number; code: string } | null {
   if (!birth || !today) return null;
   const age = ageOn(birth, today);
   if (age < 0) return null;
-  let best: { code: string; minAge: number } | null = null;
-  for (const g of AGE_GROUPS_MIN_AGE) if (g.minAge <= age && (!best || g.minAge > best.minAge)) best = g;
+  const best = minimumAgeGroup(age, groups);
   return best ? { age, code: best.code } : null;
 }
 
