@@ -313,6 +313,7 @@ impl Desk {
     }
 
     pub fn title(&self, id: Uuid) -> Result<TitleView> {
+        self.signed()?;
         let details = self
             .conn
             .query_row(
@@ -350,6 +351,7 @@ impl Desk {
     }
 
     pub fn copy(&self, id: Uuid) -> Result<CopyView> {
+        self.signed()?;
         let center = self.id()?.center.id;
         self.conn
             .prepare_cached(&format!("{COPY_SELECT} WHERE c.id = ?1"))?
@@ -361,6 +363,7 @@ impl Desk {
     /// The copy a scanned or typed registration number names at this center
     /// (an active copy first, else a withdrawn one that had the number).
     pub fn copy_by_registration_number(&self, input: &str) -> Result<CopyView> {
+        self.signed()?;
         let number = normalize_registration_number(input);
         let center = self.id()?.center.id;
         self.conn
@@ -500,6 +503,7 @@ impl Desk {
 
     /// Centers this desk knows (its own, and those synced from the province).
     pub fn centers(&self) -> Result<Vec<Center>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached("SELECT id FROM centers ORDER BY code")?;
         let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         ids.iter().map(|id| crate::members::load_center(&self.conn, id)).collect()
@@ -559,6 +563,7 @@ impl Desk {
     /// Titles matching the query (title, author, translator, illustrator,
     /// publisher, subjects, ISBN), best first, with copy counts.
     pub fn find_titles(&self, query: &str, limit: usize) -> Result<Vec<TitleHit>> {
+        self.signed()?;
         Ok(self.search_titles(query, limit)?.hits)
     }
 
@@ -567,6 +572,7 @@ impl Desk {
     /// `RANKED_MATCHES_MAX` titles (a word on thousands of books) lists the
     /// newest catalogued first and says so; the UI asks to narrow it.
     pub fn search_titles(&self, query: &str, limit: usize) -> Result<TitleSearch> {
+        self.signed()?;
         let Some(fts) = text::fts_query(query) else {
             return Ok(TitleSearch { total: 0, by_relevance: true, hits: Vec::new() });
         };
@@ -593,6 +599,7 @@ impl Desk {
 
     /// Titles in Persian alphabetical order.
     pub fn list_titles(&self, offset: usize, limit: usize) -> Result<Vec<TitleHit>> {
+        self.signed()?;
         let center = self.id()?.center.id.to_string();
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.id, t.title, t.author, t.publisher, t.age_group,

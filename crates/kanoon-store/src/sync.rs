@@ -245,6 +245,7 @@ impl Desk {
 
     /// Exceptions recorded by sync, newest first, with their resolutions.
     pub fn sync_exceptions(&self) -> Result<Vec<SyncException>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.id, e.code, e.detail, e.created_at, e.resolved_by IS NOT NULL,
                     r.op_id, r.note, r.staff_id, r.staff_name, r.resolved_at
@@ -1101,6 +1102,7 @@ impl Desk {
 
     /// Saved after enrolment (a fact of this desk, not synced).
     pub fn set_sync_settings(&mut self, settings: &SyncSettings) -> Result<()> {
+        self.check_enrolment_server(&settings.server)?;
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES ('sync_settings', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [serde_json::to_string(settings)?],
