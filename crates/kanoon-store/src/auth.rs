@@ -39,9 +39,8 @@ pub fn hash_password(password: &str) -> Result<String> {
             to_persian_digits(&MIN_PASSWORD_CHARS.to_string())
         )));
     }
-    let failed = |e: argon2::password_hash::Error| {
-        StoreError::Corrupt(format!("ساختن رمز ممکن نشد ({e}); دوباره تلاش کنید."))
-    };
+    let failed =
+        |e: argon2::password_hash::Error| StoreError::Corrupt(format!("ساختن رمز ممکن نشد ({e}); دوباره تلاش کنید."));
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(failed)?;
     Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(failed)?.to_string())
 }
@@ -262,6 +261,7 @@ impl Desk {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

@@ -1,26 +1,4 @@
 //! Backups with SQLite's online backup API (the desk keeps working while
-//! it runs) to any folder, e.g. a USB drive, with rotation; and restore.
-//!
-//! Restore never moves the member-number counter or the clocks backwards:
-//! numbers already printed on cards are never issued again.
-
-use std::path::{Path, PathBuf};
-
-use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
-
-use kanoon_domain::entities::Permission;
-
-use crate::desk::Desk;
-use crate::error::{Result, StoreError};
-
-const PREFIX: &str = "kanoon-";
-const SUFFIX: &str = ".sqlite";
-
-/// Meta values that only ever grow and must survive a restore (the
-/// clocks, "hlc_last" and "clock_high_water", compare as text).
-const MONOTONIC_META: &[&str] = &["member_counter"];
-
-//! Backups with SQLite's online backup API (the desk keeps working while
 //! it runs) into a folder the manager chose (e.g. a USB drive), with
 //! rotation; and restore.
 //!
@@ -123,9 +101,9 @@ impl Desk {
     /// said), and never a file that is no longer a desk database.
     fn rotate(&self, dir: &Path, center_id: &str, keep: usize, just_written: &Path) -> Result<()> {
         let listed: Vec<String> = {
-            let mut stmt = self.conn.prepare(
-                "SELECT path FROM backups_written WHERE folder = ?1 AND center_id = ?2 ORDER BY rowid",
-            )?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT path FROM backups_written WHERE folder = ?1 AND center_id = ?2 ORDER BY rowid")?;
             stmt.query_map(params![dir.to_string_lossy(), center_id], |r| r.get(0))?.collect::<Result<_, _>>()?
         };
         let mut older: Vec<String> = Vec::new();
