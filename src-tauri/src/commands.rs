@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use chrono::NaiveDate;
 use kanoon_domain::age_group::AgeGroup;
-use kanoon_domain::entities::{Center, Role, Staff, WithdrawReason};
+use kanoon_domain::entities::{Center, Permission, Role, Staff, WithdrawReason};
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::policy::Policy;
 use kanoon_import::{ColumnMapping, ImportKind};
@@ -25,9 +25,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::auth;
-use crate::error::{ApiError, ApiErrorCode, ApiResult};
-use crate::state::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Pick};
 use crate::sync::{SyncStatus, sync_error};
 use kanoon_store::sync::SyncException;
 
@@ -56,6 +55,13 @@ pub struct SetupArgs {
 pub struct Credentials {
     pub username: String,
     pub password: String,
+}
+
+/// The signed-in staff member's own password change.
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
 }
 
 #[derive(Clone, Debug, Deserialize, TS)]
@@ -189,12 +195,6 @@ pub struct Draft {
     pub body: String,
 }
 
-#[derive(Clone, Debug, Deserialize, TS)]
-pub struct BackupArgs {
-    /// A folder; empty = the "backups" folder beside the database.
-    pub folder: String,
-}
-
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct JalaliToday {
     pub date: JalaliDate,
@@ -223,21 +223,6 @@ fn photo_to_data_url(photo: &Photo) -> String {
     format!("data:{};base64,{}", photo.mime, base64::engine::general_purpose::STANDARD.encode(&photo.bytes))
 }
 
-fn verify_and_sign_in(desk: &mut Desk, c: &Credentials) -> ApiResult<Staff> {
-    let wrong = || {
-        ApiError::new(
-            ApiErrorCode::WrongCredentials,
-            "نام کاربری یا رمز درست نیست؛ دوباره وارد کنید (به کوچکی و بزرگی حروف لاتین دقت کنید).",
-        )
-    };
-    let (staff, hash) = desk.staff_credentials(&c.username)?.ok_or_else(wrong)?;
-    let hash = hash.ok_or_else(wrong)?;
-    if !staff.active || !auth::verify_password(&c.password, &hash) {
-        return Err(wrong());
-    }
-    Ok(desk.sign_in(&staff.username)?)
-}
-
 fn status(state: &AppState) -> ApiResult<AppStatus> {
     let desk = state.desk();
     let id = desk.identity();
@@ -253,6 +238,9 @@ fn status(state: &AppState) -> ApiResult<AppStatus> {
         test_clock: std::env::var(crate::state::TEST_CLOCK_ENV).is_ok_and(|v| v == "1"),
     })
 }
+
+/// How many backups rotation keeps in a folder.
+const BACKUPS_KEPT: usize = 30;
 
 fn limit(n: u32) -> usize {
     n.clamp(1, 500) as usize
@@ -274,6 +262,37 @@ macro_rules! commands {
                 run(&state, args)
             }
         )*
+
+        $(
+            /// (async: waits on the network)
+            #[tauri::command]
+            pub async fn $aname(state: tauri::State<'_, AppState>, args: $aargs) -> ApiResult<$aret> {
+                run_async::$aname(&state, args).await
+            }
+        )*
+
+        /// The name of every command in the table.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name),)* $(stringify!($aname),)*];
+
+        /// Runs the command `name` with JSON arguments, as the window would
+        /// (tests: the table-driven checks over every command).
+        #[cfg(test)]
+        pub fn call(state: &AppState, name: &str, args: serde_json::Value) -> ApiResult<serde_json::Value> {
+            let bad = |e: serde_json::Error| ApiError::invalid(format!("{name}: {e}"));
+            match name {
+                $(stringify!($name) => {
+                    let args: $args = serde_json::from_value(args).map_err(bad)?;
+                    let run: fn(&AppState, $args) -> ApiResult<$ret> = $body;
+                    serde_json::to_value(run(state, args)?).map_err(bad)
+                })*
+                $(stringify!($aname) => {
+                    let args: $aargs = serde_json::from_value(args).map_err(bad)?;
+                    let out = tauri::async_runtime::block_on(run_async::$aname(state, args))?;
+                    serde_json::to_value(out).map_err(bad)
+                })*
+                other => Err(ApiError::invalid(format!("no command {other}"))),
+            }
+        }
 
         /// The invoke handler of every command in the table.
         pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
@@ -300,27 +319,23 @@ macro_rules! commands {
 commands! {
     // --- session
     app_status(()) -> AppStatus = |s, ()| status(s);
-    /// First run: the center, this desk and the first manager (signed in).
-    setup_desk(SetupArgs) -> Staff = |s, a| {
-        let hash = auth::hash_password(&a.manager_password)?;
+    /// First run: the center, this desk and the first manager with their
+    /// password (one transaction; the manager is signed in).
+    setup_desk(SetupArgs) -> Staff = |s, a| Ok(s.desk().setup(a.request, &a.manager_password)?);
+    sign_in(Credentials) -> Staff = |s, a| Ok(s.desk().sign_in(&a.username, &a.password)?);
+    sign_out(()) -> () = |s, ()| {
         let mut desk = s.desk();
-        let manager = desk.setup(a.request)?;
-        desk.set_password_hash(&manager.username, &hash)?;
-        Ok(manager)
+        desk.signed()?;
+        desk.sign_out();
+        Ok(())
     };
-    sign_in(Credentials) -> Staff = |s, a| verify_and_sign_in(&mut s.desk(), &a);
-    sign_out(()) -> () = |s, ()| { s.desk().sign_out(); Ok(()) };
-    set_password(Credentials) -> () = |s, a| {
-        let hash = auth::hash_password(&a.password)?;
-        Ok(s.desk().set_password_hash(&a.username, &hash)?)
-    };
-    add_staff(NewStaff) -> Staff = |s, a| {
-        let hash = auth::hash_password(&a.password)?;
-        let mut desk = s.desk();
-        let staff = desk.add_staff(&a.username, &a.full_name, a.role)?;
-        desk.set_password_hash(&staff.username, &hash)?;
-        Ok(staff)
-    };
+    /// The signed-in staff member's own password (the current one is asked for).
+    change_password(PasswordChange) -> () =
+        |s, a| Ok(s.desk().change_password(&a.current_password, &a.new_password)?);
+    /// A manager sets another staff member's password.
+    reset_password(Credentials) -> () = |s, a| Ok(s.desk().reset_password(&a.username, &a.password)?);
+    add_staff(NewStaff) -> Staff =
+        |s, a| Ok(s.desk().add_staff_with_password(&a.username, &a.full_name, a.role, &a.password)?);
 
     // --- members
     member_by_number(String) -> MemberView = |s, n| Ok(s.desk().member_by_number(&n)?);
@@ -397,15 +412,20 @@ commands! {
     age_groups(()) -> Vec<AgeGroup> = |s, ()| Ok(s.desk().age_groups()?);
     holidays(HolidayRange) -> Vec<Holiday> = |s, r| Ok(s.desk().holidays(r.from, r.to)?);
     set_holidays(SetHolidays) -> () = |s, h| Ok(s.desk().set_holidays(h.from, h.to, h.holidays)?);
-    backup_now(BackupArgs) -> String = |s, a| {
-        let folder = if a.folder.trim().is_empty() {
-            s.db_path().parent().map(|p| p.join("backups")).unwrap_or_else(|| "backups".into())
-        } else {
-            a.folder.trim().into()
-        };
-        Ok(s.desk().backup_to(&folder, 30)?.display().to_string())
+    /// Backs up into a folder the manager picks in the system dialog
+    /// (None: the dialog was closed).
+    backup_now(()) -> Option<String> = |s, ()| {
+        s.desk().require(Permission::Backup)?;
+        let Some(folder) = s.pick(Pick::BackupFolder) else { return Ok(None) };
+        Ok(Some(s.desk().backup_to(&folder, BACKUPS_KEPT)?.display().to_string()))
     };
-    restore_backup(String) -> String = |s, path| Ok(s.desk().restore_from(path.trim().as_ref())?.display().to_string());
+    /// Restores from a backup file the manager picks in the system dialog
+    /// (None: the dialog was closed); returns where the replaced content was kept.
+    restore_backup(()) -> Option<String> = |s, ()| {
+        s.desk().require(Permission::Restore)?;
+        let Some(file) = s.pick(Pick::BackupFile) else { return Ok(None) };
+        Ok(Some(s.desk().restore_from(&file)?.display().to_string()))
+    };
 
     // --- drafts of unsaved forms
     save_draft(Draft) -> () = |s, d| Ok(s.desk().save_draft(&d.form, &d.body)?);
@@ -413,13 +433,20 @@ commands! {
     clear_draft(String) -> () = |s, form| Ok(s.desk().clear_draft(&form)?);
 
     // --- sync with the provincial server
-    sync_status(()) -> SyncStatus = |s, ()| s.sync.status(&s.desk());
+    sync_status(()) -> SyncStatus = |s, ()| {
+        let desk = s.desk();
+        desk.signed()?;
+        s.sync.status(&desk)
+    };
     sync_problems(()) -> Vec<SyncException> = |s, ()| Ok(s.desk().sync_exceptions()?);
     /// Settles a sync exception with a note; every desk of the center sees it resolved.
     resolve_sync_exception(ResolveArgs) -> SyncException = |s, a| Ok(s.desk().resolve_sync_exception(a.id, &a.note)?);
 
     // --- tests only (refused unless the test clock was switched on at start)
-    test_advance_clock(i64) -> () = |s, days| s.advance_test_clock(days);
+    test_advance_clock(i64) -> () = |s, days| {
+        s.desk().signed()?;
+        s.advance_test_clock(days)
+    };
 
     @async {
         sync_enrol(SyncEnrol) -> SyncStatus;
@@ -435,37 +462,39 @@ pub struct SyncEnrol {
     pub code: String,
 }
 
-/// Enrols this desk with the provincial server and starts syncing.
-#[tauri::command]
-pub async fn sync_enrol(state: tauri::State<'_, AppState>, args: SyncEnrol) -> ApiResult<SyncStatus> {
-    let server = args.server.trim().trim_end_matches('/').to_owned();
-    if !(server.starts_with("https://") || server.starts_with("http://")) {
-        return Err(ApiError::invalid("نشانی سرور باید با https:// آغاز شود (مثل https://sync.example.ir)."));
-    }
-    let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
-    let name = {
-        let desk = state.desk();
-        let id = desk.identity().ok_or_else(|| ApiError::from(kanoon_store::StoreError::NotSetUp))?;
-        format!("{} — میز {}", id.center.name, id.desk_number)
-    };
-    let code = crate::sync_code(&args.code);
-    kanoon_sync::enrol(&state.shared_desk(), &client, &server, &code, &name).await.map_err(sync_error)?;
-    state.start_sync()?;
-    state.sync.status(&state.desk())
-}
+/// The bodies of the `@async` commands (the table makes their Tauri
+/// commands and test dispatch from these).
+mod run_async {
+    use super::*;
 
-/// One round now (the background loop keeps its own rhythm).
-#[tauri::command]
-pub async fn sync_now(state: tauri::State<'_, AppState>, args: ()) -> ApiResult<SyncStatus> {
-    let () = args;
-    let server = state
-        .desk()
-        .sync_settings()?
-        .map(|s| s.server)
-        .ok_or_else(|| sync_error(kanoon_sync::SyncError::NotEnrolled))?;
-    let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
-    let outcome = kanoon_sync::sync_once(&state.shared_desk(), &client).await;
-    state.sync.record_now(&outcome.as_ref().map(Clone::clone).map_err(ToString::to_string));
-    outcome.map_err(sync_error)?;
-    state.sync.status(&state.desk())
+    /// Enrols this desk with the provincial server and starts syncing
+    /// (manager only; plain http:// only to this computer).
+    pub async fn sync_enrol(state: &AppState, args: SyncEnrol) -> ApiResult<SyncStatus> {
+        let server = state.desk().check_enrolment_server(&args.server)?;
+        let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
+        let name = {
+            let desk = state.desk();
+            let id = desk.identity().ok_or_else(|| ApiError::from(kanoon_store::StoreError::NotSetUp))?;
+            format!("{} — میز {}", id.center.name, id.desk_number)
+        };
+        let code = crate::sync_code(&args.code);
+        kanoon_sync::enrol(&state.shared_desk(), &client, &server, &code, &name).await.map_err(sync_error)?;
+        state.start_sync()?;
+        state.sync.status(&state.desk())
+    }
+
+    /// One round now (the background loop keeps its own rhythm).
+    pub async fn sync_now(state: &AppState, args: ()) -> ApiResult<SyncStatus> {
+        let () = args;
+        let server = {
+            let desk = state.desk();
+            desk.signed()?;
+            desk.sync_settings()?.map(|s| s.server).ok_or_else(|| sync_error(kanoon_sync::SyncError::NotEnrolled))?
+        };
+        let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
+        let outcome = kanoon_sync::sync_once(&state.shared_desk(), &client).await;
+        state.sync.record_now(&outcome.as_ref().map(Clone::clone).map_err(ToString::to_string));
+        outcome.map_err(sync_error)?;
+        state.sync.status(&state.desk())
+    }
 }

@@ -24,6 +24,8 @@ pub enum ApiErrorCode {
     Unreachable,
     /// Username or password did not match.
     WrongCredentials,
+    /// Too many wrong passwords in a row: the message says how long to wait.
+    TooManyAttempts,
     /// Something the shell itself could not do (a folder, a file).
     Shell,
 }
@@ -55,6 +57,8 @@ impl From<StoreError> for ApiError {
             ErrorCode::NotSetUp => ApiErrorCode::NotSetUp,
             ErrorCode::NotSignedIn => ApiErrorCode::NotSignedIn,
             ErrorCode::Forbidden => ApiErrorCode::Forbidden,
+            ErrorCode::WrongCredentials => ApiErrorCode::WrongCredentials,
+            ErrorCode::TooManyAttempts => ApiErrorCode::TooManyAttempts,
             ErrorCode::NotADatabase => ApiErrorCode::NotADatabase,
             ErrorCode::ImportRejected => ApiErrorCode::ImportRejected,
             ErrorCode::Storage => ApiErrorCode::Storage,

@@ -1,12 +1,14 @@
 //! Kanoon Desk's Tauri shell: opens this desk's center database and
 //! exposes the store's use cases to the window as commands.
 
-pub mod auth;
 pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod state;
 pub mod sync;
+
+#[cfg(test)]
+mod access_tests;
 
 use tauri::Manager;
 
@@ -22,10 +24,14 @@ pub fn sync_code(typed: &str) -> String {
 /// Persian and English (there is no window yet to show them in).
 pub fn run() -> Result<(), String> {
     tauri::Builder::default()
+        // Used from Rust only (`folder_dialog`); the window has no dialog
+        // permission in capabilities/.
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let path = state::database_path(app.path().app_data_dir().ok())?;
             let test_clock = std::env::var(state::TEST_CLOCK_ENV).is_ok_and(|v| v == "1");
-            let state = AppState::open(&path, test_clock)?;
+            let mut state = AppState::open(&path, test_clock)?;
+            state.set_picker(folder_dialog(app.handle().clone()));
             // Sync problems must not keep the desk from opening: the status
             // bar shows them.
             if let Err(e) = state.start_sync() {
@@ -40,6 +46,23 @@ pub fn run() -> Result<(), String> {
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
         .map_err(|e| format!("پنجره برنامه باز نشد (the window could not start): {e}"))
+}
+
+/// The system dialog for backup and restore, opened from Rust: the path
+/// goes straight from the dialog to the store, never through the window.
+fn folder_dialog(app: tauri::AppHandle) -> state::Picker {
+    use tauri_plugin_dialog::DialogExt;
+    Box::new(move |what| {
+        let dialog = app.dialog().file();
+        let chosen = match what {
+            state::Pick::BackupFolder => dialog.set_title("پوشه پشتیبان را انتخاب کنید").blocking_pick_folder(),
+            state::Pick::BackupFile => dialog
+                .set_title("پرونده پشتیبان را انتخاب کنید")
+                .add_filter("پشتیبان کانون", &["sqlite"])
+                .blocking_pick_file(),
+        };
+        chosen.and_then(|p| p.into_path().ok())
+    })
 }
 
 /// Draws the window without WebKit's accelerated compositing. The desk is

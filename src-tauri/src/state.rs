@@ -19,6 +19,18 @@ pub const DB_ENV: &str = "KANOON_DESK_DB";
 /// `test_advance_clock` command (E2E tests of overdue loans only).
 pub const TEST_CLOCK_ENV: &str = "KANOON_DESK_TEST_CLOCK";
 
+/// What the system dialog is opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// A folder to write a backup into.
+    BackupFolder,
+    /// A backup file to restore from.
+    BackupFile,
+}
+
+/// Opens the system dialog and returns what was chosen (None: closed).
+pub type Picker = Box<dyn Fn(Pick) -> Option<PathBuf> + Send + Sync>;
+
 pub struct AppState {
     /// Shared with the background sync loop.
     desk: Arc<Mutex<Desk>>,
@@ -26,6 +38,8 @@ pub struct AppState {
     db_path: PathBuf,
     /// Present only when the test clock was asked for at start.
     test_clock: Option<ManualClock>,
+    /// The system dialog (set by the app; none in tests: nothing chosen).
+    picker: Option<Picker>,
 }
 
 impl AppState {
@@ -49,7 +63,19 @@ impl AppState {
             sync: Arc::default(),
             db_path: path.to_path_buf(),
             test_clock: clock,
+            picker: None,
         })
+    }
+
+    /// Uses `picker` for the folder and file dialogs.
+    pub fn set_picker(&mut self, picker: Picker) {
+        self.picker = Some(picker);
+    }
+
+    /// Asks the user for a folder or file with the system dialog. Called
+    /// without the desk locked: the background sync goes on meanwhile.
+    pub fn pick(&self, what: Pick) -> Option<PathBuf> {
+        self.picker.as_ref().and_then(|p| p(what))
     }
 
     /// The desk, for one command. A panic in an earlier command cannot

@@ -100,7 +100,11 @@ pub enum Permission {
     ImportData,
     EditPolicy,
     ManageStaff,
+    /// Writing a backup of the whole database (it holds every member's
+    /// details) to a folder.
     Backup,
+    /// Enrolling this desk with the provincial server (its sync settings).
+    EnrolDesk,
 }
 
 impl Role {
@@ -131,11 +135,12 @@ impl Role {
 
     /// The permission table. Instructors run the desk, register members and
     /// keep the catalog (there is no separate librarian grade); overriding
-    /// loan rules, voiding, importing and policy are the manager's.
+    /// loan rules, voiding, importing, policy, backup and restore (a copy of
+    /// every member's details) and enrolment are the manager's.
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Instructor => &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords, Backup],
+            Role::Instructor => &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords],
             Role::CenterManager | Role::ProvincialAdmin => &[
                 LoanDesk,
                 RegisterMembers,
@@ -148,6 +153,7 @@ impl Role {
                 Backup,
                 Restore,
                 MergeRecords,
+                EnrolDesk,
             ],
         }
     }
@@ -319,6 +325,10 @@ mod tests {
         assert!(Role::Instructor.allows(Permission::LoanDesk));
         assert!(!Role::Instructor.allows(Permission::OverrideLoanRules));
         assert!(Role::CenterManager.allows(Permission::OverrideLoanRules));
+        for p in [Permission::Backup, Permission::Restore, Permission::EnrolDesk, Permission::EditPolicy] {
+            assert!(!Role::Instructor.allows(p), "{p:?}");
+            assert!(Role::CenterManager.allows(p), "{p:?}");
+        }
     }
 
     #[test]

@@ -77,7 +77,7 @@ fn dataset(dir: &Path, fraction: f64) -> PathBuf {
         let _ = std::fs::remove_file(&tmp);
         let started = Instant::now();
         let mut desk = Desk::open(&tmp).unwrap();
-        desk.setup(setup_request()).unwrap();
+        desk.setup(setup_request(), "kanoon1404").unwrap();
         let summary = generate(&mut desk, DemoSize::fraction(fraction), 1404).unwrap();
         drop(desk);
         std::fs::rename(&tmp, &path).unwrap();
@@ -125,7 +125,7 @@ fn main() {
     }
     std::fs::copy(&reference, &work).unwrap();
     let mut desk = Desk::open(&work).unwrap();
-    desk.sign_in("manager").unwrap();
+    desk.sign_in("manager", "kanoon1404").unwrap();
 
     // Members free to borrow and books on the shelf.
     let members: Vec<uuid::Uuid> = desk
@@ -281,7 +281,7 @@ fn import_reference(dir: &Path, source: &Desk) -> Vec<(&'static str, usize, f64)
         let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
     }
     let mut desk = Desk::open(&target).unwrap();
-    desk.setup(SetupRequest { center_code: "4321".into(), ..setup_request() }).unwrap();
+    desk.setup(SetupRequest { center_code: "4321".into(), ..setup_request() }, "kanoon1404").unwrap();
     let mut out = Vec::new();
     for (name, kind, (text, n)) in [
         ("members", ImportKind::Members, members),

@@ -210,6 +210,7 @@ impl Desk {
     }
 
     pub fn title(&self, id: Uuid) -> Result<TitleView> {
+        self.signed()?;
         let (TitleRecord { details, .. }, _) = rows::load_existing(&self.conn, id, "این عنوان پیدا نشد.")?;
         let center = self.id()?.center.id;
         let mut stmt =
@@ -227,6 +228,7 @@ impl Desk {
     }
 
     pub fn copy(&self, id: Uuid) -> Result<CopyView> {
+        self.signed()?;
         let center = self.id()?.center.id;
         self.conn
             .prepare_cached(&format!("{COPY_SELECT} WHERE c.id = ?1"))?
@@ -238,6 +240,7 @@ impl Desk {
     /// The copy a scanned or typed registration number names at this center
     /// (an active copy first, else a withdrawn one that had the number).
     pub fn copy_by_registration_number(&self, input: &str) -> Result<CopyView> {
+        self.signed()?;
         let number = normalize_registration_number(input);
         let center = self.id()?.center.id;
         self.conn
@@ -345,6 +348,7 @@ impl Desk {
 
     /// Centers this desk knows (its own, and those synced from the province).
     pub fn centers(&self) -> Result<Vec<Center>> {
+        self.signed()?;
         rows::center::all(&self.conn)
     }
 
@@ -398,6 +402,7 @@ impl Desk {
     /// Titles matching the query (title, author, translator, illustrator,
     /// publisher, subjects, ISBN), best first, with copy counts.
     pub fn find_titles(&self, query: &str, limit: usize) -> Result<Vec<TitleHit>> {
+        self.signed()?;
         Ok(self.search_titles(query, limit)?.hits)
     }
 
@@ -406,6 +411,7 @@ impl Desk {
     /// `RANKED_MATCHES_MAX` titles (a word on thousands of books) lists the
     /// newest catalogued first and says so; the UI asks to narrow it.
     pub fn search_titles(&self, query: &str, limit: usize) -> Result<TitleSearch> {
+        self.signed()?;
         let Some(fts) = text::fts_query(query) else {
             return Ok(TitleSearch { total: 0, by_relevance: true, hits: Vec::new() });
         };
@@ -432,6 +438,7 @@ impl Desk {
 
     /// Titles in Persian alphabetical order.
     pub fn list_titles(&self, offset: usize, limit: usize) -> Result<Vec<TitleHit>> {
+        self.signed()?;
         let center = self.id()?.center.id.to_string();
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.id, t.title, t.author, t.publisher, t.age_group,

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_outbox_unpushed.sql", include_str!("../../../migrations/local/0004_outbox_unpushed.sql")),
     ("0005_exception_resolution.sql", include_str!("../../../migrations/local/0005_exception_resolution.sql")),
     ("0006_photo_sync.sql", include_str!("../../../migrations/local/0006_photo_sync.sql")),
+    ("0007_auth_local.sql", include_str!("../../../migrations/local/0007_auth_local.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

@@ -203,12 +203,15 @@ impl Desk {
         self.identity.as_ref().ok_or(StoreError::NotSetUp)
     }
 
-    /// First run: records the center, this desk and the first manager, and
-    /// fills the shipped reference data (age groups, policy, exemptions).
-    pub fn setup(&mut self, req: SetupRequest) -> Result<Staff> {
+    /// First run: records the center, this desk and the first manager with
+    /// their password (hashed), and fills the shipped reference data (age
+    /// groups, policy, exemptions), all in one transaction; the manager is
+    /// signed in.
+    pub fn setup(&mut self, req: SetupRequest, manager_password: &str) -> Result<Staff> {
         if self.identity.is_some() {
             return Err(StoreError::Conflict("این میز پیش‌تر راه‌اندازی شده است.".into()));
         }
+        let password_hash = crate::auth::hash_password(manager_password)?;
         let code = kanoon_domain::entities::normalize_center_code(&req.center_code);
         if !kanoon_domain::entities::is_valid_center_code(&code) {
             return Err(StoreError::InvalidInput(format!(
@@ -251,6 +254,7 @@ impl Desk {
             }
             rows::save(w, center.id, &CenterRecord::of(&center), None)?;
             crate::staff::insert_staff(w, &manager)?;
+            crate::auth::store_hash(&w.tx, manager.id, &password_hash, w.now)?;
             crate::settings::install_reference_data(w)?;
             Ok(())
         });
@@ -263,23 +267,20 @@ impl Desk {
         Ok(manager)
     }
 
-    /// Signs a staff member in (password checks live in the desktop shell,
-    /// which reads the hash with `staff_credentials`).
-    pub fn sign_in(&mut self, username: &str) -> Result<Staff> {
-        self.id()?;
-        let staff = crate::rows::staff::by_username(&self.conn, username.trim())?
-            .filter(|s| s.active)
-            .ok_or_else(|| StoreError::NotFound(format!("کاربری با نام «{username}» نیست یا غیرفعال است.")))?;
-        self.staff = Some(staff.clone());
-        Ok(staff)
-    }
-
     pub fn signed_in(&self) -> Option<&Staff> {
         self.staff.as_ref()
     }
 
-    pub(crate) fn require(&self, p: Permission) -> Result<&Staff> {
-        let staff = self.staff.as_ref().ok_or(StoreError::NotSignedIn)?;
+    /// The signed-in staff member; `NotSignedIn` for a signed-out caller.
+    /// Every use case the window calls (reads too) starts with this or
+    /// with `require`.
+    pub fn signed(&self) -> Result<&Staff> {
+        self.staff.as_ref().ok_or(StoreError::NotSignedIn)
+    }
+
+    /// The signed-in staff member, if their role allows `p`.
+    pub fn require(&self, p: Permission) -> Result<&Staff> {
+        let staff = self.signed()?;
         if staff.role.allows(p) {
             Ok(staff)
         } else {
@@ -305,6 +306,7 @@ impl Desk {
     }
 
     pub fn policy(&self) -> Result<Policy> {
+        self.signed()?;
         Ok(self.reference()?.policy.clone())
     }
 

@@ -17,6 +17,10 @@ pub enum ErrorCode {
     NotSetUp,
     NotSignedIn,
     Forbidden,
+    /// Username or password did not match.
+    WrongCredentials,
+    /// Too many wrong passwords in a row: wait before trying again.
+    TooManyAttempts,
     NotADatabase,
     ImportRejected,
     Storage,
@@ -46,6 +50,13 @@ pub enum StoreError {
     NotSignedIn,
     #[error("{0}")]
     Forbidden(String),
+    #[error("نام کاربری یا رمز درست نیست؛ دوباره وارد کنید (به کوچکی و بزرگی حروف لاتین دقت کنید).")]
+    WrongCredentials,
+    #[error(
+        "چند بار پشت سر هم رمز نادرست وارد شد؛ برای نگهداری از حساب، {wait} دیگر دوباره تلاش کنید. \
+         اگر رمز را فراموش کرده‌اید، از مدیر مرکز بخواهید آن را عوض کند."
+    )]
+    TooManyAttempts { wait: String },
     #[error(
         "پرونده «{path}» پایگاه داده کتابخانه نیست یا آسیب دیده است؛ به آن دست زده نشد. \
          پرونده درست را انتخاب کنید یا از نسخه پشتیبان بازگردانی کنید."
@@ -71,6 +82,8 @@ impl StoreError {
             StoreError::NotSetUp => ErrorCode::NotSetUp,
             StoreError::NotSignedIn => ErrorCode::NotSignedIn,
             StoreError::Forbidden(_) => ErrorCode::Forbidden,
+            StoreError::WrongCredentials => ErrorCode::WrongCredentials,
+            StoreError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             StoreError::NotADatabase { .. } => ErrorCode::NotADatabase,
             StoreError::ImportRejected(_) => ErrorCode::ImportRejected,
             StoreError::Sqlite(_) | StoreError::Io(_) | StoreError::Corrupt(_) => ErrorCode::Storage,

@@ -93,6 +93,7 @@ enum Plan {
 impl Desk {
     /// Reads a file's table and suggests mappings for every kind.
     pub fn import_preview(&self, bytes: &[u8]) -> Result<ImportPreview> {
+        self.signed()?;
         let table = kanoon_import::read_table(bytes).map_err(import_err)?;
         let suggested = [ImportKind::Members, ImportKind::TitlesCopies, ImportKind::OpenLoans]
             .into_iter()
@@ -110,6 +111,7 @@ impl Desk {
     /// Checks every row (on its own and against the database) and reports
     /// every problem; writes nothing.
     pub fn import_dry_run(&self, kind: ImportKind, bytes: &[u8], mapping: &ColumnMapping) -> Result<ImportReport> {
+        self.signed()?;
         let table = kanoon_import::read_table(bytes).map_err(import_err)?;
         let (report, _) = self.plan(kind, &table, mapping)?;
         Ok(report)

@@ -132,6 +132,7 @@ pub(crate) fn load_age_groups(conn: &Connection) -> Result<Vec<AgeGroup>> {
 
 impl Desk {
     pub fn membership_terms(&self) -> Result<MembershipTerms> {
+        self.signed()?;
         load_setting(&self.conn, "membership_terms", MembershipTerms::default)
     }
 
@@ -156,6 +157,7 @@ impl Desk {
     }
 
     pub fn holidays(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Holiday>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT date, name FROM holidays WHERE active = 1 AND date BETWEEN ?1 AND ?2 ORDER BY date",
         )?;
@@ -244,10 +246,12 @@ impl Desk {
     }
 
     pub fn age_groups(&self) -> Result<Vec<AgeGroup>> {
+        self.signed()?;
         Ok(self.reference()?.age_groups.clone())
     }
 
     pub fn fee_exemptions(&self) -> Result<Vec<FeeExemption>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached("SELECT code, name, active FROM fee_exemptions ORDER BY code")?;
         let rows = stmt.query_map([], |r| Ok(FeeExemption { code: r.get(0)?, name: r.get(1)?, active: r.get(2)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

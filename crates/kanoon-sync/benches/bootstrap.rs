@@ -61,14 +61,17 @@ fn args() -> Args {
 
 fn setup(path: &Path, desk_number: u8) -> Desk {
     let mut desk = Desk::open(path).unwrap();
-    desk.setup(SetupRequest {
-        center_code: CENTER.into(),
-        center_name: "کانون پرورش فکری کودکان و نوجوانان، مرکز شماره ۱ اراک".into(),
-        center_kind: CenterKind::Fixed,
-        desk_number,
-        manager_username: "manager".into(),
-        manager_full_name: "مدیر مرکز".into(),
-    })
+    desk.setup(
+        SetupRequest {
+            center_code: CENTER.into(),
+            center_name: "کانون پرورش فکری کودکان و نوجوانان، مرکز شماره ۱ اراک".into(),
+            center_kind: CenterKind::Fixed,
+            desk_number,
+            manager_username: "manager".into(),
+            manager_full_name: "مدیر مرکز".into(),
+        },
+        "kanoon1404",
+    )
     .unwrap();
     desk
 }
@@ -213,7 +216,7 @@ fn main() {
         }
         let next = {
             let mut d = desk.lock().unwrap();
-            d.sign_in("manager").unwrap();
+            d.sign_in("manager", "kanoon1404").unwrap();
             let member = kanoon_store::members::RegisterMember {
                 details: kanoon_store::members::MemberDetails {
                     first_name: "تازه".into(),

@@ -38,17 +38,18 @@ fn run() -> Result<(), String> {
         return Ok(());
     }
     let mut desk = Desk::open(&path).map_err(|e| e.to_string())?;
-    desk.setup(SetupRequest {
-        center_code: "1234".into(),
-        center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
-        center_kind: CenterKind::Fixed,
-        desk_number: 1,
-        manager_username: DEMO_USER.into(),
-        manager_full_name: "مدیر نمونه".into(),
-    })
+    desk.setup(
+        SetupRequest {
+            center_code: "1234".into(),
+            center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
+            center_kind: CenterKind::Fixed,
+            desk_number: 1,
+            manager_username: DEMO_USER.into(),
+            manager_full_name: "مدیر نمونه".into(),
+        },
+        DEMO_PASSWORD,
+    )
     .map_err(|e| e.to_string())?;
-    let hash = kanoon_desk::auth::hash_password(DEMO_PASSWORD).map_err(|e| e.message)?;
-    desk.set_password_hash(DEMO_USER, &hash).map_err(|e| e.to_string())?;
     let s = generate(&mut desk, DemoSize::fraction(fraction), 1404).map_err(|e| e.to_string())?;
     println!(
         "{}: {} titles, {} copies, {} members, {} loans ({} open); sign in as {DEMO_USER} / {DEMO_PASSWORD}",

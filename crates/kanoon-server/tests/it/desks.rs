@@ -21,14 +21,17 @@ use crate::support::{Backend, TestDatabase};
 
 fn desk(dir: &Path, desk_number: u8) -> Mutex<Desk> {
     let mut desk = Desk::open(&dir.join(format!("desk{desk_number}.sqlite"))).unwrap();
-    desk.setup(SetupRequest {
-        center_code: "1234".into(),
-        center_name: "کانون شماره ۱".into(),
-        center_kind: CenterKind::Fixed,
-        desk_number,
-        manager_username: "manager".into(),
-        manager_full_name: "مدیر".into(),
-    })
+    desk.setup(
+        SetupRequest {
+            center_code: "1234".into(),
+            center_name: "کانون شماره ۱".into(),
+            center_kind: CenterKind::Fixed,
+            desk_number,
+            manager_username: "manager".into(),
+            manager_full_name: "مدیر".into(),
+        },
+        "kanoon1404",
+    )
     .unwrap();
     Mutex::new(desk)
 }

@@ -36,14 +36,17 @@ fn main() -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let mut desk = Desk::open(&path)?;
-    desk.setup(SetupRequest {
-        center_code: "1234".into(),
-        center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
-        center_kind: CenterKind::Fixed,
-        desk_number: 1,
-        manager_username: "manager".into(),
-        manager_full_name: "مدیر نمونه".into(),
-    })?;
+    desk.setup(
+        SetupRequest {
+            center_code: "1234".into(),
+            center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
+            center_kind: CenterKind::Fixed,
+            desk_number: 1,
+            manager_username: "manager".into(),
+            manager_full_name: "مدیر نمونه".into(),
+        },
+        "kanoon1404",
+    )?;
     let size = DemoSize::fraction(fraction);
     let summary = generate(&mut desk, size, seed)?;
     eprintln!(

@@ -31,17 +31,20 @@ fn main() -> Result<()> {
     let path: PathBuf = std::env::args_os().nth(1).map(PathBuf::from).context("usage: kanoon-loan-loop <db-path>")?;
     let mut desk = Desk::open(&path).with_context(|| format!("opening {}", path.display()))?;
     if desk.identity().is_none() {
-        desk.setup(SetupRequest {
-            center_code: "1234".into(),
-            center_name: "مرکز آزمون".into(),
-            center_kind: CenterKind::Fixed,
-            desk_number: 1,
-            manager_username: "manager".into(),
-            manager_full_name: "مدیر آزمون".into(),
-        })
+        desk.setup(
+            SetupRequest {
+                center_code: "1234".into(),
+                center_name: "مرکز آزمون".into(),
+                center_kind: CenterKind::Fixed,
+                desk_number: 1,
+                manager_username: "manager".into(),
+                manager_full_name: "مدیر آزمون".into(),
+            },
+            "kanoon1404",
+        )
         .context("setup")?;
     } else {
-        desk.sign_in("manager").context("sign in")?;
+        desk.sign_in("manager", "kanoon1404").context("sign in")?;
     }
     ensure_books(&mut desk)?;
     let member_id = ensure_member(&mut desk)?;

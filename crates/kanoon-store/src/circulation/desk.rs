@@ -5,6 +5,7 @@ use super::*;
 impl Desk {
     /// Checks each book as it is scanned, without recording anything.
     pub fn preview_check_out(&self, member_id: Uuid, registration_numbers: &[String]) -> Result<CheckOutResult> {
+        self.signed()?;
         let req = CheckOutRequest {
             member_id,
             registration_numbers: registration_numbers.to_vec(),

@@ -6,6 +6,7 @@ use super::*;
 impl Desk {
     /// The member's open loans, earliest due first.
     pub fn open_loans_of(&self, member_id: Uuid) -> Result<Vec<LoanView>> {
+        self.signed()?;
         let today = self.today();
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.loan_id, o.copy_id, c.registration_number, t.title, o.lent_on, o.due_on, o.renewals
@@ -32,6 +33,7 @@ impl Desk {
 
     /// The member's loans, newest first, with returns and voids.
     pub fn loan_history(&self, member_id: Uuid, limit: usize) -> Result<Vec<LoanHistoryRow>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT l.id, c.registration_number, t.title, l.data,
                     (SELECT json_extract(r.data, '$.returned_on') FROM events r
@@ -79,6 +81,7 @@ impl Desk {
 
     /// Overdue loans with the guardian's phone, most overdue first.
     pub fn overdue_loans(&self) -> Result<Vec<OverdueRow>> {
+        self.signed()?;
         let today = self.today();
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.loan_id, m.id, m.member_number, m.first_name || ' ' || m.last_name, m.guardian_phone,
@@ -106,6 +109,7 @@ impl Desk {
 
     /// Today's circulation (Tehran day) for the home screen.
     pub fn todays_circulation(&self) -> Result<TodaySummary> {
+        self.signed()?;
         let today = self.today();
         let (from, to) = tehran_day_bounds(today);
         let count = |sql: &str| -> Result<u32> {
@@ -148,12 +152,14 @@ impl Desk {
     /// The whole event log (sync, audits and the tests that compare the
     /// derived tables with the domain fold).
     pub fn event_log(&self) -> Result<Vec<EventRecord>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached("SELECT id, hlc, device_id, at, data FROM events ORDER BY hlc")?;
         read_events(&mut stmt, [])
     }
 
     /// The derived open-loans table as domain values.
     pub fn all_open_loans(&self) -> Result<Vec<kanoon_domain::circulation::OpenLoan>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT loan_id, copy_id, member_id, lent_on, due_on, renewals FROM open_loans ORDER BY loan_id",
         )?;

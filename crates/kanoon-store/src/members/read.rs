@@ -5,12 +5,14 @@ use super::*;
 
 impl Desk {
     pub fn member(&self, id: Uuid) -> Result<MemberView> {
+        self.signed()?;
         self.member_where("m.id = ?1", &id.to_string())?.ok_or_else(|| StoreError::NotFound("این عضو پیدا نشد.".into()))
     }
 
     /// The member a scanned or typed card number belongs to: a member
     /// number (check digit verified) or a card number from the old software.
     pub fn member_by_number(&self, input: &str) -> Result<MemberView> {
+        self.signed()?;
         let digits: String = text::to_ascii_digits(input).chars().filter(|c| !c.is_whitespace()).collect();
         if digits.is_empty() {
             return Err(StoreError::InvalidInput("شماره کارت عضویت را اسکن یا وارد کنید.".into()));
@@ -62,6 +64,7 @@ impl Desk {
     /// part of their names (prefix, whatever Arabic/Persian letters, digit
     /// scripts, ZWNJ or diacritics were typed), best matches first.
     pub fn find_members(&self, query: &str, limit: usize) -> Result<Vec<MemberSummary>> {
+        self.signed()?;
         let digits: String = text::to_ascii_digits(query).chars().filter(|c| !c.is_whitespace()).collect();
         let mut out: Vec<MemberSummary> = Vec::new();
         if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
@@ -92,6 +95,7 @@ impl Desk {
 
     /// Members in Persian alphabetical order (last name, then first name).
     pub fn list_members(&self, offset: usize, limit: usize) -> Result<Vec<MemberSummary>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "{SUMMARY_SELECT} WHERE m.merged_into IS NULL ORDER BY m.sort_key, m.member_number LIMIT ?1 OFFSET ?2"
         ))?;
@@ -101,6 +105,7 @@ impl Desk {
 
     /// The member's edits, newest first.
     pub fn member_edits(&self, member_id: Uuid) -> Result<Vec<MemberEdit>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.field, e.old_value, e.new_value, s.full_name, e.at FROM member_edits e
              LEFT JOIN staff s ON s.id = e.staff_id WHERE e.member_id = ?1 ORDER BY e.seq DESC",
@@ -131,6 +136,7 @@ impl Desk {
     /// The member's membership periods with their fee or exemption, newest
     /// first, voided ones marked (the id is what `void_event` takes).
     pub fn membership_periods(&self, member_id: Uuid) -> Result<Vec<MembershipPeriod>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.id, e.data, e.at, EXISTS (SELECT 1 FROM voided v WHERE v.event_id = e.id)
              FROM events e WHERE e.member_id = ?1 AND e.kind = 'membership' ORDER BY e.hlc DESC",
@@ -156,6 +162,7 @@ impl Desk {
     }
 
     pub fn member_card(&self, member_id: Uuid) -> Result<MemberCard> {
+        self.signed()?;
         let m = self.member(member_id)?;
         Ok(MemberCard {
             member_number: m.member_number,

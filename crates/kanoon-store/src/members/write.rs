@@ -229,6 +229,7 @@ impl Desk {
     }
 
     pub fn member_photo(&self, member_id: Uuid) -> Result<Option<Photo>> {
+        self.signed()?;
         Ok(self
             .conn
             .query_row("SELECT mime, bytes FROM member_photos WHERE member_id = ?1", [member_id.to_string()], |r| {

@@ -143,6 +143,7 @@ pub(crate) fn forget_double_loans(tx: &Connection, copy_id: Uuid) -> Result<()> 
 impl Desk {
     /// Exceptions recorded by sync, newest first, with their resolutions.
     pub fn sync_exceptions(&self) -> Result<Vec<SyncException>> {
+        self.signed()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.id, e.code, e.detail, e.created_at, e.resolved_by IS NOT NULL,
                     r.op_id, r.note, r.staff_id, r.staff_name, r.resolved_at

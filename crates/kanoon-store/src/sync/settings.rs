@@ -26,6 +26,7 @@ impl Desk {
 
     /// Saved after enrolment (a fact of this desk, not synced).
     pub fn set_sync_settings(&mut self, settings: &SyncSettings) -> Result<()> {
+        self.check_enrolment_server(&settings.server)?;
         set_meta(&self.conn, "sync_settings", &serde_json::to_string(settings)?)?;
         Ok(())
     }

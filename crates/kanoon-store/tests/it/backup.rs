@@ -15,7 +15,7 @@ const DB: &str = "center.sqlite";
 
 fn file_desk(dir: &Path, clock: &ManualClock, setup: SetupRequest) -> Desk {
     let mut desk = Desk::open(&dir.join(DB)).unwrap().with_clock(Arc::new(clock.clone()));
-    desk.setup(setup).unwrap();
+    desk.setup(setup, PASSWORD).unwrap();
     desk
 }
 
@@ -56,6 +56,7 @@ fn a_backup_is_a_sound_database_with_the_centers_data() {
     books(&mut desk, "قصه‌ها", 1, 2);
 
     let folder = usb.path().join("پشتیبان کانون");
+    std::fs::create_dir(&folder).unwrap();
     let file = desk.backup_to(&folder, 5).unwrap();
     assert!(file.starts_with(&folder) && file.is_file(), "{}", file.display());
     let name = file.file_name().unwrap().to_str().unwrap();
@@ -71,7 +72,8 @@ fn a_backup_is_a_sound_database_with_the_centers_data() {
     // A copy of the backup opens as the same center's desk.
     let copy = usb.path().join("opened.sqlite");
     std::fs::copy(&file, &copy).unwrap();
-    let restored = Desk::open(&copy).unwrap();
+    let mut restored = Desk::open(&copy).unwrap();
+    restored.sign_in(MANAGER, PASSWORD).unwrap();
     assert_eq!(restored.identity().unwrap().center.code, "1234");
     assert_eq!(restored.member_by_number(&m.member_number).unwrap().id, m.id);
 
@@ -198,7 +200,8 @@ fn restore_brings_back_the_old_content_but_never_an_old_member_number() {
         .unwrap();
     assert_eq!(out.lent(), 1);
     drop(desk);
-    let reopened = Desk::open(&live.path().join(DB)).unwrap();
+    let mut reopened = Desk::open(&live.path().join(DB)).unwrap();
+    reopened.sign_in(MANAGER, PASSWORD).unwrap();
     let mut numbers = member_numbers(&reopened);
     numbers.sort();
     assert_eq!(numbers, vec![a.member_number.clone(), c.member_number.clone()]);
@@ -294,5 +297,6 @@ fn restore_needs_a_signed_in_staff_member() {
     assert!(reopened.signed_in().is_none());
     let err = reopened.restore_from(&backup).unwrap_err();
     assert_eq!(err.code(), ErrorCode::NotSignedIn, "{err}");
+    reopened.sign_in(MANAGER, PASSWORD).unwrap();
     assert_eq!(member_numbers(&reopened), vec![a.member_number]);
 }

@@ -6,7 +6,7 @@ use kanoon_domain::ids::MemberNumber;
 use kanoon_protocol::wire::Cursor;
 use kanoon_store::{ErrorCode, SetupRequest};
 
-use crate::support::{desk, register, setup_request};
+use crate::support::{PASSWORD, desk, register, setup_request};
 
 #[test]
 fn a_fresh_desk_applies_a_snapshot_once_and_its_member_numbers_continue() {
@@ -38,7 +38,7 @@ fn a_fresh_desk_applies_a_snapshot_once_and_its_member_numbers_continue() {
     // Another desk number's counter is its own: the snapshot leaves it where it was.
     let clock = kanoon_store::ManualClock::new(crate::support::start_time());
     let mut second = kanoon_store::Desk::open_in_memory().unwrap().with_clock(std::sync::Arc::new(clock));
-    second.setup(SetupRequest { desk_number: 2, ..setup_request() }).unwrap();
+    second.setup(SetupRequest { desk_number: 2, ..setup_request() }, PASSWORD).unwrap();
     let own: Vec<_> = (0..5).map(|i| register(&mut second, "رضا", "نوری", 700 + i)).collect();
     assert_eq!(own[4].member_number, MemberNumber::compose("1234", 2, 5).unwrap().as_str());
     second.apply_snapshot(&snapshot, cursor).unwrap();

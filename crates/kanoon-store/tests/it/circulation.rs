@@ -115,8 +115,8 @@ fn an_override_is_for_managers_and_is_recorded() {
     let history = f.desk.loan_history(m.id, 10).unwrap();
     assert!(history.iter().any(|h| h.overridden && h.registration_number == "3"));
 
-    f.desk.add_staff("morabi", "لیلا کاظمی", Role::Instructor).unwrap();
-    f.desk.sign_in("morabi").unwrap();
+    f.desk.add_staff_with_password("morabi", "لیلا کاظمی", Role::Instructor, PASSWORD).unwrap();
+    f.desk.sign_in("morabi", PASSWORD).unwrap();
     let err = f
         .desk
         .check_out(CheckOutRequest {
@@ -324,7 +324,7 @@ fn a_manager_accepts_a_corrected_clock_after_it_once_ran_far_ahead() {
     let path = dir.path().join("center.sqlite");
     let clock = kanoon_store::ManualClock::new(start_time() + Duration::days(400));
     let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
-    desk.setup(setup_request()).unwrap();
+    desk.setup(setup_request(), PASSWORD).unwrap();
     books(&mut desk, "ساعت جلو", 1, 2);
     let m = register(&mut desk, "ساعت", "جلو", 17);
     lend(&mut desk, m.id, &["1"]);
@@ -341,6 +341,6 @@ fn a_manager_accepts_a_corrected_clock_after_it_once_ran_far_ahead() {
     drop(desk);
     // Still accepted after the app restarts.
     let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
-    desk.sign_in("manager").unwrap();
+    desk.sign_in("manager", PASSWORD).unwrap();
     assert_eq!(desk.check_in("2").unwrap().days_late, 0);
 }

@@ -23,9 +23,9 @@ fn use_it(path: &Path, nid: u64) -> Desk {
     let clock = ManualClock::new(start_time());
     let mut desk = Desk::open(path).unwrap().with_clock(Arc::new(clock));
     if desk.identity().is_none() {
-        desk.setup(setup_request()).unwrap();
+        desk.setup(setup_request(), PASSWORD).unwrap();
     } else {
-        desk.sign_in("manager").unwrap();
+        desk.sign_in("manager", PASSWORD).unwrap();
     }
     let out = desk
         .register_member(RegisterMember {
@@ -63,8 +63,9 @@ fn a_file_database_has_wal_full_sync_and_foreign_keys_also_after_reopening() {
         assert_eq!(desk.pragmas().unwrap(), expected);
     }
     // Reopened: WAL persists in the file, the others are per connection.
-    let desk = Desk::open(&path).unwrap();
+    let mut desk = Desk::open(&path).unwrap();
     assert_eq!(desk.pragmas().unwrap(), expected);
+    desk.sign_in(MANAGER, PASSWORD).unwrap();
     assert_eq!(desk.list_members(0, 10).unwrap().len(), 1);
     // A connection opened by the crate's own opener (used for backups) too.
     let conn = db::open_file(&path).unwrap();
@@ -143,7 +144,8 @@ fn a_database_from_every_earlier_version_is_upgraded_and_works() {
         assert_eq!(desk.integrity_check().unwrap(), "ok");
         drop(desk);
         // And opens again at the latest version with its data.
-        let desk = Desk::open(&path).unwrap();
+        let mut desk = Desk::open(&path).unwrap();
+        desk.sign_in(MANAGER, PASSWORD).unwrap();
         assert_eq!(desk.list_members(0, 10).unwrap().len(), 1, "from version {k}");
     }
 }

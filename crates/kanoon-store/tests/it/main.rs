@@ -2,6 +2,7 @@
 //! real SQLite (in memory and on files). One test binary for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod backup;
 mod bad_input;
 mod bootstrap;

@@ -14,6 +14,10 @@ pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap()
 }
 
+/// The first manager's username and every test staff member's password.
+pub const MANAGER: &str = "manager";
+pub const PASSWORD: &str = "kanoon1404";
+
 pub fn setup_request() -> SetupRequest {
     SetupRequest {
         center_code: "۱۲۳۴".into(),
@@ -33,7 +37,7 @@ pub struct Fixture {
 pub fn desk() -> Fixture {
     let clock = ManualClock::new(start_time());
     let mut desk = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
-    desk.setup(setup_request()).unwrap();
+    desk.setup(setup_request(), PASSWORD).unwrap();
     Fixture { desk, clock }
 }
 

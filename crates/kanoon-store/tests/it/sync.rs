@@ -22,7 +22,7 @@ struct Pair {
 fn pair() -> Pair {
     let f = desk();
     let mut b = Desk::open_in_memory().unwrap().with_clock(Arc::new(f.clock.clone()));
-    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }).unwrap();
+    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }, PASSWORD).unwrap();
     Pair { a: f.desk, b, clock: f.clock, seq: 0 }
 }
 
@@ -168,9 +168,10 @@ fn a_desk_restored_from_an_older_backup_gets_back_what_it_wrote_since_from_the_s
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(start_time());
     let mut a = Desk::open(&dir.path().join("center.sqlite")).unwrap().with_clock(Arc::new(clock.clone()));
-    a.setup(setup_request()).unwrap();
+    a.setup(setup_request(), PASSWORD).unwrap();
     books(&mut a, "پشتیبان", 1, 1);
     let m = register(&mut a, "نسرین", "صدری", 36);
+    std::fs::create_dir(dir.path().join("usb")).unwrap();
     let backup = a.backup_to(&dir.path().join("usb"), 3).unwrap();
     assert_eq!(lend(&mut a, &m, "1"), BookStatus::Lent);
     // Everything reached the server before the disk failed.
@@ -405,7 +406,7 @@ fn two_pcs_with_one_desk_number_clash_on_a_member_number_and_say_so() {
     let mut p = pair();
     // A second PC set up as desk 1 too (before either was enrolled).
     let mut c = Desk::open_in_memory().unwrap().with_clock(Arc::new(p.clock.clone()));
-    c.setup(SetupRequest { manager_username: "manager3".into(), ..setup_request() }).unwrap();
+    c.setup(SetupRequest { manager_username: "manager3".into(), ..setup_request() }, PASSWORD).unwrap();
     let first = register(&mut p.a, "سارا", "کریمی", 81);
     let second = register(&mut c, "مینا", "احمدی", 82);
     assert_eq!(first.member_number, second.member_number);

@@ -19,7 +19,7 @@ fn an_edit_after_a_restart_still_sorts_after_the_value_it_replaced() {
     // Desk B's clock runs 3 minutes behind A's (within what is adopted).
     let b_clock = ManualClock::new(start_time() - Duration::minutes(3));
     let mut b = Desk::open(&path).unwrap().with_clock(Arc::new(b_clock.clone()));
-    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }).unwrap();
+    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }, PASSWORD).unwrap();
     let m = register(&mut a, "سارا", "کریمی", 31);
     let mut edited = m.details.clone();
     edited.address = "نشانی الف".into();
@@ -30,7 +30,7 @@ fn an_edit_after_a_restart_still_sorts_after_the_value_it_replaced() {
     // B restarts, then edits the address it saw, a minute later.
     drop(b);
     let mut b = Desk::open(&path).unwrap().with_clock(Arc::new(b_clock.clone()));
-    b.sign_in("manager2").unwrap();
+    b.sign_in("manager2", PASSWORD).unwrap();
     f.clock.advance(Duration::minutes(1));
     b_clock.advance(Duration::minutes(1));
     let mut edited = b.member(m.id).unwrap().details;

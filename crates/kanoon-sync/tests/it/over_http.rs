@@ -17,14 +17,17 @@ fn national_id(nine: u64) -> String {
 
 pub(crate) fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
     let mut desk = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
-    desk.setup(SetupRequest {
-        center_code: "1234".into(),
-        center_name: "مرکز شماره ۱ اراک".into(),
-        center_kind: CenterKind::Fixed,
-        desk_number,
-        manager_username: format!("manager{desk_number}"),
-        manager_full_name: "مدیر".into(),
-    })
+    desk.setup(
+        SetupRequest {
+            center_code: "1234".into(),
+            center_name: "مرکز شماره ۱ اراک".into(),
+            center_kind: CenterKind::Fixed,
+            desk_number,
+            manager_username: format!("manager{desk_number}"),
+            manager_full_name: "مدیر".into(),
+        },
+        "kanoon1404",
+    )
     .unwrap();
     Arc::new(Mutex::new(desk))
 }

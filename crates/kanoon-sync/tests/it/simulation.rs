@@ -287,14 +287,17 @@ impl World {
                 let path = file(&format!("desk-{c}-{n}.sqlite"));
                 let mut desk = open_desk(path.as_deref(), &clock)?;
                 let manager = format!("m{c}{n}");
-                desk.setup(SetupRequest {
-                    center_code: code.clone(),
-                    center_name: format!("مرکز {code}"),
-                    center_kind: CenterKind::Fixed,
-                    desk_number: n,
-                    manager_username: manager.clone(),
-                    manager_full_name: "مدیر".into(),
-                })
+                desk.setup(
+                    SetupRequest {
+                        center_code: code.clone(),
+                        center_name: format!("مرکز {code}"),
+                        center_kind: CenterKind::Fixed,
+                        desk_number: n,
+                        manager_username: manager.clone(),
+                        manager_full_name: "مدیر".into(),
+                    },
+                    "kanoon1404",
+                )
                 .map_err(err)?;
                 let device = desk.identity().unwrap().device_id;
                 let enrol_code = server.storage.create_enrol_code(&code).map_err(|e| e.message)?;
@@ -400,7 +403,7 @@ impl World {
         // The new connection opens before the old one closes, so closing
         // it is not the last close (which would checkpoint): like a kill.
         let mut fresh = open_desk(Some(&path), &self.desks[d].clock)?;
-        fresh.sign_in(&self.desks[d].manager).map_err(err)?;
+        fresh.sign_in(&self.desks[d].manager, "kanoon1404").map_err(err)?;
         self.desks[d].desk = fresh;
         self.desks[d].high_water = self.desks[d].recorded;
         Ok(())
@@ -885,14 +888,17 @@ impl World {
     fn replay(&self, c: usize, log: &[Op]) -> Result<Desk, String> {
         let clock = ManualClock::new(self.now);
         let mut desk = Desk::open_in_memory().map_err(err)?.with_clock(Arc::new(clock));
-        desk.setup(SetupRequest {
-            center_code: self.centers[c].code.clone(),
-            center_name: format!("مرکز {}", self.centers[c].code),
-            center_kind: CenterKind::Fixed,
-            desk_number: 99,
-            manager_username: "replay".into(),
-            manager_full_name: "بازپخش".into(),
-        })
+        desk.setup(
+            SetupRequest {
+                center_code: self.centers[c].code.clone(),
+                center_name: format!("مرکز {}", self.centers[c].code),
+                center_kind: CenterKind::Fixed,
+                desk_number: 99,
+                manager_username: "replay".into(),
+                manager_full_name: "بازپخش".into(),
+            },
+            "kanoon1404",
+        )
         .map_err(err)?;
         apply_in_pages(&mut desk, log, 50, Cursor::default())?;
         Ok(desk)
