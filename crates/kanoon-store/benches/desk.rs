@@ -167,12 +167,7 @@ fn main() {
     let mut check_in = Vec::with_capacity(a.samples * 2);
     for i in 0..a.samples {
         let pair = [shelf[(2 * i) % shelf.len()].clone(), shelf[(2 * i + 1) % shelf.len()].clone()];
-        let req = CheckOutRequest {
-            member_id: members[i % members.len()],
-            registration_numbers: pair.to_vec(),
-            confirm_warnings: true,
-            override_reason: None,
-        };
+        let req = CheckOutRequest::new(members[i % members.len()], pair.to_vec()).confirmed();
         let t = Instant::now();
         let out = desk.check_out(req).unwrap();
         check_out.push(t.elapsed());

@@ -66,12 +66,7 @@ fn register(desk: &Mutex<Desk>, first: &str, body: u64) -> MemberView {
 }
 
 fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
-    let request = CheckOutRequest {
-        member_id: member.id,
-        registration_numbers: vec![number.into()],
-        confirm_warnings: true,
-        override_reason: None,
-    };
+    let request = CheckOutRequest::new(member.id, [number]).confirmed();
     desk.lock().unwrap().check_out(request).unwrap().books[0].status
 }
 

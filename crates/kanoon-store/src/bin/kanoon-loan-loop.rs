@@ -62,12 +62,7 @@ fn main() -> Result<()> {
     for number in (1..=COPIES).cycle() {
         let number = number.to_string();
         let lent = desk
-            .check_out(CheckOutRequest {
-                member_id,
-                registration_numbers: vec![number.clone()],
-                confirm_warnings: true,
-                override_reason: None,
-            })
+            .check_out(CheckOutRequest::new(member_id, [number.clone()]).confirmed())
             .with_context(|| format!("lending copy {number}"))?;
         let Some(book) = lent.books.first() else { bail!("check-out of copy {number} reported no book") };
         let (BookStatus::Lent, Some(loan_id)) = (book.status, book.loan_id) else {

@@ -44,6 +44,28 @@ pub struct CheckOutRequest {
     pub override_reason: Option<String>,
 }
 
+impl CheckOutRequest {
+    /// These books for this member: warnings not yet seen, no override.
+    pub fn new(member_id: Uuid, registration_numbers: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        CheckOutRequest {
+            member_id,
+            registration_numbers: registration_numbers.into_iter().map(Into::into).collect(),
+            confirm_warnings: false,
+            override_reason: None,
+        }
+    }
+
+    /// The instructor has seen the warnings.
+    pub fn confirmed(self) -> Self {
+        CheckOutRequest { confirm_warnings: true, ..self }
+    }
+
+    /// A manager lends despite refusals, for this reason.
+    pub fn overriding(self, reason: &str) -> Self {
+        CheckOutRequest { override_reason: Some(reason.to_owned()), ..self }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]

@@ -190,14 +190,7 @@ fn restore_brings_back_the_old_content_but_never_an_old_member_number() {
     assert!(!c_ops.is_empty() && c_ops.iter().all(|op| op.hlc > last_clock), "{c_ops:?} vs {last_clock:?}");
 
     // The restored desk lends and the restore is on disk.
-    let out = desk
-        .check_out(CheckOutRequest {
-            member_id: a.id,
-            registration_numbers: vec!["1".into()],
-            confirm_warnings: true,
-            override_reason: None,
-        })
-        .unwrap();
+    let out = desk.check_out(CheckOutRequest::new(a.id, ["1"]).confirmed()).unwrap();
     assert_eq!(out.lent(), 1);
     drop(desk);
     let mut reopened = Desk::open(&live.path().join(DB)).unwrap();

@@ -49,16 +49,6 @@ fn try_register(desk: &mut Desk, first: &str, last: &str, nid: u64) -> Result<Me
     })
 }
 
-fn lend(desk: &mut Desk, member: Uuid, numbers: &[&str]) -> kanoon_store::circulation::CheckOutResult {
-    desk.check_out(CheckOutRequest {
-        member_id: member,
-        registration_numbers: numbers.iter().map(|s| s.to_string()).collect(),
-        confirm_warnings: true,
-        override_reason: None,
-    })
-    .unwrap()
-}
-
 #[test]
 fn unknown_registration_numbers_are_reported_and_nothing_is_written() {
     let mut f = desk();
@@ -151,12 +141,7 @@ fn unknown_ids_are_not_found_and_nothing_is_written() {
         assert_err(f.desk.transfer_copy(id, "5678"), ErrorCode::NotFound, "transfer_copy");
         assert_err(f.desk.renew_loan(id), ErrorCode::NotFound, "renew_loan");
         assert_err(f.desk.void_event(id, "اشتباه"), ErrorCode::NotFound, "void_event");
-        let req = CheckOutRequest {
-            member_id: id,
-            registration_numbers: vec!["1".into()],
-            confirm_warnings: true,
-            override_reason: None,
-        };
+        let req = CheckOutRequest::new(id, ["1"]).confirmed();
         assert_err(f.desk.check_out(req), ErrorCode::NotFound, "check_out");
         assert!(f.desk.member_edits(id).unwrap().is_empty());
         assert!(f.desk.open_loans_of(id).unwrap().is_empty());

@@ -6,7 +6,7 @@ use kanoon_domain::circulation::IssueCode;
 use kanoon_domain::entities::{Center, CenterKind, WithdrawReason};
 use kanoon_protocol::OpBody;
 use kanoon_store::catalog::CopyStatus;
-use kanoon_store::circulation::{BookStatus, CheckOutRequest};
+use kanoon_store::circulation::BookStatus;
 use kanoon_store::{Desk, ErrorCode};
 use uuid::Uuid;
 
@@ -18,16 +18,6 @@ fn numbers(ns: &[&str]) -> Vec<String> {
 
 fn title_names(desk: &Desk, q: &str) -> Vec<String> {
     desk.find_titles(q, 50).unwrap().into_iter().map(|h| h.title).collect()
-}
-
-fn lend(desk: &mut Desk, member: Uuid, ns: &[&str]) -> kanoon_store::circulation::CheckOutResult {
-    desk.check_out(CheckOutRequest {
-        member_id: member,
-        registration_numbers: numbers(ns),
-        confirm_warnings: true,
-        override_reason: None,
-    })
-    .unwrap()
 }
 
 fn is_persian(message: &str) -> bool {

@@ -6,20 +6,6 @@ use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 
 use crate::support::*;
 
-fn lend(
-    desk: &mut kanoon_store::Desk,
-    member: uuid::Uuid,
-    numbers: &[&str],
-) -> kanoon_store::circulation::CheckOutResult {
-    desk.check_out(CheckOutRequest {
-        member_id: member,
-        registration_numbers: numbers.iter().map(|s| s.to_string()).collect(),
-        confirm_warnings: true,
-        override_reason: None,
-    })
-    .unwrap()
-}
-
 fn codes(b: &kanoon_store::circulation::BookOutcome) -> Vec<IssueCode> {
     b.issues.iter().map(|i| i.code).collect()
 }
@@ -60,15 +46,7 @@ fn every_refusal_reason_is_reported() {
     lend(&mut f.desk, a.id, &["1"]);
     let copy = f.desk.copy_by_registration_number("3").unwrap();
     f.desk.withdraw_copy(copy.id, WithdrawReason::Lost).unwrap();
-    let out = f
-        .desk
-        .check_out(CheckOutRequest {
-            member_id: b.id,
-            registration_numbers: vec!["1".into(), "3".into(), "999".into(), "50".into(), "2".into(), "2".into()],
-            confirm_warnings: false,
-            override_reason: None,
-        })
-        .unwrap();
+    let out = f.desk.check_out(CheckOutRequest::new(b.id, ["1", "3", "999", "50", "2", "2"])).unwrap();
     let got: Vec<_> = out.books.iter().map(|b| (b.status, codes(b))).collect();
     assert_eq!(
         got,
@@ -102,30 +80,14 @@ fn an_override_is_for_managers_and_is_recorded() {
     books(&mut f.desk, "سفر", 1, 3);
     let m = register(&mut f.desk, "حسن", "نوری", 6);
     lend(&mut f.desk, m.id, &["1", "2"]);
-    let out = f
-        .desk
-        .check_out(CheckOutRequest {
-            member_id: m.id,
-            registration_numbers: vec!["3".into()],
-            confirm_warnings: true,
-            override_reason: Some("پژوهش مدرسه".into()),
-        })
-        .unwrap();
+    let out = f.desk.check_out(CheckOutRequest::new(m.id, ["3"]).confirmed().overriding("پژوهش مدرسه")).unwrap();
     assert_eq!(out.books[0].status, BookStatus::Lent);
     let history = f.desk.loan_history(m.id, 10).unwrap();
     assert!(history.iter().any(|h| h.overridden && h.registration_number == "3"));
 
     f.desk.add_staff_with_password("morabi", "لیلا کاظمی", Role::Instructor, PASSWORD).unwrap();
     f.desk.sign_in("morabi", PASSWORD).unwrap();
-    let err = f
-        .desk
-        .check_out(CheckOutRequest {
-            member_id: m.id,
-            registration_numbers: vec!["1".into()],
-            confirm_warnings: true,
-            override_reason: Some("x".into()),
-        })
-        .unwrap_err();
+    let err = f.desk.check_out(CheckOutRequest::new(m.id, ["1"]).confirmed().overriding("x")).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Forbidden);
 }
 
@@ -206,15 +168,7 @@ fn circulation_is_refused_when_the_clock_went_back() {
     books(&mut f.desk, "ساعت", 1, 1);
     let m = register(&mut f.desk, "یاسمن", "شریفی", 12);
     f.clock.set(start_time() - Duration::days(30));
-    let err = f
-        .desk
-        .check_out(CheckOutRequest {
-            member_id: m.id,
-            registration_numbers: vec!["1".into()],
-            confirm_warnings: true,
-            override_reason: None,
-        })
-        .unwrap_err();
+    let err = f.desk.check_out(CheckOutRequest::new(m.id, ["1"]).confirmed()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ClockBehind);
     assert!(err.to_string().contains("ساعت"), "{err}");
     f.clock.set(start_time() + Duration::minutes(1));
@@ -329,12 +283,7 @@ fn a_manager_accepts_a_corrected_clock_after_it_once_ran_far_ahead() {
     let m = register(&mut desk, "ساعت", "جلو", 17);
     lend(&mut desk, m.id, &["1"]);
     clock.set(start_time());
-    let req = || CheckOutRequest {
-        member_id: m.id,
-        registration_numbers: vec!["2".into()],
-        confirm_warnings: true,
-        override_reason: None,
-    };
+    let req = || CheckOutRequest::new(m.id, ["2"]).confirmed();
     assert_eq!(desk.check_out(req()).unwrap_err().code(), ErrorCode::ClockBehind);
     desk.accept_current_clock().unwrap();
     assert_eq!(desk.check_out(req()).unwrap().lent(), 1);

@@ -56,15 +56,7 @@ fn members_books_and_open_loans_move_in_and_old_cards_still_work() {
     assert_eq!(open[0].due_on_jalali, "۱۴۰۴/۰۱/۱۷");
     // The imported loan is a real loan: the copy cannot be lent again.
     let reza = f.desk.member_by_number("5002").unwrap();
-    let out = f
-        .desk
-        .check_out(CheckOutRequest {
-            member_id: reza.id,
-            registration_numbers: vec!["101".into()],
-            confirm_warnings: true,
-            override_reason: None,
-        })
-        .unwrap();
+    let out = f.desk.check_out(CheckOutRequest::new(reza.id, ["101"]).confirmed()).unwrap();
     assert_eq!(out.books[0].status, BookStatus::Refused);
     assert_eq!(out.books[0].issues[0].code, IssueCode::AlreadyOnLoan);
     assert_eq!(f.desk.check_in("101").unwrap().days_late, 0);

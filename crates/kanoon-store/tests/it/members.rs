@@ -540,14 +540,7 @@ fn a_duplicate_member_merges_into_the_kept_one_and_its_card_still_works() {
     let keep = register(&mut f.desk, "مهسا", "رضوی", 901);
     let dup = register(&mut f.desk, "مهسا", "رضوی", 902);
     crate::support::books(&mut f.desk, "ادغام", 1, 1);
-    f.desk
-        .check_out(kanoon_store::circulation::CheckOutRequest {
-            member_id: dup.id,
-            registration_numbers: vec!["1".into()],
-            confirm_warnings: true,
-            override_reason: None,
-        })
-        .unwrap();
+    f.desk.check_out(kanoon_store::circulation::CheckOutRequest::new(dup.id, ["1"]).confirmed()).unwrap();
     assert_eq!(f.desk.merge_members(keep.id, dup.id).unwrap_err().code(), kanoon_store::ErrorCode::Conflict);
     f.desk.check_in("1").unwrap();
     f.desk.merge_members(keep.id, dup.id).unwrap();

@@ -111,3 +111,9 @@ pub fn books(desk: &mut Desk, name: &str, from: u32, n: u32) -> Vec<String> {
 pub fn proptest_cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000).max(1000)
 }
+
+/// Lends these books to the member with the warnings seen (the usual scan).
+pub fn lend(desk: &mut Desk, member: uuid::Uuid, numbers: &[&str]) -> kanoon_store::circulation::CheckOutResult {
+    desk.check_out(kanoon_store::circulation::CheckOutRequest::new(member, numbers.iter().copied()).confirmed())
+        .unwrap()
+}

@@ -41,15 +41,7 @@ fn sync_both(p: &mut Pair) {
 }
 
 fn lend(desk: &mut Desk, member: &MemberView, number: &str) -> BookStatus {
-    desk.check_out(CheckOutRequest {
-        member_id: member.id,
-        registration_numbers: vec![number.into()],
-        confirm_warnings: true,
-        override_reason: None,
-    })
-    .unwrap()
-    .books[0]
-        .status
+    desk.check_out(CheckOutRequest::new(member.id, [number]).confirmed()).unwrap().books[0].status
 }
 
 #[test]

@@ -73,16 +73,7 @@ fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
 }
 
 fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) {
-    let out = desk
-        .lock()
-        .unwrap()
-        .check_out(CheckOutRequest {
-            member_id: member.id,
-            registration_numbers: vec![number.into()],
-            confirm_warnings: true,
-            override_reason: None,
-        })
-        .unwrap();
+    let out = desk.lock().unwrap().check_out(CheckOutRequest::new(member.id, [number]).confirmed()).unwrap();
     assert_eq!(out.books[0].status, BookStatus::Lent, "{out:?}");
 }
 

@@ -65,17 +65,7 @@ pub(crate) fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView 
 }
 
 pub(crate) fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
-    desk.lock()
-        .unwrap()
-        .check_out(CheckOutRequest {
-            member_id: member.id,
-            registration_numbers: vec![number.into()],
-            confirm_warnings: true,
-            override_reason: None,
-        })
-        .unwrap()
-        .books[0]
-        .status
+    desk.lock().unwrap().check_out(CheckOutRequest::new(member.id, [number]).confirmed()).unwrap().books[0].status
 }
 
 on_both_backends!(

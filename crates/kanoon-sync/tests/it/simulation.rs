@@ -469,12 +469,7 @@ impl World {
         let c = self.desks[d].center;
         let member = self.centers[c].members[self.rng.random_range(0..self.centers[c].members.len())];
         let (copy, number) = self.centers[c].copies[self.rng.random_range(0..self.centers[c].copies.len())].clone();
-        let out = self.desks[d].desk.check_out(CheckOutRequest {
-            member_id: member,
-            registration_numbers: vec![number.clone()],
-            confirm_warnings: true,
-            override_reason: None,
-        });
+        let out = self.desks[d].desk.check_out(CheckOutRequest::new(member, [number.clone()]).confirmed());
         match out {
             Ok(out) => {
                 self.clock_rule(d, false)?;
