@@ -30,6 +30,7 @@ use kanoon_domain::ids::MemberNumber;
 use kanoon_server::testing::{TestPostgres, off_async};
 use kanoon_server::{IncomingOp, PostgresStorage, SqliteStorage, Storage};
 use kanoon_store::demo::{DemoSize, generate};
+use kanoon_store::members::{FeeInput, MemberDetails, RegisterMember};
 use kanoon_store::sync::SyncSettings;
 use kanoon_store::{Desk, SetupRequest};
 use kanoon_sync::Client;
@@ -217,31 +218,22 @@ fn main() {
         let next = {
             let mut d = desk.lock().unwrap();
             d.sign_in("manager", "kanoon1404").unwrap();
-            let member = kanoon_store::members::RegisterMember {
-                details: kanoon_store::members::MemberDetails {
-                    first_name: "تازه".into(),
-                    last_name: "وارد".into(),
-                    father_name: "علی".into(),
-                    gender: kanoon_domain::entities::Gender::Female,
-                    birth_date: Some(kanoon_domain::jalali::JalaliDate::new(1395, 1, 1).unwrap()),
-                    national_id: Some(
-                        kanoon_domain::ids::NationalId::from_body(&format!("{:09}", 900_000_000 + run))
-                            .unwrap()
-                            .as_str()
-                            .to_owned(),
-                    ),
-                    alternative_id: None,
-                    school_grade: None,
-                    guardian_phone: None,
-                    address: String::new(),
-                    village: None,
-                    documents: kanoon_domain::entities::Documents::default(),
-                    age_group_override: None,
-                },
-                photo: None,
-                fee: kanoon_store::members::FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
+            let member = RegisterMember {
                 confirm_duplicate_national_id: true,
-                legacy_number: None,
+                ..RegisterMember::new(
+                    MemberDetails {
+                        father_name: "علی".into(),
+                        birth_date: Some(kanoon_domain::jalali::JalaliDate::new(1395, 1, 1).unwrap()),
+                        national_id: Some(
+                            kanoon_domain::ids::NationalId::from_body(&format!("{:09}", 900_000_000 + run))
+                                .unwrap()
+                                .as_str()
+                                .to_owned(),
+                        ),
+                        ..MemberDetails::named("تازه", "وارد", kanoon_domain::entities::Gender::Female)
+                    },
+                    FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
+                )
             };
             match d.register_member(member).unwrap() {
                 kanoon_store::members::RegisterOutcome::Registered { member } => member.member_number,

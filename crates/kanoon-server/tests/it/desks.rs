@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use kanoon_domain::entities::{CenterKind, Documents, Gender};
+use kanoon_domain::entities::{CenterKind, Gender};
 use kanoon_domain::ids::NationalId;
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_store::catalog::TitleInput;
@@ -38,27 +38,13 @@ fn desk(dir: &Path, desk_number: u8) -> Mutex<Desk> {
 
 fn register(desk: &Mutex<Desk>, first: &str, body: u64) -> MemberView {
     let details = MemberDetails {
-        first_name: first.into(),
-        last_name: "آزمون".into(),
         father_name: "علی".into(),
-        gender: Gender::Female,
         birth_date: Some(JalaliDate::new(1395, 2, 14).unwrap()),
         national_id: Some(NationalId::from_body(&format!("{body:09}")).unwrap().as_str().to_owned()),
-        alternative_id: None,
         school_grade: Some(3),
-        guardian_phone: None,
-        address: String::new(),
-        village: None,
-        documents: Documents::default(),
-        age_group_override: None,
+        ..MemberDetails::named(first, "آزمون", Gender::Female)
     };
-    let request = RegisterMember {
-        details,
-        photo: None,
-        fee: FeeInput::Paid { amount_rials: 350_000, receipt_number: "9".into() },
-        confirm_duplicate_national_id: false,
-        legacy_number: None,
-    };
+    let request = RegisterMember::new(details, FeeInput::Paid { amount_rials: 350_000, receipt_number: "9".into() });
     match desk.lock().unwrap().register_member(request).unwrap() {
         RegisterOutcome::Registered { member } => *member,
         other => panic!("{other:?}"),

@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use kanoon_domain::entities::{CenterKind, Documents, Gender};
+use kanoon_domain::entities::{CenterKind, Gender};
 use kanoon_store::catalog::TitleInput;
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, RegisterMember, RegisterOutcome};
@@ -101,27 +101,14 @@ fn ensure_member(desk: &mut Desk) -> Result<Uuid> {
         return Ok(m.id);
     }
     let outcome = desk
-        .register_member(RegisterMember {
-            details: MemberDetails {
-                first_name: "سارا".into(),
-                last_name: "آزمون".into(),
+        .register_member(RegisterMember::new(
+            MemberDetails {
                 father_name: "علی".into(),
-                gender: Gender::Female,
-                birth_date: None,
                 national_id: Some(NATIONAL_ID.into()),
-                alternative_id: None,
-                school_grade: None,
-                guardian_phone: None,
-                address: String::new(),
-                village: None,
-                documents: Documents::default(),
-                age_group_override: None,
+                ..MemberDetails::named("سارا", "آزمون", Gender::Female)
             },
-            photo: None,
-            fee: FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
-            confirm_duplicate_national_id: false,
-            legacy_number: None,
-        })
+            FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
+        ))
         .context("registering the member")?;
     match outcome {
         RegisterOutcome::Registered { member } => Ok(member.id),

@@ -78,6 +78,36 @@ pub struct RegisterMember {
     pub legacy_number: Option<String>,
 }
 
+impl MemberDetails {
+    /// Only a name and gender; everything else empty (the rest is added
+    /// with `..MemberDetails::named(…)`).
+    pub fn named(first_name: &str, last_name: &str, gender: Gender) -> Self {
+        MemberDetails {
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+            father_name: String::new(),
+            gender,
+            birth_date: None,
+            national_id: None,
+            alternative_id: None,
+            school_grade: None,
+            guardian_phone: None,
+            address: String::new(),
+            village: None,
+            documents: Documents::default(),
+            age_group_override: None,
+        }
+    }
+}
+
+impl RegisterMember {
+    /// A new member with these details and this fee: no photo, no card
+    /// from the software used before, duplicate national ids not yet seen.
+    pub fn new(details: MemberDetails, fee: FeeInput) -> Self {
+        RegisterMember { details, photo: None, fee, confirm_duplicate_national_id: false, legacy_number: None }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]

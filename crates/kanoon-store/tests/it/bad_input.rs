@@ -36,14 +36,8 @@ fn assert_err<T: std::fmt::Debug>(r: Result<T, StoreError>, code: ErrorCode, wha
 }
 
 fn try_register(desk: &mut Desk, first: &str, last: &str, nid: u64) -> Result<MemberView, StoreError> {
-    desk.register_member(RegisterMember {
-        details: details(first, last, Some(national_id(nid))),
-        photo: None,
-        fee: paid(),
-        confirm_duplicate_national_id: false,
-        legacy_number: None,
-    })
-    .map(|out| match out {
+    desk.register_member(RegisterMember::new(details(first, last, Some(national_id(nid))), paid())).map(|out| match out
+    {
         RegisterOutcome::Registered { member } => *member,
         other => panic!("{other:?}"),
     })
@@ -51,9 +45,7 @@ fn try_register(desk: &mut Desk, first: &str, last: &str, nid: u64) -> Result<Me
 
 #[test]
 fn unknown_registration_numbers_are_reported_and_nothing_is_written() {
-    let mut f = desk();
-    books(&mut f.desk, "کتاب", 1, 2);
-    let m = register(&mut f.desk, "سارا", "کریمی", 1);
+    let (mut f, m) = desk_with_reader(("کتاب", 1, 2), ("سارا", "کریمی", 1));
     let ops = f.desk.outbox_len().unwrap();
     let events = f.desk.event_log().unwrap().len();
 
@@ -113,9 +105,7 @@ fn empty_and_blank_input_is_refused_or_finds_nothing_and_writes_nothing() {
 
 #[test]
 fn unknown_ids_are_not_found_and_nothing_is_written() {
-    let mut f = desk();
-    books(&mut f.desk, "کتاب", 1, 1);
-    let m = register(&mut f.desk, "مریم", "حسینی", 4);
+    let (mut f, m) = desk_with_reader(("کتاب", 1, 1), ("مریم", "حسینی", 4));
     let ops = f.desk.outbox_len().unwrap();
     for id in [Uuid::nil(), Uuid::now_v7(), m.id] {
         if id == m.id {
@@ -259,9 +249,7 @@ fn a_name_or_title_made_only_of_invisible_marks_is_refused_as_empty() {
 fn bidi_marks_around_a_registration_number_are_ignored() {
     // Copy-paste from a Persian document or spreadsheet brings invisible
     // marks along; member numbers already ignore them.
-    let mut f = desk();
-    books(&mut f.desk, "کتاب", 12, 1);
-    let m = register(&mut f.desk, "سارا", "کریمی", 30);
+    let (mut f, m) = desk_with_reader(("کتاب", 12, 1), ("سارا", "کریمی", 30));
     for typed in ["\u{2067}۱۲\u{2069}", "\u{FEFF}12", "\u{200B}12", "\u{061C}12", "\u{202B}12\u{202C}", "12\u{200D}"]
     {
         assert_eq!(

@@ -102,9 +102,7 @@ fn a_withdrawn_copy_frees_its_number_and_cannot_come_back_while_the_number_is_ta
 
 #[test]
 fn a_copy_on_loan_cannot_be_withdrawn() {
-    let mut f = desk();
-    books(&mut f.desk, "کلاغ‌ها", 1, 1);
-    let m = register(&mut f.desk, "سارا", "کریمی", 1);
+    let (mut f, m) = desk_with_reader(("کلاغ‌ها", 1, 1), ("سارا", "کریمی", 1));
     assert_eq!(lend(&mut f.desk, m.id, &["1"]).lent(), 1);
     let copy = f.desk.copy_by_registration_number("1").unwrap();
     let ops = f.desk.outbox_len().unwrap();

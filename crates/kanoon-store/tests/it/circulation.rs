@@ -12,9 +12,7 @@ fn codes(b: &kanoon_store::circulation::BookOutcome) -> Vec<IssueCode> {
 
 #[test]
 fn two_books_are_lent_with_a_jalali_due_date_and_a_third_is_refused_by_the_limit() {
-    let mut f = desk();
-    books(&mut f.desk, "قصه‌های مجید", 100, 3);
-    let m = register(&mut f.desk, "سارا", "کریمی", 1);
+    let (mut f, m) = desk_with_reader(("قصه‌های مجید", 100, 3), ("سارا", "کریمی", 1));
     let out = lend(&mut f.desk, m.id, &["۱۰۰", "101"]);
     assert_eq!(out.lent(), 2);
     // Lent on Saturday 1404/01/16; 7 days later is Saturday 1404/01/23.
@@ -27,9 +25,7 @@ fn two_books_are_lent_with_a_jalali_due_date_and_a_third_is_refused_by_the_limit
 
 #[test]
 fn a_due_date_on_a_friday_or_holiday_moves_to_the_next_open_day() {
-    let mut f = desk();
-    books(&mut f.desk, "کلاغ‌ها", 1, 1);
-    let m = register(&mut f.desk, "علی", "رضایی", 2);
+    let (mut f, m) = desk_with_reader(("کلاغ‌ها", 1, 1), ("علی", "رضایی", 2));
     // Friday 1404/01/22 lent on Friday 1404/01/15 → due Friday → Saturday.
     f.clock.set(start_time() + Duration::days(6)); // Friday 1404/01/22
     let out = lend(&mut f.desk, m.id, &["1"]);
@@ -65,9 +61,7 @@ fn every_refusal_reason_is_reported() {
 
 #[test]
 fn the_clean_book_is_lent_when_others_are_refused() {
-    let mut f = desk();
-    books(&mut f.desk, "ماهی سیاه کوچولو", 1, 2);
-    let m = register(&mut f.desk, "رضا", "یگانه", 5);
+    let (mut f, m) = desk_with_reader(("ماهی سیاه کوچولو", 1, 2), ("رضا", "یگانه", 5));
     let out = lend(&mut f.desk, m.id, &["1", "777"]);
     assert_eq!(out.books[0].status, BookStatus::Lent);
     assert_eq!(out.books[1].status, BookStatus::Refused);
@@ -76,9 +70,7 @@ fn the_clean_book_is_lent_when_others_are_refused() {
 
 #[test]
 fn an_override_is_for_managers_and_is_recorded() {
-    let mut f = desk();
-    books(&mut f.desk, "سفر", 1, 3);
-    let m = register(&mut f.desk, "حسن", "نوری", 6);
+    let (mut f, m) = desk_with_reader(("سفر", 1, 3), ("حسن", "نوری", 6));
     lend(&mut f.desk, m.id, &["1", "2"]);
     let out = f.desk.check_out(CheckOutRequest::new(m.id, ["3"]).confirmed().overriding("پژوهش مدرسه")).unwrap();
     assert_eq!(out.books[0].status, BookStatus::Lent);
@@ -93,9 +85,7 @@ fn an_override_is_for_managers_and_is_recorded() {
 
 #[test]
 fn a_return_closes_the_loan_and_reports_lateness_without_choosing_the_member() {
-    let mut f = desk();
-    books(&mut f.desk, "هانس", 1, 1);
-    let m = register(&mut f.desk, "پریا", "صالحی", 7);
+    let (mut f, m) = desk_with_reader(("هانس", 1, 1), ("پریا", "صالحی", 7));
     lend(&mut f.desk, m.id, &["1"]);
     f.clock.advance(Duration::days(10));
     let back = f.desk.check_in("۱").unwrap();
@@ -108,9 +98,7 @@ fn a_return_closes_the_loan_and_reports_lateness_without_choosing_the_member() {
 
 #[test]
 fn the_overdue_list_has_the_guardian_phone() {
-    let mut f = desk();
-    books(&mut f.desk, "باغ", 1, 1);
-    let m = register(&mut f.desk, "امیر", "جعفری", 8);
+    let (mut f, m) = desk_with_reader(("باغ", 1, 1), ("امیر", "جعفری", 8));
     lend(&mut f.desk, m.id, &["1"]);
     assert!(f.desk.overdue_loans().unwrap().is_empty());
     f.clock.advance(Duration::days(9));
@@ -124,9 +112,7 @@ fn the_overdue_list_has_the_guardian_phone() {
 
 #[test]
 fn renewal_extends_from_today_within_the_policy() {
-    let mut f = desk();
-    books(&mut f.desk, "تمدید", 1, 1);
-    let m = register(&mut f.desk, "مینا", "اکبری", 9);
+    let (mut f, m) = desk_with_reader(("تمدید", 1, 1), ("مینا", "اکبری", 9));
     let loan = lend(&mut f.desk, m.id, &["1"]).books[0].loan_id.unwrap();
     f.clock.advance(Duration::days(5));
     let renewed = f.desk.renew_loan(loan).unwrap();
@@ -137,9 +123,7 @@ fn renewal_extends_from_today_within_the_policy() {
 
 #[test]
 fn a_voided_loan_frees_the_copy_and_both_events_stay() {
-    let mut f = desk();
-    books(&mut f.desk, "ابطال", 1, 1);
-    let m = register(&mut f.desk, "کاوه", "امینی", 10);
+    let (mut f, m) = desk_with_reader(("ابطال", 1, 1), ("کاوه", "امینی", 10));
     let loan = lend(&mut f.desk, m.id, &["1"]).books[0].loan_id.unwrap();
     let before = f.desk.event_log().unwrap().len();
     f.desk.void_event(loan, "عضو اشتباه انتخاب شد").unwrap();
@@ -152,9 +136,7 @@ fn a_voided_loan_frees_the_copy_and_both_events_stay() {
 
 #[test]
 fn voiding_a_return_reopens_the_loan() {
-    let mut f = desk();
-    books(&mut f.desk, "بازگشت اشتباه", 1, 1);
-    let m = register(&mut f.desk, "نیما", "فرهادی", 11);
+    let (mut f, m) = desk_with_reader(("بازگشت اشتباه", 1, 1), ("نیما", "فرهادی", 11));
     lend(&mut f.desk, m.id, &["1"]);
     f.desk.check_in("1").unwrap();
     let ret = f.desk.event_log().unwrap().into_iter().rev().find(|e| e.event.kind() == "return").unwrap();
@@ -164,9 +146,7 @@ fn voiding_a_return_reopens_the_loan() {
 
 #[test]
 fn circulation_is_refused_when_the_clock_went_back() {
-    let mut f = desk();
-    books(&mut f.desk, "ساعت", 1, 1);
-    let m = register(&mut f.desk, "یاسمن", "شریفی", 12);
+    let (mut f, m) = desk_with_reader(("ساعت", 1, 1), ("یاسمن", "شریفی", 12));
     f.clock.set(start_time() - Duration::days(30));
     let err = f.desk.check_out(CheckOutRequest::new(m.id, ["1"]).confirmed()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ClockBehind);
@@ -177,9 +157,7 @@ fn circulation_is_refused_when_the_clock_went_back() {
 
 #[test]
 fn todays_circulation_counts_this_tehran_day() {
-    let mut f = desk();
-    books(&mut f.desk, "امروز", 1, 2);
-    let m = register(&mut f.desk, "رعنا", "قاسمی", 13);
+    let (mut f, m) = desk_with_reader(("امروز", 1, 2), ("رعنا", "قاسمی", 13));
     lend(&mut f.desk, m.id, &["1", "2"]);
     f.desk.check_in("1").unwrap();
     let t = f.desk.todays_circulation().unwrap();
@@ -191,9 +169,7 @@ fn todays_circulation_counts_this_tehran_day() {
 
 #[test]
 fn a_holiday_set_today_moves_the_next_due_date_at_once() {
-    let mut f = desk();
-    books(&mut f.desk, "تعطیلی", 1, 2);
-    let m = register(&mut f.desk, "ژینا", "کرمی", 14);
+    let (mut f, m) = desk_with_reader(("تعطیلی", 1, 2), ("ژینا", "کرمی", 14));
     assert_eq!(lend(&mut f.desk, m.id, &["1"]).books[0].due_on_jalali.as_deref(), Some("۱۴۰۴/۰۱/۲۳"));
     let due = chrono::NaiveDate::from_ymd_opt(2025, 4, 12).unwrap();
     let year =
@@ -206,9 +182,7 @@ fn a_holiday_set_today_moves_the_next_due_date_at_once() {
 
 #[test]
 fn a_renewal_that_would_not_extend_the_loan_is_refused_and_not_counted() {
-    let mut f = desk();
-    books(&mut f.desk, "تمدید زود", 1, 1);
-    let m = register(&mut f.desk, "آرش", "بهاری", 15);
+    let (mut f, m) = desk_with_reader(("تمدید زود", 1, 1), ("آرش", "بهاری", 15));
     let loan = lend(&mut f.desk, m.id, &["1"]).books[0].loan_id.unwrap();
     assert_eq!(f.desk.renew_loan(loan).unwrap_err().code(), ErrorCode::Conflict);
     f.clock.advance(Duration::days(3));
@@ -237,9 +211,7 @@ fn a_center_typed_in_persian_digits_is_the_same_center() {
 
 #[test]
 fn the_history_gives_the_return_to_void_when_it_was_scanned_by_mistake() {
-    let mut f = desk();
-    books(&mut f.desk, "برگشت", 1, 1);
-    let m = register(&mut f.desk, "سینا", "مولایی", 16);
+    let (mut f, m) = desk_with_reader(("برگشت", 1, 1), ("سینا", "مولایی", 16));
     lend(&mut f.desk, m.id, &["1"]);
     f.desk.check_in("1").unwrap();
     let return_id = f.desk.loan_history(m.id, 5).unwrap()[0].return_id.unwrap();

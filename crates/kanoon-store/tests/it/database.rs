@@ -27,15 +27,8 @@ fn use_it(path: &Path, nid: u64) -> Desk {
     } else {
         desk.sign_in("manager", PASSWORD).unwrap();
     }
-    let out = desk
-        .register_member(RegisterMember {
-            details: details("آزمون", "پایگاه", Some(national_id(nid))),
-            photo: None,
-            fee: paid(),
-            confirm_duplicate_national_id: false,
-            legacy_number: None,
-        })
-        .unwrap();
+    let out =
+        desk.register_member(RegisterMember::new(details("آزمون", "پایگاه", Some(national_id(nid))), paid())).unwrap();
     assert!(matches!(out, RegisterOutcome::Registered { .. }), "{out:?}");
     desk
 }

@@ -561,13 +561,7 @@ fn an_impossible_or_future_birth_date_is_refused() {
         details.birth_date = Some(kanoon_domain::jalali::JalaliDate { year: y, month: m, day: d });
         let err = f
             .desk
-            .register_member(kanoon_store::members::RegisterMember {
-                details,
-                photo: None,
-                fee: crate::support::paid(),
-                confirm_duplicate_national_id: false,
-                legacy_number: None,
-            })
+            .register_member(kanoon_store::members::RegisterMember::new(details, crate::support::paid()))
             .unwrap_err();
         assert_eq!(err.code(), kanoon_store::ErrorCode::InvalidInput, "{y}/{m}/{d}");
     }

@@ -197,13 +197,7 @@ fn search_finds_a_member_whatever_letters_digits_zwnj_or_diacritics_are_typed() 
     for (i, (first, last)) in names.iter().enumerate() {
         let m = match f
             .desk
-            .register_member(RegisterMember {
-                details: details(first, last, Some(national_id(500 + i as u64))),
-                photo: None,
-                fee: paid(),
-                confirm_duplicate_national_id: false,
-                legacy_number: None,
-            })
+            .register_member(RegisterMember::new(details(first, last, Some(national_id(500 + i as u64))), paid()))
             .unwrap()
         {
             RegisterOutcome::Registered { member } => *member,

@@ -75,15 +75,7 @@ pub fn paid() -> FeeInput {
 }
 
 pub fn register(desk: &mut Desk, first: &str, last: &str, nid: u64) -> MemberView {
-    let out = desk
-        .register_member(RegisterMember {
-            details: details(first, last, Some(national_id(nid))),
-            photo: None,
-            fee: paid(),
-            confirm_duplicate_national_id: false,
-            legacy_number: None,
-        })
-        .unwrap();
+    let out = desk.register_member(RegisterMember::new(details(first, last, Some(national_id(nid))), paid())).unwrap();
     match out {
         RegisterOutcome::Registered { member } => *member,
         other => panic!("not registered: {other:?}"),
@@ -116,4 +108,16 @@ pub fn proptest_cases() -> u32 {
 pub fn lend(desk: &mut Desk, member: uuid::Uuid, numbers: &[&str]) -> kanoon_store::circulation::CheckOutResult {
     desk.check_out(kanoon_store::circulation::CheckOutRequest::new(member, numbers.iter().copied()).confirmed())
         .unwrap()
+}
+
+/// A desk with `count` copies of one title (registration numbers from
+/// `first`) and one registered reader: the start of most loan tests.
+pub fn desk_with_reader(
+    (title, first, count): (&str, u32, u32),
+    (first_name, last_name, nid): (&str, &str, u64),
+) -> (Fixture, MemberView) {
+    let mut f = desk();
+    books(&mut f.desk, title, first, count);
+    let member = register(&mut f.desk, first_name, last_name, nid);
+    (f, member)
 }

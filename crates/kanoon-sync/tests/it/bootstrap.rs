@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
 use kanoon_domain::circulation::Event;
-use kanoon_domain::entities::{CenterKind, Documents, Gender};
+use kanoon_domain::entities::{CenterKind, Gender};
 use kanoon_domain::ids::MemberNumber;
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
@@ -44,27 +44,16 @@ fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
     let out = desk
         .lock()
         .unwrap()
-        .register_member(RegisterMember {
-            details: MemberDetails {
-                first_name: first.into(),
-                last_name: "آزمون".into(),
+        .register_member(RegisterMember::new(
+            MemberDetails {
                 father_name: "محمد".into(),
-                gender: Gender::Male,
                 birth_date: Some(JalaliDate::new(1394, 5, 10).unwrap()),
                 national_id: Some(national_id),
-                alternative_id: None,
                 school_grade: Some(4),
-                guardian_phone: None,
-                address: String::new(),
-                village: None,
-                documents: Documents::default(),
-                age_group_override: None,
+                ..MemberDetails::named(first, "آزمون", Gender::Male)
             },
-            photo: None,
-            fee: FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
-            confirm_duplicate_national_id: false,
-            legacy_number: None,
-        })
+            FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
+        ))
         .unwrap();
     match out {
         RegisterOutcome::Registered { member } => *member,

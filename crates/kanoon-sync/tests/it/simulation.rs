@@ -445,11 +445,8 @@ impl World {
         self.next_person += 1;
         let person = self.next_person + 1000 * self.seed % 1_000_000;
         let out = self.desks[d].desk.register_member(RegisterMember {
-            details: details(person),
-            photo: None,
-            fee: FeeInput::Paid { amount_rials: 1, receipt_number: "1".into() },
             confirm_duplicate_national_id: true,
-            legacy_number: None,
+            ..RegisterMember::new(details(person), FeeInput::Paid { amount_rials: 1, receipt_number: "1".into() })
         });
         match out {
             Ok(RegisterOutcome::Registered { member }) => {
