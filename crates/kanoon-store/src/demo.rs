@@ -65,6 +65,29 @@ pub struct DemoSummary {
     pub member_numbers: Vec<String>,
 }
 
+impl std::fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} titles, {} copies, {} members, {} loans ({} open)",
+            self.titles, self.copies, self.members, self.loans, self.open_loans
+        )
+    }
+}
+
+/// The demo center (the README's run command and the demo bins), with
+/// `manager` as its first manager's username.
+pub fn demo_center(manager: &str) -> crate::SetupRequest {
+    crate::SetupRequest {
+        center_code: "1234".into(),
+        center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
+        center_kind: kanoon_domain::entities::CenterKind::Fixed,
+        desk_number: 1,
+        manager_username: manager.into(),
+        manager_full_name: "مدیر نمونه".into(),
+    }
+}
+
 const FIRST_NAMES_F: &[&str] = &[
     "فاطمه",
     "زهرا",

@@ -6,9 +6,8 @@
 
 use std::path::PathBuf;
 
-use kanoon_domain::entities::CenterKind;
-use kanoon_store::demo::{DemoSize, generate};
-use kanoon_store::{Desk, SetupRequest};
+use kanoon_store::Desk;
+use kanoon_store::demo::{DemoSize, demo_center, generate};
 
 /// Printed by the run script; a demo database only.
 const DEMO_USER: &str = "manager";
@@ -38,27 +37,8 @@ fn run() -> Result<(), String> {
         return Ok(());
     }
     let mut desk = Desk::open(&path).map_err(|e| e.to_string())?;
-    desk.setup(
-        SetupRequest {
-            center_code: "1234".into(),
-            center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
-            center_kind: CenterKind::Fixed,
-            desk_number: 1,
-            manager_username: DEMO_USER.into(),
-            manager_full_name: "مدیر نمونه".into(),
-        },
-        DEMO_PASSWORD,
-    )
-    .map_err(|e| e.to_string())?;
+    desk.setup(demo_center(DEMO_USER), DEMO_PASSWORD).map_err(|e| e.to_string())?;
     let s = generate(&mut desk, DemoSize::fraction(fraction), 1404).map_err(|e| e.to_string())?;
-    println!(
-        "{}: {} titles, {} copies, {} members, {} loans ({} open); sign in as {DEMO_USER} / {DEMO_PASSWORD}",
-        path.display(),
-        s.titles,
-        s.copies,
-        s.members,
-        s.loans,
-        s.open_loans
-    );
+    println!("{}: {s}; sign in as {DEMO_USER} / {DEMO_PASSWORD}", path.display());
     Ok(())
 }

@@ -9,9 +9,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use kanoon_domain::entities::CenterKind;
-use kanoon_store::demo::{DemoSize, generate};
-use kanoon_store::{Desk, SetupRequest};
+use kanoon_store::Desk;
+use kanoon_store::demo::{DemoSize, demo_center, generate};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -36,28 +35,9 @@ fn main() -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let mut desk = Desk::open(&path)?;
-    desk.setup(
-        SetupRequest {
-            center_code: "1234".into(),
-            center_name: "مرکز فرهنگی هنری شماره ۱ اراک".into(),
-            center_kind: CenterKind::Fixed,
-            desk_number: 1,
-            manager_username: "manager".into(),
-            manager_full_name: "مدیر نمونه".into(),
-        },
-        "kanoon1404",
-    )?;
+    desk.setup(demo_center("manager"), "kanoon1404")?;
     let size = DemoSize::fraction(fraction);
     let summary = generate(&mut desk, size, seed)?;
-    eprintln!(
-        "{}: {} titles, {} copies, {} members, {} loans ({} open) in {:.1} s",
-        path.display(),
-        summary.titles,
-        summary.copies,
-        summary.members,
-        summary.loans,
-        summary.open_loans,
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("{}: {summary} in {:.1} s", path.display(), started.elapsed().as_secs_f64());
     Ok(())
 }
