@@ -13,33 +13,42 @@ use uuid::Uuid;
 
 use super::secrets::{hash_secret, normalize_enrol_code};
 use super::{CenterInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// The checks every backend makes before storing a batch: its size, and
 /// that every op belongs to the pushing device's center.
 pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<(), AppError> {
     if ops.len() > MAX_PUSH_OPS {
-        return Err(AppError::too_large(format!("{} ops in one push; at most {MAX_PUSH_OPS}", ops.len())));
+        return Err(batch_too_large(ops.len()));
     }
     if let Some(other) = ops.iter().find(|o| o.op.center_id != center_id) {
-        return Err(AppError::forbidden(format!(
-            "op {} belongs to center {}, not this device's center; nothing of the batch was stored",
-            other.op.op_id, other.op.center_id
-        )));
+        return Err(AppError::new(
+            ErrorCode::OpOfOtherCenter,
+            format!(
+                "op {} belongs to center {}, not this device's center; nothing of the batch was stored",
+                other.op.op_id, other.op.center_id
+            ),
+        ));
     }
     // A desk pushes only what it wrote itself.
     if let Some(other) = ops.iter().find(|o| o.op.device_id != device_id) {
-        return Err(AppError::forbidden(format!(
-            "op {} was written by device {}, not by this device; nothing of the batch was stored",
-            other.op.op_id, other.op.device_id
-        )));
+        return Err(AppError::new(
+            ErrorCode::OpOfOtherDevice,
+            format!(
+                "op {} was written by device {}, not by this device; nothing of the batch was stored",
+                other.op.op_id, other.op.device_id
+            ),
+        ));
     }
     if let Some(old) = ops.iter().find(|o| o.op.schema_version < MIN_SCHEMA_VERSION) {
-        return Err(AppError::unsupported_schema(format!(
-            "op {} has schema version {}, which no desk writes (versions start at {MIN_SCHEMA_VERSION}); \
+        return Err(AppError::new(
+            ErrorCode::UnsupportedSchema,
+            format!(
+                "op {} has schema version {}, which no desk writes (versions start at {MIN_SCHEMA_VERSION}); \
              nothing of the batch was stored",
-            old.op.op_id, old.op.schema_version
-        )));
+                old.op.op_id, old.op.schema_version
+            ),
+        ));
     }
     Ok(())
 }
@@ -57,7 +66,10 @@ pub fn check_device_name(name: &str) -> Result<&str, AppError> {
 /// The checks on a cursor every backend makes.
 pub fn check_cursor(after: Cursor, epoch: u64) -> Result<(), AppError> {
     if after.epoch != 0 && after.epoch != epoch {
-        return Err(AppError::conflict(format!("epoch changed: bootstrap again (server epoch {epoch})")));
+        return Err(AppError::new(
+            ErrorCode::StaleCursor,
+            format!("epoch changed: bootstrap again (server epoch {epoch})"),
+        ));
     }
     Ok(())
 }
@@ -115,7 +127,7 @@ pub fn check_enrol(request: &EnrolRequest) -> Result<CheckedEnrol<'_>, AppError>
 
 /// An enrolment code that is not stored, or was used.
 pub fn enrol_code_unknown() -> AppError {
-    AppError::unauthorized("unknown or used enrolment code")
+    AppError::new(ErrorCode::EnrolCodeUnknown, "unknown or used enrolment code")
 }
 
 /// What the database says about an enrolment whose code was found unused.
@@ -133,19 +145,23 @@ pub struct EnrolTarget<'a> {
 /// should hear them; the code stays unused when one fails.
 pub fn check_enrol_target(request: &EnrolRequest, target: &EnrolTarget<'_>) -> Result<(), AppError> {
     if request.center_id.is_some_and(|c| c != target.center_id) {
-        return Err(AppError::conflict(format!(
-            "this enrolment code is for center {}, not the desk's center; the code stays unused",
-            target.center_code
-        )));
+        // Desks before error codes match this message's "not the desk's center": kept word for word.
+        return Err(AppError::new(
+            ErrorCode::EnrolCodeOfOtherCenter,
+            format!(
+                "this enrolment code is for center {}, not the desk's center; the code stays unused",
+                target.center_code
+            ),
+        ));
     }
     if target.enrolled_center.is_some_and(|c| c != target.center_id) {
-        return Err(AppError::conflict("this device is enrolled at another center"));
+        return Err(AppError::new(ErrorCode::DeviceOfOtherCenter, "this device is enrolled at another center"));
     }
     if target.desk_taken {
-        return Err(AppError::conflict(format!(
-            "desk number {} in use by another device of center {}",
-            request.desk_number, target.center_code
-        )));
+        return Err(AppError::new(
+            ErrorCode::DeskNumberTaken,
+            format!("desk number {} in use by another device of center {}", request.desk_number, target.center_code),
+        ));
     }
     Ok(())
 }
@@ -185,9 +201,10 @@ impl PullWindow {
     pub fn new(after: Cursor, epoch: u64, last_seq: i64, limit: usize) -> Result<Self, AppError> {
         check_cursor(after, epoch)?;
         if after.seq > u64::try_from(last_seq).unwrap_or(0) {
-            return Err(AppError::conflict(format!(
-                "cursor {after} is past the end of the log (seq {last_seq}): bootstrap again"
-            )));
+            return Err(AppError::new(
+                ErrorCode::StaleCursor,
+                format!("cursor {after} is past the end of the log (seq {last_seq}): bootstrap again"),
+            ));
         }
         Ok(Self { after, epoch, limit: limit.clamp(1, MAX_PULL_LIMIT) })
     }
@@ -241,27 +258,37 @@ pub fn check_schema_version(current: usize, known: usize) -> Result<(), AppError
     Ok(())
 }
 
+/// A photo refused for its content (400 `bad_photo`).
+fn bad_photo(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::BadPhoto, message)
+}
+
+/// More ops in one push than `MAX_PUSH_OPS` (413 `batch_too_large`).
+pub fn batch_too_large(ops: usize) -> AppError {
+    AppError::new(ErrorCode::BatchTooLarge, format!("{ops} ops in one push; at most {MAX_PUSH_OPS}"))
+}
+
 /// The image of an uploaded photo, or why it is refused (400/413).
 pub fn check_photo(photo: &PhotoBody) -> Result<Vec<u8>, AppError> {
     if !PHOTO_MIME_TYPES.contains(&photo.mime.as_str()) {
-        return Err(AppError::bad_request(format!(
+        return Err(bad_photo(format!(
             "photo type «{}» is not one of {}",
             photo.mime.escape_debug(),
             PHOTO_MIME_TYPES.join(", ")
         )));
     }
     if !is_photo_timestamp(&photo.updated_at) {
-        return Err(AppError::bad_request(
-            "updated_at must be RFC 3339 UTC with milliseconds (2026-11-25T09:30:00.000Z)",
-        ));
+        return Err(bad_photo("updated_at must be RFC 3339 UTC with milliseconds (2026-11-25T09:30:00.000Z)"));
     }
-    let bytes =
-        BASE64.decode(photo.data.as_bytes()).map_err(|e| AppError::bad_request(format!("data is not base64: {e}")))?;
+    let bytes = BASE64.decode(photo.data.as_bytes()).map_err(|e| bad_photo(format!("data is not base64: {e}")))?;
     if bytes.is_empty() {
-        return Err(AppError::bad_request("the photo is empty"));
+        return Err(bad_photo("the photo is empty"));
     }
     if bytes.len() > MAX_PHOTO_BYTES {
-        return Err(AppError::too_large(format!("photo of {} bytes; at most {MAX_PHOTO_BYTES}", bytes.len())));
+        return Err(AppError::new(
+            ErrorCode::PhotoTooLarge,
+            format!("photo of {} bytes; at most {MAX_PHOTO_BYTES}", bytes.len()),
+        ));
     }
     Ok(bytes)
 }
