@@ -134,6 +134,130 @@ pub struct SnapshotResponse {
     pub ops: Vec<Op>,
 }
 
+/// Defines `ErrorCode` from one table, so that the wire name, the HTTP
+/// status and the meaning of a code are written once.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $variant:ident = ($name:literal, $status:literal),)+) => {
+        /// What went wrong, as a client acts on it. Closed: a client matches
+        /// on these and never on the message, which is for people. Each code
+        /// has one HTTP status; a generic code (`forbidden`, `conflict`,
+        /// `too_large`, …) is what an older server sent for the finer ones
+        /// of its status, and what a client reads from a bare status.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ #[serde(rename = $name)] $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of the table.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The code as it travels (`"op_of_other_center"`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)+
+                }
+            }
+
+            /// The HTTP status a response with this code has.
+            pub fn http_status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)+
+                }
+            }
+
+            /// What the code means and what a client does about it.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => concat!($($doc),+).trim_ascii(),)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Malformed request: not JSON, a bad cursor, an invalid field.
+    BadRequest = ("bad_request", 400),
+    /// Missing or unknown device token: the desk must enrol again.
+    Unauthorized = ("unauthorized", 401),
+    /// An enrolment code that is unknown or already used: ask the province
+    /// for a new one.
+    EnrolCodeUnknown = ("enrol_code_unknown", 401),
+    /// Authenticated, but not allowed (an older server's code for the
+    /// `op_of_other_*` refusals).
+    Forbidden = ("forbidden", 403),
+    /// A pushed op belongs to another center than the device's: the batch
+    /// is refused whole, nothing stored.
+    OpOfOtherCenter = ("op_of_other_center", 403),
+    /// A pushed op was written by another device: the batch is refused
+    /// whole, nothing stored.
+    OpOfOtherDevice = ("op_of_other_device", 403),
+    /// No such path (an unknown API version: an older server) or no such thing.
+    NotFound = ("not_found", 404),
+    /// The request clashes with the state (an older server's code for the
+    /// finer conflicts below).
+    Conflict = ("conflict", 409),
+    /// The enrolment code is for another center than the desk's: the code
+    /// stays unused; the desk needs a code of its own center.
+    EnrolCodeOfOtherCenter = ("enrol_code_of_other_center", 409),
+    /// The device is enrolled at another center: the code stays unused.
+    DeviceOfOtherCenter = ("device_of_other_center", 409),
+    /// Another device of the center has this desk number: the code stays unused.
+    DeskNumberTaken = ("desk_number_taken", 409),
+    /// The cursor is of another epoch of the log, or past its end: the desk
+    /// must bootstrap again.
+    StaleCursor = ("stale_cursor", 409),
+    /// The request body is over the size limit.
+    TooLarge = ("too_large", 413),
+    /// More ops in one push than `MAX_PUSH_OPS`: nothing stored.
+    BatchTooLarge = ("batch_too_large", 413),
+    /// A photo larger than `MAX_PHOTO_BYTES`: refused for good.
+    PhotoTooLarge = ("photo_too_large", 413),
+    /// A photo of a type not accepted, a malformed `updated_at`, or data not
+    /// base64 or empty: refused for good.
+    BadPhoto = ("bad_photo", 400),
+    /// An op of a schema version no desk writes (0): the batch is refused
+    /// whole, nothing stored. (Newer versions are kept as received.)
+    UnsupportedSchema = ("unsupported_schema", 422),
+    /// The request took longer than the server allows: try again.
+    Timeout = ("timeout", 503),
+    /// A fault of the server; details are in its log only.
+    Internal = ("internal", 500),
+}
+
+impl ErrorCode {
+    /// The code a bare HTTP status stands for: an older server's or a
+    /// proxy's answer without a body this version reads.
+    pub fn for_status(status: u16) -> ErrorCode {
+        match status {
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            409 => ErrorCode::Conflict,
+            413 => ErrorCode::TooLarge,
+            422 => ErrorCode::UnsupportedSchema,
+            408 | 503 | 504 => ErrorCode::Timeout,
+            500..=599 => ErrorCode::Internal,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The JSON body of every error response: `{"code": "...", "message": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// For people (and logs); never matched on.
+    pub message: String,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -147,5 +271,28 @@ mod tests {
         assert!("3".parse::<Cursor>().is_err());
         assert!("a:b".parse::<Cursor>().is_err());
         assert!(serde_json::from_str::<Cursor>("\"-1:2\"").is_err());
+    }
+
+    #[test]
+    fn every_error_code_travels_as_its_name_with_its_status() {
+        for &code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+            assert!((400..600).contains(&code.http_status()), "{code}");
+            assert!(!code.meaning().is_empty(), "{code}");
+            // A bare status reads as a code of that status.
+            assert_eq!(ErrorCode::for_status(code.http_status()).http_status(), code.http_status(), "{code}");
+        }
+        let names: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+    }
+
+    #[test]
+    fn an_error_body_is_code_and_message() {
+        let body: ErrorBody = serde_json::from_str(r#"{"code":"op_of_other_center","message":"m"}"#).unwrap();
+        assert_eq!(body, ErrorBody { code: ErrorCode::OpOfOtherCenter, message: "m".into() });
+        // A code this version does not know does not read as a known one.
+        assert!(serde_json::from_str::<ErrorBody>(r#"{"code":"new_code","message":"m"}"#).is_err());
     }
 }

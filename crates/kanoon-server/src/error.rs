@@ -1,81 +1,11 @@
-//! The one error type of the server: a closed set of codes, each with its
-//! HTTP status, sent to clients as `{"code": "...", "message": "..."}`.
-
-use std::fmt;
+//! The one error type of the server: a code from the protocol's closed set
+//! (`kanoon_protocol::wire::ErrorCode`, which fixes its HTTP status) and a
+//! message, sent to clients as the protocol's `ErrorBody`.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-
-/// What went wrong, as a client can act on it. Closed: a client matches on
-/// these and nothing else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// Malformed request: bad JSON, a bad cursor, an invalid field. 400.
-    BadRequest,
-    /// Missing or unknown token, unknown or used enrolment code. 401.
-    Unauthorized,
-    /// Authenticated, but not allowed: ops of another center. 403.
-    Forbidden,
-    /// No such path (an unknown API version) or no such thing. 404.
-    NotFound,
-    /// The request clashes with the state: a changed epoch, a desk number in use. 409.
-    Conflict,
-    /// Body over the size limit or a batch over `MAX_PUSH_OPS`. 413.
-    TooLarge,
-    /// An op of a schema version no desk writes (0): the batch is refused
-    /// whole, nothing stored. (Newer versions are kept as received.) 422.
-    UnsupportedSchema,
-    /// The request took longer than the server allows. 503.
-    Timeout,
-    /// A fault of the server; details are in its log only. 500.
-    Internal,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::UnsupportedSchema => "unsupported_schema",
-            ErrorCode::Timeout => "timeout",
-            ErrorCode::Internal => "internal",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Conflict => StatusCode::CONFLICT,
-            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::UnsupportedSchema => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The JSON body of every error response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub code: ErrorCode,
-    pub message: String,
-}
+pub use kanoon_protocol::wire::{ErrorBody, ErrorCode};
 
 /// An error of the storage or of a request. For `Internal`, `message` is
 /// the detail for the log; the client gets a generic message.
@@ -99,10 +29,6 @@ impl AppError {
         Self::new(ErrorCode::Unauthorized, message)
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Forbidden, message)
-    }
-
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
     }
@@ -115,10 +41,6 @@ impl AppError {
         Self::new(ErrorCode::TooLarge, message)
     }
 
-    pub fn unsupported_schema(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::UnsupportedSchema, message)
-    }
-
     pub fn timeout() -> Self {
         Self::new(ErrorCode::Timeout, "the request took too long; try again")
     }
@@ -126,6 +48,11 @@ impl AppError {
     /// A fault of the server; `detail` goes to the log, never to the client.
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, detail)
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -143,14 +70,15 @@ impl From<postgres::Error> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let status = self.status();
         let message = if self.code == ErrorCode::Internal {
             tracing::error!(detail = %self.message, "internal error");
             "internal server error".to_owned()
         } else {
             self.message
         };
-        let mut response = (self.code.status(), Json(ErrorBody { code: self.code, message })).into_response();
-        if self.code == ErrorCode::Unauthorized {
+        let mut response = (status, Json(ErrorBody { code: self.code, message })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response

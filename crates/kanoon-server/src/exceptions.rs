@@ -11,27 +11,17 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kanoon_domain::circulation::{Anomaly, EventRecord, fold};
+use kanoon_domain::entities::{Center, normalize_center_code};
 use kanoon_protocol::EntityKind;
-use rusqlite::params;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::postgres::PostgresStorage;
-use crate::snapshot::{Group, group_events, parse_event};
-use crate::sqlite::SqliteStorage;
+use crate::events::{Group, group_events, parse_event};
 use crate::storage::Storage;
 
 /// The event kind of a resolution (entity `sync_exception`), as desks write it.
 const EXCEPTION_RESOLVED: &str = "exception_resolved";
-
-/// One stored op with its center's code, in log order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CenterOp {
-    pub center_code: String,
-    pub entity: String,
-    pub json: String,
-}
 
 /// An exception as the province sees it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -59,8 +49,7 @@ pub fn province_exceptions(
     storage: &dyn Storage,
     center_code: Option<&str>,
 ) -> Result<Vec<ProvinceException>, AppError> {
-    let center = center_code
-        .map(|c| kanoon_domain::entities::Center::id_for_code(&kanoon_domain::entities::normalize_center_code(c)));
+    let center = center_code.map(|c| Center::id_for_code(&normalize_center_code(c)));
     let ops = storage.center_ops(center, &[EntityKind::CIRCULATION, EntityKind::SYNC_EXCEPTION])?;
     let mut events: BTreeMap<String, Vec<EventRecord>> = BTreeMap::new();
     let mut resolutions: HashMap<Uuid, (Resolution, String)> = HashMap::new();
@@ -140,39 +129,4 @@ fn parse_resolution(json: &str) -> Option<(Uuid, Resolution)> {
         exception,
         Resolution { op_id, note: text("note"), staff_name: text("staff_name"), resolved_at: text("resolved_at") },
     ))
-}
-
-impl SqliteStorage {
-    pub(crate) fn center_ops_sqlite(&self, center: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError> {
-        let conn = self.conn();
-        let entities = serde_json::to_string(entities).map_err(|e| AppError::internal(e.to_string()))?;
-        let mut stmt = conn.prepare(
-            "SELECT c.code, o.entity, o.op FROM ops o JOIN centers c ON c.id = o.center_id
-             WHERE o.entity IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR o.center_id = ?2)
-             ORDER BY o.seq",
-        )?;
-        let rows = stmt.query_map(params![entities, center.map(|c| c.to_string())], |r| {
-            Ok(CenterOp { center_code: r.get(0)?, entity: r.get(1)?, json: r.get(2)? })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-}
-
-impl PostgresStorage {
-    pub(crate) fn center_ops_postgres(
-        &self,
-        center: Option<Uuid>,
-        entities: &[&str],
-    ) -> Result<Vec<CenterOp>, AppError> {
-        let mut client = self.client()?;
-        let rows = client.query(
-            "SELECT c.code, o.entity, o.op FROM ops o JOIN centers c ON c.id = o.center_id
-             WHERE o.entity = ANY($1) AND ($2::uuid IS NULL OR o.center_id = $2)
-             ORDER BY o.seq",
-            &[&entities, &center],
-        )?;
-        rows.iter()
-            .map(|r| Ok(CenterOp { center_code: r.try_get(0)?, entity: r.try_get(1)?, json: r.try_get(2)? }))
-            .collect()
-    }
 }

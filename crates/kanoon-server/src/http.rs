@@ -32,9 +32,10 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::openapi::{self, ApiDoc};
+use crate::openapi::{self, ApiDoc, ErrorBody};
+use crate::storage::rules::batch_too_large;
 use crate::storage::{DEFAULT_PULL_LIMIT, DeviceAuth, IncomingOp, MAX_PULL_LIMIT, Storage};
 
 /// Largest request body by default (a full push batch of 500 ops is ~0.5 MiB).
@@ -250,8 +251,8 @@ fn bytes_rejection(r: BytesRejection) -> AppError {
     responses(
         (status = 200, description = "Enrolled: the token is shown only now.", body = openapi::EnrolResponse),
         (status = 400, description = "`bad_request`: not JSON, a missing or invalid field (desk number 1–99, device name 1–200 characters).", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: unknown or used enrolment code.", body = ErrorBody),
-        (status = 409, description = "`conflict`: the code is for another center, the device is enrolled at another center, or the desk number is taken; the code stays unused.", body = ErrorBody),
+        (status = 401, description = "`enrol_code_unknown`: unknown or used enrolment code.", body = ErrorBody),
+        (status = 409, description = "`enrol_code_of_other_center`: the code is for another center than the desk's; `device_of_other_center`: the device is enrolled at another center; `desk_number_taken`: another device of the center has the desk number. The code stays unused.", body = ErrorBody),
         (status = 413, description = "`too_large`: body over the size limit.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
@@ -292,8 +293,8 @@ struct RawPushRequest<'a> {
         (status = 200, description = "Every op of the batch, accepted, duplicate or rejected.", body = openapi::PushResponse),
         (status = 400, description = "`bad_request`: not JSON, not a push request, or an op that does not parse; nothing stored.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
-        (status = 403, description = "`forbidden`: an op of another center or written by another device; nothing stored.", body = ErrorBody),
-        (status = 413, description = "`too_large`: body over the size limit (8 MiB) or more than 500 ops; nothing stored.", body = ErrorBody),
+        (status = 403, description = "`op_of_other_center`: an op of another center; `op_of_other_device`: an op written by another device. Nothing stored.", body = ErrorBody),
+        (status = 413, description = "`too_large`: body over the size limit (8 MiB); `batch_too_large`: more than 500 ops. Nothing stored.", body = ErrorBody),
         (status = 422, description = "`unsupported_schema`: an op of schema version 0; nothing stored.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long (resend: pushes are idempotent).", body = ErrorBody),
@@ -308,7 +309,7 @@ async fn push(
     let raw: RawPushRequest<'_> =
         serde_json::from_slice(&body).map_err(|e| AppError::bad_request(format!("not a push request: {e}")))?;
     if raw.ops.len() > MAX_PUSH_OPS {
-        return Err(AppError::too_large(format!("{} ops in one push; at most {MAX_PUSH_OPS}", raw.ops.len())));
+        return Err(batch_too_large(raw.ops.len()));
     }
     let ops = raw
         .ops
@@ -355,7 +356,7 @@ struct PullParams {
         (status = 200, description = "A page of ops in log order, the cursor after it, and whether more wait.", body = openapi::PullResponse),
         (status = 400, description = "`bad_request`: a cursor that is not `epoch:seq`, or a limit that is not a number.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
-        (status = 409, description = "`conflict`: the cursor is of another epoch or past the end of the log: bootstrap again.", body = ErrorBody),
+        (status = 409, description = "`stale_cursor`: the cursor is of another epoch or past the end of the log: bootstrap again.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
     ),
@@ -437,9 +438,9 @@ async fn snapshot(State(state): State<AppState>, Device(device): Device) -> Resu
     security(("device_token" = [])),
     responses(
         (status = 200, description = "Stored, or a newer version kept.", body = openapi::PhotoPushResponse),
-        (status = 400, description = "`bad_request`: not JSON, an image type other than JPEG/PNG/WebP, `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
+        (status = 400, description = "`bad_request`: not JSON or not a photo; `bad_photo`: an image type other than JPEG/PNG/WebP, `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
-        (status = 413, description = "`too_large`: a photo over 2 MiB or a body over the size limit.", body = ErrorBody),
+        (status = 413, description = "`photo_too_large`: a photo over 2 MiB; `too_large`: a body over the size limit.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long (resend: uploads are idempotent).", body = ErrorBody),
     ),

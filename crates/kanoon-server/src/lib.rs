@@ -8,28 +8,27 @@
 //! (`epoch:seq`). The center is always the device token's, never the body's.
 
 mod error;
+mod events;
 mod exceptions;
 mod http;
 mod metrics;
 mod openapi;
-mod photos;
-mod postgres;
 mod snapshot;
-mod sqlite;
 mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
-pub use exceptions::{CenterOp, ProvinceException, Resolution, province_exceptions};
+pub use exceptions::{ProvinceException, Resolution, province_exceptions};
 pub use http::{
     BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, serve,
     serve_with_shutdown,
 };
-pub use postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
-pub use sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
+pub use storage::postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
+pub use storage::rules::{check_cursor, check_device_name, check_push, same_op_json};
+pub use storage::secrets::{ENROL_CODE_DIGITS, hash_secret, normalize_enrol_code};
+pub use storage::sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{
-    CenterInfo, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, ENROL_CODE_DIGITS, IncomingOp, MAX_PULL_LIMIT,
-    MIN_SCHEMA_VERSION, PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, Storage, check_cursor, check_device_name,
-    check_push, hash_secret, normalize_enrol_code, same_op_json, scope_of,
+    CenterInfo, CenterOp, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION,
+    PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, Storage, scope_of,
 };

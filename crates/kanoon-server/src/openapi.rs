@@ -9,10 +9,14 @@
 
 #![allow(dead_code)] // The mirrors are read by the derive only.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use kanoon_protocol::wire;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use uuid::Uuid;
 
 /// Name of the bearer token security scheme (the handlers name it as a literal).
@@ -221,4 +225,39 @@ pub struct PhotoPage {
 pub struct Health {
     #[schema(example = "ok")]
     pub status: String,
+}
+
+/// The JSON body of every error response (`kanoon_protocol::wire::ErrorBody`).
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// For people and logs; clients act on `code` only.
+    pub message: String,
+}
+
+/// `kanoon_protocol::wire::ErrorCode`, its schema built from the real
+/// type's table (`ErrorCode::ALL`), so the document lists exactly the codes
+/// the server can send, each with its status and meaning.
+pub struct ErrorCode;
+
+impl PartialSchema for ErrorCode {
+    fn schema() -> RefOr<Schema> {
+        let mut description = "What went wrong, as a client acts on it (a closed set; match on it, never on \
+                               the message):"
+            .to_owned();
+        for code in wire::ErrorCode::ALL {
+            description.push_str(&format!("\n- `{code}` ({}): {}", code.http_status(), code.meaning()));
+        }
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .enum_values(Some(wire::ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCode {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ErrorCode")
+    }
 }

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use kanoon_protocol::wire::{
-    API_PREFIX, Cursor, EnrolRequest, EnrolResponse, MAX_PUSH_OPS, PullResponse, PushRequest, PushResponse,
+    API_PREFIX, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, MAX_PUSH_OPS, PullResponse, PushRequest,
+    PushResponse,
 };
 use kanoon_store::sync::{ApplyReport, SyncSettings};
 use kanoon_store::{Desk, StoreError};
@@ -35,8 +36,11 @@ pub enum SyncError {
     Unreachable(String),
     #[error("سرور استان این میز را نمی‌شناسد؛ از کارشناس استان کد ثبت تازه بگیرید و میز را دوباره ثبت کنید.")]
     Unauthorized,
+    /// The server refused the request: `code` is what the client acts on
+    /// (read from the body, or from the status when an older server or a
+    /// proxy sent none this version reads); `message` is shown, never matched.
     #[error("سرور استان درخواست را نپذیرفت ({status}): {message}")]
-    Refused { status: u16, message: String },
+    Refused { status: u16, code: ErrorCode, message: String },
     #[error("این میز هنوز به سرور استان وصل نشده است؛ نشانی سرور و کد ثبت را در تنظیمات وارد کنید.")]
     NotEnrolled,
     #[error("این کد ثبت برای مرکز دیگری صادر شده است؛ کد ثبت همین مرکز را از کارشناس استان بگیرید.")]
@@ -50,12 +54,6 @@ pub enum SyncError {
 }
 
 pub type Result<T, E = SyncError> = std::result::Result<T, E>;
-
-/// The error body every server error carries.
-#[derive(Deserialize)]
-struct ServerError {
-    message: String,
-}
 
 /// HTTP access to one provincial server.
 #[derive(Clone, Debug)]
@@ -87,14 +85,8 @@ impl Client {
         if status.is_success() {
             return response.json().await.map_err(|e| SyncError::Unreachable(e.to_string()));
         }
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(SyncError::Unauthorized);
-        }
-        let message = match response.json::<ServerError>().await {
-            Ok(e) => e.message,
-            Err(_) => status.canonical_reason().unwrap_or("").to_owned(),
-        };
-        Err(SyncError::Refused { status: status.as_u16(), message })
+        let body = response.bytes().await.unwrap_or_default();
+        Err(refusal(status, &body))
     }
 
     pub async fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse> {
@@ -127,6 +119,23 @@ impl Client {
     }
 }
 
+/// What a refused request means for the desk, by the server's error code.
+fn refusal(status: reqwest::StatusCode, body: &[u8]) -> SyncError {
+    let ErrorBody { code, message } = serde_json::from_slice(body).unwrap_or_else(|_| ErrorBody {
+        // An older server or a proxy, or a code newer than this desk: the
+        // status says what the desk can act on.
+        code: ErrorCode::for_status(status.as_u16()),
+        message: status.canonical_reason().unwrap_or("").to_owned(),
+    });
+    match code {
+        // A used enrolment code reads to staff as a token refused: both
+        // need a new code from the province.
+        ErrorCode::Unauthorized | ErrorCode::EnrolCodeUnknown => SyncError::Unauthorized,
+        ErrorCode::EnrolCodeOfOtherCenter => SyncError::WrongCenter,
+        code => SyncError::Refused { status: status.as_u16(), code, message },
+    }
+}
+
 fn unreachable(e: reqwest::Error) -> SyncError {
     SyncError::Unreachable(e.to_string())
 }
@@ -149,12 +158,7 @@ pub async fn enrol(desk: &Mutex<Desk>, client: &Client, server: &str, code: &str
         };
         (req, id.center.id)
     };
-    let done = match client.enrol(&req).await {
-        Err(SyncError::Refused { status: 409, message }) if message.contains("not the desk's center") => {
-            return Err(SyncError::WrongCenter);
-        }
-        other => other?,
-    };
+    let done = client.enrol(&req).await?;
     if done.center_id != center_id {
         return Err(SyncError::WrongCenter);
     }
@@ -200,7 +204,7 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
                 add(&mut report.applied, &done.applied);
             }
             // An older server without snapshots: the desk pulls from the start.
-            Err(SyncError::Refused { status: 404, .. }) => {}
+            Err(SyncError::Refused { code: ErrorCode::NotFound, .. }) => {}
             Err(e) => return Err(e),
         }
     }
@@ -301,5 +305,31 @@ mod tests {
         for f in 0..20 {
             assert!(b.delay(f) <= b.ceiling(f));
         }
+    }
+
+    #[test]
+    fn a_refusal_is_read_by_its_code_never_its_message() {
+        use reqwest::StatusCode;
+        let body = |code: &str, message: &str| format!(r#"{{"code":"{code}","message":"{message}"}}"#).into_bytes();
+        let wrong = body("enrol_code_of_other_center", "anything at all");
+        assert!(matches!(refusal(StatusCode::CONFLICT, &wrong), SyncError::WrongCenter));
+        assert!(matches!(refusal(StatusCode::UNAUTHORIZED, &body("enrol_code_unknown", "")), SyncError::Unauthorized));
+        let other = refusal(StatusCode::FORBIDDEN, &body("op_of_other_center", "m"));
+        assert!(matches!(other, SyncError::Refused { status: 403, code: ErrorCode::OpOfOtherCenter, .. }));
+        // An older server's coarse code: its message is not read.
+        let old = refusal(StatusCode::CONFLICT, &body("conflict", "not the desk's center"));
+        assert!(matches!(old, SyncError::Refused { code: ErrorCode::Conflict, .. }));
+    }
+
+    #[test]
+    fn a_refusal_without_a_code_this_desk_reads_goes_by_its_status() {
+        use reqwest::StatusCode;
+        assert!(matches!(refusal(StatusCode::UNAUTHORIZED, b""), SyncError::Unauthorized));
+        let missing = refusal(StatusCode::NOT_FOUND, b"<html>not found</html>");
+        assert!(matches!(missing, SyncError::Refused { status: 404, code: ErrorCode::NotFound, .. }));
+        let newer = refusal(StatusCode::PAYLOAD_TOO_LARGE, br#"{"code":"a_code_of_later","message":"m"}"#);
+        assert!(matches!(newer, SyncError::Refused { code: ErrorCode::TooLarge, .. }));
+        let proxy = refusal(StatusCode::BAD_GATEWAY, b"");
+        assert!(matches!(proxy, SyncError::Refused { status: 502, code: ErrorCode::Internal, .. }));
     }
 }

@@ -8,6 +8,7 @@
 use std::sync::Mutex;
 
 use kanoon_protocol::photos::{DEFAULT_PHOTO_PAGE, PhotoBody, PhotoPage, PhotoPushResponse};
+use kanoon_protocol::wire::ErrorCode;
 use kanoon_store::Desk;
 use serde::{Deserialize, Serialize};
 
@@ -57,13 +58,17 @@ pub async fn sync_photos(desk: &Mutex<Desk>, client: &Client, token: &str) -> Re
         for photo in &batch {
             match client.put_photo(token, photo).await {
                 Ok(_) => report.uploaded += 1,
-                Err(SyncError::Refused { status: 404, .. }) => {
+                Err(SyncError::Refused { code: ErrorCode::NotFound, .. }) => {
                     report.unsupported = true;
                     return Ok(report);
                 }
                 // The desk checks type and size as the server does; a photo
-                // refused all the same would be refused forever.
-                Err(SyncError::Refused { status: 400 | 413, .. }) => report.refused += 1,
+                // refused all the same would be refused forever. (An older
+                // server says `bad_request` or `too_large` for these.)
+                Err(SyncError::Refused {
+                    code: ErrorCode::BadPhoto | ErrorCode::PhotoTooLarge | ErrorCode::BadRequest | ErrorCode::TooLarge,
+                    ..
+                }) => report.refused += 1,
                 Err(e) => return Err(e),
             }
             lock(desk)?.mark_photo_pushed(photo)?;
@@ -72,7 +77,7 @@ pub async fn sync_photos(desk: &Mutex<Desk>, client: &Client, token: &str) -> Re
     while report.received < PHOTOS_PER_ROUND {
         let after = lock(desk)?.photo_cursor()?;
         let page = match client.photos_after(token, after, DEFAULT_PHOTO_PAGE).await {
-            Err(SyncError::Refused { status: 404, .. }) => {
+            Err(SyncError::Refused { code: ErrorCode::NotFound, .. }) => {
                 report.unsupported = true;
                 return Ok(report);
             }

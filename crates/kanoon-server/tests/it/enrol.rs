@@ -20,9 +20,9 @@ async fn a_code_enrols_one_device_once(backend: Backend) {
     assert_eq!(enrolled.token.len(), 64);
 
     // The code is spent, whoever tries it next.
-    assert_error(server.try_enrol(&code, Uuid::now_v7(), 2).await, 401, ErrorCode::Unauthorized).await;
-    assert_error(server.try_enrol(&code, device_id, 1).await, 401, ErrorCode::Unauthorized).await;
-    assert_error(server.try_enrol("0000000000", Uuid::now_v7(), 2).await, 401, ErrorCode::Unauthorized).await;
+    assert_error(server.try_enrol(&code, Uuid::now_v7(), 2).await, 401, ErrorCode::EnrolCodeUnknown).await;
+    assert_error(server.try_enrol(&code, device_id, 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
+    assert_error(server.try_enrol("0000000000", Uuid::now_v7(), 2).await, 401, ErrorCode::EnrolCodeUnknown).await;
 
     // Only hashes are kept.
     let token_hashes = server.store.devices_with_token_hash(&kanoon_server::hash_secret(&enrolled.token));
@@ -48,7 +48,7 @@ async fn a_desk_number_in_use_is_refused_and_the_code_stays_unused(backend: Back
     server.add_center("1234");
     server.enrol("1234", 1).await;
     let code = server.enrol_code("1234");
-    let body = assert_error(server.try_enrol(&code, Uuid::now_v7(), 1).await, 409, ErrorCode::Conflict).await;
+    let body = assert_error(server.try_enrol(&code, Uuid::now_v7(), 1).await, 409, ErrorCode::DeskNumberTaken).await;
     assert!(body.message.contains("desk number"), "{}", body.message);
     assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 2).await.status(), 200);
     // The same desk number at another center is no clash.

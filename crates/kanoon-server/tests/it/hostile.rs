@@ -14,7 +14,7 @@ async fn a_batch_over_the_op_limit_is_413_and_nothing_is_stored(backend: Backend
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let ops: Vec<_> = (0..=MAX_PUSH_OPS as i64).map(|i| loan_op(&desk, 1000 + i)).collect();
-    assert_error(server.try_push(&desk, &ops).await, 413, ErrorCode::TooLarge).await;
+    assert_error(server.try_push(&desk, &ops).await, 413, ErrorCode::BatchTooLarge).await;
     assert_eq!(server.op_count(), 0);
     // The limit itself is fine.
     assert_eq!(server.push(&desk, &ops[..MAX_PUSH_OPS]).await.accepted.len(), MAX_PUSH_OPS);

@@ -130,6 +130,8 @@ fn every_operation_documents_its_errors_and_the_sync_ones_their_token() {
     // Every error code the server sends is in the document.
     let codes: BTreeSet<_> =
         schema(&doc, "ErrorCode")["enum"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let real: BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect();
+    assert_eq!(codes, real, "the document's codes are the protocol's");
     for code in [ErrorCode::BadRequest, ErrorCode::UnsupportedSchema, ErrorCode::Timeout, ErrorCode::Internal] {
         assert!(codes.contains(code.as_str()), "{code}");
     }

@@ -95,15 +95,15 @@ async fn bad_uploads_are_refused_and_nothing_is_stored(backend: Backend) {
     let good = photo(&a, m, "2026-11-25T09:30:00.000Z", b"jpeg");
 
     let gif = PhotoBody { mime: "image/gif".into(), ..good.clone() };
-    assert_error(upload(&server, &a, &gif).await, 400, ErrorCode::BadRequest).await;
+    assert_error(upload(&server, &a, &gif).await, 400, ErrorCode::BadPhoto).await;
     let no_millis = PhotoBody { updated_at: "2026-11-25T09:30:00Z".into(), ..good.clone() };
-    assert_error(upload(&server, &a, &no_millis).await, 400, ErrorCode::BadRequest).await;
+    assert_error(upload(&server, &a, &no_millis).await, 400, ErrorCode::BadPhoto).await;
     let not_base64 = PhotoBody { data: "***".into(), ..good.clone() };
-    assert_error(upload(&server, &a, &not_base64).await, 400, ErrorCode::BadRequest).await;
+    assert_error(upload(&server, &a, &not_base64).await, 400, ErrorCode::BadPhoto).await;
     let empty = PhotoBody { data: String::new(), ..good.clone() };
-    assert_error(upload(&server, &a, &empty).await, 400, ErrorCode::BadRequest).await;
+    assert_error(upload(&server, &a, &empty).await, 400, ErrorCode::BadPhoto).await;
     let huge = photo(&a, m, "2026-11-25T09:30:00.000Z", &vec![7u8; 2 * 1024 * 1024 + 1]);
-    assert_error(upload(&server, &a, &huge).await, 413, ErrorCode::TooLarge).await;
+    assert_error(upload(&server, &a, &huge).await, 413, ErrorCode::PhotoTooLarge).await;
     let response = server.client.post(server.api("/photos")).json(&good).send().await.unwrap();
     assert_error(response, 401, ErrorCode::Unauthorized).await;
     let response = server

@@ -81,7 +81,7 @@ async fn a_cursor_of_another_epoch_is_409_and_a_bad_cursor_400(backend: Backend)
     let body = assert_error(
         server.try_pull(Some(&desk.token), &format!("?cursor={}:0", epoch + 1)).await,
         409,
-        ErrorCode::Conflict,
+        ErrorCode::StaleCursor,
     )
     .await;
     assert!(body.message.contains("epoch changed: bootstrap again"), "{}", body.message);
@@ -97,7 +97,7 @@ async fn a_cursor_of_another_epoch_is_409_and_a_bad_cursor_400(backend: Backend)
     let body = assert_error(
         server.try_pull(Some(&desk.token), &format!("?cursor={epoch}:99")).await,
         409,
-        ErrorCode::Conflict,
+        ErrorCode::StaleCursor,
     )
     .await;
     assert!(body.message.contains("past the end of the log"), "{}", body.message);

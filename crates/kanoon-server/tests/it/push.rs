@@ -92,7 +92,7 @@ async fn a_batch_with_an_op_of_another_center_is_refused_whole(backend: Backend)
     let mut foreign = loan_op(&desk, 1001);
     foreign.center_id = other_center.center_id;
     let response = server.try_push(&desk, &[loan_op(&desk, 1000), foreign, title_op(&desk, 1002, "t")]).await;
-    let body = assert_error(response, 403, ErrorCode::Forbidden).await;
+    let body = assert_error(response, 403, ErrorCode::OpOfOtherCenter).await;
     assert!(body.message.contains("nothing"), "{}", body.message);
     assert_eq!(server.op_count(), 0);
 }
@@ -117,7 +117,7 @@ async fn concurrent_pushes_of_the_same_batch_store_each_op_once(backend: Backend
     assert_eq!((accepted, duplicates), (50, 350));
     assert_eq!(server.op_count(), 50);
     // Another desk of the same center cannot push ops written by this one.
-    assert_error(server.try_push(&desks[1], &ops).await, 403, ErrorCode::Forbidden).await;
+    assert_error(server.try_push(&desks[1], &ops).await, 403, ErrorCode::OpOfOtherDevice).await;
 }
 
 async fn an_op_id_repeated_in_a_batch_counts_once_and_the_log_keeps_the_batch_order(backend: Backend) {

@@ -49,18 +49,21 @@ async fn centers_codes_and_enrolment(backend: Backend) {
         assert_ne!(code, other);
         // A code of another center is refused and stays unused.
         let wrong = s.enrol(&enrol_request(&other, Some(center.id), device_id, 1)).unwrap_err();
-        assert_eq!(wrong.code, ErrorCode::Conflict);
+        assert_eq!(wrong.code, ErrorCode::EnrolCodeOfOtherCenter);
         assert_eq!(s.enrol(&enrol_request(&code, None, device_id, 0)).unwrap_err().code, ErrorCode::BadRequest);
-        assert_eq!(s.enrol(&enrol_request("", None, device_id, 1)).unwrap_err().code, ErrorCode::Unauthorized);
+        assert_eq!(s.enrol(&enrol_request("", None, device_id, 1)).unwrap_err().code, ErrorCode::EnrolCodeUnknown);
         let enrolled = s.enrol(&enrol_request(&code, Some(center.id), device_id, 1)).unwrap();
         assert_eq!((enrolled.center_id, enrolled.center_code.as_str()), (center.id, "1234"));
-        assert_eq!(s.enrol(&enrol_request(&code, None, device_id, 1)).unwrap_err().code, ErrorCode::Unauthorized);
+        assert_eq!(s.enrol(&enrol_request(&code, None, device_id, 1)).unwrap_err().code, ErrorCode::EnrolCodeUnknown);
         // The same device at another center: refused, the code stays unused.
         let elsewhere = s.enrol(&enrol_request(&other, None, device_id, 1)).unwrap_err();
-        assert_eq!(elsewhere.code, ErrorCode::Conflict);
+        assert_eq!(elsewhere.code, ErrorCode::DeviceOfOtherCenter);
         // A desk number in use: refused, the code stays unused.
         let taken = s.create_enrol_code("1234").unwrap();
-        assert_eq!(s.enrol(&enrol_request(&taken, None, Uuid::now_v7(), 1)).unwrap_err().code, ErrorCode::Conflict);
+        assert_eq!(
+            s.enrol(&enrol_request(&taken, None, Uuid::now_v7(), 1)).unwrap_err().code,
+            ErrorCode::DeskNumberTaken
+        );
         s.enrol(&enrol_request(&taken, None, Uuid::now_v7(), 2)).unwrap();
         s.enrol(&enrol_request(&other, None, Uuid::now_v7(), 1)).unwrap();
 
@@ -120,13 +123,13 @@ async fn push_is_idempotent_and_refuses_others_ops(backend: Backend) {
 
         // Ops of another center or another device: refused whole.
         let refused = s.push(other.center_id, other.device_id, &ops).unwrap_err();
-        assert_eq!(refused.code, ErrorCode::Forbidden);
+        assert_eq!(refused.code, ErrorCode::OpOfOtherCenter);
         let mut foreign = loan_op(&desk, 1004);
         foreign.device_id = Uuid::now_v7();
         let batch = incoming(&[loan_op(&desk, 1005), foreign]);
-        assert_eq!(s.push(desk.center_id, desk.device_id, &batch).unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(s.push(desk.center_id, desk.device_id, &batch).unwrap_err().code, ErrorCode::OpOfOtherDevice);
         let too_many = incoming(&(0..=MAX_PUSH_OPS as i64).map(|i| loan_op(&desk, 2000 + i)).collect::<Vec<_>>());
-        assert_eq!(s.push(desk.center_id, desk.device_id, &too_many).unwrap_err().code, ErrorCode::TooLarge);
+        assert_eq!(s.push(desk.center_id, desk.device_id, &too_many).unwrap_err().code, ErrorCode::BatchTooLarge);
         assert_eq!(store.op_count(), 4);
         assert_eq!(s.push(desk.center_id, desk.device_id, &[]).unwrap(), Default::default());
     });
@@ -156,10 +159,10 @@ async fn pull_follows_the_cursor_within_the_scope(backend: Backend) {
         assert_eq!((all_a.ops, all_a.more), (vec![a_loan], true), "a limit of 0 is 1");
 
         let other_epoch = s.pull(a.center_id, Cursor { epoch: epoch + 1, seq: 0 }, 10).unwrap_err();
-        assert_eq!(other_epoch.code, ErrorCode::Conflict);
+        assert_eq!(other_epoch.code, ErrorCode::StaleCursor);
         assert!(other_epoch.message.contains("epoch changed: bootstrap again"), "{}", other_epoch.message);
         let past = s.pull(a.center_id, Cursor { epoch, seq: next.cursor.seq + 1 }, 10).unwrap_err();
-        assert_eq!(past.code, ErrorCode::Conflict);
+        assert_eq!(past.code, ErrorCode::StaleCursor);
         assert!(past.message.contains("past the end of the log"), "{}", past.message);
     });
 }

@@ -1,21 +1,27 @@
 //! What the server keeps, behind one trait so that SQLite (the zero-setup
-//! default) and PostgreSQL serve the same API and pass the same tests. The rules every backend shares — who may push what, who pulls
-//! what, how secrets are made and hashed — live here, once.
+//! default) and PostgreSQL serve the same API and pass the same tests.
+//!
+//! This module holds the trait and the types it speaks; `rules` the checks
+//! and outcomes every backend shares (who may push what, what a pull page
+//! is), `secrets` how tokens and codes are made and hashed; `sqlite` and
+//! `postgres` each hold one backend whole. The backends call into the
+//! shared modules, never into each other.
 //!
 //! Methods are blocking; the HTTP layer runs them on tokio's blocking pool.
 
+pub mod postgres;
+pub mod rules;
+pub mod secrets;
+pub mod sqlite;
+
 use kanoon_domain::entities::CenterKind;
 use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
-use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, MAX_PUSH_OPS, PullResponse, PushResponse};
+use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
 use kanoon_protocol::{EntityKind, Op};
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::exceptions::CenterOp;
-pub use crate::snapshot::Snapshot;
 
 /// Entities every desk of the province pulls, whichever center wrote them.
 /// Everything else is pulled only by the desks of the op's center.
@@ -29,9 +35,6 @@ pub const PROVINCE_SCOPE: &str = "province";
 pub const DEFAULT_PULL_LIMIT: usize = 500;
 /// Most ops in one pull page.
 pub const MAX_PULL_LIMIT: usize = 2000;
-
-/// Digits in a one-time enrolment code.
-pub const ENROL_CODE_DIGITS: usize = 10;
 
 /// An op as pushed: parsed, and its JSON exactly as received (what is
 /// stored and compared, so fields this server does not know are kept).
@@ -96,6 +99,39 @@ pub struct DeviceInfo {
     pub last_seen_at: Option<String>,
 }
 
+/// One stored op with its center's code, in log order (the admin's
+/// exception report reads these).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CenterOp {
+    pub center_code: String,
+    pub entity: String,
+    pub json: String,
+}
+
+/// The snapshot a desk bootstraps from: ops as stored (JSON text, exactly
+/// as pushed), records first then events, and the cursor after them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub cursor: Cursor,
+    /// Each op's JSON as stored.
+    pub ops: Vec<String>,
+}
+
+impl Snapshot {
+    /// Bytes of the ops' JSON (for logs and the response's capacity).
+    pub fn ops_bytes(&self) -> usize {
+        self.ops.iter().map(String::len).sum()
+    }
+}
+
+/// The lowest op schema version: the first any desk wrote. Versions above
+/// this build's `SCHEMA_VERSION` are newer desks' and are kept as received.
+pub const MIN_SCHEMA_VERSION: u32 = 1;
+
+/// How long a device's `last_seen_at` may lag: its requests write it at
+/// most this often, so pulls stay reads.
+pub(crate) const LAST_SEEN_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
 /// The server's storage. Object-safe (`Arc<dyn Storage>`), blocking.
 pub trait Storage: Send + Sync {
     /// Registers a center by its official code (any digit script); its id
@@ -158,133 +194,4 @@ pub trait Storage: Send + Sync {
     /// Every stored op of these entities, of one center or of all, with its
     /// center's code, in log order (the admin's exception report).
     fn center_ops(&self, center_id: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError>;
-}
-
-/// The lowest op schema version: the first any desk wrote. Versions above
-/// this build's `SCHEMA_VERSION` are newer desks' and are kept as received.
-pub const MIN_SCHEMA_VERSION: u32 = 1;
-
-/// The checks every backend makes before storing a batch: its size, and
-/// that every op belongs to the pushing device's center.
-pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<(), AppError> {
-    if ops.len() > MAX_PUSH_OPS {
-        return Err(AppError::too_large(format!("{} ops in one push; at most {MAX_PUSH_OPS}", ops.len())));
-    }
-    if let Some(other) = ops.iter().find(|o| o.op.center_id != center_id) {
-        return Err(AppError::forbidden(format!(
-            "op {} belongs to center {}, not this device's center; nothing of the batch was stored",
-            other.op.op_id, other.op.center_id
-        )));
-    }
-    // A desk pushes only what it wrote itself.
-    if let Some(other) = ops.iter().find(|o| o.op.device_id != device_id) {
-        return Err(AppError::forbidden(format!(
-            "op {} was written by device {}, not by this device; nothing of the batch was stored",
-            other.op.op_id, other.op.device_id
-        )));
-    }
-    if let Some(old) = ops.iter().find(|o| o.op.schema_version < MIN_SCHEMA_VERSION) {
-        return Err(AppError::unsupported_schema(format!(
-            "op {} has schema version {}, which no desk writes (versions start at {MIN_SCHEMA_VERSION}); \
-             nothing of the batch was stored",
-            old.op.op_id, old.op.schema_version
-        )));
-    }
-    Ok(())
-}
-
-/// The device name of an enrolment, trimmed: 1–200 characters, no control
-/// characters (400 otherwise).
-pub fn check_device_name(name: &str) -> Result<&str, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_request("device name must be 1–200 characters, none of them control characters"));
-    }
-    Ok(name)
-}
-
-/// The checks on a cursor every backend makes.
-pub fn check_cursor(after: Cursor, epoch: u64) -> Result<(), AppError> {
-    if after.epoch != 0 && after.epoch != epoch {
-        return Err(AppError::conflict(format!("epoch changed: bootstrap again (server epoch {epoch})")));
-    }
-    Ok(())
-}
-
-/// Whether a stored op and a pushed one are the same op: the same text, or
-/// the same JSON value (key order and spacing aside).
-pub fn same_op_json(stored: &str, pushed: &str) -> bool {
-    if stored == pushed {
-        return true;
-    }
-    match (serde_json::from_str::<serde_json::Value>(stored), serde_json::from_str::<serde_json::Value>(pushed)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
-/// SHA-256 of a secret (token or enrolment code), lowercase hex.
-pub fn hash_secret(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-/// A new device token: 256 random bits, hex.
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill(&mut bytes);
-    hex(&bytes)
-}
-
-/// A new enrolment code: `ENROL_CODE_DIGITS` random digits.
-pub fn new_enrol_code() -> String {
-    let mut rng = rand::rng();
-    (0..ENROL_CODE_DIGITS).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
-}
-
-/// An enrolment code as typed: any digit script, spaces and dashes ignored.
-pub fn normalize_enrol_code(input: &str) -> String {
-    kanoon_domain::text::to_ascii_digits(input).chars().filter(|c| !c.is_whitespace() && *c != '-').collect()
-}
-
-/// Now as stored: ISO 8601 UTC with milliseconds.
-pub fn now_iso() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn enrol_codes_are_ten_digits_and_typed_codes_normalize() {
-        let code = new_enrol_code();
-        assert_eq!(code.len(), ENROL_CODE_DIGITS);
-        assert!(code.chars().all(|c| c.is_ascii_digit()));
-        assert_eq!(normalize_enrol_code(" ۱۲۳-۴۵۶ 7890 "), "1234567890");
-    }
-
-    #[test]
-    fn tokens_are_random_and_hashes_are_hex_sha256() {
-        let (a, b) = (new_token(), new_token());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 64);
-        assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    }
-
-    #[test]
-    fn same_op_json_ignores_key_order_and_spacing_only() {
-        assert!(same_op_json(r#"{"a":1,"b":[2]}"#, r#"{ "b": [2], "a": 1 }"#));
-        assert!(!same_op_json(r#"{"a":1}"#, r#"{"a":2}"#));
-    }
 }

@@ -1,0 +1,240 @@
+//! The PostgreSQL backend: the same `Storage` as `SqliteStorage`, for a
+//! province whose server runs next to a PostgreSQL cluster. A small pool of
+//! synchronous connections (`postgres` + `r2d2`): the trait is blocking and
+//! the HTTP layer already calls it on tokio's blocking pool.
+//!
+//! Watermark: a pull may serve an op only once no op with a lower `seq` can
+//! still commit. A PostgreSQL sequence hands out numbers when rows are
+//! inserted, not when they commit, so two concurrent pushes could commit
+//! `seq` 8 before `seq` 7; a desk pulling in between would move its cursor
+//! past 7 and never see it. Every push therefore takes one
+//! transaction-level advisory lock (`OP_LOG_LOCK`) before it inserts and
+//! holds it until it commits: pushes take their numbers and commit one at a
+//! time, so every op below a committed one has committed (or rolled back,
+//! leaving a gap no op will fill), and the watermark is simply the highest
+//! visible `seq`. An advisory lock rather than `LOCK TABLE ops`, which would
+//! also queue behind (anti-wraparound) autovacuum.
+//!
+//! Calls block on the connection (the `postgres` crate runs a small tokio
+//! runtime of its own per connection): make them from a blocking context —
+//! `spawn_blocking`, a plain thread — never from inside an async task.
+//! Dropping the storage is safe anywhere: its connections are closed on a
+//! thread of their own.
+//!
+//! Here: the pool, the advisory locks and the migrations; `enrolment`
+//! (centers, enrolment codes, devices and tokens), `ops` (push and pull),
+//! `snapshot`, `photos`, `exceptions` (the ops the admin's report folds).
+
+mod enrolment;
+mod exceptions;
+mod ops;
+mod photos;
+mod snapshot;
+
+use std::time::Duration;
+
+use kanoon_domain::entities::CenterKind;
+use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
+use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
+use postgres::{NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use r2d2_postgres::r2d2::{Pool, PooledConnection};
+use uuid::Uuid;
+
+use super::rules::check_schema_version;
+use super::{CenterInfo, CenterOp, DeviceAuth, DeviceInfo, IncomingOp, Snapshot, Storage};
+use crate::error::AppError;
+
+/// The migrations, in order; `kanoon_server_schema` records each applied one.
+pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../../../../../migrations/server/postgres/0001_init.sql")),
+    ("0002_photos.sql", include_str!("../../../../../migrations/server/postgres/0002_photos.sql")),
+];
+
+/// The table that records the applied migrations. A database without it
+/// but with other tables is another program's: refused, never migrated.
+pub const SCHEMA_TABLE: &str = "kanoon_server_schema";
+
+/// Advisory lock held by every push until it commits (see the module
+/// documentation): "KNSV" and 1.
+pub const OP_LOG_LOCK: i64 = 0x4B4E_5356_0000_0001;
+/// Advisory lock held while migrating, so two processes opening a new
+/// database do not both migrate it.
+const MIGRATION_LOCK: i64 = 0x4B4E_5356_0000_0002;
+/// Advisory lock held by every enrolment, so that checking a code and a desk
+/// number and then taking them is one step, as with SQLite's single writer.
+const ENROL_LOCK: i64 = 0x4B4E_5356_0000_0003;
+/// Held by a photo upload until it commits: photo `seq`s commit in order,
+/// so a photo page never passes one that commits later. (It has the value
+/// of `MIGRATION_LOCK`, as it always had: an upload waits for a migration.)
+const PHOTO_LOG_LOCK: i64 = 0x4B4E_5356_0000_0002;
+
+/// Connections kept open at most.
+const POOL_SIZE: u32 = 8;
+/// How long a call waits for a free connection (and `open` for the first).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Manager = PostgresConnectionManager<NoTls>;
+
+pub struct PostgresStorage {
+    /// Always `Some` until dropped (`Drop` takes it to close the connections
+    /// off any async context).
+    pool: Option<Pool<Manager>>,
+    epoch: u64,
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`),
+    /// creating the schema or migrating it if needed.
+    pub fn open(url: &str) -> Result<Self, AppError> {
+        let config: postgres::Config =
+            url.parse().map_err(|e| AppError::bad_request(format!("not a PostgreSQL URL: {e}")))?;
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))?;
+        let mut storage = Self { pool: Some(pool), epoch: 0 };
+        let mut client = storage.client()?;
+        migrate(&mut client)?;
+        let row = client.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])?;
+        let epoch: String = row.try_get(0)?;
+        drop(client);
+        storage.epoch =
+            epoch.parse().map_err(|_| AppError::internal(format!("meta epoch «{epoch}» is not a number")))?;
+        Ok(storage)
+    }
+
+    pub(crate) fn client(&self) -> Result<PooledConnection<Manager>, AppError> {
+        let pool = self.pool.as_ref().ok_or_else(|| AppError::internal("the storage is closed"))?;
+        pool.get().map_err(|e| AppError::internal(format!("no PostgreSQL connection: {e}")))
+    }
+
+    /// Runs `f` on a connection of the pool (tests read tables with it).
+    /// Blocking, like every call.
+    pub fn with_client<T>(&self, f: impl FnOnce(&mut postgres::Client) -> T) -> Result<T, AppError> {
+        let mut client = self.client()?;
+        Ok(f(&mut client))
+    }
+}
+
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        // Closing a connection blocks on its runtime, which panics inside an
+        // async task (where an axum server drops its state): close them on a
+        // thread of their own.
+        if let Some(pool) = self.pool.take() {
+            let closing = std::thread::Builder::new().name("kanoon-pg-close".into()).spawn(move || drop(pool));
+            if let Ok(handle) = closing {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// Applies the migrations not yet applied, all in one transaction under
+/// `MIGRATION_LOCK`. Refuses a database with tables that are not ours, and
+/// one migrated by a newer server.
+fn migrate(client: &mut postgres::Client) -> Result<(), AppError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let ours: bool = tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&SCHEMA_TABLE])?.try_get(0)?;
+    if !ours {
+        let tables: i64 =
+            tx.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()", &[])?.try_get(0)?;
+        if tables > 0 {
+            return Err(AppError::internal(format!(
+                "not a Kanoon server database ({tables} tables of another program and no {SCHEMA_TABLE})"
+            )));
+        }
+        tx.batch_execute(&format!(
+            "CREATE TABLE {SCHEMA_TABLE} (
+                 version    integer PRIMARY KEY,
+                 name       text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )"
+        ))?;
+    }
+    let current: i32 =
+        tx.query_one(&format!("SELECT coalesce(max(version), 0) FROM {SCHEMA_TABLE}"), &[])?.try_get(0)?;
+    let current = usize::try_from(current).unwrap_or(0);
+    check_schema_version(current, POSTGRES_MIGRATIONS.len())?;
+    for (i, (name, sql)) in POSTGRES_MIGRATIONS.iter().enumerate().skip(current) {
+        let version = i32::try_from(i + 1).map_err(|_| AppError::internal("too many migrations"))?;
+        tx.batch_execute(sql).map_err(|e| AppError::internal(format!("migration {name}: {e}")))?;
+        tx.execute(&format!("INSERT INTO {SCHEMA_TABLE} (version, name) VALUES ($1, $2)"), &[&version, name])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A stored time as the API shows it (as the SQLite backend stores it).
+fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Takes `lock` until the transaction ends.
+fn lock(tx: &mut Transaction<'_>, lock: i64) -> Result<(), AppError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])?;
+    Ok(())
+}
+
+impl Storage for PostgresStorage {
+    fn add_center(&self, code: &str, name: &str, kind: CenterKind) -> Result<CenterInfo, AppError> {
+        enrolment::add_center(self, code, name, kind)
+    }
+
+    fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError> {
+        enrolment::create_enrol_code(self, center_code)
+    }
+
+    fn enrol(&self, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
+        enrolment::enrol(self, request)
+    }
+
+    fn device_for_token(&self, token: &str) -> Result<Option<DeviceAuth>, AppError> {
+        enrolment::device_for_token(self, token)
+    }
+
+    fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError> {
+        ops::push(self, center_id, device_id, ops)
+    }
+
+    fn pull(&self, center_id: Uuid, after: Cursor, limit: usize) -> Result<PullResponse, AppError> {
+        ops::pull(self, center_id, after, limit)
+    }
+
+    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError> {
+        snapshot::snapshot(self, center_id)
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceInfo>, AppError> {
+        enrolment::devices(self)
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn health(&self) -> Result<(), AppError> {
+        self.client()?.simple_query("SELECT 1")?;
+        Ok(())
+    }
+
+    fn log_length(&self) -> Result<u64, AppError> {
+        ops::log_length(self)
+    }
+
+    fn put_photo(&self, center_id: Uuid, device_id: Uuid, photo: &PhotoBody) -> Result<PhotoOutcome, AppError> {
+        photos::put_photo(self, center_id, device_id, photo)
+    }
+
+    fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError> {
+        photos::photos_after(self, center_id, after, limit)
+    }
+
+    fn center_ops(&self, center_id: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError> {
+        exceptions::center_ops(self, center_id, entities)
+    }
+}

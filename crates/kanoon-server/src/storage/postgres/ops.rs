@@ -1,0 +1,175 @@
+//! The op log on PostgreSQL: push (each op once by id, one statement
+//! under `OP_LOG_LOCK`) and pull (pages after a cursor, below the
+//! watermark: see the backend's module documentation).
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
+use uuid::Uuid;
+
+use super::{OP_LOG_LOCK, PostgresStorage, lock};
+use crate::error::AppError;
+use crate::storage::rules::{PullWindow, check_push, record_push_outcome};
+use crate::storage::{IncomingOp, PROVINCE_SCOPE};
+
+/// Pulled ops: the device's center's and the province's, each side read in
+/// `seq` order from the (scope, seq) index and merged.
+const PULL_SQL: &str = "
+    SELECT seq, op FROM (
+        (SELECT seq, op FROM ops WHERE scope = $1 AND seq > $3 ORDER BY seq LIMIT $4)
+        UNION ALL
+        (SELECT seq, op FROM ops WHERE scope = $2 AND seq > $3 ORDER BY seq LIMIT $4)
+    ) AS page ORDER BY seq LIMIT $4";
+
+/// A push's rows, inserted by one statement: one array per column, in
+/// batch order (`seq`s are taken in that order), an op id already in the
+/// log skipped. The center, the pushing device and the time are the same
+/// for every row.
+const PUSH_INSERT_SQL: &str = "
+    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at)
+    SELECT t.op_id, $2::uuid, t.scope, t.entity, t.entity_id, t.device_id, $3::uuid, t.hlc, t.op, $4::timestamptz
+    FROM unnest($1::uuid[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[])
+        WITH ORDINALITY AS t (op_id, scope, entity, entity_id, device_id, hlc, op, ord)
+    ORDER BY t.ord
+    ON CONFLICT (op_id) DO NOTHING
+    RETURNING op_id";
+
+/// The columns of `PUSH_INSERT_SQL` that differ from op to op.
+struct PushRows<'a> {
+    op_ids: Vec<Uuid>,
+    scopes: Vec<String>,
+    entities: Vec<&'a str>,
+    entity_ids: Vec<Uuid>,
+    device_ids: Vec<Uuid>,
+    hlcs: Vec<String>,
+    jsons: Vec<&'a str>,
+}
+
+impl<'a> PushRows<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            op_ids: Vec::with_capacity(n),
+            scopes: Vec::with_capacity(n),
+            entities: Vec::with_capacity(n),
+            entity_ids: Vec::with_capacity(n),
+            device_ids: Vec::with_capacity(n),
+            hlcs: Vec::with_capacity(n),
+            jsons: Vec::with_capacity(n),
+        }
+    }
+
+    fn add(&mut self, incoming: &'a IncomingOp) {
+        let op = &incoming.op;
+        self.op_ids.push(op.op_id);
+        self.scopes.push(incoming.scope());
+        self.entities.push(op.entity.as_str());
+        self.entity_ids.push(op.entity_id);
+        self.device_ids.push(op.device_id);
+        self.hlcs.push(op.hlc.to_sortable());
+        self.jsons.push(&incoming.json);
+    }
+}
+
+pub(super) fn push(
+    storage: &PostgresStorage,
+    center_id: Uuid,
+    device_id: Uuid,
+    ops: &[IncomingOp],
+) -> Result<PushResponse, AppError> {
+    check_push(center_id, device_id, ops)?;
+    let mut response = PushResponse::default();
+    if ops.is_empty() {
+        return Ok(response);
+    }
+    let now = Utc::now();
+    // One row per op id, its first occurrence in the batch (one
+    // statement cannot insert a key twice); the columns as arrays.
+    let mut first: HashMap<Uuid, (usize, &str)> = HashMap::with_capacity(ops.len());
+    let mut rows = PushRows::with_capacity(ops.len());
+    for (i, incoming) in ops.iter().enumerate() {
+        if let Entry::Vacant(slot) = first.entry(incoming.op.op_id) {
+            slot.insert((i, &incoming.json));
+            rows.add(incoming);
+        }
+    }
+    let mut client = storage.client()?;
+    let mut tx = client.transaction()?;
+    // Prepared before the lock, so that only the insert, the read and
+    // the commit run while it is held.
+    let insert = tx.prepare(PUSH_INSERT_SQL)?;
+    let select_stored = tx.prepare("SELECT op_id, op FROM ops WHERE op_id = ANY($1)")?;
+    // Held until commit: `seq`s are taken and committed one push at a
+    // time, so a pull never passes a `seq` that commits later (module
+    // documentation).
+    lock(&mut tx, OP_LOG_LOCK)?;
+    let inserted = tx
+        .query(
+            &insert,
+            &[
+                &rows.op_ids,
+                &center_id,
+                &device_id,
+                &now,
+                &rows.scopes,
+                &rows.entities,
+                &rows.entity_ids,
+                &rows.device_ids,
+                &rows.hlcs,
+                &rows.jsons,
+            ],
+        )?
+        .iter()
+        .map(|row| row.try_get::<_, Uuid>(0))
+        .collect::<Result<HashSet<Uuid>, _>>()?;
+    // What each op not accepted is compared with: the stored op, or
+    // the batch's first op of its id when that one was just inserted.
+    let known: Vec<Uuid> = rows.op_ids.iter().filter(|id| !inserted.contains(id)).copied().collect();
+    let mut existing: HashMap<Uuid, String> = HashMap::with_capacity(known.len());
+    if !known.is_empty() {
+        for row in tx.query(&select_stored, &[&known])? {
+            existing.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    // Per op, in batch order: `None` accepted, or the JSON it is compared with.
+    let mut outcomes: Vec<Option<&str>> = Vec::with_capacity(ops.len());
+    for (i, incoming) in ops.iter().enumerate() {
+        let op_id = incoming.op.op_id;
+        let outcome = match first.get(&op_id) {
+            Some(&(first_index, first_json)) if inserted.contains(&op_id) => (first_index != i).then_some(first_json),
+            _ => match existing.get(&op_id) {
+                Some(json) => Some(json.as_str()),
+                // Under the lock nothing else inserts: a conflict is a stored op.
+                None => return Err(AppError::internal(format!("op {op_id} was neither inserted nor stored"))),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    tx.commit()?;
+    for (incoming, stored) in ops.iter().zip(outcomes) {
+        record_push_outcome(&mut response, device_id, incoming, stored);
+    }
+    Ok(response)
+}
+
+pub(super) fn pull(
+    storage: &PostgresStorage,
+    center_id: Uuid,
+    after: Cursor,
+    limit: usize,
+) -> Result<PullResponse, AppError> {
+    let mut client = storage.client()?;
+    // Every visible `seq` is below the watermark (pushes commit in `seq`
+    // order), so the highest one is the end of the log.
+    let last_seq: i64 = client.query_one("SELECT coalesce(max(seq), 0)::bigint FROM ops", &[])?.try_get(0)?;
+    let window = PullWindow::new(after, storage.epoch, last_seq, limit)?;
+    let rows =
+        client.query(PULL_SQL, &[&center_id.to_string(), &PROVINCE_SCOPE, &window.after_seq(), &window.fetch()])?;
+    window.page(rows.iter().map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, &str>(1)?))))
+}
+
+pub(super) fn log_length(storage: &PostgresStorage) -> Result<u64, AppError> {
+    let n: i64 = storage.client()?.query_one("SELECT count(*) FROM ops", &[])?.try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

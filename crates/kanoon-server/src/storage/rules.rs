@@ -1,0 +1,339 @@
+//! The rules every backend applies the same way, so that SQLite and
+//! PostgreSQL refuse the same requests with the same errors and answer the
+//! same pages: checks of a request before anything is written, and the
+//! shapes of push outcomes, pull pages and photo pages built from rows.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
+use kanoon_protocol::Op;
+use kanoon_protocol::photos::{MAX_PHOTO_BYTES, PHOTO_MIME_TYPES, PhotoBody, PhotoPage, is_photo_timestamp};
+use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PullResponse, PushResponse, RejectedOp};
+use uuid::Uuid;
+
+use super::secrets::{hash_secret, normalize_enrol_code};
+use super::{CenterInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION};
+use crate::error::{AppError, ErrorCode};
+
+/// The checks every backend makes before storing a batch: its size, and
+/// that every op belongs to the pushing device's center.
+pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<(), AppError> {
+    if ops.len() > MAX_PUSH_OPS {
+        return Err(batch_too_large(ops.len()));
+    }
+    if let Some(other) = ops.iter().find(|o| o.op.center_id != center_id) {
+        return Err(AppError::new(
+            ErrorCode::OpOfOtherCenter,
+            format!(
+                "op {} belongs to center {}, not this device's center; nothing of the batch was stored",
+                other.op.op_id, other.op.center_id
+            ),
+        ));
+    }
+    // A desk pushes only what it wrote itself.
+    if let Some(other) = ops.iter().find(|o| o.op.device_id != device_id) {
+        return Err(AppError::new(
+            ErrorCode::OpOfOtherDevice,
+            format!(
+                "op {} was written by device {}, not by this device; nothing of the batch was stored",
+                other.op.op_id, other.op.device_id
+            ),
+        ));
+    }
+    if let Some(old) = ops.iter().find(|o| o.op.schema_version < MIN_SCHEMA_VERSION) {
+        return Err(AppError::new(
+            ErrorCode::UnsupportedSchema,
+            format!(
+                "op {} has schema version {}, which no desk writes (versions start at {MIN_SCHEMA_VERSION}); \
+             nothing of the batch was stored",
+                old.op.op_id, old.op.schema_version
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The device name of an enrolment, trimmed: 1–200 characters, no control
+/// characters (400 otherwise).
+pub fn check_device_name(name: &str) -> Result<&str, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::bad_request("device name must be 1–200 characters, none of them control characters"));
+    }
+    Ok(name)
+}
+
+/// The checks on a cursor every backend makes.
+pub fn check_cursor(after: Cursor, epoch: u64) -> Result<(), AppError> {
+    if after.epoch != 0 && after.epoch != epoch {
+        return Err(AppError::new(
+            ErrorCode::StaleCursor,
+            format!("epoch changed: bootstrap again (server epoch {epoch})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a stored op and a pushed one are the same op: the same text, or
+/// the same JSON value (key order and spacing aside).
+pub fn same_op_json(stored: &str, pushed: &str) -> bool {
+    if stored == pushed {
+        return true;
+    }
+    match (serde_json::from_str::<serde_json::Value>(stored), serde_json::from_str::<serde_json::Value>(pushed)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A center to register, checked: its code normalized and 1–8 digits, a
+/// name, its id derived from the code.
+pub fn new_center(code: &str, name: &str, kind: CenterKind) -> Result<CenterInfo, AppError> {
+    let code = normalize_center_code(code);
+    if !is_valid_center_code(&code) {
+        return Err(AppError::bad_request(format!("center code «{code}» is not 1–8 digits")));
+    }
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::bad_request("a center needs a name"));
+    }
+    Ok(CenterInfo { id: Center::id_for_code(&code), code, name: name.to_owned(), kind })
+}
+
+/// A center code already registered.
+pub fn center_exists(center: &CenterInfo) -> AppError {
+    AppError::conflict(format!("center {} already exists", center.code))
+}
+
+/// An enrolment request that passed the checks made before the database
+/// is asked: the hash of its code and the device name as stored.
+pub struct CheckedEnrol<'a> {
+    pub code_hash: String,
+    pub device_name: &'a str,
+}
+
+/// The checks of an enrolment request made before the database is asked.
+pub fn check_enrol(request: &EnrolRequest) -> Result<CheckedEnrol<'_>, AppError> {
+    let code = normalize_enrol_code(&request.code);
+    if code.is_empty() {
+        return Err(enrol_code_unknown());
+    }
+    if !(1..=99).contains(&request.desk_number) {
+        return Err(AppError::bad_request("desk number must be 1–99"));
+    }
+    let device_name = check_device_name(&request.device_name)?;
+    Ok(CheckedEnrol { code_hash: hash_secret(&code), device_name })
+}
+
+/// An enrolment code that is not stored, or was used.
+pub fn enrol_code_unknown() -> AppError {
+    AppError::new(ErrorCode::EnrolCodeUnknown, "unknown or used enrolment code")
+}
+
+/// What the database says about an enrolment whose code was found unused.
+pub struct EnrolTarget<'a> {
+    /// The center the code is for.
+    pub center_id: Uuid,
+    pub center_code: &'a str,
+    /// The center the device is enrolled at already, if any.
+    pub enrolled_center: Option<Uuid>,
+    /// Whether another device of the center has the desk number.
+    pub desk_taken: bool,
+}
+
+/// The checks of an enrolment against the database, in the order a desk
+/// should hear them; the code stays unused when one fails.
+pub fn check_enrol_target(request: &EnrolRequest, target: &EnrolTarget<'_>) -> Result<(), AppError> {
+    if request.center_id.is_some_and(|c| c != target.center_id) {
+        // Desks before error codes match this message's "not the desk's center": kept word for word.
+        return Err(AppError::new(
+            ErrorCode::EnrolCodeOfOtherCenter,
+            format!(
+                "this enrolment code is for center {}, not the desk's center; the code stays unused",
+                target.center_code
+            ),
+        ));
+    }
+    if target.enrolled_center.is_some_and(|c| c != target.center_id) {
+        return Err(AppError::new(ErrorCode::DeviceOfOtherCenter, "this device is enrolled at another center"));
+    }
+    if target.desk_taken {
+        return Err(AppError::new(
+            ErrorCode::DeskNumberTaken,
+            format!("desk number {} in use by another device of center {}", request.desk_number, target.center_code),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds one pushed op's outcome to `response`: `stored` is `None` when it
+/// was inserted now, else the JSON already stored under its id (or that of
+/// an earlier op of the batch with its id).
+pub fn record_push_outcome(response: &mut PushResponse, device_id: Uuid, incoming: &IncomingOp, stored: Option<&str>) {
+    let op_id = incoming.op.op_id;
+    match stored {
+        None => response.accepted.push(op_id),
+        Some(stored) if same_op_json(stored, &incoming.json) => response.duplicates.push(op_id),
+        Some(_) => {
+            tracing::warn!(op_id = %op_id, device = %device_id, "op id reused with different content");
+            response.rejected.push(RejectedOp {
+                op_id,
+                reason: "op id already stored with different content; the stored op is kept".to_owned(),
+            });
+        }
+    }
+}
+
+/// What a pull reads: after which `seq`, how many ops it serves and how
+/// many it fetches (one more, to know whether more remain).
+#[derive(Clone, Copy, Debug)]
+pub struct PullWindow {
+    after: Cursor,
+    epoch: u64,
+    limit: usize,
+}
+
+impl PullWindow {
+    /// Checks the cursor against the log's epoch and its end (`last_seq`,
+    /// the highest `seq` stored): a cursor past the end means the log lost
+    /// ops (a server restored from an older backup), so the desk must
+    /// bootstrap again. `limit` is clamped to 1..=`MAX_PULL_LIMIT`.
+    pub fn new(after: Cursor, epoch: u64, last_seq: i64, limit: usize) -> Result<Self, AppError> {
+        check_cursor(after, epoch)?;
+        if after.seq > u64::try_from(last_seq).unwrap_or(0) {
+            return Err(AppError::new(
+                ErrorCode::StaleCursor,
+                format!("cursor {after} is past the end of the log (seq {last_seq}): bootstrap again"),
+            ));
+        }
+        Ok(Self { after, epoch, limit: limit.clamp(1, MAX_PULL_LIMIT) })
+    }
+
+    /// The `seq` the page starts after.
+    pub fn after_seq(&self) -> i64 {
+        sql_int(self.after.seq)
+    }
+
+    /// Rows to fetch: one more than the page holds.
+    pub fn fetch(&self) -> i64 {
+        fetch_limit(self.limit)
+    }
+
+    /// The page from the rows fetched, (seq, stored op) in `seq` order.
+    pub fn page<S: AsRef<str>>(
+        &self,
+        rows: impl ExactSizeIterator<Item = Result<(i64, S), AppError>>,
+    ) -> Result<PullResponse, AppError> {
+        let more = rows.len() > self.limit;
+        let mut ops = Vec::with_capacity(rows.len().min(self.limit));
+        let mut last = self.after.seq;
+        for row in rows.take(self.limit) {
+            let (seq, json) = row?;
+            let op: Op = serde_json::from_str(json.as_ref())
+                .map_err(|e| AppError::internal(format!("stored op at seq {seq} does not parse: {e}")))?;
+            ops.push(op);
+            last = u64::try_from(seq).unwrap_or(last);
+        }
+        Ok(PullResponse { ops, cursor: Cursor { epoch: self.epoch, seq: last }, more })
+    }
+}
+
+/// A position as the databases' 64-bit integers hold it.
+pub fn sql_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Rows to fetch for a page of `limit`: one more, to know whether more remain.
+pub fn fetch_limit(limit: usize) -> i64 {
+    i64::try_from(limit + 1).unwrap_or(i64::MAX)
+}
+
+/// A migrated database must not be newer than this server.
+pub fn check_schema_version(current: usize, known: usize) -> Result<(), AppError> {
+    if current > known {
+        return Err(AppError::internal(format!(
+            "database schema version {current} is newer than this server ({known}); upgrade the server"
+        )));
+    }
+    Ok(())
+}
+
+/// A photo refused for its content (400 `bad_photo`).
+fn bad_photo(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::BadPhoto, message)
+}
+
+/// More ops in one push than `MAX_PUSH_OPS` (413 `batch_too_large`).
+pub fn batch_too_large(ops: usize) -> AppError {
+    AppError::new(ErrorCode::BatchTooLarge, format!("{ops} ops in one push; at most {MAX_PUSH_OPS}"))
+}
+
+/// The image of an uploaded photo, or why it is refused (400/413).
+pub fn check_photo(photo: &PhotoBody) -> Result<Vec<u8>, AppError> {
+    if !PHOTO_MIME_TYPES.contains(&photo.mime.as_str()) {
+        return Err(bad_photo(format!(
+            "photo type «{}» is not one of {}",
+            photo.mime.escape_debug(),
+            PHOTO_MIME_TYPES.join(", ")
+        )));
+    }
+    if !is_photo_timestamp(&photo.updated_at) {
+        return Err(bad_photo("updated_at must be RFC 3339 UTC with milliseconds (2026-11-25T09:30:00.000Z)"));
+    }
+    let bytes = BASE64.decode(photo.data.as_bytes()).map_err(|e| bad_photo(format!("data is not base64: {e}")))?;
+    if bytes.is_empty() {
+        return Err(bad_photo("the photo is empty"));
+    }
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(AppError::new(
+            ErrorCode::PhotoTooLarge,
+            format!("photo of {} bytes; at most {MAX_PHOTO_BYTES}", bytes.len()),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Whether `incoming` is later than the stored version `(updated_at, device_id)`.
+pub fn is_newer_photo(incoming: &PhotoBody, stored: Option<(String, Uuid)>) -> bool {
+    stored.is_none_or(|(at, device)| (incoming.updated_at.as_str(), incoming.device_id) > (at.as_str(), device))
+}
+
+/// A stored member photo as a page row.
+pub struct StoredPhoto {
+    pub seq: i64,
+    pub member_id: Uuid,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+    pub updated_at: String,
+    pub device_id: Uuid,
+}
+
+/// The page of photos from the rows fetched (`fetch_limit(limit)` of them,
+/// in `seq` order).
+pub fn photo_page(after: u64, limit: usize, rows: Vec<StoredPhoto>) -> PhotoPage {
+    let more = rows.len() > limit;
+    let mut page = PhotoPage { photos: Vec::with_capacity(rows.len().min(limit)), after, more };
+    for row in rows.into_iter().take(limit) {
+        page.after = u64::try_from(row.seq).unwrap_or(after);
+        page.photos.push(PhotoBody {
+            member_id: row.member_id,
+            mime: row.mime,
+            updated_at: row.updated_at,
+            device_id: row.device_id,
+            data: BASE64.encode(row.bytes),
+        });
+    }
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn same_op_json_ignores_key_order_and_spacing_only() {
+        assert!(same_op_json(r#"{"a":1,"b":[2]}"#, r#"{ "b": [2], "a": 1 }"#));
+        assert!(!same_op_json(r#"{"a":1}"#, r#"{"a":2}"#));
+    }
+}

@@ -1,0 +1,162 @@
+//! Centers, enrolment codes, devices and their tokens, on SQLite. Every
+//! write is one IMMEDIATE transaction: with one writer, checking a code
+//! and a desk number and then taking them is one step.
+
+use kanoon_domain::entities::{CenterKind, normalize_center_code};
+use kanoon_protocol::wire::{EnrolRequest, EnrolResponse};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::{SqliteStorage, iso, now_iso, parse_uuid};
+use crate::error::AppError;
+use crate::storage::rules::{
+    EnrolTarget, center_exists, check_enrol, check_enrol_target, enrol_code_unknown, new_center,
+};
+use crate::storage::secrets::{draw_enrol_code, hash_secret, new_token, plausible_token};
+use crate::storage::{CenterInfo, DeviceAuth, DeviceInfo, LAST_SEEN_EVERY};
+
+pub(super) fn add_center(
+    storage: &SqliteStorage,
+    code: &str,
+    name: &str,
+    kind: CenterKind,
+) -> Result<CenterInfo, AppError> {
+    let center = new_center(code, name, kind)?;
+    let mut conn = storage.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM centers WHERE code = ?1 OR id = ?2)",
+        params![center.code, center.id.to_string()],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(center_exists(&center));
+    }
+    tx.execute(
+        "INSERT INTO centers (id, code, name, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![center.id.to_string(), center.code, center.name, kind.as_str(), now_iso()],
+    )?;
+    tx.commit()?;
+    Ok(center)
+}
+
+pub(super) fn create_enrol_code(storage: &SqliteStorage, center_code: &str) -> Result<String, AppError> {
+    let center_code = normalize_center_code(center_code);
+    let conn = storage.conn();
+    let center_id: Option<String> =
+        conn.query_row("SELECT id FROM centers WHERE code = ?1", [&center_code], |r| r.get(0)).optional()?;
+    let center_id = center_id.ok_or_else(|| AppError::not_found(format!("no center with code {center_code}")))?;
+    draw_enrol_code(|code_hash| {
+        let inserted = conn.execute(
+            "INSERT INTO enrol_codes (code_hash, center_id, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (code_hash) DO NOTHING",
+            params![code_hash, center_id, now_iso()],
+        )?;
+        Ok(inserted == 1)
+    })
+}
+
+pub(super) fn enrol(storage: &SqliteStorage, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
+    let checked = check_enrol(request)?;
+    let device_id = request.device_id.to_string();
+    let now = now_iso();
+
+    let mut conn = storage.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let center: Option<(String, String)> = tx
+        .query_row(
+            "SELECT c.id, c.code FROM enrol_codes e JOIN centers c ON c.id = e.center_id
+             WHERE e.code_hash = ?1 AND e.used_at IS NULL",
+            [&checked.code_hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((center_id, center_code)) = center else {
+        return Err(enrol_code_unknown());
+    };
+    let enrolled_center: Option<String> =
+        tx.query_row("SELECT center_id FROM devices WHERE id = ?1", [&device_id], |r| r.get(0)).optional()?;
+    let desk_taken: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE center_id = ?1 AND desk_number = ?2 AND id <> ?3)",
+        params![center_id, request.desk_number, device_id],
+        |r| r.get(0),
+    )?;
+    let target = EnrolTarget {
+        center_id: parse_uuid(&center_id, "center id")?,
+        center_code: &center_code,
+        enrolled_center: enrolled_center.map(|c| parse_uuid(&c, "center id")).transpose()?,
+        desk_taken,
+    };
+    check_enrol_target(request, &target)?;
+    let token = new_token();
+    tx.execute(
+        "INSERT INTO devices (id, center_id, desk_number, name, token_hash, enrolled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET desk_number = excluded.desk_number, name = excluded.name,
+             token_hash = excluded.token_hash, enrolled_at = excluded.enrolled_at",
+        params![device_id, center_id, request.desk_number, checked.device_name, hash_secret(&token), now],
+    )?;
+    tx.execute(
+        "UPDATE enrol_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
+        params![now, device_id, checked.code_hash],
+    )?;
+    tx.commit()?;
+    Ok(EnrolResponse { token, center_id: target.center_id, center_code })
+}
+
+pub(super) fn device_for_token(storage: &SqliteStorage, token: &str) -> Result<Option<DeviceAuth>, AppError> {
+    if !plausible_token(token) {
+        return Ok(None);
+    }
+    let conn = storage.conn();
+    let row: Option<(String, String, Option<String>)> = conn
+        .prepare_cached("SELECT id, center_id, last_seen_at FROM devices WHERE token_hash = ?1")?
+        .query_row([hash_secret(token)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((device_id, center_id, last_seen)) = row else {
+        return Ok(None);
+    };
+    let now = chrono::Utc::now();
+    // Stored times are ISO text of one width: text order is time order.
+    if last_seen.is_none_or(|seen| seen < iso(now - LAST_SEEN_EVERY)) {
+        conn.prepare_cached("UPDATE devices SET last_seen_at = ?1 WHERE id = ?2")?
+            .execute(params![iso(now), device_id])?;
+    }
+    Ok(Some(DeviceAuth {
+        device_id: parse_uuid(&device_id, "device id")?,
+        center_id: parse_uuid(&center_id, "center id")?,
+    }))
+}
+
+pub(super) fn devices(storage: &SqliteStorage) -> Result<Vec<DeviceInfo>, AppError> {
+    let conn = storage.conn();
+    let mut stmt = conn.prepare(
+        "SELECT d.id, d.center_id, c.code, d.desk_number, d.name, d.enrolled_at, d.last_seen_at
+         FROM devices d JOIN centers c ON c.id = d.center_id
+         ORDER BY c.code, d.desk_number",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, u8>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, Option<String>>(6)?,
+        ))
+    })?;
+    let mut devices = Vec::new();
+    for row in rows {
+        let (device_id, center_id, center_code, desk_number, name, enrolled_at, last_seen_at) = row?;
+        devices.push(DeviceInfo {
+            device_id: parse_uuid(&device_id, "device id")?,
+            center_id: parse_uuid(&center_id, "center id")?,
+            center_code,
+            desk_number,
+            name,
+            enrolled_at,
+            last_seen_at,
+        });
+    }
+    Ok(devices)
+}
