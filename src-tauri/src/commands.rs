@@ -20,7 +20,7 @@ use kanoon_store::members::{
     RegisterOutcome,
 };
 use kanoon_store::settings::{FeeExemption, Holiday, MembershipTerms};
-use kanoon_store::{Desk, SetupRequest};
+use kanoon_store::SetupRequest;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;

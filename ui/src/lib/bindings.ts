@@ -29,15 +29,9 @@ kind: string, value: string, };
 
 export type ApiError = { code: ApiErrorCode, message: string, };
 
-export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "unreachable" | "wrong_credentials" | "shell";
+export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "unreachable" | "wrong_credentials" | "too_many_attempts" | "shell";
 
 export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, database: string, test_clock: boolean, };
-
-export type BackupArgs = { 
-/**
- * A folder; empty = the "backups" folder beside the database.
- */
-folder: string, };
 
 export type BookOutcome = { registration_number: string, title: string | null, status: BookStatus, issues: Array<LoanIssue>, loan_id: string | null, due_on: string | null, due_on_jalali: string | null, };
 
@@ -211,6 +205,8 @@ export type OverdueHandling = "warn" | "block";
 
 export type OverdueRow = { loan_id: string, member_id: string, member_number: string, member_name: string, guardian_phone: string | null, registration_number: string, title: string, due_on_jalali: string, days_overdue: number, };
 
+export type PasswordChange = { current_password: string, new_password: string, };
+
 export type PhotoUpload = { member_id: string, data_url: string, };
 
 export type Policy = { 
@@ -374,7 +370,8 @@ export type Commands = {
   setup_desk: { args: SetupArgs; result: Staff };
   sign_in: { args: Credentials; result: Staff };
   sign_out: { args: null; result: null };
-  set_password: { args: Credentials; result: null };
+  change_password: { args: PasswordChange; result: null };
+  reset_password: { args: Credentials; result: null };
   add_staff: { args: NewStaff; result: Staff };
   member_by_number: { args: string; result: MemberView };
   member: { args: string; result: MemberView };
@@ -416,8 +413,8 @@ export type Commands = {
   age_groups: { args: null; result: Array<AgeGroup> };
   holidays: { args: HolidayRange; result: Array<Holiday> };
   set_holidays: { args: SetHolidays; result: null };
-  backup_now: { args: BackupArgs; result: string };
-  restore_backup: { args: string; result: string };
+  backup_now: { args: null; result: string | null };
+  restore_backup: { args: null; result: string | null };
   save_draft: { args: Draft; result: null };
   load_draft: { args: string; result: string | null };
   clear_draft: { args: string; result: null };
