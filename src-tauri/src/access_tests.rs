@@ -102,6 +102,7 @@ fn samples() -> BTreeMap<&'static str, Value> {
         ("membership_terms", Value::Null),
         ("set_membership_terms", json!({"fee_rials": 0, "period_days": 365})),
         ("fee_exemptions", Value::Null),
+        ("age_groups", Value::Null),
         ("holidays", json!({"from": "2025-03-21", "to": "2025-04-21"})),
         ("set_holidays", json!({"from": "2025-03-21", "to": "2025-04-21", "holidays": []})),
         ("backup_now", Value::Null),

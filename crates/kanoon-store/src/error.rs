@@ -5,9 +5,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The closed set of error categories the desktop app branches on (it
-/// never matches message text). Serialized as snake_case strings.
+/// never matches message text). Serialized as snake_case strings. The
+/// window receives exactly these (as `ApiErrorCode`): the store's, and two
+/// only the desktop shell produces (`Unreachable`, `Shell`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ApiErrorCode"))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidInput,
@@ -17,13 +19,17 @@ pub enum ErrorCode {
     NotSetUp,
     NotSignedIn,
     Forbidden,
+    NotADatabase,
+    ImportRejected,
+    Storage,
+    /// The provincial server did not answer (the desk keeps working).
+    Unreachable,
     /// Username or password did not match.
     WrongCredentials,
     /// Too many wrong passwords in a row: wait before trying again.
     TooManyAttempts,
-    NotADatabase,
-    ImportRejected,
-    Storage,
+    /// Something the shell itself could not do (a folder, a file).
+    Shell,
 }
 
 /// Everything a use case can fail with. Messages are Persian and say what

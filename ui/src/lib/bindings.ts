@@ -340,7 +340,43 @@ open_exceptions: number, };
 
 export type TitleHit = { id: string, title: string, author: string, publisher: string, age_group: string | null, copies: number, available: number, };
 
-export type TitleInput = { title: string, author: string, translator: string, illustrator: string, publisher: string, year: number | null, isbn: string, age_group: string | null, subjects: string, };
+export type TitleInput = { 
+/**
+ * عنوان
+ */
+title: string, 
+/**
+ * نویسنده ("" when not given; so are the other text fields).
+ */
+author: string, 
+/**
+ * مترجم
+ */
+translator: string, 
+/**
+ * تصویرگر
+ */
+illustrator: string, 
+/**
+ * ناشر
+ */
+publisher: string, 
+/**
+ * Publication year as written: Jalali (e.g. 1398) or Gregorian (2019).
+ */
+year: number | null, 
+/**
+ * Digits and `X` only; "" when not given.
+ */
+isbn: string, 
+/**
+ * Code of an age group (see `age_group`), e.g. «ب» or "+7".
+ */
+age_group: string | null, 
+/**
+ * موضوع
+ */
+subjects: string, };
 
 export type TitleSearch = { 
 /**

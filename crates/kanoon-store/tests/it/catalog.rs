@@ -288,16 +288,7 @@ fn a_book_with_an_unknown_age_group_is_refused_so_the_warning_cannot_silently_va
 fn voiding_a_transfer_brings_the_copy_back_to_the_shelf() {
     let mut f = desk();
     f.desk.add_title_with_copies(title("سفر", None), &["1".to_string()]).unwrap();
-    f.desk
-        .add_center(kanoon_domain::entities::Center {
-            id: uuid::Uuid::nil(),
-            code: "5678".into(),
-            name: "مرکز سیار".into(),
-            kind: kanoon_domain::entities::CenterKind::Mobile,
-            address: String::new(),
-            phone: String::new(),
-        })
-        .unwrap();
+    f.desk.add_center(other_center("5678", "مرکز سیار", kanoon_domain::entities::CenterKind::Mobile)).unwrap();
     let copy = f.desk.copy_by_registration_number("1").unwrap();
     f.desk.transfer_copy(copy.id, "5678").unwrap();
     let transfer = f.desk.event_log().unwrap().into_iter().rev().find(|e| e.event.kind() == "transfer").unwrap();
@@ -324,16 +315,7 @@ fn words_written_with_a_space_zwnj_or_joined_find_each_other() {
 fn a_transfer_is_not_voided_when_its_number_was_reused_meanwhile() {
     let mut f = desk();
     let t = f.desk.add_title_with_copies(title("بازگشت نسخه", None), &["1".to_string()]).unwrap();
-    f.desk
-        .add_center(kanoon_domain::entities::Center {
-            id: uuid::Uuid::nil(),
-            code: "5678".into(),
-            name: "مرکز پستی".into(),
-            kind: kanoon_domain::entities::CenterKind::Postal,
-            address: String::new(),
-            phone: String::new(),
-        })
-        .unwrap();
+    f.desk.add_center(other_center("5678", "مرکز پستی", kanoon_domain::entities::CenterKind::Postal)).unwrap();
     let copy = f.desk.copy_by_registration_number("1").unwrap();
     f.desk.transfer_copy(copy.id, "5678").unwrap();
     f.desk.add_copy(t.id, "1").unwrap();

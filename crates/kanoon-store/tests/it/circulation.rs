@@ -193,16 +193,7 @@ fn a_renewal_that_would_not_extend_the_loan_is_refused_and_not_counted() {
 fn a_center_typed_in_persian_digits_is_the_same_center() {
     let mut f = desk();
     books(&mut f.desk, "انتقال", 1, 1);
-    f.desk
-        .add_center(kanoon_domain::entities::Center {
-            id: uuid::Uuid::nil(),
-            code: "۵۶۷۸".into(),
-            name: "مرکز سیار".into(),
-            kind: kanoon_domain::entities::CenterKind::Mobile,
-            address: String::new(),
-            phone: String::new(),
-        })
-        .unwrap();
+    f.desk.add_center(other_center("۵۶۷۸", "مرکز سیار", kanoon_domain::entities::CenterKind::Mobile)).unwrap();
     let copy = f.desk.copy_by_registration_number("1").unwrap();
     f.desk.transfer_copy(copy.id, "5678").unwrap();
     let c = f.desk.centers().unwrap().into_iter().find(|c| c.code == "5678").unwrap();

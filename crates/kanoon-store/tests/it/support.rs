@@ -121,3 +121,20 @@ pub fn desk_with_reader(
     let member = register(&mut f.desk, first_name, last_name, nid);
     (f, member)
 }
+
+/// Another center of the province, as a manager records it before sync
+/// brings the list.
+pub fn other_center(
+    code: &str,
+    name: &str,
+    kind: kanoon_domain::entities::CenterKind,
+) -> kanoon_domain::entities::Center {
+    kanoon_domain::entities::Center {
+        id: uuid::Uuid::nil(),
+        code: code.into(),
+        name: name.into(),
+        kind,
+        address: String::new(),
+        phone: String::new(),
+    }
+}
