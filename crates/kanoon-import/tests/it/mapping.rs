@@ -8,6 +8,25 @@ fn headers(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// Every field of the kind, in the order of the full export's columns.
+const TITLE_COLUMNS: &[Field] = &[
+    Field::RegistrationNumber,
+    Field::Title,
+    Field::Author,
+    Field::Translator,
+    Field::Illustrator,
+    Field::Publisher,
+    Field::Year,
+    Field::Isbn,
+    Field::AgeGroup,
+    Field::Subjects,
+];
+
+/// Each field at the column of its position.
+fn in_order(fields: &[Field]) -> Vec<(Field, usize)> {
+    fields.iter().copied().enumerate().map(|(i, f)| (f, i)).collect()
+}
+
 fn expect(kind: ImportKind, hs: &[&str], expected: &[(Field, usize)]) {
     let m = suggest_mapping(kind, &headers(hs));
     let want: BTreeMap<Field, usize> = expected.iter().copied().collect();
@@ -63,15 +82,15 @@ fn persian_member_headers_with_variants() {
     expect(
         ImportKind::Members,
         &["نام و نام خانوادگی", "کدملی", "نوع مدرک", "شماره مدرک", "تاریخ انقضا", "نشانی", "موبایل"],
-        &[
-            (Field::FullName, 0),
-            (Field::NationalId, 1),
-            (Field::AltIdKind, 2),
-            (Field::AltId, 3),
-            (Field::MembershipExpires, 4),
-            (Field::Address, 5),
-            (Field::GuardianPhone, 6),
-        ],
+        &in_order(&[
+            Field::FullName,
+            Field::NationalId,
+            Field::AltIdKind,
+            Field::AltId,
+            Field::MembershipExpires,
+            Field::Address,
+            Field::GuardianPhone,
+        ]),
     );
 }
 
@@ -80,18 +99,7 @@ fn persian_title_headers() {
     expect(
         ImportKind::TitlesCopies,
         &["شماره ثبت", "نام کتاب", "پدیدآور", "مترجم", "تصویرگر", "ناشر", "سال نشر", "شابک", "گروه سنی", "موضوع"],
-        &[
-            (Field::RegistrationNumber, 0),
-            (Field::Title, 1),
-            (Field::Author, 2),
-            (Field::Translator, 3),
-            (Field::Illustrator, 4),
-            (Field::Publisher, 5),
-            (Field::Year, 6),
-            (Field::Isbn, 7),
-            (Field::AgeGroup, 8),
-            (Field::Subjects, 9),
-        ],
+        &in_order(TITLE_COLUMNS),
     );
     expect(
         ImportKind::TitlesCopies,
@@ -134,22 +142,22 @@ fn english_headers() {
             "Expiry Date",
             "Passport No",
         ],
-        &[
-            (Field::MemberNumber, 0),
-            (Field::FirstName, 1),
-            (Field::LastName, 2),
-            (Field::FatherName, 3),
-            (Field::Gender, 4),
-            (Field::BirthDate, 5),
-            (Field::NationalId, 6),
-            (Field::SchoolGrade, 7),
-            (Field::GuardianPhone, 8),
-            (Field::Address, 9),
-            (Field::Village, 10),
-            (Field::JoinedOn, 11),
-            (Field::MembershipExpires, 12),
-            (Field::AltId, 13),
-        ],
+        &in_order(&[
+            Field::MemberNumber,
+            Field::FirstName,
+            Field::LastName,
+            Field::FatherName,
+            Field::Gender,
+            Field::BirthDate,
+            Field::NationalId,
+            Field::SchoolGrade,
+            Field::GuardianPhone,
+            Field::Address,
+            Field::Village,
+            Field::JoinedOn,
+            Field::MembershipExpires,
+            Field::AltId,
+        ]),
     );
     expect(
         ImportKind::TitlesCopies,
@@ -165,18 +173,7 @@ fn english_headers() {
             "Age Group",
             "Subjects",
         ],
-        &[
-            (Field::RegistrationNumber, 0),
-            (Field::Title, 1),
-            (Field::Author, 2),
-            (Field::Translator, 3),
-            (Field::Illustrator, 4),
-            (Field::Publisher, 5),
-            (Field::Year, 6),
-            (Field::Isbn, 7),
-            (Field::AgeGroup, 8),
-            (Field::Subjects, 9),
-        ],
+        &in_order(TITLE_COLUMNS),
     );
     expect(
         ImportKind::OpenLoans,
