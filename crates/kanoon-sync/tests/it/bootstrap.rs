@@ -7,67 +7,21 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
 use kanoon_domain::circulation::Event;
-use kanoon_domain::entities::{CenterKind, Documents, Gender};
+use kanoon_domain::entities::CenterKind;
 use kanoon_domain::ids::MemberNumber;
-use kanoon_domain::jalali::JalaliDate;
 use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
 use kanoon_server::{PostgresStorage, SqliteStorage, Storage};
 use kanoon_store::catalog::{CopyStatus, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
-use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
-use kanoon_store::{Desk, ErrorCode, ManualClock, SetupRequest};
+use kanoon_store::members::MemberView;
+use kanoon_store::{Desk, ErrorCode, ManualClock};
 use kanoon_sync::{bootstrap, enrol, sync_once};
+
+use crate::over_http::{new_desk, register};
 
 use crate::over_http::serve_on_loopback;
 
 const CENTER: &str = "1234";
-
-fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
-    let mut desk = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
-    desk.setup(SetupRequest {
-        center_code: CENTER.into(),
-        center_name: "مرکز شماره ۱ اراک".into(),
-        center_kind: CenterKind::Fixed,
-        desk_number,
-        manager_username: "manager".into(),
-        manager_full_name: "مدیر".into(),
-    })
-    .unwrap();
-    Arc::new(Mutex::new(desk))
-}
-
-fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
-    let national_id = kanoon_domain::ids::NationalId::from_body(&format!("{nid:09}")).unwrap().as_str().to_owned();
-    let out = desk
-        .lock()
-        .unwrap()
-        .register_member(RegisterMember {
-            details: MemberDetails {
-                first_name: first.into(),
-                last_name: "آزمون".into(),
-                father_name: "محمد".into(),
-                gender: Gender::Male,
-                birth_date: Some(JalaliDate::new(1394, 5, 10).unwrap()),
-                national_id: Some(national_id),
-                alternative_id: None,
-                school_grade: Some(4),
-                guardian_phone: None,
-                address: String::new(),
-                village: None,
-                documents: Documents::default(),
-                age_group_override: None,
-            },
-            photo: None,
-            fee: FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
-            confirm_duplicate_national_id: false,
-            legacy_number: None,
-        })
-        .unwrap();
-    match out {
-        RegisterOutcome::Registered { member } => *member,
-        other => panic!("{other:?}"),
-    }
-}
 
 fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) {
     let out = desk
