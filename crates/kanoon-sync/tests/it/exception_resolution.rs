@@ -7,13 +7,12 @@
 use std::sync::{Arc, Mutex};
 
 use kanoon_server::Storage;
-use kanoon_store::catalog::TitleInput;
 use kanoon_store::circulation::BookStatus;
 use kanoon_store::sync::SyncException;
 use kanoon_store::{Clock, Desk};
 use kanoon_sync::sync_once;
 
-use crate::over_http::{TwoDesks, lend, register, two_enrolled_desks};
+use crate::over_http::{TwoDesks, add_copies, lend, register, two_enrolled_desks};
 
 on_both_backends!(
     sqlite_an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other,
@@ -28,10 +27,7 @@ fn lent_twice(desk: &Mutex<Desk>) -> Vec<SyncException> {
 async fn an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other(storage: Arc<dyn Storage>) {
     let TwoDesks { client, clock, a, b, .. } = two_enrolled_desks(&storage).await;
 
-    a.lock()
-        .unwrap()
-        .add_title_with_copies(TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() }, &["7".to_string()])
-        .unwrap();
+    add_copies(&a, &["7"]);
     let m = register(&a, "سارا", 51);
     let n = register(&a, "مینا", 52);
     sync_once(&a, &client).await.unwrap();

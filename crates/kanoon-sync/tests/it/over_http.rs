@@ -61,6 +61,15 @@ pub(crate) fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView 
     }
 }
 
+/// A title («قصه‌های مجید») with copies of these registration numbers.
+pub(crate) fn add_copies(desk: &Mutex<Desk>, numbers: &[&str]) {
+    let numbers: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    desk.lock()
+        .unwrap()
+        .add_title_with_copies(TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() }, &numbers)
+        .unwrap();
+}
+
 pub(crate) fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
     desk.lock()
         .unwrap()
@@ -128,13 +137,7 @@ async fn two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sy
     assert!(matches!(enrol(&c, &client, &url, &other, "میز ۳").await, Err(SyncError::WrongCenter)));
     assert_eq!(c.lock().unwrap().sync_settings().unwrap(), None);
 
-    a.lock()
-        .unwrap()
-        .add_title_with_copies(
-            TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() },
-            &["1".to_string(), "2".to_string()],
-        )
-        .unwrap();
+    add_copies(&a, &["1", "2"]);
     let m = register(&a, "سارا", 41);
     let n = register(&a, "مینا", 42);
     assert_eq!(lend(&a, &m, "1"), BookStatus::Lent);

@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use kanoon_domain::entities::CenterKind;
 use kanoon_server::{Storage, province_exceptions};
-use kanoon_store::catalog::TitleInput;
 use kanoon_store::circulation::BookStatus;
 use kanoon_sync::sync_once;
 
-use crate::over_http::{TwoDesks, admin, lend, register, two_enrolled_desks};
+use crate::over_http::{TwoDesks, add_copies, admin, lend, register, two_enrolled_desks};
 
 on_both_backends!(
     sqlite_the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution,
@@ -23,13 +22,7 @@ async fn the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution(st
     let TwoDesks { client, clock, a, b, .. } = two_enrolled_desks(&storage).await;
     admin(&storage, |s| s.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap());
 
-    a.lock()
-        .unwrap()
-        .add_title_with_copies(
-            TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() },
-            &["7".to_string(), "8".to_string()],
-        )
-        .unwrap();
+    add_copies(&a, &["7", "8"]);
     let m = register(&a, "سارا", 61);
     let n = register(&a, "مینا", 62);
     // A loan returned in the ordinary way is no exception.
