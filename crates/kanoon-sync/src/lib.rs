@@ -23,6 +23,7 @@ use kanoon_protocol::wire::{
 use kanoon_store::sync::{ApplyReport, SyncSettings};
 use kanoon_store::{Desk, StoreError};
 use rand::RngExt;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::sync::watch;
@@ -80,7 +81,7 @@ impl Client {
         format!("{}{API_PREFIX}{path}", self.base)
     }
 
-    async fn read<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T> {
+    async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
         let status = response.status();
         if status.is_success() {
             return response.json().await.map_err(|e| SyncError::Unreachable(e.to_string()));
@@ -89,33 +90,33 @@ impl Client {
         Err(refusal(status, &body))
     }
 
+    /// `POST` of `body` as JSON to a path of the API (with the device's
+    /// token, once it has one), the answer read as `T`.
+    async fn post<T: DeserializeOwned>(&self, path: &str, token: Option<&str>, body: &impl Serialize) -> Result<T> {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Self::read(request.send().await.map_err(unreachable)?).await
+    }
+
+    /// `GET` of a path of the API with the device's token and `query`, the
+    /// answer read as `T`.
+    async fn get<T: DeserializeOwned>(&self, path: &str, token: &str, query: &[(&str, String)]) -> Result<T> {
+        let request = self.http.get(self.url(path)).bearer_auth(token).query(query);
+        Self::read(request.send().await.map_err(unreachable)?).await
+    }
+
     pub async fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse> {
-        let r = self.http.post(self.url("/enrol")).json(req).send().await.map_err(unreachable)?;
-        Self::read(r).await
+        self.post("/enrol", None, req).await
     }
 
     pub async fn push(&self, token: &str, ops: Vec<kanoon_protocol::Op>) -> Result<PushResponse> {
-        let r = self
-            .http
-            .post(self.url("/push"))
-            .bearer_auth(token)
-            .json(&PushRequest { ops })
-            .send()
-            .await
-            .map_err(unreachable)?;
-        Self::read(r).await
+        self.post("/push", Some(token), &PushRequest { ops }).await
     }
 
     pub async fn pull(&self, token: &str, cursor: Cursor, limit: usize) -> Result<PullResponse> {
-        let r = self
-            .http
-            .get(self.url("/pull"))
-            .bearer_auth(token)
-            .query(&[("cursor", cursor.to_string()), ("limit", limit.to_string())])
-            .send()
-            .await
-            .map_err(unreachable)?;
-        Self::read(r).await
+        self.get("/pull", token, &[("cursor", cursor.to_string()), ("limit", limit.to_string())]).await
     }
 }
 

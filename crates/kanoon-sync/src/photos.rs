@@ -12,7 +12,7 @@ use kanoon_protocol::wire::ErrorCode;
 use kanoon_store::Desk;
 use serde::{Deserialize, Serialize};
 
-use crate::{Client, Result, SyncError, lock, unreachable};
+use crate::{Client, Result, SyncError, lock};
 
 /// Photos uploaded, and photos pulled, in one round at most.
 pub const PHOTOS_PER_ROUND: usize = 200;
@@ -30,20 +30,11 @@ pub struct PhotoReport {
 
 impl Client {
     pub async fn put_photo(&self, token: &str, photo: &PhotoBody) -> Result<PhotoPushResponse> {
-        let r = self.http.post(self.url("/photos")).bearer_auth(token).json(photo).send().await.map_err(unreachable)?;
-        Self::read(r).await
+        self.post("/photos", Some(token), photo).await
     }
 
     pub async fn photos_after(&self, token: &str, after: u64, limit: usize) -> Result<PhotoPage> {
-        let r = self
-            .http
-            .get(self.url("/photos"))
-            .bearer_auth(token)
-            .query(&[("after", after.to_string()), ("limit", limit.to_string())])
-            .send()
-            .await
-            .map_err(unreachable)?;
-        Self::read(r).await
+        self.get("/photos", token, &[("after", after.to_string()), ("limit", limit.to_string())]).await
     }
 }
 

@@ -9,6 +9,108 @@
 //!
 //! Methods are blocking; the HTTP layer runs them on tokio's blocking pool.
 
+/// `impl Storage` for a backend from the functions of its modules
+/// `enrolment`, `ops`, `snapshot`, `photos` and `exceptions` and its
+/// `health`, expanded in the backend's `mod.rs`: one table for both, so a
+/// backend cannot skip what every push is checked for.
+macro_rules! storage_from_modules {
+    ($backend:ty) => {
+        impl $crate::storage::Storage for $backend {
+            fn add_center(
+                &self,
+                code: &str,
+                name: &str,
+                kind: kanoon_domain::entities::CenterKind,
+            ) -> Result<$crate::storage::CenterInfo, AppError> {
+                enrolment::add_center(self, code, name, kind)
+            }
+
+            fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError> {
+                enrolment::create_enrol_code(self, center_code)
+            }
+
+            fn enrol(
+                &self,
+                request: &kanoon_protocol::wire::EnrolRequest,
+            ) -> Result<kanoon_protocol::wire::EnrolResponse, AppError> {
+                enrolment::enrol(self, request)
+            }
+
+            fn device_for_token(&self, token: &str) -> Result<Option<$crate::storage::DeviceAuth>, AppError> {
+                enrolment::device_for_token(self, token)
+            }
+
+            fn push(
+                &self,
+                center_id: uuid::Uuid,
+                device_id: uuid::Uuid,
+                ops: &[$crate::storage::IncomingOp],
+            ) -> Result<kanoon_protocol::wire::PushResponse, AppError> {
+                $crate::storage::rules::check_push(center_id, device_id, ops)?;
+                if ops.is_empty() {
+                    return Ok(kanoon_protocol::wire::PushResponse::default());
+                }
+                ops::push(self, center_id, device_id, ops)
+            }
+
+            fn pull(
+                &self,
+                center_id: uuid::Uuid,
+                after: kanoon_protocol::wire::Cursor,
+                limit: usize,
+            ) -> Result<kanoon_protocol::wire::PullResponse, AppError> {
+                ops::pull(self, center_id, after, limit)
+            }
+
+            fn snapshot(&self, center_id: uuid::Uuid) -> Result<$crate::storage::Snapshot, AppError> {
+                snapshot::snapshot(self, center_id)
+            }
+
+            fn devices(&self) -> Result<Vec<$crate::storage::DeviceInfo>, AppError> {
+                enrolment::devices(self)
+            }
+
+            fn epoch(&self) -> u64 {
+                self.epoch
+            }
+
+            fn health(&self) -> Result<(), AppError> {
+                health(self)
+            }
+
+            fn log_length(&self) -> Result<u64, AppError> {
+                ops::log_length(self)
+            }
+
+            fn put_photo(
+                &self,
+                center_id: uuid::Uuid,
+                device_id: uuid::Uuid,
+                photo: &kanoon_protocol::photos::PhotoBody,
+            ) -> Result<kanoon_protocol::photos::PhotoOutcome, AppError> {
+                photos::put_photo(self, center_id, device_id, photo)
+            }
+
+            fn photos_after(
+                &self,
+                center_id: uuid::Uuid,
+                after: u64,
+                limit: usize,
+            ) -> Result<kanoon_protocol::photos::PhotoPage, AppError> {
+                photos::photos_after(self, center_id, after, limit)
+            }
+
+            fn center_ops(
+                &self,
+                center_id: Option<uuid::Uuid>,
+                entities: &[&str],
+            ) -> Result<Vec<$crate::storage::CenterOp>, AppError> {
+                exceptions::center_ops(self, center_id, entities)
+            }
+        }
+    };
+}
+
 pub mod postgres;
 pub mod rules;
 pub mod secrets;

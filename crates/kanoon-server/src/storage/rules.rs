@@ -21,36 +21,30 @@ pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Resul
     if ops.len() > MAX_PUSH_OPS {
         return Err(batch_too_large(ops.len()));
     }
-    if let Some(other) = ops.iter().find(|o| o.op.center_id != center_id) {
-        return Err(AppError::new(
-            ErrorCode::OpOfOtherCenter,
-            format!(
-                "op {} belongs to center {}, not this device's center; nothing of the batch was stored",
-                other.op.op_id, other.op.center_id
-            ),
-        ));
-    }
+    refuse_first(ops, ErrorCode::OpOfOtherCenter, |op| {
+        (op.center_id != center_id).then(|| format!("belongs to center {}, not this device's center", op.center_id))
+    })?;
     // A desk pushes only what it wrote itself.
-    if let Some(other) = ops.iter().find(|o| o.op.device_id != device_id) {
-        return Err(AppError::new(
-            ErrorCode::OpOfOtherDevice,
+    refuse_first(ops, ErrorCode::OpOfOtherDevice, |op| {
+        (op.device_id != device_id).then(|| format!("was written by device {}, not by this device", op.device_id))
+    })?;
+    refuse_first(ops, ErrorCode::UnsupportedSchema, |op| {
+        (op.schema_version < MIN_SCHEMA_VERSION).then(|| {
             format!(
-                "op {} was written by device {}, not by this device; nothing of the batch was stored",
-                other.op.op_id, other.op.device_id
-            ),
-        ));
+                "has schema version {}, which no desk writes (versions start at {MIN_SCHEMA_VERSION})",
+                op.schema_version
+            )
+        })
+    })
+}
+
+/// Refuses the whole batch with `code` for its first op that `wrong`
+/// says (how) is not the pusher's to push.
+fn refuse_first(ops: &[IncomingOp], code: ErrorCode, wrong: impl Fn(&Op) -> Option<String>) -> Result<(), AppError> {
+    match ops.iter().find_map(|o| wrong(&o.op).map(|why| (o.op.op_id, why))) {
+        Some((op_id, why)) => Err(AppError::new(code, format!("op {op_id} {why}; nothing of the batch was stored"))),
+        None => Ok(()),
     }
-    if let Some(old) = ops.iter().find(|o| o.op.schema_version < MIN_SCHEMA_VERSION) {
-        return Err(AppError::new(
-            ErrorCode::UnsupportedSchema,
-            format!(
-                "op {} has schema version {}, which no desk writes (versions start at {MIN_SCHEMA_VERSION}); \
-             nothing of the batch was stored",
-                old.op.op_id, old.op.schema_version
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The device name of an enrolment, trimmed: 1–200 characters, no control

@@ -190,20 +190,7 @@ async fn gzip_bodies_are_inflated_within_the_limit(backend: Backend) {
     assert_eq!(server.op_count(), 20);
 
     // A client that accepts gzip gets it.
-    let response = server
-        .client
-        .get(server.api("/pull"))
-        .bearer_auth(&desk.token)
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-encoding"], "gzip");
-    let mut inflated = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&response.bytes().await.unwrap()[..]), &mut inflated)
-        .unwrap();
-    let page: kanoon_protocol::wire::PullResponse = serde_json::from_slice(&inflated).unwrap();
+    let page: kanoon_protocol::wire::PullResponse = server.get_gzipped(&desk, "/pull").await;
     assert_eq!(page.ops, ops);
 }
 

@@ -202,20 +202,7 @@ async fn a_snapshot_needs_a_device_token_and_is_gzipped_when_asked(backend: Back
     let response = server.client.get(server.api("/snapshot")).bearer_auth("nope").send().await.unwrap();
     assert_error(response, 401, ErrorCode::Unauthorized).await;
 
-    let response = server
-        .client
-        .get(server.api("/snapshot"))
-        .bearer_auth(&desk.token)
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-encoding"], "gzip");
-    let bytes = response.bytes().await.unwrap();
-    let mut json = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json).unwrap();
-    let got: SnapshotResponse = serde_json::from_str(&json).unwrap();
+    let got: SnapshotResponse = server.get_gzipped(&desk, "/snapshot").await;
     assert_eq!(got.ops, ops);
 }
 

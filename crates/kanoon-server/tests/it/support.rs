@@ -245,6 +245,20 @@ impl TestServer {
         response.json().await.unwrap()
     }
 
+    /// `GET` of an API path by `desk`, asked gzip'd: it must come gzip'd;
+    /// inflated and parsed.
+    pub async fn get_gzipped<T: serde::de::DeserializeOwned>(&self, desk: &Desk, path: &str) -> T {
+        let response =
+            self.client.get(self.api(path)).bearer_auth(&desk.token).header("accept-encoding", "gzip").send().await;
+        let response = response.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        let bytes = response.bytes().await.unwrap();
+        let mut json = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json).unwrap();
+        serde_json::from_slice(&json).unwrap()
+    }
+
     pub async fn try_pull(&self, token: Option<&str>, query: &str) -> reqwest::Response {
         let mut request = self.client.get(format!("{}{query}", self.api("/pull")));
         if let Some(token) = token {

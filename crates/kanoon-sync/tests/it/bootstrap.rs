@@ -3,68 +3,24 @@
 //! numbers continue after the center's highest for its desk number; what
 //! happens after the snapshot syncs normally.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use kanoon_domain::circulation::Event;
-use kanoon_domain::entities::{CenterKind, Gender};
+use kanoon_domain::entities::CenterKind;
 use kanoon_domain::ids::MemberNumber;
-use kanoon_domain::jalali::JalaliDate;
 use kanoon_server::testing::{TestPostgres, off_async, postgres_skipped};
 use kanoon_server::{PostgresStorage, SqliteStorage, Storage};
 use kanoon_store::catalog::{CopyStatus, TitleInput};
-use kanoon_store::circulation::{BookStatus, CheckOutRequest};
-use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
-use kanoon_store::{Desk, ErrorCode, ManualClock, SetupRequest};
+use kanoon_store::circulation::BookStatus;
+use kanoon_store::{ErrorCode, ManualClock};
 use kanoon_sync::{bootstrap, enrol, sync_once};
+
+use crate::over_http::{lend, new_desk, register};
 
 use crate::over_http::serve_on_loopback;
 
 const CENTER: &str = "1234";
-
-fn new_desk(clock: &ManualClock, desk_number: u8) -> Arc<Mutex<Desk>> {
-    let mut desk = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
-    desk.setup(
-        SetupRequest {
-            center_code: CENTER.into(),
-            center_name: "مرکز شماره ۱ اراک".into(),
-            center_kind: CenterKind::Fixed,
-            desk_number,
-            manager_username: "manager".into(),
-            manager_full_name: "مدیر".into(),
-        },
-        "kanoon1404",
-    )
-    .unwrap();
-    Arc::new(Mutex::new(desk))
-}
-
-fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView {
-    let national_id = kanoon_domain::ids::NationalId::from_body(&format!("{nid:09}")).unwrap().as_str().to_owned();
-    let out = desk
-        .lock()
-        .unwrap()
-        .register_member(RegisterMember::new(
-            MemberDetails {
-                father_name: "محمد".into(),
-                birth_date: Some(JalaliDate::new(1394, 5, 10).unwrap()),
-                national_id: Some(national_id),
-                school_grade: Some(4),
-                ..MemberDetails::named(first, "آزمون", Gender::Male)
-            },
-            FeeInput::Paid { amount_rials: 350_000, receipt_number: "1".into() },
-        ))
-        .unwrap();
-    match out {
-        RegisterOutcome::Registered { member } => *member,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) {
-    let out = desk.lock().unwrap().check_out(CheckOutRequest::new(member.id, [number]).confirmed()).unwrap();
-    assert_eq!(out.books[0].status, BookStatus::Lent, "{out:?}");
-}
 
 /// The admin gives a retired PC's desk number to its replacement (the
 /// server has no command for it yet: its row is renumbered).
@@ -136,11 +92,11 @@ async fn a_reinstalled_desk_bootstraps_from_the_snapshot(server: Server) {
         .add_title_with_copies(TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() }, &numbers)
         .unwrap();
     let members: Vec<_> = (0..3).map(|i| register(&a, &format!("عضو {i}"), 100 + i)).collect();
-    lend(&a, &members[0], "1");
-    lend(&a, &members[1], "2");
-    lend(&a, &members[2], "3");
+    assert_eq!(lend(&a, &members[0], "1"), BookStatus::Lent);
+    assert_eq!(lend(&a, &members[1], "2"), BookStatus::Lent);
+    assert_eq!(lend(&a, &members[2], "3"), BookStatus::Lent);
     let returned = a.lock().unwrap().check_in("1").unwrap().loan_id;
-    lend(&a, &members[0], "4");
+    assert_eq!(lend(&a, &members[0], "4"), BookStatus::Lent);
     sync_once(&a, &client).await.unwrap();
 
     // Desk 1's PC is replaced: a fresh install with the same desk number.
@@ -183,9 +139,9 @@ async fn a_reinstalled_desk_bootstraps_from_the_snapshot(server: Server) {
 
     // After the snapshot, both ways, as usual.
     b.lock().unwrap().check_in("2").unwrap();
-    lend(&b, &newcomer, "5");
+    assert_eq!(lend(&b, &newcomer, "5"), BookStatus::Lent);
     sync_once(&b, &client).await.unwrap();
-    lend(&a, &members[1], "1");
+    assert_eq!(lend(&a, &members[1], "1"), BookStatus::Lent);
     sync_once(&a, &client).await.unwrap();
     sync_once(&b, &client).await.unwrap();
     let (a, b) = (a.lock().unwrap(), b.lock().unwrap());

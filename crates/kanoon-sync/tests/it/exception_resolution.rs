@@ -6,16 +6,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{TimeZone, Utc};
-use kanoon_domain::entities::CenterKind;
 use kanoon_server::Storage;
-use kanoon_store::catalog::TitleInput;
 use kanoon_store::circulation::BookStatus;
 use kanoon_store::sync::SyncException;
-use kanoon_store::{Clock, Desk, ManualClock};
-use kanoon_sync::{enrol, sync_once};
+use kanoon_store::{Clock, Desk};
+use kanoon_sync::sync_once;
 
-use crate::over_http::{admin, lend, new_desk, register, serve_on_loopback};
+use crate::over_http::{TwoDesks, add_copies, lend, register, two_enrolled_desks};
 
 on_both_backends!(
     sqlite_an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other,
@@ -28,20 +25,9 @@ fn lent_twice(desk: &Mutex<Desk>) -> Vec<SyncException> {
 }
 
 async fn an_exception_resolved_on_one_desk_is_resolved_with_its_note_on_the_other(storage: Arc<dyn Storage>) {
-    admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
-    let (code_a, code_b) =
-        admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let (url, client) = serve_on_loopback(&storage).await;
+    let TwoDesks { client, clock, a, b, .. } = two_enrolled_desks(&storage).await;
 
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
-    let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
-    enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
-    enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
-
-    a.lock()
-        .unwrap()
-        .add_title_with_copies(TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() }, &["7".to_string()])
-        .unwrap();
+    add_copies(&a, &["7"]);
     let m = register(&a, "سارا", 51);
     let n = register(&a, "مینا", 52);
     sync_once(&a, &client).await.unwrap();

@@ -53,6 +53,15 @@ pub(crate) fn register(desk: &Mutex<Desk>, first: &str, nid: u64) -> MemberView 
     }
 }
 
+/// A title («قصه‌های مجید») with copies of these registration numbers.
+pub(crate) fn add_copies(desk: &Mutex<Desk>, numbers: &[&str]) {
+    let numbers: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    desk.lock()
+        .unwrap()
+        .add_title_with_copies(TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() }, &numbers)
+        .unwrap();
+}
+
 pub(crate) fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
     desk.lock().unwrap().check_out(CheckOutRequest::new(member.id, [number]).confirmed()).unwrap().books[0].status
 }
@@ -73,6 +82,28 @@ pub(crate) async fn serve_on_loopback(storage: &Arc<dyn Storage>) -> (String, Cl
     (url, client)
 }
 
+/// Center 1234 on the server, its API on loopback, and two desks of it
+/// (numbers 1 and 2) on one clock, both enrolled.
+pub(crate) struct TwoDesks {
+    pub url: String,
+    pub client: Client,
+    pub clock: ManualClock,
+    pub a: Arc<Mutex<Desk>>,
+    pub b: Arc<Mutex<Desk>>,
+}
+
+pub(crate) async fn two_enrolled_desks(storage: &Arc<dyn Storage>) -> TwoDesks {
+    admin(storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
+    let (code_a, code_b) =
+        admin(storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
+    let (url, client) = serve_on_loopback(storage).await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
+    let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
+    enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
+    enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
+    TwoDesks { url, client, clock, a, b }
+}
+
 /// An admin command on the server's storage, run off the async runtime as
 /// the server runs every storage call.
 pub(crate) fn admin<T: Send>(storage: &Arc<dyn Storage>, f: impl FnOnce(&dyn Storage) -> T + Send) -> T {
@@ -80,28 +111,15 @@ pub(crate) fn admin<T: Send>(storage: &Arc<dyn Storage>, f: impl FnOnce(&dyn Sto
 }
 
 async fn two_offline_desks_lending_the_same_copy_both_see_one_exception_after_sync(storage: Arc<dyn Storage>) {
-    admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
-    let (code_a, code_b) =
-        admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let (url, client) = serve_on_loopback(&storage).await;
-
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
-    let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
+    let TwoDesks { url, client, clock, a, b } = two_enrolled_desks(&storage).await;
     // A code of another center is refused and nothing is kept.
     admin(&storage, |s| s.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap());
     let other = admin(&storage, |s| s.create_enrol_code("5678").unwrap());
-    assert!(matches!(enrol(&a, &client, &url, &other, "میز ۱").await, Err(SyncError::WrongCenter)));
-    assert_eq!(a.lock().unwrap().sync_settings().unwrap(), None);
-    enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
-    enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
+    let c = new_desk(&clock, 3);
+    assert!(matches!(enrol(&c, &client, &url, &other, "میز ۳").await, Err(SyncError::WrongCenter)));
+    assert_eq!(c.lock().unwrap().sync_settings().unwrap(), None);
 
-    a.lock()
-        .unwrap()
-        .add_title_with_copies(
-            TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() },
-            &["1".to_string(), "2".to_string()],
-        )
-        .unwrap();
+    add_copies(&a, &["1", "2"]);
     let m = register(&a, "سارا", 41);
     let n = register(&a, "مینا", 42);
     assert_eq!(lend(&a, &m, "1"), BookStatus::Lent);

@@ -4,14 +4,12 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
-use kanoon_domain::entities::CenterKind;
+use chrono::Duration;
 use kanoon_server::{SqliteStorage, Storage};
-use kanoon_store::ManualClock;
 use kanoon_store::members::Photo;
-use kanoon_sync::{enrol, sync_once};
+use kanoon_sync::sync_once;
 
-use crate::over_http::{admin, new_desk, register, serve_on_loopback};
+use crate::over_http::{TwoDesks, register, two_enrolled_desks};
 
 fn jpeg(tag: &str) -> Photo {
     // Not decoded anywhere on the way: any bytes stand for the image.
@@ -22,15 +20,7 @@ fn jpeg(tag: &str) -> Photo {
 async fn a_photo_reaches_the_other_desk_and_the_latest_change_wins() {
     let dir = tempfile::tempdir().unwrap();
     let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap());
-    admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
-    let (code_a, code_b) =
-        admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let (url, client) = serve_on_loopback(&storage).await;
-
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
-    let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
-    enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
-    enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
+    let TwoDesks { client, clock, a, b, .. } = two_enrolled_desks(&storage).await;
 
     let sara = register(&a, "سارا", 41);
     let mina = register(&a, "مینا", 42);

@@ -5,15 +5,12 @@
 
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
 use kanoon_domain::entities::CenterKind;
 use kanoon_server::{Storage, province_exceptions};
-use kanoon_store::ManualClock;
-use kanoon_store::catalog::TitleInput;
 use kanoon_store::circulation::BookStatus;
-use kanoon_sync::{enrol, sync_once};
+use kanoon_sync::sync_once;
 
-use crate::over_http::{admin, lend, new_desk, register, serve_on_loopback};
+use crate::over_http::{TwoDesks, add_copies, admin, lend, register, two_enrolled_desks};
 
 on_both_backends!(
     sqlite_the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution,
@@ -22,23 +19,10 @@ on_both_backends!(
 );
 
 async fn the_server_lists_a_double_loan_under_the_desks_id_and_its_resolution(storage: Arc<dyn Storage>) {
-    admin(&storage, |s| s.add_center("1234", "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap());
+    let TwoDesks { client, clock, a, b, .. } = two_enrolled_desks(&storage).await;
     admin(&storage, |s| s.add_center("5678", "مرکز سیار", CenterKind::Mobile).unwrap());
-    let (code_a, code_b) =
-        admin(&storage, |s| (s.create_enrol_code("1234").unwrap(), s.create_enrol_code("1234").unwrap()));
-    let (url, client) = serve_on_loopback(&storage).await;
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2025, 4, 5, 6, 30, 0).unwrap());
-    let (a, b) = (new_desk(&clock, 1), new_desk(&clock, 2));
-    enrol(&a, &client, &url, &code_a, "میز ۱").await.unwrap();
-    enrol(&b, &client, &url, &code_b, "میز ۲").await.unwrap();
 
-    a.lock()
-        .unwrap()
-        .add_title_with_copies(
-            TitleInput { title: "قصه‌های مجید".into(), ..TitleInput::default() },
-            &["7".to_string(), "8".to_string()],
-        )
-        .unwrap();
+    add_copies(&a, &["7", "8"]);
     let m = register(&a, "سارا", 61);
     let n = register(&a, "مینا", 62);
     // A loan returned in the ordinary way is no exception.

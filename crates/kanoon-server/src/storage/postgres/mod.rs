@@ -33,16 +33,11 @@ mod snapshot;
 
 use std::time::Duration;
 
-use kanoon_domain::entities::CenterKind;
-use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
-use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
 use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
-use uuid::Uuid;
 
 use super::rules::check_schema_version;
-use super::{CenterInfo, CenterOp, DeviceAuth, DeviceInfo, IncomingOp, Snapshot, Storage};
 use crate::error::AppError;
 
 /// The migrations, in order; `kanoon_server_schema` records each applied one.
@@ -180,61 +175,10 @@ fn lock(tx: &mut Transaction<'_>, lock: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-impl Storage for PostgresStorage {
-    fn add_center(&self, code: &str, name: &str, kind: CenterKind) -> Result<CenterInfo, AppError> {
-        enrolment::add_center(self, code, name, kind)
-    }
-
-    fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError> {
-        enrolment::create_enrol_code(self, center_code)
-    }
-
-    fn enrol(&self, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
-        enrolment::enrol(self, request)
-    }
-
-    fn device_for_token(&self, token: &str) -> Result<Option<DeviceAuth>, AppError> {
-        enrolment::device_for_token(self, token)
-    }
-
-    fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError> {
-        ops::push(self, center_id, device_id, ops)
-    }
-
-    fn pull(&self, center_id: Uuid, after: Cursor, limit: usize) -> Result<PullResponse, AppError> {
-        ops::pull(self, center_id, after, limit)
-    }
-
-    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError> {
-        snapshot::snapshot(self, center_id)
-    }
-
-    fn devices(&self) -> Result<Vec<DeviceInfo>, AppError> {
-        enrolment::devices(self)
-    }
-
-    fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
-    fn health(&self) -> Result<(), AppError> {
-        self.client()?.simple_query("SELECT 1")?;
-        Ok(())
-    }
-
-    fn log_length(&self) -> Result<u64, AppError> {
-        ops::log_length(self)
-    }
-
-    fn put_photo(&self, center_id: Uuid, device_id: Uuid, photo: &PhotoBody) -> Result<PhotoOutcome, AppError> {
-        photos::put_photo(self, center_id, device_id, photo)
-    }
-
-    fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError> {
-        photos::photos_after(self, center_id, after, limit)
-    }
-
-    fn center_ops(&self, center_id: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError> {
-        exceptions::center_ops(self, center_id, entities)
-    }
+/// Whether the database answers.
+fn health(storage: &PostgresStorage) -> Result<(), AppError> {
+    storage.client()?.simple_query("SELECT 1")?;
+    Ok(())
 }
+
+storage_from_modules!(PostgresStorage);

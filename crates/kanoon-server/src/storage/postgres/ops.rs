@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{OP_LOG_LOCK, PostgresStorage, lock};
 use crate::error::AppError;
-use crate::storage::rules::{PullWindow, check_push, record_push_outcome};
+use crate::storage::rules::{PullWindow, record_push_outcome};
 use crate::storage::{IncomingOp, PROVINCE_SCOPE};
 
 /// Pulled ops: the device's center's and the province's, each side read in
@@ -72,17 +72,14 @@ impl<'a> PushRows<'a> {
     }
 }
 
+/// Stores a checked, non-empty batch (`Storage::push`).
 pub(super) fn push(
     storage: &PostgresStorage,
     center_id: Uuid,
     device_id: Uuid,
     ops: &[IncomingOp],
 ) -> Result<PushResponse, AppError> {
-    check_push(center_id, device_id, ops)?;
     let mut response = PushResponse::default();
-    if ops.is_empty() {
-        return Ok(response);
-    }
     let now = Utc::now();
     // One row per op id, its first occurrence in the batch (one
     // statement cannot insert a key twice); the columns as arrays.

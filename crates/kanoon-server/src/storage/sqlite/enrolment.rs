@@ -6,7 +6,7 @@ use kanoon_domain::entities::{CenterKind, normalize_center_code};
 use kanoon_protocol::wire::{EnrolRequest, EnrolResponse};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{SqliteStorage, iso, now_iso, parse_uuid};
+use super::{SqliteStorage, iso, now_iso, parse_uuid, uuid_at};
 use crate::error::AppError;
 use crate::storage::rules::{
     EnrolTarget, center_exists, check_enrol, check_enrol_target, enrol_code_unknown, new_center,
@@ -135,28 +135,15 @@ pub(super) fn devices(storage: &SqliteStorage) -> Result<Vec<DeviceInfo>, AppErr
          ORDER BY c.code, d.desk_number",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, u8>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, Option<String>>(6)?,
-        ))
+        Ok(DeviceInfo {
+            device_id: uuid_at(r, 0)?,
+            center_id: uuid_at(r, 1)?,
+            center_code: r.get(2)?,
+            desk_number: r.get(3)?,
+            name: r.get(4)?,
+            enrolled_at: r.get(5)?,
+            last_seen_at: r.get(6)?,
+        })
     })?;
-    let mut devices = Vec::new();
-    for row in rows {
-        let (device_id, center_id, center_code, desk_number, name, enrolled_at, last_seen_at) = row?;
-        devices.push(DeviceInfo {
-            device_id: parse_uuid(&device_id, "device id")?,
-            center_id: parse_uuid(&center_id, "center id")?,
-            center_code,
-            desk_number,
-            name,
-            enrolled_at,
-            last_seen_at,
-        });
-    }
-    Ok(devices)
+    Ok(rows.collect::<Result<_, _>>()?)
 }

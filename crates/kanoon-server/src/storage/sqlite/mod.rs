@@ -22,14 +22,11 @@ mod ops;
 mod photos;
 mod snapshot;
 
-use kanoon_domain::entities::CenterKind;
-use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
-use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::types::Type;
+use rusqlite::{Connection, OpenFlags, Row};
 use uuid::Uuid;
 
 use super::rules::check_schema_version;
-use super::{CenterInfo, CenterOp, DeviceAuth, DeviceInfo, IncomingOp, Snapshot, Storage};
 use crate::error::AppError;
 
 /// The migrations, in order; `user_version` = how many are applied.
@@ -152,6 +149,12 @@ fn parse_uuid(s: &str, what: &str) -> Result<Uuid, AppError> {
     s.parse().map_err(|_| AppError::internal(format!("{what} «{s}» is not a UUID")))
 }
 
+/// The UUID in column `i` of a row (SQLite stores them as text).
+fn uuid_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let text: String = row.get(i)?;
+    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
 /// Now as stored: ISO 8601 UTC with milliseconds.
 fn now_iso() -> String {
     iso(chrono::Utc::now())
@@ -162,69 +165,19 @@ fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-impl Storage for SqliteStorage {
-    fn add_center(&self, code: &str, name: &str, kind: CenterKind) -> Result<CenterInfo, AppError> {
-        enrolment::add_center(self, code, name, kind)
-    }
-
-    fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError> {
-        enrolment::create_enrol_code(self, center_code)
-    }
-
-    fn enrol(&self, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
-        enrolment::enrol(self, request)
-    }
-
-    fn device_for_token(&self, token: &str) -> Result<Option<DeviceAuth>, AppError> {
-        enrolment::device_for_token(self, token)
-    }
-
-    fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError> {
-        ops::push(self, center_id, device_id, ops)
-    }
-
-    fn pull(&self, center_id: Uuid, after: Cursor, limit: usize) -> Result<PullResponse, AppError> {
-        ops::pull(self, center_id, after, limit)
-    }
-
-    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError> {
-        snapshot::snapshot(self, center_id)
-    }
-
-    fn devices(&self) -> Result<Vec<DeviceInfo>, AppError> {
-        enrolment::devices(self)
-    }
-
-    fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
-    fn health(&self) -> Result<(), AppError> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
-    }
-
-    fn log_length(&self) -> Result<u64, AppError> {
-        ops::log_length(self)
-    }
-
-    fn put_photo(&self, center_id: Uuid, device_id: Uuid, photo: &PhotoBody) -> Result<PhotoOutcome, AppError> {
-        photos::put_photo(self, center_id, device_id, photo)
-    }
-
-    fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError> {
-        photos::photos_after(self, center_id, after, limit)
-    }
-
-    fn center_ops(&self, center_id: Option<Uuid>, entities: &[&str]) -> Result<Vec<CenterOp>, AppError> {
-        exceptions::center_ops(self, center_id, entities)
-    }
+/// Whether the database answers.
+fn health(storage: &SqliteStorage) -> Result<(), AppError> {
+    storage.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+    Ok(())
 }
+
+storage_from_modules!(SqliteStorage);
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::storage::Storage;
 
     #[test]
     fn a_new_database_gets_the_pragmas_the_schema_and_an_epoch() {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{SqliteStorage, now_iso};
 use crate::error::AppError;
-use crate::storage::rules::{PullWindow, check_push, record_push_outcome};
+use crate::storage::rules::{PullWindow, record_push_outcome};
 use crate::storage::{IncomingOp, PROVINCE_SCOPE};
 
 /// Pulled ops: the device's center's and the province's, each side read in
@@ -25,17 +25,14 @@ const INSERT_SQL: &str = "
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
     ON CONFLICT (op_id) DO NOTHING";
 
+/// Stores a checked, non-empty batch (`Storage::push`).
 pub(super) fn push(
     storage: &SqliteStorage,
     center_id: Uuid,
     device_id: Uuid,
     ops: &[IncomingOp],
 ) -> Result<PushResponse, AppError> {
-    check_push(center_id, device_id, ops)?;
     let mut response = PushResponse::default();
-    if ops.is_empty() {
-        return Ok(response);
-    }
     let (center, pusher, now) = (center_id.to_string(), device_id.to_string(), now_iso());
     let mut conn = storage.conn();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -6,7 +6,7 @@ use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{SqliteStorage, now_iso, parse_uuid};
+use super::{SqliteStorage, now_iso, uuid_at};
 use crate::error::AppError;
 use crate::storage::rules::{StoredPhoto, check_photo, fetch_limit, is_newer_photo, photo_page, sql_int};
 
@@ -63,19 +63,14 @@ pub(super) fn photos_after(
          WHERE center_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![center_id.to_string(), sql_int(after), fetch_limit(limit)], |r| {
-        Ok((r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?))
+        Ok(StoredPhoto {
+            seq: r.get(0)?,
+            member_id: uuid_at(r, 1)?,
+            mime: r.get(2)?,
+            bytes: r.get(3)?,
+            updated_at: r.get(4)?,
+            device_id: uuid_at(r, 5)?,
+        })
     })?;
-    let mut photos = Vec::new();
-    for row in rows {
-        let (seq, member_id, mime, bytes, updated_at, device_id) = row?;
-        photos.push(StoredPhoto {
-            seq,
-            member_id: parse_uuid(&member_id, "member id")?,
-            mime,
-            bytes,
-            updated_at,
-            device_id: parse_uuid(&device_id, "device id")?,
-        });
-    }
-    Ok(photo_page(after, limit, photos))
+    Ok(photo_page(after, limit, rows.collect::<Result<_, _>>()?))
 }
