@@ -20,6 +20,17 @@ describe("ScanGuard", () => {
     const g = new ScanGuard();
     for (const [code, at, accepted] of scans) expect(g.accept(code, at)).toBe(accepted);
   });
+  it("enter reads a scan field's code on Enter only, and drops empty codes and echoes", () => {
+    const g = new ScanGuard();
+    let prevented = 0;
+    const key = (k: string) => ({ key: k, preventDefault: () => (prevented += 1) }) as unknown as KeyboardEvent;
+    expect(g.enter(key("a"), "123")).toBeNull();
+    expect(prevented).toBe(0);
+    expect(g.enter(key("Enter"), "  ")).toBeNull();
+    expect(g.enter(key("Enter"), "۱۲۳")?.code).toBe("123");
+    expect(g.enter(key("Enter"), "123")).toBeNull();
+    expect(prevented).toBe(3);
+  });
   it("reset forgets the last scan", () => {
     const g = new ScanGuard();
     g.accept("7", 0);
