@@ -65,6 +65,12 @@ async function checkA11y(screen) {
   }
 }
 
+/** Checks the screen with axe, then screenshots it (as `file`). */
+async function look(screen, file) {
+  await checkA11y(screen);
+  await shot(file);
+}
+
 async function nav(screen) {
   await (await $(`button[data-screen="${screen}"]`)).click();
 }
@@ -82,20 +88,26 @@ async function typeInto(sel, text) {
   await el.setValue(text);
 }
 
+/** Types each text into the field of its selector, in order. */
+async function fill(fields) {
+  for (const [sel, text] of Object.entries(fields)) await typeInto(sel, text);
+}
+
 let memberNumber = "";
 
 try {
   await step("first-run setup", async () => {
     await (await $("#center-code")).waitForDisplayed({ timeout: 20000 });
-    await typeInto("#center-code", "۱۲۳۴");
-    await typeInto("#center-name", "مرکز فرهنگی هنری شماره ۱ اراک");
-    await typeInto("#desk-number", "۱");
-    await typeInto("#manager-name", "زهرا محمدی");
-    await typeInto("#manager-username", "zahra");
-    await typeInto("#manager-password", "کتابخانه۱۴۰۵");
-    await typeInto("#manager-password2", "کتابخانه۱۴۰۵");
-    await checkA11y("setup");
-    await shot("01-setup");
+    await fill({
+      "#center-code": "۱۲۳۴",
+      "#center-name": "مرکز فرهنگی هنری شماره ۱ اراک",
+      "#desk-number": "۱",
+      "#manager-name": "زهرا محمدی",
+      "#manager-username": "zahra",
+      "#manager-password": "کتابخانه۱۴۰۵",
+      "#manager-password2": "کتابخانه۱۴۰۵",
+    });
+    await look("setup", "01-setup");
     await (await $("#setup-submit")).click();
     await (await $('button[data-screen="loan"]')).waitForDisplayed({ timeout: 8000 });
   });
@@ -106,8 +118,7 @@ try {
     await typeInto("#login-password", "wrong-password");
     await (await $("#login-submit")).click();
     await (await $('[data-error-code="wrong_credentials"]')).waitForDisplayed({ timeout: 5000 });
-    await checkA11y("login");
-    await shot("02-login");
+    await look("login", "02-login");
     await typeInto("#login-password", "کتابخانه۱۴۰۵");
     await (await $("#login-submit")).click();
     await (await $("#loan-member")).waitForDisplayed({ timeout: 5000 });
@@ -116,8 +127,7 @@ try {
   await step("home", async () => {
     await nav("home");
     await (await $("#home-today")).waitForDisplayed({ timeout: 5000 });
-    await checkA11y("home");
-    await shot("03-home");
+    await look("home", "03-home");
   });
 
   await step("catalog: add a title with three copies", async () => {
@@ -128,18 +138,19 @@ try {
     await typeInto("#title-regnos", "100001, 100002, 100003");
     await (await $("#title-submit")).click();
     await browser.waitUntil(async () => (await (await $("main")).getText()).includes("100003") || (await (await $("main")).getText()).includes("۱۰۰۰۰۳"), { timeout: 8000, timeoutMsg: "copies listed" });
-    await checkA11y("catalog");
-    await shot("04-catalog");
+    await look("catalog", "04-catalog");
   });
 
   await step("register a member with a photo file", async () => {
     await nav("register");
-    await typeInto("#reg-first-name", "سارا");
-    await typeInto("#reg-last-name", "احمدی");
-    await typeInto("#reg-father-name", "علی");
-    await typeInto("#reg-national-id", "۰۰۱۳۵۴۲۴۱۹");
-    await typeInto("#reg-birth-date", "۱۳۹۵/۰۶/۱۲");
-    await typeInto("#reg-guardian-phone", "۰۹۱۲۱۲۳۴۵۶۷");
+    await fill({
+      "#reg-first-name": "سارا",
+      "#reg-last-name": "احمدی",
+      "#reg-father-name": "علی",
+      "#reg-national-id": "۰۰۱۳۵۴۲۴۱۹",
+      "#reg-birth-date": "۱۳۹۵/۰۶/۱۲",
+      "#reg-guardian-phone": "۰۹۱۲۱۲۳۴۵۶۷",
+    });
     // A real PNG handed to the file input as a user would pick it.
     await browser.execute(() => {
       const c = document.createElement("canvas");
@@ -159,8 +170,7 @@ try {
     await browser.waitUntil(async () => (await $$img()) > 0, { timeout: 5000, timeoutMsg: "photo preview" });
     const receipt = await $("#reg-fee-receipt");
     if (await receipt.isExisting()) await receipt.setValue("۴۵۶۷");
-    await checkA11y("register");
-    await shot("05-register");
+    await look("register", "05-register");
     await (await $("#reg-submit")).click();
     await waitText("#reg-member-number", (t) => /[0-9۰-۹]{6,}/.test(t), "the new member number");
     memberNumber = ascii((await (await $("#reg-member-number")).getText()).replace(/[^0-9۰-۹]/g, ""));
@@ -187,8 +197,7 @@ try {
     const due = text.match(/[۰-۹]{4}\/[۰-۹]{2}\/[۰-۹]{2}/)?.[0];
     if (!due) throw new Error(`no Jalali due date in «${text}»`);
     if (ascii(due) <= ascii(today.ok.today_jalali)) throw new Error(`due ${due} is not after today ${today.ok.today_jalali}`);
-    await checkA11y("loan");
-    await shot("07-loan-lent");
+    await look("loan", "07-loan-lent");
   });
 
   await step("a third book is refused with the limit message", async () => {
@@ -212,8 +221,7 @@ try {
     await nav("returns");
     await typeInto("#return-book", "100001" + ENTER);
     await (await $('#return-rows tr[data-regno="100001"]')).waitForExist({ timeout: 5000 });
-    await checkA11y("returns");
-    await shot("09-returns");
+    await look("returns", "09-returns");
   });
 
   await step("the overdue list after moving the clock", async () => {
@@ -224,8 +232,7 @@ try {
     await (await $('#overdue-rows tr[data-regno="100002"]')).waitForExist({ timeout: 5000 });
     const row = await (await $('#overdue-rows tr[data-regno="100002"]')).getText();
     if (!row.includes("۰۹۱۲۱۲۳۴۵۶۷")) throw new Error(`guardian phone missing in «${row}»`);
-    await checkA11y("overdue");
-    await shot("10-overdue");
+    await look("overdue", "10-overdue");
   });
 
   await step("members: find the member and open the profile", async () => {
@@ -234,8 +241,7 @@ try {
     await browser.waitUntil(async () => (await (await $("main")).getText()).includes("احمدی"), { timeout: 5000, timeoutMsg: "search hit" });
     await browser.keys(ENTER);
     await browser.pause(300);
-    await checkA11y("members");
-    await shot("11-member-profile");
+    await look("members", "11-member-profile");
   });
 
   await step("membership card print layout", async () => {
@@ -244,8 +250,7 @@ try {
     else await (await $("button*=کارت")).click();
     await (await $("#print-card")).waitForDisplayed({ timeout: 5000 });
     await (await $("#card-barcode")).waitForExist({ timeout: 5000 });
-    await checkA11y("print-card");
-    await shot("12-print-card");
+    await look("print-card", "12-print-card");
   });
 
   await step("label sheet print layout", async () => {
@@ -260,15 +265,13 @@ try {
     }
     await (await $("#print-labels")).waitForDisplayed({ timeout: 5000 });
     await browser.waitUntil(async () => (await browser.$$("#print-labels svg")).length >= 1, { timeout: 5000, timeoutMsg: "barcodes" });
-    await checkA11y("print-labels");
-    await shot("13-print-labels");
+    await look("print-labels", "13-print-labels");
   });
 
   await step("settings", async () => {
     await nav("settings");
     await browser.pause(300);
-    await checkA11y("settings");
-    await shot("14-settings");
+    await look("settings", "14-settings");
   });
 
   await step("sync: an unreachable server is reported, the desk keeps working", async () => {
@@ -294,8 +297,7 @@ try {
     await link.waitForExist({ timeout: 5000 });
     await link.click();
     await browser.pause(300);
-    await checkA11y("import");
-    await shot("16-import");
+    await look("import", "16-import");
   });
 } catch {
   // reported by step()

@@ -69,6 +69,19 @@ export function load<T>(fetch: () => Promise<T>): Loader<T> {
   return l;
 }
 
+/**
+ * A Loader that reads at once and again whenever what `key` reads changes
+ * (e.g. a record's version after an edit). Call it while a component is set up.
+ */
+export function loadWith<T>(key: () => unknown, fetch: () => Promise<T>): Loader<T> {
+  const l = new Loader(fetch);
+  $effect(() => {
+    key();
+    void l.reload();
+  });
+  return l;
+}
+
 /** Something the user asks the desk to do (save, renew, sign in…). */
 export class Action {
   error = $state.raw<ApiError | null>(null);

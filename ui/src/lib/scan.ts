@@ -1,5 +1,6 @@
 // Barcode scanners type the code and press Enter. Some send it twice (a
 // double trigger); the second identical scan within the window is dropped.
+import { normalizeCode } from "./digits";
 
 export const DUPLICATE_SCAN_MS = 500;
 
@@ -15,6 +16,19 @@ export class ScanGuard {
     this.last = code;
     this.at = now;
     return !repeat;
+  }
+
+  /**
+   * The scan an Enter in a scan field completes: the field's text as a code
+   * and when it was read; null for another key, an empty field or an echo.
+   * An Enter is kept from the form.
+   */
+  enter(e: KeyboardEvent, text: string): { code: string; started: number } | null {
+    if (e.key !== "Enter") return null;
+    e.preventDefault();
+    const started = performance.now();
+    const code = normalizeCode(text);
+    return code === "" || !this.accept(code, started) ? null : { code, started };
   }
 
   reset(): void {

@@ -1,6 +1,7 @@
 // The member form's state (what the inputs hold, as typed) and its
 // conversion to and from the store's MemberDetails; shared by registration
 // and editing.
+import { tick } from "svelte";
 import type { AgeGroup, CenterKind, FeeExemption, FeeInput, Gender, JalaliDate, MemberDetails } from "../../lib/bindings";
 import { formatNumber, parseInteger, toAsciiDigits } from "../../lib/digits";
 import { ageOn, formatJalali, parseJalali } from "../../lib/jalali";
@@ -206,4 +207,16 @@ export function feeInputFromForm(f: FeeFormState): FeeInput {
 export function describedBy(id: string, hasError: boolean, help = false): string | undefined {
   const ids = [help ? `${id}-help` : "", hasError ? `${id}-error` : ""].filter((x) => x !== "");
   return ids.length ? ids.join(" ") : undefined;
+}
+
+/**
+ * After a submit has turned the form's errors on: once they are on screen,
+ * focuses the first invalid field of the form `formId`. True when there are
+ * no errors (the form may be sent).
+ */
+export async function validOrFocus(formId: string, errors: () => FieldErrors): Promise<boolean> {
+  await tick();
+  if (Object.keys(errors()).length === 0) return true;
+  document.querySelector<HTMLElement>(`#${formId} [aria-invalid='true']`)?.focus();
+  return false;
 }
