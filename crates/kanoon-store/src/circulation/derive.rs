@@ -2,6 +2,8 @@
 //! and where a copy is are the fold of the events, re-derived when they change.
 
 use super::*;
+use crate::sql::run;
+use kanoon_domain::circulation::OpenLoan;
 
 /// Reads `id, hlc, device_id, at, data` rows into event records.
 pub(super) fn read_events(
@@ -94,17 +96,7 @@ pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<Vec<Anomaly>
     let state = fold(&events);
     tx.execute("DELETE FROM open_loans WHERE copy_id = ?1", [copy_id.to_string()])?;
     for l in state.open_loans_of_copy(copy_id) {
-        tx.execute(
-            "INSERT INTO open_loans (loan_id, copy_id, member_id, lent_on, due_on, renewals) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                l.loan_id.to_string(),
-                l.copy_id.to_string(),
-                l.member_id.to_string(),
-                l.lent_on.to_string(),
-                l.due_on.to_string(),
-                l.renewals
-            ],
-        )?;
+        insert_open_loan(tx, l)?;
     }
     // Where the copy is: its last standing transfer; with none standing,
     // where the first transfer took it from.
@@ -132,17 +124,25 @@ pub(crate) fn record_loan(
 ) -> Result<Uuid> {
     let loan_id = Uuid::now_v7();
     w.event(loan_id, Event::Loan { copy_id, member_id, lent_on, due_on, overridden })?;
-    w.tx.prepare_cached(
-        "INSERT INTO open_loans (loan_id, copy_id, member_id, lent_on, due_on) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        loan_id.to_string(),
-        copy_id.to_string(),
-        member_id.to_string(),
-        lent_on.to_string(),
-        due_on.to_string()
-    ])?;
+    insert_open_loan(&w.tx, &OpenLoan { loan_id, copy_id, member_id, lent_on, due_on, renewals: 0 })?;
     Ok(loan_id)
+}
+
+/// A row of the derived `open_loans` table.
+fn insert_open_loan(tx: &Connection, l: &OpenLoan) -> Result<()> {
+    run(
+        tx,
+        "INSERT INTO open_loans (loan_id, copy_id, member_id, lent_on, due_on, renewals) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            l.loan_id.to_string(),
+            l.copy_id.to_string(),
+            l.member_id.to_string(),
+            l.lent_on.to_string(),
+            l.due_on.to_string(),
+            l.renewals
+        ],
+    )?;
+    Ok(())
 }
 
 /// Appends an event to the log (an event already there is left as it is:
