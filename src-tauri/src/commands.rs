@@ -343,7 +343,12 @@ commands! {
     find_members(Search) -> Vec<MemberSummary> = |s, a| Ok(s.desk().find_members(&a.query, limit(a.limit))?);
     register_member(RegisterArgs) -> RegisterOutcome = |s, a| {
         let photo = a.photo_data_url.as_deref().map(photo_from_data_url).transpose()?;
-        Ok(s.desk().register_member(RegisterMember { photo: photo, confirm_duplicate_national_id: a.confirm_duplicate_national_id, legacy_number: a.legacy_number, ..RegisterMember::new(a.details, a.fee) })?)
+        Ok(s.desk().register_member(RegisterMember {
+            photo,
+            confirm_duplicate_national_id: a.confirm_duplicate_national_id,
+            legacy_number: a.legacy_number,
+            ..RegisterMember::new(a.details, a.fee)
+        })?)
     };
     renew_membership(RenewArgs) -> MemberView = |s, a| Ok(s.desk().renew_membership(a.member_id, a.fee)?);
     edit_member(EditMemberArgs) -> MemberView = |s, a| Ok(s.desk().edit_member(a.member_id, a.details)?);
