@@ -9,6 +9,7 @@ use kanoon_domain::entities::{Center, Permission, Role, Staff, WithdrawReason};
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::policy::Policy;
 use kanoon_import::{ColumnMapping, ImportKind};
+use kanoon_store::SetupRequest;
 use kanoon_store::catalog::{CopyView, TitleInput, TitleSearch, TitleView};
 use kanoon_store::circulation::{
     CheckInResult, CheckOutRequest, CheckOutResult, LoanHistoryRow, LoanView, OverdueRow, TodaySummary,
@@ -19,7 +20,6 @@ use kanoon_store::members::{
     RegisterOutcome,
 };
 use kanoon_store::settings::{FeeExemption, Holiday, MembershipTerms};
-use kanoon_store::SetupRequest;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
