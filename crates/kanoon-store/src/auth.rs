@@ -45,6 +45,14 @@ pub fn hash_password(password: &str) -> Result<String> {
     Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(failed)?.to_string())
 }
 
+/// Refuses anything but an argon2id hash in PHC form.
+pub(crate) fn check_hash(hash: &str) -> Result<()> {
+    match PasswordHash::new(hash) {
+        Ok(h) if h.algorithm == argon2::Algorithm::Argon2id.ident() => Ok(()),
+        _ => Err(StoreError::InvalidInput("رمز مدیر به شکل درهم‌سازی‌شده argon2id نیست.".into())),
+    }
+}
+
 /// False for a wrong password and for a stored hash that does not parse.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())

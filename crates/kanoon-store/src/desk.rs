@@ -208,10 +208,17 @@ impl Desk {
     /// groups, policy, exemptions), all in one transaction; the manager is
     /// signed in.
     pub fn setup(&mut self, req: SetupRequest, manager_password: &str) -> Result<Staff> {
+        self.setup_with_password_hash(req, crate::auth::hash_password(manager_password)?)
+    }
+
+    /// `setup` with the manager's password already hashed (an argon2id PHC
+    /// string from `auth::hash_password`): for provisioning many desks with
+    /// one initial password, hashed once.
+    pub fn setup_with_password_hash(&mut self, req: SetupRequest, password_hash: String) -> Result<Staff> {
         if self.identity.is_some() {
             return Err(StoreError::Conflict("این میز پیش‌تر راه‌اندازی شده است.".into()));
         }
-        let password_hash = crate::auth::hash_password(manager_password)?;
+        crate::auth::check_hash(&password_hash)?;
         let code = kanoon_domain::entities::normalize_center_code(&req.center_code);
         if !kanoon_domain::entities::is_valid_center_code(&code) {
             return Err(StoreError::InvalidInput(format!(

@@ -219,3 +219,16 @@ fn plain_http_enrolment_is_refused_except_to_this_computer() {
         f.desk.set_sync_settings(&SyncSettings { server, token: "t".into() }).unwrap();
     }
 }
+
+#[test]
+fn setup_with_a_prepared_hash_takes_only_an_argon2id_hash_and_its_password_signs_in() {
+    let mut desk = Desk::open_in_memory().unwrap();
+    for not_argon2id in ["kanoon1404", "", "$2b$12$abcdefghijklmnopqrstuv"] {
+        assert_eq!(code(desk.setup_with_password_hash(setup_request(), not_argon2id.into())), ErrorCode::InvalidInput);
+    }
+    assert!(desk.identity().is_none(), "a refused setup writes nothing");
+    let hash = kanoon_store::auth::hash_password(PASSWORD).unwrap();
+    let manager = desk.setup_with_password_hash(setup_request(), hash).unwrap();
+    desk.sign_out();
+    assert_eq!(desk.sign_in(&manager.username, PASSWORD).unwrap().id, manager.id);
+}

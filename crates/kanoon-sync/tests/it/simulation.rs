@@ -73,6 +73,11 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use uuid::Uuid;
 
+/// The managers' password, hashed once for every desk of every seed
+/// (argon2id is slow on purpose).
+static MANAGER_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| kanoon_store::auth::hash_password("kanoon1404").unwrap_or_default());
+
 /// Seeds per `cargo test` run (CI).
 const DEFAULT_SEEDS: u64 = 2_000;
 /// Every this many seeds run on database files (desks and server).
@@ -287,7 +292,7 @@ impl World {
                 let path = file(&format!("desk-{c}-{n}.sqlite"));
                 let mut desk = open_desk(path.as_deref(), &clock)?;
                 let manager = format!("m{c}{n}");
-                desk.setup(
+                desk.setup_with_password_hash(
                     SetupRequest {
                         center_code: code.clone(),
                         center_name: format!("مرکز {code}"),
@@ -296,7 +301,7 @@ impl World {
                         manager_username: manager.clone(),
                         manager_full_name: "مدیر".into(),
                     },
-                    "kanoon1404",
+                    MANAGER_HASH.clone(),
                 )
                 .map_err(err)?;
                 let device = desk.identity().unwrap().device_id;
@@ -889,7 +894,7 @@ impl World {
     fn replay(&self, c: usize, log: &[Op]) -> Result<Desk, String> {
         let clock = ManualClock::new(self.now);
         let mut desk = Desk::open_in_memory().map_err(err)?.with_clock(Arc::new(clock));
-        desk.setup(
+        desk.setup_with_password_hash(
             SetupRequest {
                 center_code: self.centers[c].code.clone(),
                 center_name: format!("مرکز {}", self.centers[c].code),
@@ -898,7 +903,7 @@ impl World {
                 manager_username: "replay".into(),
                 manager_full_name: "بازپخش".into(),
             },
-            "kanoon1404",
+            MANAGER_HASH.clone(),
         )
         .map_err(err)?;
         apply_in_pages(&mut desk, log, 50, Cursor::default())?;
