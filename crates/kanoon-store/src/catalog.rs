@@ -107,7 +107,7 @@ fn clean_title(mut t: TitleInput, groups: &[kanoon_domain::age_group::AgeGroup])
 
 pub(crate) fn insert_title(w: &mut Write<'_>, t: &TitleInput) -> Result<Uuid> {
     let id = Uuid::now_v7();
-    rows::save(w, id, &TitleRecord { details: t.clone(), merged_into: None }, None)?;
+    w.save(id, &TitleRecord { details: t.clone(), merged_into: None }, None)?;
     Ok(id)
 }
 
@@ -124,7 +124,7 @@ pub(crate) fn insert_copy(w: &mut Write<'_>, title_id: Uuid, registration_number
     }
     let id = Uuid::now_v7();
     let copy = CopyRecord { title_id, center_id: w.center_id(), registration_number: number, withdrawn: None };
-    rows::save(w, id, &copy, None)?;
+    w.save(id, &copy, None)?;
     Ok(id)
 }
 
@@ -133,7 +133,7 @@ fn change_copy(w: &mut Write<'_>, copy_id: Uuid, change: impl FnOnce(&mut CopyRe
     let (old, clocks) = rows::load_existing::<CopyRecord>(&w.tx, copy_id, "این نسخه پیدا نشد.")?;
     let mut copy = old.clone();
     change(&mut copy);
-    rows::save(w, copy_id, &copy, Some((&old, &clocks)))?;
+    w.save(copy_id, &copy, Some((&old, &clocks)))?;
     Ok(())
 }
 
@@ -205,7 +205,7 @@ impl Desk {
         if record == old {
             return Ok(current);
         }
-        self.write(|w| rows::save(w, id, &record, Some((&old, &clocks))))?;
+        self.write(|w| w.save(id, &record, Some((&old, &clocks))))?;
         self.title(id)
     }
 
@@ -340,7 +340,7 @@ impl Desk {
             for c in &dup.copies {
                 change_copy(w, c.id, |copy| copy.title_id = keep)?;
             }
-            rows::save(w, duplicate, &record, Some((&old, &clocks)))?;
+            w.save(duplicate, &record, Some((&old, &clocks)))?;
             Ok(())
         })?;
         self.title(keep)
@@ -370,7 +370,7 @@ impl Desk {
             return Err(StoreError::Conflict(format!("مرکز با کد «{}» پیش‌تر ثبت شده است.", center.code)));
         }
         let center = Center { id: Center::id_for_code(&center.code), ..center };
-        self.write(|w| rows::save(w, center.id, &CenterRecord::of(&center), None).map(drop))
+        self.write(|w| w.save(center.id, &CenterRecord::of(&center), None).map(drop))
     }
 
     /// Sends a copy to another center (the van's and the postal center's

@@ -4,58 +4,37 @@
 //! appends the change's op(s) to the outbox.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kanoon_domain::age_group::AgeGroup;
-use kanoon_domain::circulation::{Event, EventRecord};
-use kanoon_domain::entities::{Center, CenterKind, Permission, Role, Staff};
+
+use kanoon_domain::entities::{Permission, Staff};
 use kanoon_domain::jalali;
 use kanoon_domain::policy::Policy;
-use kanoon_protocol::{EntityKind, FieldChange, FieldVersion, Hlc, HlcClock, Op, OpBody, SCHEMA_VERSION};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
+use kanoon_protocol::{Hlc, HlcClock};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
 use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
 use crate::db;
 use crate::error::{Result, StoreError};
-use crate::rows::center::CenterRecord;
-use crate::rows::{self, FieldClocks, FieldStamp};
+pub use crate::identity::{DeskIdentity, SetupRequest};
 use crate::sql::parse_uuid;
+pub(crate) use crate::write::Write;
 
 /// How far behind the latest recorded time the clock may be before
 /// circulation is refused (small corrections by time sync are normal).
 const CLOCK_TOLERANCE: Duration = Duration::minutes(5);
 
-/// Who this desk is; fixed at first run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct DeskIdentity {
-    pub device_id: Uuid,
-    pub center: Center,
-    pub desk_number: u8,
-}
-
-/// First-run answers: the center, this desk's number and the first manager.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct SetupRequest {
-    pub center_code: String,
-    pub center_name: String,
-    pub center_kind: CenterKind,
-    pub desk_number: u8,
-    pub manager_username: String,
-    pub manager_full_name: String,
-}
-
 pub struct Desk {
     pub(crate) conn: Connection,
     path: Option<PathBuf>,
     clock: Arc<dyn Clock>,
-    identity: Option<DeskIdentity>,
+    pub(crate) identity: Option<DeskIdentity>,
     pub(crate) staff: Option<Staff>,
     hlc: HlcClock,
     /// Latest time this database has seen (circulation refuses earlier).
@@ -203,77 +182,6 @@ impl Desk {
         self.identity.as_ref().ok_or(StoreError::NotSetUp)
     }
 
-    /// First run: records the center, this desk and the first manager with
-    /// their password (hashed), and fills the shipped reference data (age
-    /// groups, policy, exemptions), all in one transaction; the manager is
-    /// signed in.
-    pub fn setup(&mut self, req: SetupRequest, manager_password: &str) -> Result<Staff> {
-        self.setup_with_password_hash(req, crate::auth::hash_password(manager_password)?)
-    }
-
-    /// `setup` with the manager's password already hashed (an argon2id PHC
-    /// string from `auth::hash_password`): for provisioning many desks with
-    /// one initial password, hashed once.
-    pub fn setup_with_password_hash(&mut self, req: SetupRequest, password_hash: String) -> Result<Staff> {
-        if self.identity.is_some() {
-            return Err(StoreError::Conflict("این میز پیش‌تر راه‌اندازی شده است.".into()));
-        }
-        crate::auth::check_hash(&password_hash)?;
-        let code = kanoon_domain::entities::normalize_center_code(&req.center_code);
-        if !kanoon_domain::entities::is_valid_center_code(&code) {
-            return Err(StoreError::InvalidInput(format!(
-                "کد مرکز «{}» معتبر نیست؛ کد رسمی مرکز فقط رقم است (حداکثر ۸ رقم).",
-                req.center_code
-            )));
-        }
-        if req.desk_number == 0 || req.desk_number > 99 {
-            return Err(StoreError::InvalidInput("شماره میز باید بین ۱ تا ۹۹ باشد.".into()));
-        }
-        if req.center_name.trim().is_empty() || req.manager_full_name.trim().is_empty() {
-            return Err(StoreError::InvalidInput("نام مرکز و نام مدیر را وارد کنید.".into()));
-        }
-        let center = Center {
-            id: Center::id_for_code(&code),
-            code: code.clone(),
-            name: req.center_name.trim().to_owned(),
-            kind: req.center_kind,
-            address: String::new(),
-            phone: String::new(),
-        };
-        let identity = DeskIdentity { device_id: Uuid::now_v7(), center: center.clone(), desk_number: req.desk_number };
-        let manager = Staff {
-            id: Uuid::now_v7(),
-            center_id: center.id,
-            username: req.manager_username.trim().to_owned(),
-            full_name: req.manager_full_name.trim().to_owned(),
-            role: Role::CenterManager,
-            active: true,
-        };
-        self.identity = Some(identity.clone());
-        let result = self.write_as(Some(manager.id), |w| {
-            for (k, v) in [
-                ("device_id", identity.device_id.to_string()),
-                ("center_id", center.id.to_string()),
-                ("desk_number", identity.desk_number.to_string()),
-                ("member_counter", "0".to_owned()),
-            ] {
-                w.tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
-            }
-            rows::save(w, center.id, &CenterRecord::of(&center), None)?;
-            crate::staff::insert_staff(w, &manager)?;
-            crate::auth::store_hash(&w.tx, manager.id, &password_hash, w.now)?;
-            crate::settings::install_reference_data(w)?;
-            Ok(())
-        });
-        if let Err(e) = result {
-            self.identity = None;
-            return Err(e);
-        }
-        self.forget_reference();
-        self.staff = Some(manager.clone());
-        Ok(manager)
-    }
-
     pub fn signed_in(&self) -> Option<&Staff> {
         self.staff.as_ref()
     }
@@ -322,8 +230,8 @@ impl Desk {
             return Ok(r.clone());
         }
         let r = Arc::new(Reference {
-            policy: crate::settings::load_policy(&self.conn)?,
-            age_groups: crate::settings::load_age_groups(&self.conn)?,
+            policy: crate::rows::setting::load_policy(&self.conn)?,
+            age_groups: crate::rows::setting::load_age_groups(&self.conn)?,
         });
         *self.reference.borrow_mut() = Some(r.clone());
         Ok(r)
@@ -362,88 +270,5 @@ impl Desk {
     /// `PRAGMA integrity_check` (the crash test and the backup check).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-    }
-}
-
-/// One use case's transaction. Every record change and event goes through
-/// `event` or `patch`, which append exactly one op each.
-pub(crate) struct Write<'c> {
-    pub tx: rusqlite::Transaction<'c>,
-    hlc: HlcClock,
-    pub now: DateTime<Utc>,
-    pub identity: DeskIdentity,
-    pub staff_id: Option<Uuid>,
-}
-
-impl Write<'_> {
-    pub fn center_id(&self) -> Uuid {
-        self.identity.center.id
-    }
-
-    pub fn today(&self) -> NaiveDate {
-        jalali::tehran_date(self.now)
-    }
-
-    /// Appends one op to the outbox; returns its id and clock.
-    pub fn push_op(&mut self, entity: &str, entity_id: Uuid, body: OpBody) -> Result<(Uuid, Hlc)> {
-        let hlc = self.hlc.tick(self.now.timestamp_millis());
-        let op = Op {
-            op_id: Uuid::now_v7(),
-            schema_version: SCHEMA_VERSION,
-            hlc,
-            device_id: self.identity.device_id,
-            center_id: self.identity.center.id,
-            entity: EntityKind::new(entity),
-            entity_id,
-            staff_id: self.staff_id,
-            body,
-            extra: Default::default(),
-        };
-        crate::sync::outbox::append(&self.tx, &op, self.now)?;
-        Ok((op.op_id, hlc))
-    }
-
-    /// Appends an event to the log (and its op to the outbox). Derived
-    /// tables are the caller's to update in the same transaction.
-    pub fn event(&mut self, id: Uuid, event: Event) -> Result<EventRecord> {
-        let entity = match event {
-            Event::Membership { .. } => EntityKind::MEMBERSHIP,
-            Event::Void { .. }
-            | Event::Loan { .. }
-            | Event::Return { .. }
-            | Event::Renewal { .. }
-            | Event::Transfer { .. } => EntityKind::CIRCULATION,
-        };
-        let data = serde_json::to_value(&event)?;
-        let (_, hlc) = self.push_op(entity, id, OpBody::Event { kind: event.kind().to_owned(), data: data.clone() })?;
-        let record = EventRecord { id, hlc, device_id: self.identity.device_id, at: self.now, event };
-        crate::circulation::insert_event(&self.tx, &record, self.staff_id, &data)?;
-        Ok(record)
-    }
-
-    /// Records a field-by-field change of a record and returns the clock
-    /// it was written with and the record's new field stamps. `old` are the
-    /// fields' current stamps: each change carries the version it replaced.
-    pub fn patch(
-        &mut self,
-        entity: &str,
-        entity_id: Uuid,
-        changes: BTreeMap<String, serde_json::Value>,
-        old: &FieldClocks,
-    ) -> Result<(Hlc, FieldClocks)> {
-        let fields = changes
-            .into_iter()
-            .map(|(name, value)| {
-                let base = old.get(&name).map(FieldStamp::version);
-                (name, FieldChange { value, base })
-            })
-            .collect::<BTreeMap<_, _>>();
-        let bases: Vec<(String, Option<FieldVersion>)> = fields.iter().map(|(n, c)| (n.clone(), c.base)).collect();
-        let (_, hlc) = self.push_op(entity, entity_id, OpBody::Patch { fields })?;
-        let mut stamps = old.clone();
-        for (name, base) in bases {
-            stamps.insert(name, FieldStamp { hlc, device_id: self.identity.device_id, base });
-        }
-        Ok((hlc, stamps))
     }
 }

@@ -9,13 +9,14 @@ use kanoon_domain::age_group::{AgeGroup, AgeScheme, default_age_groups};
 use kanoon_domain::entities::Permission;
 use kanoon_domain::policy::Policy;
 use kanoon_protocol::EntityKind;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::desk::{Desk, Write};
 use crate::error::{Result, StoreError};
 use crate::rows::parse_clocks;
+use crate::rows::setting::load_setting;
 
 /// Membership terms: the annual fee (the seed's 350,000 rials, changed
 /// yearly) and how long a period lasts.
@@ -92,42 +93,6 @@ fn save_setting<T: Serialize>(w: &mut Write<'_>, key: &str, value: &T) -> Result
         params![key, json.to_string(), serde_json::to_string(&clocks)?],
     )?;
     Ok(())
-}
-
-/// A stored setting, or `missing()` when none was stored (a database from
-/// before the setting existed).
-fn load_setting<T: for<'de> Deserialize<'de>>(conn: &Connection, key: &str, missing: impl FnOnce() -> T) -> Result<T> {
-    let raw: Option<String> =
-        conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?;
-    match raw {
-        Some(s) => Ok(serde_json::from_str(&s)?),
-        None => Ok(missing()),
-    }
-}
-
-/// The policy with the holiday table folded into its closed days.
-pub(crate) fn load_policy(conn: &Connection) -> Result<Policy> {
-    let mut policy: Policy = load_setting(conn, "policy", Policy::shipped)?;
-    let mut stmt = conn.prepare_cached("SELECT date FROM holidays WHERE active = 1")?;
-    for d in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        policy.closed.holidays.insert(crate::sql::parse_date(&d?)?);
-    }
-    Ok(policy)
-}
-
-pub(crate) fn load_age_groups(conn: &Connection) -> Result<Vec<AgeGroup>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT code, scheme, label, min_age, sort FROM age_groups ORDER BY scheme, sort")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(AgeGroup {
-            code: r.get(0)?,
-            scheme: if r.get::<_, String>(1)? == "letters" { AgeScheme::Letters } else { AgeScheme::MinimumAge },
-            label: r.get(2)?,
-            min_age: r.get(3)?,
-            sort: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 impl Desk {

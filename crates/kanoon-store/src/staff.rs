@@ -19,7 +19,7 @@ pub(crate) fn insert_staff(w: &mut Write<'_>, s: &Staff) -> Result<()> {
             s.username
         )));
     }
-    rows::save(w, s.id, &StaffRecord::of(s), None)?;
+    w.save(s.id, &StaffRecord::of(s), None)?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@ mod derive;
 mod desk;
 mod reads;
 
+pub(crate) use crate::rows::event::insert_event;
 use derive::*;
-pub(crate) use derive::{insert_event, record_loan, rederive};
+pub(crate) use derive::{record_loan, rederive};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Asia::Tehran;

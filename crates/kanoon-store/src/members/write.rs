@@ -35,7 +35,7 @@ pub(crate) fn insert_member(w: &mut Write<'_>, m: NewMember<'_>) -> Result<Uuid>
     let id = Uuid::now_v7();
     let number = next_member_number(w)?;
     let record = v.record(number.as_str().to_owned(), m.legacy_number.map(str::to_owned), w.center_id());
-    rows::save(w, id, &record, None)?;
+    w.save(id, &record, None)?;
     if let Some(p) = m.photo {
         save_photo(w, id, p)?;
     }
@@ -184,7 +184,7 @@ impl Desk {
             return Ok(current);
         }
         self.write(|w| {
-            let changed = rows::save(w, member_id, &record, Some((&old, &old_clocks)))?;
+            let changed = w.save(member_id, &record, Some((&old, &old_clocks)))?;
             for c in &changed {
                 record_edit(w, member_id, &c.field, plain_text(&c.old), plain_text(&c.new))?;
             }
@@ -215,7 +215,7 @@ impl Desk {
         let (old, old_clocks) = rows::load_existing::<MemberRecord>(&self.conn, duplicate, "این عضو پیدا نشد.")?;
         let record = MemberRecord { merged_into: Some(keep), ..old.clone() };
         self.write(|w| {
-            rows::save(w, duplicate, &record, Some((&old, &old_clocks)))?;
+            w.save(duplicate, &record, Some((&old, &old_clocks)))?;
             record_edit(w, duplicate, "merged_into", None, Some(kept.member_number.clone()))
         })?;
         self.member(keep)

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::{FieldClocks, Record, exists, parse_clocks};
 use crate::error::{Result, StoreError};
+use crate::findings::Finding;
 use crate::sql::{parse_uuid, run, timestamp};
-use crate::sync::exceptions::Finding;
 
 /// A copy as its ops carry it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

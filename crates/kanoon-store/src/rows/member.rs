@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::{FieldClocks, Record, parse_clocks};
 use crate::error::{Result, StoreError};
+use crate::findings::{Finding, codes};
 use crate::sql::{parse_date, parse_uuid, run, timestamp};
-use crate::sync::exceptions::{Finding, codes};
 
 /// A member as its ops carry it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

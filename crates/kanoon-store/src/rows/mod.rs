@@ -1,7 +1,7 @@
 //! One room per record kind. Each module holds its record's row type (the
 //! fields as its ops name them) and the only code that reads and writes its
 //! table, with everything derived from the row (sort key, search index).
-//! Use cases change a record with [`save`]; the sync apply path merges a
+//! Use cases change a record with `Write::save`; the sync apply path merges a
 //! pulled patch into it (`sync::apply`); both end in the record's `store`.
 //!
 //! A new record kind follows the same pattern: a `XRecord` struct that
@@ -10,7 +10,9 @@
 
 pub(crate) mod center;
 pub(crate) mod copy;
+pub(crate) mod event;
 pub(crate) mod member;
+pub(crate) mod setting;
 pub(crate) mod staff;
 pub(crate) mod title;
 
@@ -23,9 +25,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::desk::Write;
 use crate::error::{Result, StoreError};
-use crate::sync::exceptions::Finding;
+use crate::findings::Finding;
 
 /// The version of a record's field value, and the version it replaced:
 /// what the domain's field merge needs (stored as JSON in `field_clocks`).
@@ -84,42 +85,6 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
             _ => Err(StoreError::Corrupt(format!("رکورد {} شیء نیست", Self::ENTITY))),
         }
     }
-}
-
-/// A field a use case changed, with its value before and after.
-pub(crate) struct Changed {
-    pub field: String,
-    pub old: serde_json::Value,
-    pub new: serde_json::Value,
-}
-
-/// Saves a record a use case created (`old` None) or changed: the fields
-/// that differ go out as one patch op, each carrying the version it
-/// replaced, and the row is stored with the new stamps. Nothing changed:
-/// nothing written. Returns the changed fields.
-pub(crate) fn save<R: Record>(
-    w: &mut Write<'_>,
-    id: Uuid,
-    record: &R,
-    old: Option<(&R, &FieldClocks)>,
-) -> Result<Vec<Changed>> {
-    let new = record.fields()?;
-    let (before, old_clocks) = match old {
-        Some((r, clocks)) => (r.fields()?, clocks.clone()),
-        None => (serde_json::Map::new(), FieldClocks::new()),
-    };
-    let changed: Vec<Changed> = new
-        .into_iter()
-        .filter(|(k, v)| old.is_none() || before.get(k) != Some(v))
-        .map(|(field, new)| Changed { old: before.get(&field).cloned().unwrap_or_default(), field, new })
-        .collect();
-    if changed.is_empty() {
-        return Ok(changed);
-    }
-    let patch = changed.iter().map(|c| (c.field.clone(), c.new.clone())).collect();
-    let (_, clocks) = w.patch(R::ENTITY, id, patch, &old_clocks)?;
-    R::store(&w.tx, id, record, &clocks, w.now)?;
-    Ok(changed)
 }
 
 /// Loads a record a use case is about to change; missing is `NotFound`

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{FieldClocks, Record, parse_clocks};
-use crate::catalog::TitleInput;
 use crate::error::Result;
 use crate::sql::{parse_uuid, run, timestamp};
+use kanoon_domain::entities::TitleDetails as TitleInput;
 
 /// A title as its ops carry it: the details staff type, and the title a
 /// duplicate was merged into.

@@ -1,34 +1,17 @@
 //! The outbox: every op this desk wrote, in order, with whether the server
-//! has stored it. Use cases append in their own transaction (`append`);
-//! the sync client takes what waits and marks what the server stored.
+//! has stored it. Use cases append through `Write` in their own
+//! transaction; the sync client takes what waits and marks what the server
+//! stored.
 
-use chrono::{DateTime, Utc};
 use kanoon_protocol::Op;
 use kanoon_protocol::wire::RejectedOp;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use uuid::Uuid;
 
-use super::exceptions::{Finding, codes, record_exception};
 use crate::desk::Desk;
 use crate::error::Result;
+use crate::findings::{Finding, codes, record_exception};
 use crate::sql::{run, timestamp};
-
-/// Appends an op in the caller's transaction.
-pub(crate) fn append(tx: &Connection, op: &Op, now: DateTime<Utc>) -> Result<()> {
-    run(
-        tx,
-        "INSERT INTO outbox (op_id, hlc, entity, entity_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            op.op_id.to_string(),
-            op.hlc.to_sortable(),
-            op.entity.as_str(),
-            op.entity_id.to_string(),
-            serde_json::to_string(op)?,
-            timestamp(now)
-        ],
-    )?;
-    Ok(())
-}
 
 impl Desk {
     /// Ops not yet accepted by the server, oldest first.
