@@ -59,6 +59,8 @@ fn samples() -> BTreeMap<&'static str, Value> {
             "add_staff",
             json!({"username": "sara", "full_name": "سارا مربی", "role": "instructor", "password": PASSWORD}),
         ),
+        ("staff_list", Value::Null),
+        ("set_staff_active", json!({"staff_id": id, "active": false})),
         ("member_by_number", json!("1234010000018")),
         ("member", id.clone()),
         ("find_members", json!({"query": "سارا", "limit": 10})),
@@ -84,10 +86,12 @@ fn samples() -> BTreeMap<&'static str, Value> {
         ("renew_loan", id.clone()),
         ("void_event", json!({"event_id": id, "reason": "اشتباه"})),
         ("overdue_loans", Value::Null),
+        ("record_reminder_call", json!({"member_id": id, "note": "پاسخ نداد"})),
         ("todays_circulation", Value::Null),
         ("search_titles", json!({"query": "ماهی", "limit": 10})),
         ("title", id.clone()),
         ("add_title", json!({"title": title, "registration_numbers": ["1"]})),
+        ("edit_title", json!({"title_id": id, "title": title})),
         ("add_copy", json!({"title_id": id, "registration_number": "2"})),
         ("copy_by_registration_number", json!("1")),
         ("withdraw_copy", json!({"copy_id": id, "reason": "lost"})),
@@ -161,7 +165,16 @@ fn an_instructor_cannot_back_up_restore_enrol_or_change_settings_through_the_com
     call(&state, "add_staff", samples["add_staff"].clone()).unwrap();
     call(&state, "sign_out", Value::Null).unwrap();
     call(&state, "sign_in", json!({"username": "sara", "password": PASSWORD})).unwrap();
-    for name in ["backup_now", "restore_backup", "sync_enrol", "set_policy", "set_membership_terms", "set_holidays"] {
+    for name in [
+        "backup_now",
+        "restore_backup",
+        "sync_enrol",
+        "set_policy",
+        "set_membership_terms",
+        "set_holidays",
+        "staff_list",
+        "set_staff_active",
+    ] {
         let e = call(&state, name, samples[name].clone()).unwrap_err();
         assert_eq!(e.code, ApiErrorCode::Forbidden, "{name}: {e:?}");
     }

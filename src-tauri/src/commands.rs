@@ -41,7 +41,9 @@ pub struct AppStatus {
     pub signed_in: Option<Staff>,
     pub today: NaiveDate,
     pub today_jalali: String,
-    pub database: String,
+    /// Where the center's database file is: for a manager only (it is
+    /// shown in the backup section, not to everyone in the footer).
+    pub database: Option<String>,
     pub test_clock: bool,
 }
 
@@ -145,6 +147,24 @@ pub struct NewTitle {
 }
 
 #[derive(Clone, Debug, Deserialize, TS)]
+pub struct ReminderCall {
+    pub member_id: Uuid,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct EditTitle {
+    pub title_id: Uuid,
+    pub title: TitleInput,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct StaffActive {
+    pub staff_id: Uuid,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
 pub struct NewCopy {
     pub title_id: Uuid,
     pub registration_number: String,
@@ -234,7 +254,10 @@ fn status(state: &AppState) -> ApiResult<AppStatus> {
         signed_in: desk.signed_in().cloned(),
         today,
         today_jalali: JalaliDate::from_gregorian(today).to_string(),
-        database: state.db_path().display().to_string(),
+        database: desk
+            .signed_in()
+            .filter(|s| s.role.allows(Permission::Backup))
+            .map(|_| state.db_path().display().to_string()),
         test_clock: std::env::var(crate::state::TEST_CLOCK_ENV).is_ok_and(|v| v == "1"),
     })
 }
@@ -336,6 +359,10 @@ commands! {
     reset_password(Credentials) -> () = |s, a| Ok(s.desk().reset_password(&a.username, &a.password)?);
     add_staff(NewStaff) -> Staff =
         |s, a| Ok(s.desk().add_staff_with_password(&a.username, &a.full_name, a.role, &a.password)?);
+    /// The center's staff accounts (manager only).
+    staff_list(()) -> Vec<Staff> = |s, ()| Ok(s.desk().staff_list()?);
+    /// Deactivates or reactivates an account (manager only; not one's own).
+    set_staff_active(StaffActive) -> Staff = |s, a| Ok(s.desk().set_staff_active(a.staff_id, a.active)?);
 
     // --- members
     member_by_number(String) -> MemberView = |s, n| Ok(s.desk().member_by_number(&n)?);
@@ -381,6 +408,8 @@ commands! {
     renew_loan(Uuid) -> LoanView = |s, id| Ok(s.desk().renew_loan(id)?);
     void_event(VoidArgs) -> () = |s, a| Ok(s.desk().void_event(a.event_id, &a.reason)?);
     overdue_loans(()) -> Vec<OverdueRow> = |s, ()| Ok(s.desk().overdue_loans()?);
+    /// A call to a family about overdue books, with what came of it.
+    record_reminder_call(ReminderCall) -> () = |s, a| Ok(s.desk().record_reminder_call(a.member_id, &a.note)?);
     todays_circulation(()) -> TodaySummary = |s, ()| Ok(s.desk().todays_circulation()?);
 
     // --- catalog
@@ -388,6 +417,7 @@ commands! {
     title(Uuid) -> TitleView = |s, id| Ok(s.desk().title(id)?);
     add_title(NewTitle) -> TitleView =
         |s, a| Ok(s.desk().add_title_with_copies(a.title, &a.registration_numbers)?);
+    edit_title(EditTitle) -> TitleView = |s, a| Ok(s.desk().edit_title(a.title_id, a.title)?);
     add_copy(NewCopy) -> CopyView = |s, a| Ok(s.desk().add_copy(a.title_id, &a.registration_number)?);
     copy_by_registration_number(String) -> CopyView = |s, n| Ok(s.desk().copy_by_registration_number(&n)?);
     withdraw_copy(WithdrawArgs) -> CopyView = |s, a| Ok(s.desk().withdraw_copy(a.copy_id, a.reason)?);

@@ -58,6 +58,8 @@ impl AppState {
         if let Some(c) = &clock {
             desk = desk.with_clock(Arc::new(c.clone()));
         }
+        // Rows saved before names were cleaned on save (once per desk).
+        desk.clean_stored_text()?;
         Ok(Self {
             desk: Arc::new(Mutex::new(desk)),
             sync: Arc::default(),

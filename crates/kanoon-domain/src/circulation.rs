@@ -82,6 +82,15 @@ pub enum Event {
         target: Uuid,
         reason: String,
     },
+    /// A call to a member's family about overdue books, and what came of
+    /// it («پاسخ نداد», «قول داد فردا بیاورد»). Changes no loan.
+    ReminderCall {
+        member_id: Uuid,
+        /// The overdue loans the call was about.
+        loan_ids: Vec<Uuid>,
+        called_on: NaiveDate,
+        note: String,
+    },
 }
 
 impl Event {
@@ -93,6 +102,7 @@ impl Event {
             Event::Transfer { .. } => "transfer",
             Event::Membership { .. } => "membership",
             Event::Void { .. } => "void",
+            Event::ReminderCall { .. } => "reminder_call",
         }
     }
 }
@@ -287,7 +297,7 @@ pub fn fold(events: &[EventRecord]) -> CirculationState {
             Event::Membership { member_id, starts_on, ends_on, .. } => {
                 state.memberships.entry(*member_id).or_default().push((*starts_on, *ends_on));
             }
-            Event::Void { .. } => {}
+            Event::Void { .. } | Event::ReminderCall { .. } => {}
         }
     }
     // Renewals of loans that were returned before the loan sorted in.
@@ -365,8 +375,10 @@ pub struct LoanIssue {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberStanding {
     pub membership_ends: Option<NaiveDate>,
-    /// Open loans, including the books already accepted in this same loan.
+    /// Open loans recorded before this loan.
     pub open_loans: u32,
+    /// Books already accepted earlier in this same loan (the cart).
+    pub in_this_loan: u32,
     pub overdue_loans: u32,
     pub reader_age: Option<u32>,
 }
@@ -421,7 +433,7 @@ pub fn check_loan(member: &MemberStanding, copy: &CopyStanding, rule: &LoanRule,
             IssueCode::AlreadyOnLoan,
             false,
             format!(
-                "این کتاب در امانت {borrower} است؛ اگر کتاب در دست شماست، ابتدا بازگشت آن را در صفحه بازگشت ثبت کنید."
+                "این کتاب در امانت {borrower} است؛ اگر کتاب در دست شماست، ابتدا بازگشت آن را ثبت کنید (در پنجره امانت با Ctrl+B)."
             ),
         ),
         CopyStanding::AtAnotherCenter => refuse(
@@ -431,32 +443,45 @@ pub fn check_loan(member: &MemberStanding, copy: &CopyStanding, rule: &LoanRule,
         ),
         CopyStanding::Available { .. } => {}
     }
+    // The member's own rules belong to the books that could be lent; a
+    // wrong number or a book out of reach says only what is wrong with it.
+    if !matches!(copy, CopyStanding::Available { .. }) {
+        return issues;
+    }
 
     let overridable = rule.allow_override;
+    // What to do when a manager may lend anyway.
+    let or_override =
+        if overridable { " یا مدیر مرکز با نوشتن دلیل اجازه دهد" } else { "" };
     match member.membership_ends {
         None => refuse(
             IssueCode::NoMembership,
             overridable,
-            "این عضو دوره عضویت ثبت‌شده‌ای ندارد؛ ابتدا عضویت را تمدید کنید.".into(),
+            format!("این عضو دوره عضویت ثبت‌شده‌ای ندارد؛ ابتدا عضویت را تمدید کنید{or_override}."),
         ),
         Some(end) if end < today => refuse(
             IssueCode::MembershipExpired,
             overridable,
             format!(
-                "عضویت این عضو در {} به پایان رسیده است؛ ابتدا عضویت را تمدید کنید.",
+                "عضویت این عضو در {} به پایان رسیده است؛ ابتدا عضویت را تمدید کنید{or_override}.",
                 crate::jalali::JalaliDate::from_gregorian(end)
             ),
         ),
         Some(_) => {}
     }
-    if member.open_loans >= rule.max_open_loans {
+    if member.open_loans + member.in_this_loan >= rule.max_open_loans {
+        let n = |v: u32| crate::text::to_persian_digits(&v.to_string());
+        let holds = match (member.open_loans, member.in_this_loan) {
+            (lent, 0) => format!("{} کتاب در امانت دارد", n(lent)),
+            (0, cart) => format!("{} کتاب در همین فهرست دارد", n(cart)),
+            (lent, cart) => format!("{} کتاب در امانت و {} کتاب در همین فهرست دارد", n(lent), n(cart)),
+        };
         refuse(
             IssueCode::LimitReached,
             overridable,
             format!(
-                "این عضو {} کتاب در امانت دارد و سقف امانت {} کتاب است؛ ابتدا کتابی را برگردانید.",
-                crate::text::to_persian_digits(&member.open_loans.to_string()),
-                crate::text::to_persian_digits(&rule.max_open_loans.to_string())
+                "این عضو {holds} و سقف امانت {} کتاب است؛ ابتدا کتابی را برگردانید{or_override}.",
+                n(rule.max_open_loans)
             ),
         );
     }
@@ -476,7 +501,7 @@ pub fn check_loan(member: &MemberStanding, copy: &CopyStanding, rule: &LoanRule,
                 code: IssueCode::OverdueBooks,
                 severity: Severity::Refusal,
                 overridable,
-                message: format!("{message} تا بازگشت آن‌ها امانت جدید داده نمی‌شود."),
+                message: format!("{message} تا بازگشت آن‌ها امانت جدید داده نمی‌شود{or_override}."),
             }),
         }
     }
@@ -524,7 +549,13 @@ mod tests {
     }
 
     fn standing(open: u32) -> MemberStanding {
-        MemberStanding { membership_ends: Some(d(30)), open_loans: open, overdue_loans: 0, reader_age: Some(9) }
+        MemberStanding {
+            membership_ends: Some(d(30)),
+            open_loans: open,
+            in_this_loan: 0,
+            overdue_loans: 0,
+            reader_age: Some(9),
+        }
     }
 
     fn codes(issues: &[LoanIssue]) -> Vec<IssueCode> {
@@ -533,7 +564,13 @@ mod tests {
 
     #[test]
     fn every_reason_is_reported_not_just_the_first() {
-        let m = MemberStanding { membership_ends: Some(d(1)), open_loans: 2, overdue_loans: 1, reader_age: Some(8) };
+        let m = MemberStanding {
+            membership_ends: Some(d(1)),
+            open_loans: 1,
+            in_this_loan: 1,
+            overdue_loans: 1,
+            reader_age: Some(8),
+        };
         let group = crate::age_group::default_age_groups().into_iter().find(|g| g.code == "+12");
         let issues = check_loan(&m, &CopyStanding::Available { age_group: group }, &LoanRule::default(), d(10));
         assert_eq!(
@@ -547,6 +584,18 @@ mod tests {
         );
         assert!(!may_lend(&issues, true, false));
         assert!(may_lend(&issues, true, true));
+    }
+
+    #[test]
+    fn the_limit_message_counts_the_cart_apart_and_stays_off_unknown_numbers() {
+        let m = MemberStanding { in_this_loan: 1, membership_ends: None, ..standing(1) };
+        let issues = check_loan(&m, &CopyStanding::Available { age_group: None }, &LoanRule::default(), d(10));
+        let limit = issues.iter().find(|i| i.code == IssueCode::LimitReached).unwrap();
+        assert!(limit.message.contains("۱ کتاب در امانت و ۱ کتاب در همین فهرست"), "{}", limit.message);
+        // A manager may lend anyway: the text says how, not only "return one".
+        assert!(limit.message.contains("مدیر مرکز"), "{}", limit.message);
+        let unknown = check_loan(&m, &CopyStanding::Unknown, &LoanRule::default(), d(10));
+        assert_eq!(codes(&unknown), vec![IssueCode::UnknownRegistrationNumber]);
     }
 
     #[test]

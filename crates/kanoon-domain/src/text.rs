@@ -47,6 +47,47 @@ fn shift(c: char, from: u32, to: char) -> char {
     char::from_u32(u32::from(to) + (u32::from(c) - from)).unwrap_or(c)
 }
 
+/// Text as it is stored (names, titles, authors, addresses): what the
+/// person typed, in one spelling. Arabic ي/ى → ی and ك → ک (an Arabic
+/// keyboard layout types them, the card would print them), Arabic-Indic
+/// digits → Persian digits, tatweel and bidi/format marks dropped, ZWNJ
+/// kept once and only between letters, whitespace runs → one space,
+/// trimmed. Unlike `normalize_search` it keeps every letter the reader
+/// sees (آ, ة, ئ, hamza) and its punctuation. Idempotent.
+pub fn clean_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    let mut pending_zwnj = false;
+    for c in s.chars() {
+        let c = match c {
+            'ي' | 'ى' => 'ی',
+            'ك' => 'ک',
+            '\u{0660}'..='\u{0669}' => shift(c, 0x0660, '\u{06F0}'),
+            _ => c,
+        };
+        if c == ZWNJ {
+            pending_zwnj = true;
+        } else if c.is_whitespace() {
+            pending_space = true;
+        } else if c == '\u{0640}' || (is_invisible(c) && c != ZWJ) || matches!(c, '\u{061C}' | '\u{2066}'..='\u{2069}')
+        {
+            // tatweel, bidi and format marks: never data
+        } else {
+            if !out.is_empty() {
+                if pending_space {
+                    out.push(' ');
+                } else if pending_zwnj {
+                    out.push(ZWNJ);
+                }
+            }
+            pending_space = false;
+            pending_zwnj = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Invisible characters that carry no letters: harakat, tanwin, shadda,
 /// sukun, hamza above/below, superscript alef, tatweel, bidi and format
 /// marks, and Latin combining accents.
@@ -301,6 +342,27 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn clean_text_spells_persian_one_way() {
+        assert_eq!(clean_text("  كيميا   كريمي "), "کیمیا کریمی");
+        assert_eq!(clean_text("علي\u{200F}رضا"), "علیرضا");
+        assert_eq!(clean_text("کتاب\u{200C}\u{200C}های"), "کتاب\u{200C}های");
+        assert_eq!(clean_text("کتاب\u{200C} های"), "کتاب های");
+        assert_eq!(clean_text("\u{200C}سارا\u{200C}"), "سارا");
+        assert_eq!(clean_text("پلاك ١٢"), "پلاک ۱۲");
+        assert_eq!(clean_text("كـــتاب"), "کتاب");
+        assert_eq!(clean_text("آیدا مؤمنی"), "آیدا مؤمنی");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clean_text_is_idempotent_and_keeps_the_search_key(s in "[ a-zيكىی١٢۳۴\u{200C}\u{200F}\u{0640}ابپتسآ.-]{0,24}") {
+            let once = clean_text(&s);
+            proptest::prop_assert_eq!(clean_text(&once), once.clone());
+            proptest::prop_assert_eq!(normalize_search(&once), normalize_search(&s));
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -58,7 +58,7 @@ pub fn parse_event(entity: &str, json: &str) -> Option<EventRecord> {
 
 /// Events grouped as their derived state is folded: loans, returns,
 /// renewals and transfers by copy (a return or renewal by its loan's
-/// copy), periods by member, voids by their target's group. The second
+/// copy), periods and reminder calls by member, voids by their target's group. The second
 /// list holds the indexes in no group: a return or renewal of a loan not
 /// in the log, a void of an event not in the log.
 pub fn group_events<'a>(
@@ -70,7 +70,7 @@ pub fn group_events<'a>(
             Event::Loan { copy_id, .. } | Event::Transfer { copy_id, .. } => {
                 group_of.insert(e.id, Group::Copy(*copy_id));
             }
-            Event::Membership { member_id, .. } => {
+            Event::Membership { member_id, .. } | Event::ReminderCall { member_id, .. } => {
                 group_of.insert(e.id, Group::Member(*member_id));
             }
             _ => {}

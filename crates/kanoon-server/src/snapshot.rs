@@ -127,6 +127,14 @@ impl Selector {
                         Event::Membership { ends_on, .. } if !voided.contains(&r.id) => Some((r.id, *ends_on)),
                         _ => None,
                     });
+                    // Calls about overdue books in the period the snapshot covers.
+                    for r in &records {
+                        if let Event::ReminderCall { called_on, .. } = &r.event
+                            && *called_on >= self.since
+                        {
+                            kept_ids.insert(r.id);
+                        }
+                    }
                     let mut latest: Option<(NaiveDate, Uuid)> = None;
                     for (id, ends_on) in live {
                         if ends_on >= self.since {

@@ -88,7 +88,7 @@ pub struct CopyView {
 
 fn clean_title(mut t: TitleInput, groups: &[kanoon_domain::age_group::AgeGroup]) -> Result<TitleInput> {
     for f in [&mut t.title, &mut t.author, &mut t.translator, &mut t.illustrator, &mut t.publisher, &mut t.subjects] {
-        *f = f.trim().to_owned();
+        *f = text::clean_text(f);
     }
     if text::normalize_search(&t.title).is_empty() {
         return Err(StoreError::InvalidInput("عنوان کتاب را وارد کنید.".into()));
@@ -432,8 +432,26 @@ impl Desk {
                    ORDER BY {key}{direction} LIMIT ?2) f
              JOIN titles t ON t.seq = f.rowid WHERE t.merged_into IS NULL ORDER BY f.ord{direction}"
         ))?;
-        let rows = stmt.query_map(params![fts, limit as i64, center], title_hit)?;
-        Ok(TitleSearch { total, by_relevance, hits: rows.collect::<rusqlite::Result<_>>()? })
+        let ranked: Vec<TitleHit> =
+            stmt.query_map(params![fts, limit as i64, center], title_hit)?.collect::<rusqlite::Result<_>>()?;
+        // The title typed exactly comes first: bm25 ranks a short title that
+        // is the whole query below longer ones that repeat its words, and a
+        // common word may leave it out of the newest-first page entirely.
+        // Its sort key (indexed) equals the query's.
+        let mut exact: Vec<TitleHit> = self
+            .conn
+            .prepare_cached(
+                "SELECT t.id, t.title, t.author, t.publisher, t.age_group,
+                        (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?2),
+                        (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?2
+                            AND NOT EXISTS (SELECT 1 FROM open_loans o WHERE o.copy_id = c.id))
+                 FROM titles t WHERE t.sort_key = ?1 AND t.merged_into IS NULL LIMIT 20",
+            )?
+            .query_map(params![text::collation_key(query.trim()), center], title_hit)?
+            .collect::<rusqlite::Result<_>>()?;
+        exact.extend(ranked.into_iter().filter(|h| !exact.iter().any(|e| e.id == h.id)).collect::<Vec<_>>());
+        exact.truncate(limit);
+        Ok(TitleSearch { total, by_relevance, hits: exact })
     }
 
     /// Titles in Persian alphabetical order.

@@ -27,6 +27,7 @@ mod setup;
 mod sql;
 mod staff;
 pub mod sync;
+pub mod text_cleanup;
 mod write;
 
 pub use clock::{Clock, ManualClock, SystemClock};

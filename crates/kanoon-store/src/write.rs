@@ -71,6 +71,7 @@ impl Write<'_> {
         let entity = match event {
             Event::Membership { .. } => EntityKind::MEMBERSHIP,
             Event::Void { .. }
+            | Event::ReminderCall { .. }
             | Event::Loan { .. }
             | Event::Return { .. }
             | Event::Renewal { .. }

@@ -26,7 +26,41 @@ export async function refreshStatus(): Promise<void> {
   }
 }
 
+/** Work a screen holds that is not saved yet, by what holds it (a form, a
+ * list of holidays): leaving the screen asks first. */
+const unsaved = new Map<string, string>();
+
+/** Says (message) or unsays (null) that `key` holds unsaved work. */
+export function markUnsaved(key: string, message: string | null): void {
+  if (message === null) unsaved.delete(key);
+  else unsaved.set(key, message);
+}
+
+/** A move to another screen waiting for "leave without saving". */
+export const leaving = $state({ to: null as { screen: Screen; param: string | null } | null, message: "" });
+
 export function go(screen: Screen, param: string | null = null): void {
+  if (unsaved.size > 0 && screen !== app.screen) {
+    leaving.to = { screen, param };
+    leaving.message = [...unsaved.values()].join(" ");
+    return;
+  }
+  move(screen, param);
+}
+
+/** Leaves anyway: what was not saved is dropped. */
+export function leaveWithoutSaving(): void {
+  const to = leaving.to;
+  unsaved.clear();
+  leaving.to = null;
+  if (to) move(to.screen, to.param);
+}
+
+export function stayOnScreen(): void {
+  leaving.to = null;
+}
+
+function move(screen: Screen, param: string | null): void {
   app.param = param;
   app.screen = screen;
   // The date and the signed-in staff change under us

@@ -31,7 +31,12 @@ export type ApiError = { code: ApiErrorCode, message: string, };
 
 export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "unreachable" | "wrong_credentials" | "too_many_attempts" | "shell";
 
-export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, database: string, test_clock: boolean, };
+export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, 
+/**
+ * Where the center's database file is: for a manager only (it is
+ * shown in the backup section, not to everyone in the footer).
+ */
+database: string | null, test_clock: boolean, };
 
 export type BookOutcome = { registration_number: string, title: string | null, status: BookStatus, issues: Array<LoanIssue>, loan_id: string | null, due_on: string | null, due_on_jalali: string | null, };
 
@@ -92,6 +97,8 @@ export type Documents = { photo: boolean, birth_certificate_copy: boolean, };
 export type Draft = { form: string, body: string, };
 
 export type EditMemberArgs = { member_id: string, details: MemberDetails, };
+
+export type EditTitle = { title_id: string, title: TitleInput, };
 
 export type ExceptionResolution = { 
 /**
@@ -203,7 +210,11 @@ export type NewTitle = { title: TitleInput, registration_numbers: Array<string>,
 
 export type OverdueHandling = "warn" | "block";
 
-export type OverdueRow = { loan_id: string, member_id: string, member_number: string, member_name: string, guardian_phone: string | null, registration_number: string, title: string, due_on_jalali: string, days_overdue: number, };
+export type OverdueRow = { loan_id: string, member_id: string, member_number: string, member_name: string, guardian_phone: string | null, registration_number: string, title: string, due_on_jalali: string, days_overdue: number, 
+/**
+ * The latest call to this member's family about overdue books.
+ */
+last_call: ReminderCallView | null, };
 
 export type PasswordChange = { current_password: string, new_password: string, };
 
@@ -224,6 +235,10 @@ export type PreviewArgs = { member_id: string, registration_numbers: Array<strin
 export type RegisterArgs = { details: MemberDetails, photo_data_url: string | null, fee: FeeInput, confirm_duplicate_national_id: boolean, legacy_number: string | null, };
 
 export type RegisterOutcome = { "type": "registered", member: MemberView, } | { "type": "duplicate_national_id", existing: Array<MemberSummary>, };
+
+export type ReminderCall = { member_id: string, note: string, };
+
+export type ReminderCallView = { called_on_jalali: string, note: string, };
 
 export type RenewArgs = { member_id: string, fee: FeeInput, };
 
@@ -297,6 +312,8 @@ delimiter: string | null,
 sheet: string | null, };
 
 export type Staff = { id: string, center_id: string, username: string, full_name: string, role: Role, active: boolean, };
+
+export type StaffActive = { staff_id: string, active: boolean, };
 
 export type SyncEnrol = { 
 /**
@@ -409,6 +426,8 @@ export type Commands = {
   change_password: { args: PasswordChange; result: null };
   reset_password: { args: Credentials; result: null };
   add_staff: { args: NewStaff; result: Staff };
+  staff_list: { args: null; result: Array<Staff> };
+  set_staff_active: { args: StaffActive; result: Staff };
   member_by_number: { args: string; result: MemberView };
   member: { args: string; result: MemberView };
   find_members: { args: Search; result: Array<MemberSummary> };
@@ -428,10 +447,12 @@ export type Commands = {
   renew_loan: { args: string; result: LoanView };
   void_event: { args: VoidArgs; result: null };
   overdue_loans: { args: null; result: Array<OverdueRow> };
+  record_reminder_call: { args: ReminderCall; result: null };
   todays_circulation: { args: null; result: TodaySummary };
   search_titles: { args: Search; result: TitleSearch };
   title: { args: string; result: TitleView };
   add_title: { args: NewTitle; result: TitleView };
+  edit_title: { args: EditTitle; result: TitleView };
   add_copy: { args: NewCopy; result: CopyView };
   copy_by_registration_number: { args: string; result: CopyView };
   withdraw_copy: { args: WithdrawArgs; result: CopyView };

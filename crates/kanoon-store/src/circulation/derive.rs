@@ -64,6 +64,7 @@ pub(crate) fn rederive(tx: &Connection, event: &Event) -> Result<Rederived> {
             )?;
             Ok(Rederived::default())
         }
+        Event::ReminderCall { .. } => Ok(Rederived::default()),
         Event::Void { target, .. } => {
             let data: Option<String> =
                 tx.query_row("SELECT data FROM events WHERE id = ?1", [target.to_string()], |r| r.get(0)).optional()?;

@@ -52,6 +52,8 @@ impl Desk {
                         .query_row([copy_id.to_string()], |r| r.get(0))?;
                 if taken {
                     b.status = BookStatus::Refused;
+                    b.due_on = None;
+                    b.due_on_jalali = None;
                     b.issues.push(LoanIssue {
                         code: IssueCode::AlreadyOnLoan,
                         severity: Severity::Refusal,
@@ -93,6 +95,8 @@ impl Desk {
         let mut standing = member_standing(conn, member, today, groups)?;
         let rule = reference.policy.rule_for(self.id()?.center.kind);
         let override_given = req.override_reason.is_some();
+        // Shown on every row that may be lent, before the loan is confirmed.
+        let due_on = reference.policy.closed.due_date(today, rule.loan_days);
         let mut seen: Vec<String> = Vec::new();
         let mut books = Vec::with_capacity(req.registration_numbers.len());
         for raw in &req.registration_numbers {
@@ -113,7 +117,7 @@ impl Desk {
             seen.push(number.clone());
             let lendable = may_lend(&issues, req.confirm_warnings, override_given);
             let status = if lendable {
-                standing.open_loans += 1;
+                standing.in_this_loan += 1;
                 BookStatus::Ready
             } else if may_lend(&issues, true, true) {
                 BookStatus::NeedsConfirmation
@@ -126,8 +130,8 @@ impl Desk {
                 status,
                 issues,
                 loan_id: if for_write && status == BookStatus::Ready { facts.id } else { None },
-                due_on: None,
-                due_on_jalali: None,
+                due_on: (status != BookStatus::Refused).then_some(due_on),
+                due_on_jalali: (status != BookStatus::Refused).then(|| jalali(due_on)),
             });
         }
         Ok(CheckOutResult { books })
@@ -186,6 +190,35 @@ impl Desk {
             lent_on_jalali: jalali(lent_on),
             due_on_jalali: jalali(due_on),
             days_late: days_late(due_on, returned_on),
+        })
+    }
+
+    /// Records a call to the member's family about their overdue books
+    /// (synced like every event; it changes no loan).
+    pub fn record_reminder_call(&mut self, member_id: Uuid, note: &str) -> Result<()> {
+        self.require(Permission::LoanDesk)?;
+        self.check_clock()?;
+        let note = text::clean_text(note);
+        if note.is_empty() {
+            return Err(StoreError::InvalidInput(
+                "نتیجه تماس را بنویسید (مثلاً «پاسخ نداد» یا «قول داد فردا بیاورد»).".into(),
+            ));
+        }
+        if note.chars().count() > 500 {
+            return Err(StoreError::InvalidInput("یادداشت تماس را کوتاه‌تر بنویسید (تا ۵۰۰ نویسه).".into()));
+        }
+        let today = self.today();
+        let loan_ids: Vec<Uuid> = self
+            .conn
+            .prepare_cached("SELECT loan_id FROM open_loans WHERE member_id = ?1 AND due_on < ?2 ORDER BY due_on")?
+            .query_map(params![member_id.to_string(), today.to_string()], |r| uuid_column(r, 0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if loan_ids.is_empty() {
+            return Err(StoreError::Conflict("این عضو کتاب دیرکرددار ندارد.".into()));
+        }
+        self.write(|w| {
+            w.event(Uuid::now_v7(), Event::ReminderCall { member_id, loan_ids, called_on: today, note })?;
+            Ok(())
         })
     }
 

@@ -159,6 +159,16 @@ pub struct OverdueRow {
     pub title: String,
     pub due_on_jalali: String,
     pub days_overdue: u32,
+    /// The latest call to this member's family about overdue books.
+    pub last_call: Option<ReminderCallView>,
+}
+
+/// A recorded call about overdue books.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReminderCallView {
+    pub called_on_jalali: String,
+    pub note: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +259,7 @@ fn member_standing(
     Ok(MemberStanding {
         membership_ends: member.membership.ends_on,
         open_loans: open,
+        in_this_loan: 0,
         overdue_loans: overdue,
         reader_age,
     })

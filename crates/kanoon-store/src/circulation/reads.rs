@@ -85,13 +85,20 @@ impl Desk {
         let today = self.today();
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.loan_id, m.id, m.member_number, m.first_name || ' ' || m.last_name, m.guardian_phone,
-                    c.registration_number, t.title, o.due_on
+                    c.registration_number, t.title, o.due_on, call.called_on, call.note
              FROM open_loans o JOIN members m ON m.id = o.member_id JOIN copies c ON c.id = o.copy_id
              JOIN titles t ON t.id = c.title_id
+             LEFT JOIN (
+                 SELECT member_id, json_extract(data, '$.called_on') AS called_on, json_extract(data, '$.note') AS note,
+                        row_number() OVER (PARTITION BY member_id ORDER BY hlc DESC) AS n
+                 FROM events e WHERE kind = 'reminder_call'
+                   AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.event_id = e.id)
+             ) call ON call.member_id = m.id AND call.n = 1
              WHERE o.due_on < ?1 ORDER BY o.due_on, m.sort_key",
         )?;
         let rows = stmt.query_map([today.to_string()], |r| {
             let due_on = date_column(r, 7)?;
+            let called_on = optional_date_column(r, 8)?;
             Ok(OverdueRow {
                 loan_id: uuid_column(r, 0)?,
                 member_id: uuid_column(r, 1)?,
@@ -102,6 +109,14 @@ impl Desk {
                 title: r.get(6)?,
                 due_on_jalali: jalali(due_on),
                 days_overdue: days_late(due_on, today),
+                last_call: called_on
+                    .map(|d| {
+                        Ok::<_, rusqlite::Error>(ReminderCallView {
+                            called_on_jalali: jalali(d),
+                            note: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                        })
+                    })
+                    .transpose()?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -11,8 +11,8 @@ pub(crate) struct ValidMember {
 }
 
 pub(super) fn non_empty(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
+    let t = text::clean_text(s);
+    (!t.is_empty()).then_some(t)
 }
 
 pub(crate) fn validate(
@@ -21,10 +21,10 @@ pub(crate) fn validate(
     groups: &[AgeGroup],
     today: NaiveDate,
 ) -> Result<ValidMember> {
-    d.first_name = d.first_name.trim().to_owned();
-    d.last_name = d.last_name.trim().to_owned();
-    d.father_name = d.father_name.trim().to_owned();
-    d.address = d.address.trim().to_owned();
+    // One spelling on the card and in every list, whatever the keyboard.
+    for f in [&mut d.first_name, &mut d.last_name, &mut d.father_name, &mut d.address] {
+        *f = text::clean_text(f);
+    }
     d.village = d.village.as_deref().and_then(non_empty);
     // A name of only invisible marks is as empty as no name.
     if text::normalize_search(&d.first_name).is_empty() || text::normalize_search(&d.last_name).is_empty() {

@@ -22,6 +22,7 @@ pub(crate) fn insert_event(
         Event::Transfer { copy_id, .. } => (Some(*copy_id), None, None),
         Event::Membership { member_id, .. } => (None, Some(*member_id), None),
         Event::Void { target, .. } => (None, None, Some(*target)),
+        Event::ReminderCall { member_id, .. } => (None, Some(*member_id), None),
     };
     let inserted = tx
         .prepare_cached(

@@ -110,3 +110,19 @@ pub(crate) fn by_username(conn: &Connection, username: &str) -> Result<Option<St
 pub(crate) fn username_taken(conn: &Connection, username: &str) -> Result<bool> {
     Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM staff WHERE username = ?1)", [username], |r| r.get(0))?)
 }
+
+/// Every staff member of `center`, active first, then by name.
+pub(crate) fn of_center(conn: &Connection, center: Uuid) -> Result<Vec<Staff>> {
+    let ids: Vec<String> = conn
+        .prepare_cached("SELECT id FROM staff WHERE center_id = ?1 ORDER BY active DESC, full_name")?
+        .query_map([center.to_string()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = parse_uuid(&id)?;
+        if let Some((s, _)) = StaffRecord::load(conn, id)? {
+            out.push(s.into_staff(id));
+        }
+    }
+    Ok(out)
+}

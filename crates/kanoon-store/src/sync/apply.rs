@@ -249,7 +249,7 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
     let (member, copy) = match &event {
         Event::Loan { member_id, copy_id, .. } => (Some(*member_id), Some(*copy_id)),
         Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => (None, Some(*copy_id)),
-        Event::Membership { member_id, .. } => (Some(*member_id), None),
+        Event::Membership { member_id, .. } | Event::ReminderCall { member_id, .. } => (Some(*member_id), None),
         Event::Renewal { .. } | Event::Void { .. } => (None, None),
     };
     let references =

@@ -232,3 +232,27 @@ fn setup_with_a_prepared_hash_takes_only_an_argon2id_hash_and_its_password_signs
     desk.sign_out();
     assert_eq!(desk.sign_in(&manager.username, PASSWORD).unwrap().id, manager.id);
 }
+
+#[test]
+fn a_manager_lists_staff_and_a_deactivated_account_cannot_sign_in() {
+    let mut f = desk();
+    let sara = f.desk.add_staff_with_password(SARA, "سارا مربی", Role::Instructor, SARA_PASSWORD).unwrap();
+    let names: Vec<String> = f.desk.staff_list().unwrap().into_iter().map(|s| s.username).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&SARA.to_owned()));
+
+    let me = f.desk.signed().unwrap().id;
+    assert_eq!(code(f.desk.set_staff_active(me, false)), ErrorCode::InvalidInput, "not oneself");
+    let ops = f.desk.outbox_len().unwrap();
+    assert!(!f.desk.set_staff_active(sara.id, false).unwrap().active);
+    assert_eq!(f.desk.outbox_len().unwrap(), ops + 1, "synced like every change");
+    f.desk.sign_out();
+    assert_eq!(code(f.desk.sign_in(SARA, SARA_PASSWORD)), ErrorCode::WrongCredentials);
+    // An instructor may not see the list or change accounts.
+    f.desk.sign_in(MANAGER, PASSWORD).unwrap();
+    f.desk.set_staff_active(sara.id, true).unwrap();
+    f.desk.sign_out();
+    f.desk.sign_in(SARA, SARA_PASSWORD).unwrap();
+    assert_eq!(code(f.desk.staff_list()), ErrorCode::Forbidden);
+    assert_eq!(code(f.desk.set_staff_active(me, false)), ErrorCode::Forbidden);
+}

@@ -172,6 +172,18 @@ fn title_search_ignores_zwnj_and_arabic_letters() {
 }
 
 #[test]
+fn the_title_typed_exactly_comes_first() {
+    let mut f = desk();
+    for t in ["ماهی سیاه کوچولو و ماهی قرمز", "ماهی ماهی ماهی", "ماهی", "قصه‌های ماهی سیاه"]
+    {
+        f.desk.add_title(title(t, None)).unwrap();
+    }
+    assert_eq!(title_names(&f.desk, "ماهی")[0], "ماهی");
+    assert_eq!(title_names(&f.desk, " ماهي ")[0], "ماهی", "Arabic ye, spaces");
+    assert_eq!(title_names(&f.desk, "ماهی").len(), 4, "every match still listed, once");
+}
+
+#[test]
 fn titles_are_listed_in_persian_alphabetical_order() {
     let mut f = desk();
     let shuffled =

@@ -111,6 +111,33 @@ fn the_overdue_list_has_the_guardian_phone() {
 }
 
 #[test]
+fn a_call_about_overdue_books_is_recorded_and_shown_with_them() {
+    let (mut f, m) = desk_with_reader(("باغ", 1, 2), ("امیر", "جعفری", 8));
+    lend(&mut f.desk, m.id, &["1", "2"]);
+    assert_eq!(
+        f.desk.record_reminder_call(m.id, "پاسخ نداد").unwrap_err().code(),
+        ErrorCode::Conflict,
+        "nothing overdue"
+    );
+    f.clock.advance(Duration::days(9));
+    assert_eq!(f.desk.record_reminder_call(m.id, "  ").unwrap_err().code(), ErrorCode::InvalidInput);
+    let ops = f.desk.outbox_len().unwrap();
+    f.desk.record_reminder_call(m.id, "پاسخ نداد").unwrap();
+    f.clock.advance(Duration::days(1));
+    f.desk.record_reminder_call(m.id, "قول داد فردا بياورد").unwrap();
+    assert_eq!(f.desk.outbox_len().unwrap(), ops + 2, "each call is an event that syncs");
+    let overdue = f.desk.overdue_loans().unwrap();
+    assert_eq!(overdue.len(), 2, "one row per book");
+    for row in &overdue {
+        let call = row.last_call.as_ref().unwrap();
+        assert_eq!(call.note, "قول داد فردا بیاورد", "the latest call, its text cleaned");
+        assert_eq!(call.called_on_jalali, "۱۴۰۴/۰۱/۲۶");
+    }
+    // A call changes no loan.
+    assert_eq!(f.desk.open_loans_of(m.id).unwrap().len(), 2);
+}
+
+#[test]
 fn renewal_extends_from_today_within_the_policy() {
     let (mut f, m) = desk_with_reader(("تمدید", 1, 1), ("مینا", "اکبری", 9));
     let loan = lend(&mut f.desk, m.id, &["1"]).books[0].loan_id.unwrap();

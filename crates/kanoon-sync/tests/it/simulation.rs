@@ -525,6 +525,25 @@ impl World {
         Ok(())
     }
 
+    /// A family called about overdue books (an event that changes no loan).
+    fn call_about_overdue(&mut self, d: usize) -> Result<(), String> {
+        let overdue = self.desks[d].desk.overdue_loans().map_err(err)?;
+        if overdue.is_empty() {
+            return Ok(());
+        }
+        let member = overdue[self.rng.random_range(0..overdue.len())].member_id;
+        match self.desks[d].desk.record_reminder_call(member, "پاسخ نداد") {
+            Ok(()) => {
+                self.clock_rule(d, false)?;
+                self.wrote(d, true);
+                self.say(|| format!("desk {d} records a call about member {member}'s overdue books"));
+            }
+            Err(StoreError::ClockBehind { .. }) => self.clock_rule(d, true)?,
+            Err(_) => self.clock_rule(d, false)?,
+        }
+        Ok(())
+    }
+
     /// A member's address edited. Not in seeds with clocks hours wrong
     /// (unless `KANOON_SIM_EDITS_WITH_WRONG_CLOCKS` is set): a desk whose
     /// clock is far behind the version of a field it edits (a version it
@@ -708,7 +727,8 @@ impl World {
         match self.rng.random_range(0..100) {
             0..=19 => self.lend(d)?,
             20..=30 => self.give_back(d)?,
-            31..=33 => self.renew(d)?,
+            31..=32 => self.renew(d)?,
+            33 => self.call_about_overdue(d)?,
             34..=36 => self.register(d)?,
             37..=40 => self.edit(d)?,
             41..=51 => self.push(d).map(drop)?,

@@ -3,7 +3,7 @@
 // and editing.
 import { tick } from "svelte";
 import type { AgeGroup, CenterKind, FeeExemption, FeeInput, Gender, JalaliDate, MemberDetails } from "../../lib/bindings";
-import { formatNumber, parseInteger, toAsciiDigits } from "../../lib/digits";
+import { formatNumber, parseInteger, toAsciiDigits, toPersianDigits } from "../../lib/digits";
 import { ageOn, formatJalali, parseJalali } from "../../lib/jalali";
 import { normalizeMobile, validateMemberForm, type FieldErrors } from "../../lib/validate";
 import { minimumAgeGroup } from "../../lib/reference.svelte";
@@ -62,11 +62,12 @@ export function memberFormFromDetails(d: MemberDetails): MemberFormState {
     father_name: d.father_name,
     gender: d.gender,
     birth_text: d.birth_date ? formatJalali(d.birth_date) : "",
-    national_id: d.national_id ?? "",
+    // Numbers as staff type them: Persian digits (the store reads any).
+    national_id: toPersianDigits(d.national_id ?? ""),
     alternative_id_kind: d.alternative_id?.kind ?? "",
-    alternative_id_value: d.alternative_id?.value ?? "",
+    alternative_id_value: toPersianDigits(d.alternative_id?.value ?? ""),
     school_grade: d.school_grade === null ? "" : String(d.school_grade),
-    guardian_phone: d.guardian_phone ?? "",
+    guardian_phone: toPersianDigits(d.guardian_phone ?? ""),
     address: d.address,
     village: d.village ?? "",
     doc_photo: d.documents.photo,

@@ -40,7 +40,7 @@ export const FIELD_LABELS: Record<Field, string> = {
   loan_member_number: "شماره عضویت امانت‌گیرنده",
   loan_registration_number: "شماره ثبت کتاب",
   loaned_on: "تاریخ امانت",
-  due_on: "تاریخ بازگشت",
+  due_on: "موعد بازگشت",
 };
 
 export const FIELDS: Record<ImportKind, readonly Field[]> = {
