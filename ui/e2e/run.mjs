@@ -2,8 +2,11 @@
 // Xvfb): first-run setup → log in → register a member with a photo → lend
 // two books → the Jalali due date → a third book refused for the limit →
 // a return → the overdue list after moving the clock → card and label
-// print layouts. Every main screen is screenshotted and checked with
-// axe-core. Run by scripts/e2e.sh (which builds the app first).
+// print layouts; scans that recover after an unknown number; a name typed
+// with Arabic ي/ك; two books with a warning lent by keyboard at 1024×700;
+// unsaved holidays. Every screen is checked with axe-core and for Latin
+// digits (key names aside), and screenshotted at 1280×800 and 1024×700.
+// Run by scripts/e2e.sh (which builds the app first).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -17,6 +20,8 @@ mkdirSync(workDir, { recursive: true });
 const db = path.join(workDir, "e2e-center.sqlite");
 const shots = screenshotDir();
 const ENTER = "\uE007";
+const F9 = "\uE039";
+const F10 = "\uE03A";
 const PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
 const ascii = (s) => s.replace(/[۰-۹]/g, (d) => String(PERSIAN.indexOf(d)));
 
@@ -65,10 +70,66 @@ async function checkA11y(screen) {
   }
 }
 
-/** Checks the screen with axe, then screenshots it (as `file`). */
+/** Latin digits the librarian would see on the screen: its visible text,
+ * input values and placeholders. Key names (F9, Ctrl+B), barcodes and what
+ * is marked `data-latin` (paths, server addresses, user names) aside. */
+async function latinDigits() {
+  return browser.execute(() => {
+    const KEYS = /\b(F\d{1,2}|Ctrl\+\w+|Alt\+\w+)\b/g;
+    const skip = (el) => !el || el.closest("[data-latin], script, style, svg, kbd, [aria-hidden='true']") !== null;
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    const found = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (skip(el) || !visible(el)) continue;
+      const text = n.textContent.replace(KEYS, "");
+      if (/[0-9]/.test(text)) found.push(`text «${n.textContent.trim().slice(0, 60)}»`);
+    }
+    for (const el of document.querySelectorAll("input, textarea")) {
+      if (skip(el) || !visible(el) || ["file", "checkbox", "radio", "hidden"].includes(el.type)) continue;
+      if (/[0-9]/.test(el.value)) found.push(`value of #${el.id} «${el.value}»`);
+      if (/[0-9]/.test(el.placeholder.replace(KEYS, ""))) found.push(`placeholder of #${el.id} «${el.placeholder}»`);
+    }
+    for (const el of document.querySelectorAll("option")) {
+      if (!skip(el) && /[0-9]/.test(el.textContent)) found.push(`option «${el.textContent}»`);
+    }
+    return found;
+  });
+}
+
+async function checkDigits(screen) {
+  const found = await latinDigits();
+  if (found.length > 0) throw new Error(`Latin digits on ${screen}: ${found.slice(0, 8).join("; ")}`);
+}
+
+/** Checks the screen with axe and for Latin digits, then screenshots it (as `file`). */
 async function look(screen, file) {
   await checkA11y(screen);
+  await checkDigits(screen);
   await shot(file);
+}
+
+/** Sets the window's inner size (the librarian's screen). */
+async function windowSize(width, height) {
+  await browser.setWindowSize(width, height);
+  await browser.waitUntil(async () => {
+    const [w, h] = await browser.execute(() => [window.innerWidth, window.innerHeight]);
+    return Math.abs(w - width) < 40 && Math.abs(h - height) < 80;
+  }, { timeout: 5000, timeoutMsg: `window ${width}×${height}` });
+  await browser.pause(200);
+}
+
+/** Types as a scanner does into the focused field: no clearing first, so
+ * a selected leftover is replaced and an unselected one is glued to. */
+async function keys(text) {
+  const id = await focused();
+  if (!id) throw new Error("no field has the focus");
+  await (await $(`#${id}`)).addValue(text);
+}
+
+async function focused() {
+  return browser.execute(() => document.activeElement?.id ?? "");
 }
 
 async function nav(screen) {
@@ -94,6 +155,7 @@ async function fill(fields) {
 }
 
 let memberNumber = "";
+let kimiaNumber = "";
 
 try {
   await step("first-run setup", async () => {
@@ -137,8 +199,17 @@ try {
     await typeInto("#title-title", "شازده کوچولو");
     await typeInto("#title-regnos", "100001, 100002, 100003");
     await (await $("#title-submit")).click();
-    await browser.waitUntil(async () => (await (await $("main")).getText()).includes("100003") || (await (await $("main")).getText()).includes("۱۰۰۰۰۳"), { timeout: 8000, timeoutMsg: "copies listed" });
+    await browser.waitUntil(async () => (await (await $("main")).getText()).includes("۱۰۰۰۰۳"), { timeout: 8000, timeoutMsg: "copies listed" });
     await look("catalog", "04-catalog");
+  });
+
+  await step("catalog: a title for older readers (a warning when a child borrows it)", async () => {
+    await (await $("#catalog-new-title")).click();
+    await typeInto("#title-title", "جنگ و صلح");
+    await (await $("#title-age-group")).selectByAttribute("value", "ه");
+    await typeInto("#title-regnos", "200001, 200002");
+    await (await $("#title-submit")).click();
+    await browser.waitUntil(async () => (await (await $("main")).getText()).includes("۲۰۰۰۰۲"), { timeout: 8000, timeoutMsg: "copies listed" });
   });
 
   await step("register a member with a photo file", async () => {
@@ -177,18 +248,34 @@ try {
     await shot("06-registered");
   });
 
-  await step("lend two books by typing registration numbers and Enter", async () => {
+  await step("an unknown card number, then the right one: the second scan replaces the first", async () => {
     await nav("loan");
-    await typeInto("#loan-member", memberNumber + ENTER);
+    await (await $("#loan-member")).click();
+    await keys("999999" + ENTER);
+    await (await $("#loan-member ~ * [data-error-code], section.loan [data-error-code]")).waitForDisplayed({ timeout: 5000 });
+    const selected = await browser.execute(() => {
+      const f = document.getElementById("loan-member");
+      return document.activeElement === f && f.selectionStart === 0 && f.selectionEnd === f.value.length && f.value.length > 0;
+    });
+    if (!selected) throw new Error("the failed card number is not selected in its field");
+    await keys(memberNumber + ENTER);
     await (await $("#loan-member-panel")).waitForDisplayed({ timeout: 5000 });
-    for (const regno of ["100001", "100002"]) {
-      await typeInto("#loan-book", regno + ENTER);
-      await (await $(`#loan-rows tr[data-regno="${regno}"][data-status="ready"]`)).waitForExist({ timeout: 5000 });
-    }
-    const focused = await browser.execute(() => document.activeElement?.id);
-    if (focused !== "loan-book") throw new Error(`focus is on ${focused}, not the scan field`);
-    await (await $("#loan-confirm")).click();
+  });
+
+  await step("an unknown registration number, then a good one: the good one is lent", async () => {
+    await keys("999999" + ENTER);
+    await (await $('#loan-rows tr[data-regno="999999"]')).waitForExist({ timeout: 5000 });
+    if ((await focused()) !== "loan-book") throw new Error(`focus is on ${await focused()}, not the scan field`);
+    await keys("100001" + ENTER);
+    await (await $('#loan-rows tr[data-regno="100001"][data-status="ready"]')).waitForExist({ timeout: 5000 });
+    await keys("100002" + ENTER);
+    await (await $('#loan-rows tr[data-regno="100002"][data-status="ready"]')).waitForExist({ timeout: 5000 });
+    const due = await (await $("#loan-due")).getText();
+    if (!/[۰-۹]{4}\/[۰-۹]{2}\/[۰-۹]{2}/.test(due)) throw new Error(`no due date before lending: «${due}»`);
+    if ((await focused()) !== "loan-book") throw new Error(`focus is on ${await focused()}, not the scan field`);
+    await browser.keys(F9);
     await (await $('#loan-rows tr[data-regno="100002"][data-status="lent"]')).waitForExist({ timeout: 5000 });
+    await (await $('#loan-rows tr[data-regno="100001"][data-status="lent"]')).waitForExist({ timeout: 5000 });
   });
 
   await step("the Jalali due date is shown", async () => {
@@ -233,6 +320,92 @@ try {
     const row = await (await $('#overdue-rows tr[data-regno="100002"]')).getText();
     if (!row.includes("۰۹۱۲۱۲۳۴۵۶۷")) throw new Error(`guardian phone missing in «${row}»`);
     await look("overdue", "10-overdue");
+  });
+
+  await step("a name typed with Arabic ي/ك is stored, found, listed and printed with ی/ک", async () => {
+    await nav("register");
+    await fill({
+      "#reg-first-name": "كيميا",
+      "#reg-last-name": "كريمي",
+      "#reg-father-name": "رضا",
+      "#reg-national-id": "۰۰۲۴۶۸۱۳۵۰",
+      "#reg-birth-date": "۱۳۹۶/۰۵/۱۲",
+      "#reg-guardian-phone": "۰۹۱۸۱۲۳۴۵۶۷",
+    });
+    const receipt = await $("#reg-fee-receipt");
+    if (await receipt.isExisting()) await receipt.setValue("۴۵۶۸");
+    await (await $("#reg-submit")).click();
+    await waitText("#reg-member-number", (t) => /[۰-۹]{6,}/.test(t), "the new member number");
+    kimiaNumber = ascii((await (await $("#reg-member-number")).getText()).replace(/[^۰-۹]/g, ""));
+    const done = await (await $("#reg-done")).getText();
+    if (!done.includes("کیمیا کریمی")) throw new Error(`registered as «${done}»`);
+    await nav("members");
+    await typeInto("#member-search", "كيميا"); // searched as typed on an Arabic keyboard
+    await browser.waitUntil(async () => (await (await $("main")).getText()).includes("کیمیا کریمی"), { timeout: 5000, timeoutMsg: "found with ی/ک" });
+    const listed = await (await $("main")).getText();
+    if (/[يك]/.test(listed)) throw new Error(`Arabic letters listed: «${listed.slice(0, 200)}»`);
+    await browser.keys(ENTER);
+    const card = await $("#member-print-card");
+    await card.waitForExist({ timeout: 5000 });
+    await card.click();
+    await (await $("#print-card")).waitForDisplayed({ timeout: 5000 });
+    // textContent: WebKit's getText leaves out the scaled card's text.
+    const printed = await browser.execute(() => document.getElementById("print-card")?.textContent ?? "");
+    await shot("20-print-card-persian-letters");
+    if (!printed.includes("کیمیا کریمی") || /[يك]/.test(printed)) throw new Error(`card reads «${printed}»`);
+  });
+
+  await step("at 1024×700 two books, one with a warning, are lent with the keyboard only", async () => {
+    await windowSize(1024, 700);
+    await nav("loan");
+    await (await $("#loan-member")).waitForDisplayed({ timeout: 5000 });
+    if ((await focused()) !== "loan-member") throw new Error(`focus is on ${await focused()}, not the card field`);
+    await keys(kimiaNumber + ENTER);
+    await (await $("#loan-member-panel")).waitForDisplayed({ timeout: 5000 });
+    await keys("100003" + ENTER);
+    await (await $('#loan-rows tr[data-regno="100003"][data-status="ready"]')).waitForExist({ timeout: 5000 });
+    await keys("200001" + ENTER);
+    await (await $('#loan-rows tr[data-regno="200001"] [data-issue="for_older_readers"]')).waitForExist({ timeout: 5000 });
+    const inView = async () => browser.execute(() => {
+      const bar = document.getElementById("loan-confirm-bar")?.getBoundingClientRect();
+      const nav = document.querySelector("nav")?.getBoundingClientRect();
+      return { bar: bar ? bar.top >= 0 && bar.bottom <= window.innerHeight : false, navHeight: nav?.height ?? 0 };
+    });
+    let v = await inView();
+    if (!v.bar) throw new Error("the confirm bar is outside the window");
+    if (v.navHeight > 60) throw new Error(`the menu wraps (${v.navHeight}px high)`);
+    await look("loan-warning-1024", "17-loan-warning-1024x700");
+    // F9 with a warning not yet seen lends nothing and says why.
+    await browser.keys(F9);
+    await (await $('[data-error-code="invalid_input"]')).waitForDisplayed({ timeout: 5000 });
+    const still = await (await $('#loan-rows tr[data-regno="100003"]')).getAttribute("data-status");
+    if (still !== "ready") throw new Error(`the ready book is ${still} while the warned one waits`);
+    await browser.keys(F10);
+    await browser.keys(F9);
+    await (await $('#loan-rows tr[data-regno="200001"][data-status="lent"]')).waitForExist({ timeout: 5000 });
+    await (await $('#loan-rows tr[data-regno="100003"][data-status="lent"]')).waitForExist({ timeout: 5000 });
+    v = await inView();
+    if (!v.bar) throw new Error("the confirm bar left the window after lending");
+    await shot("18-loan-lent-1024x700");
+    await windowSize(1280, 800);
+  });
+
+  await step("holidays added and not saved: leaving the screen warns", async () => {
+    await nav("settings");
+    await (await $("#holiday-name")).waitForExist({ timeout: 5000 });
+    await (await $("#holiday-name")).scrollIntoView();
+    await typeInto("#holiday-date", "۱۴۰۵/۱۱/۲۲");
+    await typeInto("#holiday-name", "پیروزی انقلاب");
+    await (await $("#holiday-add")).click();
+    await (await $("#holidays-save")).waitForEnabled({ timeout: 5000 });
+    await nav("home");
+    await (await $("#leave-stay")).waitForDisplayed({ timeout: 5000 });
+    await shot("19-leave-unsaved");
+    await (await $("#leave-stay")).click();
+    await (await $("#holidays-save")).waitForDisplayed({ timeout: 5000 });
+    await nav("home");
+    await (await $("#leave-anyway")).click();
+    await (await $("#home-today")).waitForDisplayed({ timeout: 5000 });
   });
 
   await step("members: find the member and open the profile", async () => {
@@ -298,6 +471,22 @@ try {
     await link.click();
     await browser.pause(300);
     await look("import", "16-import");
+  });
+
+  await step("every screen: no Latin digits, screenshots at 1280×800 and 1024×700", async () => {
+    const screens = await browser.execute(() => [...document.querySelectorAll("nav button[data-screen]")].map((b) => b.dataset.screen));
+    for (const [w, h] of [[1280, 800], [1024, 700]]) {
+      await windowSize(w, h);
+      for (const screen of screens) {
+        await nav(screen);
+        const leave = await $("#leave-anyway");
+        if (await leave.isExisting()) await leave.click();
+        await browser.pause(300);
+        await checkDigits(screen);
+        await shot(`size-${w}x${h}-${screen}`);
+      }
+    }
+    await windowSize(1280, 800);
   });
 } catch {
   // reported by step()

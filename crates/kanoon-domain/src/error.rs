@@ -1,16 +1,17 @@
 use thiserror::Error;
 
 /// Why a value from a user or a file is not acceptable. Messages are Persian
-/// and say what to do; the variant is what callers branch on.
+/// and say what to do (the input quoted in Persian digits, as staff typed
+/// or see it); the variant is what callers branch on.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DomainError {
-    #[error("تاریخ «{0}» معتبر نیست؛ آن را به شکل ۱۴۰۴/۰۱/۱۵ وارد کنید.")]
+    #[error("تاریخ «{}» معتبر نیست؛ آن را به شکل ۱۴۰۴/۰۱/۱۵ وارد کنید.", crate::text::to_persian_digits(.0))]
     InvalidDate(String),
-    #[error("کد ملی «{0}» معتبر نیست؛ ده رقم کد ملی را دوباره از روی کارت بخوانید.")]
+    #[error("کد ملی «{}» معتبر نیست؛ ده رقم کد ملی را دوباره از روی کارت بخوانید.", crate::text::to_persian_digits(.0))]
     InvalidNationalId(String),
-    #[error("شماره همراه «{0}» معتبر نیست؛ یازده رقم و با ۰۹ شروع شود.")]
+    #[error("شماره همراه «{}» معتبر نیست؛ یازده رقم و با ۰۹ شروع شود.", crate::text::to_persian_digits(.0))]
     InvalidMobile(String),
-    #[error("شماره عضویت «{0}» معتبر نیست؛ کارت را دوباره اسکن کنید یا شماره را با دقت وارد کنید.")]
+    #[error("شماره عضویت «{}» معتبر نیست؛ کارت را دوباره اسکن کنید یا شماره را با دقت وارد کنید.", crate::text::to_persian_digits(.0))]
     InvalidMemberNumber(String),
     #[error("{0}")]
     Invalid(String),

@@ -358,6 +358,13 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_refused_number_is_quoted_back_in_persian_digits() {
+        let message = MemberNumber::parse("9").map(|_| ()).unwrap_err().to_string();
+        assert!(message.contains("«۹»"), "{message}");
+        assert!(!message.chars().any(|c| c.is_ascii_digit()), "{message}");
+    }
+
     fn all_same_digit(s: &str) -> bool {
         let mut cs = s.chars();
         cs.next().is_none_or(|first| cs.all(|c| c == first))

@@ -359,7 +359,7 @@ impl Desk {
         if !kanoon_domain::entities::is_valid_center_code(&code) {
             return Err(StoreError::InvalidInput(format!(
                 "کد مرکز «{}» معتبر نیست؛ کد رسمی مرکز فقط رقم است (حداکثر ۸ رقم).",
-                center.code
+                text::to_persian_digits(&center.code)
             )));
         }
         let center = Center { code, ..center };
