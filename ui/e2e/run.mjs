@@ -322,6 +322,13 @@ try {
     await look("overdue", "10-overdue");
   });
 
+  await step("a reminder call to the guardian is recorded on the overdue list", async () => {
+    await (await $('#overdue-rows tr[data-regno="100002"] button.call')).click();
+    await typeInto("#overdue-call-note", "پاسخ نداد؛ فردا دوباره");
+    await browser.keys(ENTER);
+    await waitText('#overdue-rows tr[data-regno="100002"]', (t) => t.includes("پاسخ نداد"), "the call in the row");
+  });
+
   await step("a name typed with Arabic ي/ك is stored, found, listed and printed with ی/ک", async () => {
     await nav("register");
     await fill({
@@ -388,6 +395,31 @@ try {
     if (!v.bar) throw new Error("the confirm bar left the window after lending");
     await shot("18-loan-lent-1024x700");
     await windowSize(1280, 800);
+  });
+
+  await step("renewal and taking back a book on loan to another child, from the loan desk", async () => {
+    // Renewed on the day it was lent, a loan would not get longer: a day later.
+    const moved = await invoke(browser, "test_advance_clock", 1);
+    if (moved.err) throw new Error(JSON.stringify(moved.err));
+    await (await $('#loan-open-loans button[aria-label*="شازده"]')).click();
+    await waitText("section.loan [role=status]", (t) => t.includes("تمدید شد"), "the renewal notice");
+    // Esc with no book waiting: another member.
+    await browser.keys("\uE00C");
+    await browser.waitUntil(async () => (await focused()) === "loan-member", { timeout: 5000, timeoutMsg: "focus back on the card field" });
+    await keys(memberNumber + ENTER);
+    await (await $(`#loan-member-panel[data-member-number="${memberNumber}"]`)).waitForDisplayed({ timeout: 5000 });
+    await keys("100003" + ENTER);
+    await (await $('#loan-rows tr[data-regno="100003"] [data-issue="already_on_loan"]')).waitForExist({ timeout: 5000 });
+    await browser.keys(["\uE009", "b"]); // Ctrl+B
+    await browser.releaseActions();
+    await waitText("section.loan [role=status]", (t) => t.includes("کیمیا کریمی"), "the return recorded from the other child");
+    await browser.waitUntil(async () => !(await (await $('#loan-rows tr[data-regno="100003"] [data-issue="already_on_loan"]')).isExisting()), { timeout: 5000, timeoutMsg: "the book no longer on loan elsewhere" });
+    // Esc on a waiting list asks first; the second Esc empties it.
+    await browser.keys("\uE00C");
+    await (await $("#loan-clear-ask")).waitForDisplayed({ timeout: 5000 });
+    await shot("21-loan-clear-ask");
+    await browser.keys("\uE00C");
+    await (await $("#loan-member-panel")).waitForExist({ timeout: 5000, reverse: true });
   });
 
   await step("holidays added and not saved: leaving the screen warns", async () => {
