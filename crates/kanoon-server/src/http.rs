@@ -32,7 +32,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::openapi::{self, ApiDoc, ErrorBody};
 use crate::storage::rules::batch_too_large;
@@ -108,6 +108,7 @@ pub fn router_with_limits(storage: Arc<dyn Storage>, limits: Limits) -> Result<R
     let metrics = Metrics::new()?;
     Ok(routes
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(middleware::from_fn_with_state(Observe { limits, metrics: metrics.clone() }, observe))
         // Outermost: a gzip'd request body is inflated before any limit
@@ -285,8 +286,13 @@ struct RawPushRequest<'a> {
     summary = "Store a batch of ops, each once by id",
     description = "All in one transaction. New ops are `accepted`, ops already stored with the same content are \
                    `duplicates` (resending is always safe), an op id stored with other content is `rejected` and \
-                   the stored op kept. A batch with an op of another center or device (403), of schema version 0 \
-                   (422) or over the limits (413) is refused whole: nothing is stored.",
+                   the stored op kept. An op that changes another center's record (`not_owner`: a `center` patch \
+                   of another center, an edit or merge of a title another center created), is outside the op \
+                   bounds (`op_too_large`: over 64 KiB; `op_out_of_bounds`: nested deeper than 32, an entity name \
+                   not `[a-z][a-z0-9_]*`, a string over 8,192 characters) or is stamped more than 5 minutes ahead \
+                   of the server's clock (`clock_ahead`: keep it and push it again later) is `rejected` with that \
+                   `code`, the rest stored. A batch with an op of another center or device (403), of schema \
+                   version 0 (422) or over the limits (413) is refused whole: nothing is stored.",
     request_body(content = openapi::PushRequest, content_type = "application/json"),
     security(("device_token" = [])),
     responses(
@@ -433,14 +439,16 @@ async fn snapshot(State(state): State<AppState>, Device(device): Device) -> Resu
     description = "Photos travel apart from the ops, one per request, after them and at low priority. The \
                    latest version of a member's photo — (`updated_at`, `device_id`) — is kept: an older or equal \
                    version is answered `newer_kept` (nothing stored; pull the newer one). Served only to the \
-                   desks of the uploading device's center.",
+                   desks of the uploading device's center. The device and center kept are the token's, never \
+                   the body's; an `updated_at` more than 5 minutes ahead of the server's clock is kept as the \
+                   server's time.",
     request_body(content = openapi::PhotoBody, content_type = "application/json"),
     security(("device_token" = [])),
     responses(
         (status = 200, description = "Stored, or a newer version kept.", body = openapi::PhotoPushResponse),
-        (status = 400, description = "`bad_request`: not JSON or not a photo; `bad_photo`: an image type other than JPEG/PNG/WebP, `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
+        (status = 400, description = "`bad_request`: not JSON or not a photo; `bad_photo`: an image type other than JPEG/PNG/WebP or bytes that are not that type's (magic bytes), `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
-        (status = 413, description = "`photo_too_large`: a photo over 2 MiB; `too_large`: a body over the size limit.", body = ErrorBody),
+        (status = 413, description = "`photo_too_large`: a photo over 2 MiB; `photo_quota_exceeded`: the center's photos would pass its quota (try again later); `too_large`: a body over the size limit.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long (resend: uploads are idempotent).", body = ErrorBody),
     ),
@@ -548,6 +556,11 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
     let text = state.metrics.render(log_length)?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
         .into_response())
+}
+
+/// A known path with another method: a JSON error like every other.
+async fn method_not_allowed() -> AppError {
+    AppError::new(ErrorCode::MethodNotAllowed, "this path does not take this HTTP method")
 }
 
 /// Any other path, an unknown API version among them.

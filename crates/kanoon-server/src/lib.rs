@@ -7,6 +7,7 @@
 //! desk the ops of its center and the province-wide ones after its cursor
 //! (`epoch:seq`). The center is always the device token's, never the body's.
 
+pub mod clock;
 mod error;
 mod events;
 mod exceptions;
@@ -25,7 +26,7 @@ pub use http::{
     serve_with_shutdown,
 };
 pub use storage::postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
-pub use storage::rules::{check_cursor, check_device_name, check_push, same_op_json};
+pub use storage::rules::{MAX_CLOCK_AHEAD_MS, check_cursor, check_device_name, check_push, same_op_json};
 pub use storage::secrets::{ENROL_CODE_DIGITS, hash_secret, normalize_enrol_code};
 pub use storage::sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{

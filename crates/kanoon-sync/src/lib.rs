@@ -8,17 +8,19 @@
 //! nothing yet starts from the server's snapshot (`bootstrap`).
 
 mod bootstrap;
+mod page;
 mod photos;
 
 pub use bootstrap::{BootstrapReport, bootstrap};
+pub use page::{Page, Snapshot};
 pub use photos::{PHOTOS_PER_ROUND, PhotoReport, sync_photos};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use kanoon_protocol::wire::{
-    API_PREFIX, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, MAX_PUSH_OPS, PullResponse, PushRequest,
-    PushResponse,
+    API_PREFIX, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, MAX_PUSH_OPS, PushRequest, PushResponse,
+    RejectedOp,
 };
 use kanoon_store::sync::{ApplyReport, SyncSettings};
 use kanoon_store::{Desk, StoreError};
@@ -115,8 +117,11 @@ impl Client {
         self.post("/push", Some(token), &PushRequest { ops }).await
     }
 
-    pub async fn pull(&self, token: &str, cursor: Cursor, limit: usize) -> Result<PullResponse> {
-        self.get("/pull", token, &[("cursor", cursor.to_string()), ("limit", limit.to_string())]).await
+    /// A page after `cursor`, read op by op (`Page`).
+    pub async fn pull(&self, token: &str, cursor: Cursor, limit: usize) -> Result<Page> {
+        let raw: page::RawPage =
+            self.get("/pull", token, &[("cursor", cursor.to_string()), ("limit", limit.to_string())]).await?;
+        Ok(raw.into())
     }
 }
 
@@ -172,6 +177,9 @@ pub async fn enrol(desk: &Mutex<Desk>, client: &Client, server: &str, code: &str
 pub struct RoundReport {
     pub pushed: usize,
     pub rejected: usize,
+    /// Ops the server did not take yet because their clock is ahead of its
+    /// own (`clock_ahead`): still in the outbox, pushed again later.
+    pub held: usize,
     pub pulled: usize,
     pub applied: ApplyReport,
     /// The member photo stream, after the ops.
@@ -194,9 +202,17 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         let mut d = lock(desk)?;
         let stored: Vec<_> = answer.accepted.iter().chain(&answer.duplicates).copied().collect();
         d.mark_pushed(&stored)?;
-        d.set_aside(&answer.rejected)?;
+        // An op stamped ahead of the server's clock stays in the outbox
+        // and goes again in a later round; the others refused are set aside.
+        let (held, refused): (Vec<_>, Vec<_>) = answer.rejected.into_iter().partition(RejectedOp::is_held);
+        d.set_aside(&refused)?;
         report.pushed += stored.len();
-        report.rejected += answer.rejected.len();
+        report.rejected += refused.len();
+        report.held = held.len();
+        if stored.is_empty() && refused.is_empty() {
+            // Only held ops wait at the head of the outbox: on with the pull.
+            break;
+        }
     }
     if lock(desk)?.never_pulled()? {
         match bootstrap(desk, client).await {
@@ -213,7 +229,8 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         let cursor = lock(desk)?.sync_cursor()?.unwrap_or_default();
         let page = client.pull(&token, cursor, PULL_PAGE).await?;
         report.pulled += page.ops.len();
-        let applied = lock(desk)?.apply_pulled(&page.ops, page.cursor)?;
+        report.pulled += page.unreadable.len();
+        let applied = lock(desk)?.apply_pulled_page(&page.ops, &page.unreadable, page.cursor)?;
         add(&mut report.applied, &applied);
         if !page.more {
             break;

@@ -47,10 +47,16 @@ macro_rules! storage_from_modules {
                 ops: &[$crate::storage::IncomingOp],
             ) -> Result<kanoon_protocol::wire::PushResponse, AppError> {
                 $crate::storage::rules::check_push(center_id, device_id, ops)?;
-                if ops.is_empty() {
-                    return Ok(kanoon_protocol::wire::PushResponse::default());
-                }
-                ops::push(self, center_id, device_id, ops)
+                let creators = ops::title_creators(self, &$crate::storage::rules::title_ids(ops))?;
+                let now_ms = $crate::clock::now_ms();
+                let (ops, refused) = $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators);
+                let mut response = if ops.is_empty() {
+                    kanoon_protocol::wire::PushResponse::default()
+                } else {
+                    ops::push(self, center_id, device_id, &ops)?
+                };
+                response.rejected.extend(refused);
+                Ok(response)
             }
 
             fn pull(
@@ -88,7 +94,8 @@ macro_rules! storage_from_modules {
                 device_id: uuid::Uuid,
                 photo: &kanoon_protocol::photos::PhotoBody,
             ) -> Result<kanoon_protocol::photos::PhotoOutcome, AppError> {
-                photos::put_photo(self, center_id, device_id, photo)
+                let photo = $crate::storage::rules::photo_as_kept(device_id, photo, $crate::clock::now_ms());
+                photos::put_photo(self, center_id, device_id, &photo)
             }
 
             fn photos_after(
@@ -258,6 +265,9 @@ pub trait Storage: Send + Sync {
     /// the same content → duplicate; its id stored with other content →
     /// rejected, never overwritten). A batch over `MAX_PUSH_OPS` (413) or
     /// with an op of another center (403) is refused whole, nothing stored.
+    /// An op that changes another center's record, is out of bounds or is
+    /// stamped ahead of the server's clock is rejected with its code
+    /// (`rules::screen_ops`), the rest stored.
     fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError>;
 
     /// The ops after `after` that a desk of `center_id` pulls (its center's

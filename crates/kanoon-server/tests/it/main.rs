@@ -11,6 +11,7 @@ mod desks;
 mod enrol;
 mod faults;
 mod hostile;
+mod hostile_desk;
 mod metrics;
 mod openapi;
 mod photos;

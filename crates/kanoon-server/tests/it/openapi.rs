@@ -159,7 +159,7 @@ fn the_schemas_have_the_fields_of_the_wire_types() {
     assert_same_fields(&doc, "EnrolResponse", &enrolled);
     assert_same_fields(&doc, "PushRequest", &PushRequest { ops: vec![] });
     assert_same_fields(&doc, "PushResponse", &PushResponse::default());
-    assert_same_fields(&doc, "RejectedOp", &RejectedOp { op_id: Uuid::now_v7(), reason: "r".into() });
+    assert_same_fields(&doc, "RejectedOp", &RejectedOp::new(Uuid::now_v7(), ErrorCode::NotOwner, "r"));
     let page = PullResponse { ops: vec![], cursor: Cursor { epoch: 1, seq: 2 }, more: false };
     assert_same_fields(&doc, "PullResponse", &page);
     let snapshot = SnapshotResponse { cursor: Cursor { epoch: 1, seq: 2 }, ops: vec![] };

@@ -291,7 +291,7 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: ErrorC
     body
 }
 
-fn op(desk: &Desk, entity: &str, entity_id: Uuid, wall_ms: i64, body: OpBody) -> Op {
+pub fn op(desk: &Desk, entity: &str, entity_id: Uuid, wall_ms: i64, body: OpBody) -> Op {
     Op {
         op_id: Uuid::now_v7(),
         schema_version: SCHEMA_VERSION,
@@ -328,4 +328,10 @@ pub fn title_op(desk: &Desk, wall_ms: i64, title: &str) -> Op {
         ("authors".to_owned(), FieldChange { value: json!(["هوشنگ مرادی کرمانی"]), base: None }),
     ]);
     op(desk, EntityKind::TITLE, Uuid::now_v7(), wall_ms, OpBody::Patch { fields })
+}
+
+/// A patch of `entity`'s record `entity_id` setting `field` to `value`.
+pub fn patch_op(desk: &Desk, entity: &str, entity_id: Uuid, wall_ms: i64, field: &str, value: serde_json::Value) -> Op {
+    let fields = BTreeMap::from([(field.to_owned(), FieldChange { value, base: None })]);
+    op(desk, entity, entity_id, wall_ms, OpBody::Patch { fields })
 }

@@ -45,6 +45,8 @@ pub struct SqliteStorage {
     /// The database file (none in memory): a snapshot reads it on a
     /// connection of its own, so pushes go on meanwhile (WAL).
     path: Option<PathBuf>,
+    /// Most bytes of photos one center keeps (`set_photo_quota`).
+    pub(crate) photo_quota: std::sync::atomic::AtomicU64,
     /// Test-only: store a re-pushed op again, as a new op (the sync
     /// simulation's canary: idempotency broken on purpose).
     #[cfg(feature = "test-support")]
@@ -78,6 +80,7 @@ impl SqliteStorage {
             conn: Mutex::new(conn),
             epoch,
             path,
+            photo_quota: std::sync::atomic::AtomicU64::new(crate::storage::rules::CENTER_PHOTO_QUOTA),
             #[cfg(feature = "test-support")]
             store_duplicates_again: std::sync::atomic::AtomicBool::new(false),
         })
@@ -89,6 +92,11 @@ impl SqliteStorage {
     #[doc(hidden)]
     pub fn break_idempotency_for_canary(&self) {
         self.store_duplicates_again.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets the most bytes of photos one center keeps (default `CENTER_PHOTO_QUOTA`).
+    pub fn set_photo_quota(&self, bytes: u64) {
+        self.photo_quota.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The connection. A panic while it was held rolled its transaction
