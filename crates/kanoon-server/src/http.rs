@@ -33,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{AppError, ErrorCode};
+use crate::listen::{ConnectionLimits, serve_connections};
 use crate::metrics::Metrics;
 use crate::openapi::{self, ApiDoc, ErrorBody};
 use crate::storage::rules::batch_too_large;
@@ -119,7 +120,7 @@ pub fn router_with_limits(storage: Arc<dyn Storage>, limits: Limits) -> Result<R
 }
 
 /// Serves `router(storage)` on `listener` until Ctrl-C or SIGTERM, then
-/// finishes the requests in flight.
+/// closes idle connections and finishes the requests in flight (`listen`).
 pub async fn serve(listener: TcpListener, storage: Arc<dyn Storage>) -> io::Result<()> {
     serve_with_shutdown(listener, storage, shutdown_signal()).await
 }
@@ -130,15 +131,26 @@ pub async fn serve_with_shutdown(
     storage: Arc<dyn Storage>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_limits(listener, storage, ConnectionLimits::default(), shutdown).await
+}
+
+/// Serves with these connection limits until `shutdown` completes.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    storage: Arc<dyn Storage>,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, epoch = storage.epoch(), "serving the sync API");
     let app = router(storage).map_err(io::Error::other)?;
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    serve_connections(listener, app, limits, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");

@@ -40,6 +40,14 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8440")]
         listen: SocketAddr,
+        /// A reverse proxy in front terminates TLS: allows a non-loopback
+        /// `--listen` address (this server speaks plain HTTP; tokens must
+        /// never cross a network in clear).
+        #[arg(long)]
+        behind_tls_proxy: bool,
+        /// Connections served at once (the rest wait in the backlog).
+        #[arg(long, default_value_t = kanoon_server::MAX_CONNECTIONS)]
+        max_connections: usize,
     },
     /// Centers of the province.
     Center {
@@ -138,14 +146,24 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { database, listen } => {
+        Command::Serve { database, listen, behind_tls_proxy, max_connections } => {
+            if !listen.ip().is_loopback() && !behind_tls_proxy {
+                anyhow::bail!(
+                    "refusing to serve plain HTTP on {listen}, a non-loopback address: device tokens would cross \
+                     the network in clear. Put a reverse proxy that terminates TLS in front and pass \
+                     --behind-tls-proxy, or listen on 127.0.0.1 (see README)."
+                );
+            }
             let storage: Arc<dyn Storage> = open(&database)?.into();
+            let limits = kanoon_server::ConnectionLimits { max_connections, ..Default::default() };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
-                kanoon_server::serve(listener, storage).await.context("server failed")
+                kanoon_server::serve_with_limits(listener, storage, limits, kanoon_server::shutdown_signal())
+                    .await
+                    .context("server failed")
             })?;
         }
         Command::Center { command: CenterCommand::Add { database, code, name, kind } } => {

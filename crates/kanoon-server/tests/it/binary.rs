@@ -139,4 +139,46 @@ async fn the_binary_administers_serves_and_stops_on_sigterm(backend: Backend) {
     assert!(String::from_utf8(report.stderr).unwrap().contains("0 exceptions, 0 not resolved"));
 }
 
-backend_tests!(the_binary_administers_serves_and_stops_on_sigterm);
+/// Plain HTTP on a non-loopback address is refused with a clear message,
+/// unless the flag says a proxy terminates TLS; SIGTERM does not wait for
+/// idle clients.
+async fn the_binary_refuses_clear_http_off_loopback_and_stops_with_idle_clients(backend: Backend) {
+    let db = TestDatabase::create(backend);
+    let db_arg = db.arg();
+    let port = free_port();
+    let everywhere = format!("0.0.0.0:{port}");
+    let refused = Command::new(BIN).args(["serve", "--database", &db_arg, "--listen", &everywhere]).output().unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("--behind-tls-proxy") && message.contains("TLS"), "{message}");
+
+    let child = Command::new(BIN)
+        .args(["serve", "--database", &db_arg, "--listen", &everywhere, "--behind-tls-proxy"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&reqwest::Client::new(), &base, &mut server).await;
+    // Idle clients that never send a byte.
+    let idle: Vec<_> = (0..20).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM waited for idle clients");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    drop(idle);
+}
+
+backend_tests!(
+    the_binary_administers_serves_and_stops_on_sigterm,
+    the_binary_refuses_clear_http_off_loopback_and_stops_with_idle_clients,
+);

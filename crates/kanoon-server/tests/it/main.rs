@@ -16,6 +16,7 @@ mod metrics;
 mod openapi;
 mod photos;
 mod postgres_only;
+mod process;
 mod pull;
 mod push;
 mod snapshot;
