@@ -76,8 +76,9 @@ struct Observe {
     metrics: Metrics,
 }
 
-/// The server's routes with their OpenAPI description (no state yet).
-fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// The server's routes with their OpenAPI description (no state yet): the
+/// API's, and the admin address's (`/metrics`), one document for both.
+fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let sync = OpenApiRouter::new()
         .routes(routes!(enrol))
         .routes(routes!(push))
@@ -85,16 +86,16 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(snapshot))
         .routes(routes!(put_photo, photos_after))
         .routes(routes!(openapi_json));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest(API_PREFIX, sync)
-        .routes(routes!(health))
-        .routes(routes!(metrics))
-        .split_for_parts()
+    let (api_routes, mut api) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_PREFIX, sync).routes(routes!(health)).split_for_parts();
+    let (admin_routes, admin) = OpenApiRouter::new().routes(routes!(metrics)).routes(routes!(health)).split_for_parts();
+    api.merge(admin);
+    (api_routes, admin_routes, api)
 }
 
-/// The OpenAPI document of the routes `router` serves, as served.
+/// The OpenAPI document of the routes `router` and `admin_router` serve.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    routes().1
+    routes().2
 }
 
 /// The server's routes over `storage`, with the default `Limits`.
@@ -104,10 +105,20 @@ pub fn router(storage: Arc<dyn Storage>) -> Result<Router, AppError> {
 
 /// The server's routes over `storage`, with these limits.
 pub fn router_with_limits(storage: Arc<dyn Storage>, limits: Limits) -> Result<Router, AppError> {
-    let (routes, api) = routes();
+    Ok(routers(storage, limits)?.0)
+}
+
+/// The API's router and the admin address's (`/metrics`, `/health`), over
+/// one storage and one set of metrics. The admin router is served on an
+/// address of its own (loopback by default), never on the API's port.
+pub fn routers(storage: Arc<dyn Storage>, limits: Limits) -> Result<(Router, Router), AppError> {
+    let (routes, admin_routes, api) = routes();
     let openapi = api.to_json().map_err(|e| AppError::internal(format!("OpenAPI document to JSON: {e}")))?.into();
     let metrics = Metrics::new()?;
-    Ok(routes
+    let state = AppState { storage, metrics: metrics.clone(), openapi };
+    let admin =
+        admin_routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state.clone());
+    let api = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
@@ -116,7 +127,8 @@ pub fn router_with_limits(storage: Arc<dyn Storage>, limits: Limits) -> Result<R
         // counts it; an unknown encoding passes through (then 400 as JSON).
         .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
         .layer(CompressionLayer::new())
-        .with_state(AppState { storage, metrics, openapi }))
+        .with_state(state);
+    Ok((api, admin))
 }
 
 /// Serves `router(storage)` on `listener` until Ctrl-C or SIGTERM, then
@@ -141,10 +153,40 @@ pub async fn serve_with_limits(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_admin(listener, None, storage, limits, shutdown).await
+}
+
+/// Serves the API on `listener` and, when given, the admin routes
+/// (`/metrics`) on `admin`, until `shutdown` completes.
+pub async fn serve_with_admin(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    storage: Arc<dyn Storage>,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, epoch = storage.epoch(), "serving the sync API");
-    let app = router(storage).map_err(io::Error::other)?;
-    serve_connections(listener, app, limits, shutdown).await?;
+    let (app, admin_app) = routers(storage, Limits::default()).map_err(io::Error::other)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let admin_task = match admin {
+        Some(admin) => {
+            tracing::info!(addr = %admin.local_addr()?, "serving /metrics");
+            let mut stopped = stopped.clone();
+            let admin_limits = ConnectionLimits { max_connections: 16, ..limits };
+            Some(tokio::spawn(serve_connections(admin, admin_app, admin_limits, async move {
+                let _ = stopped.changed().await;
+            })))
+        }
+        None => None,
+    };
+    let served = serve_connections(listener, app, limits, shutdown).await;
+    let _ = stop.send(true);
+    drop(stopped);
+    if let Some(task) = admin_task {
+        task.await.map_err(io::Error::other)??;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -555,7 +597,8 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     path = "/metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    description = "Counters of ops (accepted, duplicate, rejected), pushes, pulls and enrolments, request \
+    description = "Served on the admin address (`--admin-listen`, loopback by default), never on the API's port. \
+                   Counters of ops (accepted, duplicate, rejected), pushes, pulls and enrolments, request \
                    durations by route and status, and the length of the op log.",
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain; version=0.0.4"),

@@ -23,8 +23,8 @@ pub mod testing;
 pub use error::{AppError, ErrorBody, ErrorCode};
 pub use exceptions::{ProvinceException, Resolution, province_exceptions};
 pub use http::{
-    BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, serve,
-    serve_with_limits, serve_with_shutdown, shutdown_signal,
+    BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, routers, serve,
+    serve_with_admin, serve_with_limits, serve_with_shutdown, shutdown_signal,
 };
 pub use listen::{ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE};
 pub use storage::postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};

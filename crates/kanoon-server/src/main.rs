@@ -45,6 +45,9 @@ enum Command {
         /// never cross a network in clear).
         #[arg(long)]
         behind_tls_proxy: bool,
+        /// Address of `/metrics` (and `/health`), apart from the API's port.
+        #[arg(long, default_value = "127.0.0.1:8441")]
+        admin_listen: SocketAddr,
         /// Connections served at once (the rest wait in the backlog).
         #[arg(long, default_value_t = kanoon_server::MAX_CONNECTIONS)]
         max_connections: usize,
@@ -146,7 +149,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { database, listen, behind_tls_proxy, max_connections } => {
+        Command::Serve { database, listen, admin_listen, behind_tls_proxy, max_connections } => {
             if !listen.ip().is_loopback() && !behind_tls_proxy {
                 anyhow::bail!(
                     "refusing to serve plain HTTP on {listen}, a non-loopback address: device tokens would cross \
@@ -161,7 +164,11 @@ fn run(command: Command) -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
-                kanoon_server::serve_with_limits(listener, storage, limits, kanoon_server::shutdown_signal())
+                let admin = tokio::net::TcpListener::bind(admin_listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {admin_listen} (--admin-listen)"))?;
+                let shutdown = kanoon_server::shutdown_signal();
+                kanoon_server::serve_with_admin(listener, Some(admin), storage, limits, shutdown)
                     .await
                     .context("server failed")
             })?;

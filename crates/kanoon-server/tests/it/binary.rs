@@ -34,7 +34,15 @@ pub(crate) fn free_port() -> u16 {
 
 pub(crate) fn start(database: &str, port: u16) -> Running {
     let child = Command::new(BIN)
-        .args(["serve", "--database", database, "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--database",
+            database,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -153,7 +161,16 @@ async fn the_binary_refuses_clear_http_off_loopback_and_stops_with_idle_clients(
     assert!(message.contains("--behind-tls-proxy") && message.contains("TLS"), "{message}");
 
     let child = Command::new(BIN)
-        .args(["serve", "--database", &db_arg, "--listen", &everywhere, "--behind-tls-proxy"])
+        .args([
+            "serve",
+            "--database",
+            &db_arg,
+            "--listen",
+            &everywhere,
+            "--behind-tls-proxy",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

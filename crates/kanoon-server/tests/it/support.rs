@@ -141,6 +141,8 @@ impl Store {
 
 pub struct TestServer {
     pub base: String,
+    /// Where `/metrics` is served.
+    pub admin_base: String,
     pub storage: Arc<dyn Storage>,
     pub store: Store,
     pub client: reqwest::Client,
@@ -171,12 +173,15 @@ impl TestServer {
         let store = db.open();
         let storage = store.storage();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let admin_base = format!("http://{}", admin.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(kanoon_server::serve_with_shutdown(listener, storage.clone(), async {
+        let limits = kanoon_server::ConnectionLimits::default();
+        tokio::spawn(kanoon_server::serve_with_admin(listener, Some(admin), storage.clone(), limits, async {
             let _ = stopped.await;
         }));
-        TestServer { base, storage, store, client: reqwest::Client::new(), stop: Some(stop), _db: db }
+        TestServer { base, admin_base, storage, store, client: reqwest::Client::new(), stop: Some(stop), _db: db }
     }
 
     /// Runs a storage call as the HTTP layer does, off the async runtime.
@@ -187,6 +192,10 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin_base)
     }
 
     pub fn api(&self, path: &str) -> String {
