@@ -206,9 +206,12 @@ error_codes! {
     BadRequest = ("bad_request", 400),
     /// Missing or unknown device token: the desk must enrol again.
     Unauthorized = ("unauthorized", 401),
-    /// An enrolment code that is unknown or already used: ask the province
-    /// for a new one.
+    /// An enrolment code that is unknown, already used, expired or made
+    /// for another device: ask the province for a new one.
     EnrolCodeUnknown = ("enrol_code_unknown", 401),
+    /// The device was revoked by the province: it needs a re-enrolment
+    /// code made for it.
+    DeviceRevoked = ("device_revoked", 401),
     /// Authenticated, but not allowed (an older server's code for the
     /// `op_of_other_*` refusals).
     Forbidden = ("forbidden", 403),
@@ -234,6 +237,9 @@ error_codes! {
     EnrolCodeOfOtherCenter = ("enrol_code_of_other_center", 409),
     /// The device is enrolled at another center: the code stays unused.
     DeviceOfOtherCenter = ("device_of_other_center", 409),
+    /// The device is enrolled already and the code was not made for it: a
+    /// spare code enrols only a new device (the code stays unused).
+    DeviceAlreadyEnrolled = ("device_already_enrolled", 409),
     /// Another device of the center has this desk number: the code stays unused.
     DeskNumberTaken = ("desk_number_taken", 409),
     /// An op stamped more than 5 minutes ahead of the server's clock: not

@@ -306,8 +306,8 @@ fn bytes_rejection(r: BytesRejection) -> AppError {
     responses(
         (status = 200, description = "Enrolled: the token is shown only now.", body = openapi::EnrolResponse),
         (status = 400, description = "`bad_request`: not JSON, a missing or invalid field (desk number 1–99, device name 1–200 characters).", body = ErrorBody),
-        (status = 401, description = "`enrol_code_unknown`: unknown or used enrolment code.", body = ErrorBody),
-        (status = 409, description = "`enrol_code_of_other_center`: the code is for another center than the desk's; `device_of_other_center`: the device is enrolled at another center; `desk_number_taken`: another device of the center has the desk number. The code stays unused.", body = ErrorBody),
+        (status = 401, description = "`enrol_code_unknown`: unknown, used or expired enrolment code, or one made for another device.", body = ErrorBody),
+        (status = 409, description = "`enrol_code_of_other_center`: the code is for another center than the desk's; `device_of_other_center`: the device is enrolled at another center; `device_already_enrolled`: the device is enrolled and the code was not made for it (`enrol-code --device`); `desk_number_taken`: another device of the center has the desk number. The code stays unused.", body = ErrorBody),
         (status = 413, description = "`too_large`: body over the size limit.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
@@ -352,7 +352,7 @@ struct RawPushRequest<'a> {
     responses(
         (status = 200, description = "Every op of the batch, accepted, duplicate or rejected.", body = openapi::PushResponse),
         (status = 400, description = "`bad_request`: not JSON, not a push request, or an op that does not parse; nothing stored.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 403, description = "`op_of_other_center`: an op of another center; `op_of_other_device`: an op written by another device. Nothing stored.", body = ErrorBody),
         (status = 413, description = "`too_large`: body over the size limit (8 MiB); `batch_too_large`: more than 500 ops. Nothing stored.", body = ErrorBody),
         (status = 422, description = "`unsupported_schema`: an op of schema version 0; nothing stored.", body = ErrorBody),
@@ -415,7 +415,7 @@ struct PullParams {
     responses(
         (status = 200, description = "A page of ops in log order, the cursor after it, and whether more wait.", body = openapi::PullResponse),
         (status = 400, description = "`bad_request`: a cursor that is not `epoch:seq`, or a limit that is not a number.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 409, description = "`stale_cursor`: the cursor is of another epoch or past the end of the log: bootstrap again.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
@@ -456,7 +456,7 @@ async fn pull(
     responses(
         (status = 200, description = "The snapshot and the cursor to pull after.", body = openapi::SnapshotResponse),
         (status = 400, description = "`bad_request`: a malformed request.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
     ),
@@ -501,7 +501,7 @@ async fn snapshot(State(state): State<AppState>, Device(device): Device) -> Resu
     responses(
         (status = 200, description = "Stored, or a newer version kept.", body = openapi::PhotoPushResponse),
         (status = 400, description = "`bad_request`: not JSON or not a photo; `bad_photo`: an image type other than JPEG/PNG/WebP or bytes that are not that type's (magic bytes), `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 413, description = "`photo_too_large`: a photo over 2 MiB; `photo_quota_exceeded`: the center's photos would pass its quota (try again later); `too_large`: a body over the size limit.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long (resend: uploads are idempotent).", body = ErrorBody),
@@ -541,7 +541,7 @@ struct PhotoParams {
     responses(
         (status = 200, description = "A page of photos, oldest change first, the position after it, and whether more wait.", body = openapi::PhotoPage),
         (status = 400, description = "`bad_request`: `after` or `limit` not a number.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
     ),

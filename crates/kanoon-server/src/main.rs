@@ -65,12 +65,18 @@ enum Command {
         /// The center's official code.
         #[arg(long)]
         center: String,
+        /// Re-enrol this enrolled device of the center (a lost token, a
+        /// revoked desk let back in); without it the code enrols only a new device.
+        #[arg(long)]
+        device: Option<uuid::Uuid>,
     },
-    /// List the enrolled devices.
+    /// List the enrolled devices (or revoke one).
     Devices {
         /// The server database (a SQLite file or a PostgreSQL URL).
         #[arg(long)]
-        database: PathBuf,
+        database: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<DevicesCommand>,
     },
     /// List sync exceptions: what each center's circulation log shows (a
     /// copy lent twice, a return of a loan not open, …) and what staff
@@ -85,6 +91,20 @@ enum Command {
         /// Print JSON lines instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevicesCommand {
+    /// Revoke a device: its token is refused until it is re-enrolled with
+    /// a code made for it (`enrol-code --device`).
+    Revoke {
+        /// The server database (a SQLite file or a PostgreSQL URL).
+        #[arg(long)]
+        database: PathBuf,
+        /// The device's id (as `devices` lists it).
+        #[arg(long)]
+        device: uuid::Uuid,
     },
 }
 
@@ -177,8 +197,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             let center = open(&database)?.add_center(&code, &name, kind.into())?;
             println!("{}\t{}\t{}\t{}", center.code, center.id, center.kind.as_str(), center.name);
         }
-        Command::EnrolCode { database, center } => {
-            let code = open(&database)?.create_enrol_code(&center)?;
+        Command::EnrolCode { database, center, device } => {
+            let storage = open(&database)?;
+            let code = match device {
+                Some(device) => storage.create_reenrol_code(&center, device)?,
+                None => storage.create_enrol_code(&center)?,
+            };
             eprintln!("one-time enrolment code for center {center} (shown only now):");
             println!("{code}");
         }
@@ -202,7 +226,14 @@ fn run(command: Command) -> anyhow::Result<()> {
             let open = found.iter().filter(|e| e.resolution.is_none()).count();
             eprintln!("{} exceptions, {open} not resolved", found.len());
         }
-        Command::Devices { database } => {
+        Command::Devices { command: Some(DevicesCommand::Revoke { database, device }), .. } => {
+            if !open(&database)?.revoke_device(device)? {
+                anyhow::bail!("device {device} is not enrolled, or is revoked already");
+            }
+            eprintln!("device {device} revoked: its token is refused until it is re-enrolled");
+        }
+        Command::Devices { database, command: None } => {
+            let database = database.context("--database is needed")?;
             let devices = open(&database)?.devices()?;
             println!("center\tdesk\tdevice\tname\tenrolled_at\tlast_seen_at");
             for d in devices {

@@ -48,6 +48,14 @@ pub enum SyncError {
     NotEnrolled,
     #[error("این کد ثبت برای مرکز دیگری صادر شده است؛ کد ثبت همین مرکز را از کارشناس استان بگیرید.")]
     WrongCenter,
+    #[error(
+        "کارشناس استان دسترسی این میز به سرور استان را لغو کرده است؛ برای اتصال دوباره، کد ثبت ویژه همین میز را از کارشناس استان بگیرید."
+    )]
+    Revoked,
+    #[error(
+        "این رایانه پیش‌تر در سرور استان ثبت شده است؛ برای ثبت دوباره، کد ثبت ویژه همین میز را از کارشناس استان بگیرید."
+    )]
+    AlreadyEnrolled,
     #[error("گواهی ریشه انتخاب‌شده خوانا نیست: {0}")]
     Certificate(String),
     #[error(transparent)]
@@ -138,6 +146,8 @@ fn refusal(status: reqwest::StatusCode, body: &[u8]) -> SyncError {
         // need a new code from the province.
         ErrorCode::Unauthorized | ErrorCode::EnrolCodeUnknown => SyncError::Unauthorized,
         ErrorCode::EnrolCodeOfOtherCenter => SyncError::WrongCenter,
+        ErrorCode::DeviceRevoked => SyncError::Revoked,
+        ErrorCode::DeviceAlreadyEnrolled => SyncError::AlreadyEnrolled,
         code => SyncError::Refused { status: status.as_u16(), code, message },
     }
 }
@@ -332,6 +342,9 @@ mod tests {
         let wrong = body("enrol_code_of_other_center", "anything at all");
         assert!(matches!(refusal(StatusCode::CONFLICT, &wrong), SyncError::WrongCenter));
         assert!(matches!(refusal(StatusCode::UNAUTHORIZED, &body("enrol_code_unknown", "")), SyncError::Unauthorized));
+        assert!(matches!(refusal(StatusCode::UNAUTHORIZED, &body("device_revoked", "")), SyncError::Revoked));
+        let enrolled = refusal(StatusCode::CONFLICT, &body("device_already_enrolled", ""));
+        assert!(matches!(enrolled, SyncError::AlreadyEnrolled));
         let other = refusal(StatusCode::FORBIDDEN, &body("op_of_other_center", "m"));
         assert!(matches!(other, SyncError::Refused { status: 403, code: ErrorCode::OpOfOtherCenter, .. }));
         // An older server's coarse code: its message is not read.

@@ -26,7 +26,15 @@ macro_rules! storage_from_modules {
             }
 
             fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError> {
-                enrolment::create_enrol_code(self, center_code)
+                enrolment::create_enrol_code(self, center_code, None)
+            }
+
+            fn create_reenrol_code(&self, center_code: &str, device_id: uuid::Uuid) -> Result<String, AppError> {
+                enrolment::create_enrol_code(self, center_code, Some(device_id))
+            }
+
+            fn revoke_device(&self, device_id: uuid::Uuid) -> Result<bool, AppError> {
+                enrolment::revoke_device(self, device_id)
             }
 
             fn enrol(
@@ -247,12 +255,24 @@ pub trait Storage: Send + Sync {
     /// is `Center::id_for_code`. A code already registered is a conflict.
     fn add_center(&self, code: &str, name: &str, kind: CenterKind) -> Result<CenterInfo, AppError>;
 
-    /// A new one-time enrolment code for the center with this code. The
-    /// plain code is returned once; only its hash is kept.
+    /// A new one-time enrolment code for the center with this code, for a
+    /// new device only, valid for `rules::ENROL_CODE_TTL`. The plain code
+    /// is returned once; only its hash is kept.
     fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError>;
 
+    /// A one-time code that re-enrols the enrolled device `device_id` of the
+    /// center (a lost token, a revoked desk let back in), and no other.
+    fn create_reenrol_code(&self, center_code: &str, device_id: Uuid) -> Result<String, AppError>;
+
+    /// Revokes a device: its token is refused (`device_revoked`) until it
+    /// is re-enrolled with a code made for it. False if it was not enrolled
+    /// or already revoked.
+    fn revoke_device(&self, device_id: Uuid) -> Result<bool, AppError>;
+
     /// Trades an unused enrolment code for a device token (401 for an
-    /// unknown or used code; 409 when the desk number is taken by another
+    /// unknown, used or expired code, or one made for another device; 409
+    /// `device_already_enrolled` for an enrolled device and a code not made
+    /// for it; 409 when the desk number is taken by another
     /// device of the center — the code then stays unused). The same device
     /// enrolling again (a lost token) gets a new token; the old one stops working.
     fn enrol(&self, request: &EnrolRequest) -> Result<EnrolResponse, AppError>;

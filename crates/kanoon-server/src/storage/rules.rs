@@ -204,9 +204,14 @@ pub fn check_enrol(request: &EnrolRequest) -> Result<CheckedEnrol<'_>, AppError>
     Ok(CheckedEnrol { code_hash: hash_secret(&code), device_name })
 }
 
-/// An enrolment code that is not stored, or was used.
+/// An enrolment code that is not stored, was used, expired or is another device's.
 pub fn enrol_code_unknown() -> AppError {
-    AppError::new(ErrorCode::EnrolCodeUnknown, "unknown or used enrolment code")
+    AppError::new(ErrorCode::EnrolCodeUnknown, "unknown, used or expired enrolment code")
+}
+
+/// A token of a revoked device.
+pub fn device_revoked() -> AppError {
+    AppError::new(ErrorCode::DeviceRevoked, "this device was revoked by the province: ask for a re-enrolment code")
 }
 
 /// What the database says about an enrolment whose code was found unused.
@@ -218,7 +223,12 @@ pub struct EnrolTarget<'a> {
     pub enrolled_center: Option<Uuid>,
     /// Whether another device of the center has the desk number.
     pub desk_taken: bool,
+    /// The device the code was made for (a re-enrolment), if any.
+    pub code_for_device: Option<Uuid>,
 }
+
+/// How long an enrolment code can be used after it is made.
+pub const ENROL_CODE_TTL: chrono::Duration = chrono::Duration::days(7);
 
 /// The checks of an enrolment against the database, in the order a desk
 /// should hear them; the code stays unused when one fails.
@@ -233,8 +243,20 @@ pub fn check_enrol_target(request: &EnrolRequest, target: &EnrolTarget<'_>) -> R
             ),
         ));
     }
+    if target.code_for_device.is_some_and(|d| d != request.device_id) {
+        // A re-enrolment code of one desk enrols no other.
+        return Err(enrol_code_unknown());
+    }
     if target.enrolled_center.is_some_and(|c| c != target.center_id) {
         return Err(AppError::new(ErrorCode::DeviceOfOtherCenter, "this device is enrolled at another center"));
+    }
+    if target.enrolled_center.is_some() && target.code_for_device.is_none() {
+        // A spare code must not take an enrolled desk's id and lock the real desk out.
+        return Err(AppError::new(
+            ErrorCode::DeviceAlreadyEnrolled,
+            "this device is enrolled already: re-enrol it with a code made for it \
+             (kanoon-server enrol-code --device); the code stays unused",
+        ));
     }
     if target.desk_taken {
         return Err(AppError::new(

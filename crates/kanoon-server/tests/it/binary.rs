@@ -138,6 +138,13 @@ async fn the_binary_administers_serves_and_stops_on_sigterm(backend: Backend) {
     let devices = String::from_utf8(run(&["devices", "--database", db_arg]).stdout).unwrap();
     assert!(devices.contains(&device_id.to_string()), "{devices}");
     assert!(devices.contains("میز امانت"), "{devices}");
+    // A re-enrolment code for it; then it is revoked, once.
+    let device = device_id.to_string();
+    let again = run(&["enrol-code", "--database", db_arg, "--center", "1234", "--device", &device]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim().len(), 10);
+    run(&["devices", "revoke", "--database", db_arg, "--device", &device]);
+    let twice = Command::new(BIN).args(["devices", "revoke", "--database", db_arg, "--device", &device]).output();
+    assert!(!twice.unwrap().status.success(), "revoked already");
 
     // The exception report runs on the same database (nothing to report:
     // the pushed ops are a loan and a title; the report's own test is

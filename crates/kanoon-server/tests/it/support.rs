@@ -123,6 +123,21 @@ impl Store {
         }
     }
 
+    /// Makes every stored enrolment code expired.
+    pub fn expire_enrol_codes(&self) {
+        match self {
+            Store::Sqlite(s) => s.with_connection(|c| {
+                c.execute("UPDATE enrol_codes SET expires_at = '2000-01-01T00:00:00.000Z'", []).unwrap();
+            }),
+            Store::Postgres(s) => off_async(|| {
+                s.with_client(|c| {
+                    c.execute("UPDATE enrol_codes SET expires_at = now() - interval '1 day'", &[]).unwrap()
+                })
+                .unwrap();
+            }),
+        }
+    }
+
     /// Devices whose stored token hash is `value`.
     pub fn devices_with_token_hash(&self, value: &str) -> i64 {
         match self {

@@ -192,3 +192,31 @@ async fn an_op_no_desk_can_parse_is_set_aside_and_the_snapshot_and_page_apply() 
         assert!(titles.contains(&"از تصویر".to_owned()) && titles.contains(&"از صفحه".to_owned()), "{titles:?}");
     }
 }
+
+on_both_backends!(
+    sqlite_a_revoked_desk_is_told_so_in_persian_and_its_outbox_kept,
+    postgres_a_revoked_desk_is_told_so_in_persian_and_its_outbox_kept,
+    a_revoked_desk_is_told_so_in_persian_and_its_outbox_kept
+);
+
+async fn a_revoked_desk_is_told_so_in_persian_and_its_outbox_kept(storage: Arc<dyn Storage>) {
+    let t = two_enrolled_desks(&storage).await;
+    sync_once(&t.a, &t.client).await.unwrap();
+    let device = t.a.lock().unwrap().identity().unwrap().device_id;
+    assert!(admin(&storage, |s| s.revoke_device(device).unwrap()));
+    register(&t.a, "سارا", 74);
+    let waiting = t.a.lock().unwrap().outbox_len().unwrap();
+    let refused = sync_once(&t.a, &t.client).await.unwrap_err();
+    assert!(matches!(refused, kanoon_sync::SyncError::Revoked), "{refused:?}");
+    assert!(refused.to_string().contains("لغو"), "{refused}");
+    assert_eq!(t.a.lock().unwrap().outbox_len().unwrap(), waiting);
+    // A spare code does not let it back in; a code made for it does, and the outbox goes.
+    let spare = admin(&storage, |s| s.create_enrol_code("1234").unwrap());
+    let again = enrol(&t.a, &t.client, &t.url, &spare, "میز ۱").await.unwrap_err();
+    assert!(matches!(again, kanoon_sync::SyncError::AlreadyEnrolled), "{again:?}");
+    let code = admin(&storage, |s| s.create_reenrol_code("1234", device).unwrap());
+    enrol(&t.a, &t.client, &t.url, &code, "میز ۱").await.unwrap();
+    sync_once(&t.a, &t.client).await.unwrap();
+    assert_eq!(t.a.lock().unwrap().outbox_len().unwrap(), 0);
+    sync_once(&t.b, &t.client).await.unwrap();
+}

@@ -44,6 +44,7 @@ use crate::error::AppError;
 pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../../../../migrations/server/postgres/0001_init.sql")),
     ("0002_photos.sql", include_str!("../../../../../migrations/server/postgres/0002_photos.sql")),
+    ("0003_enrolment.sql", include_str!("../../../../../migrations/server/postgres/0003_enrolment.sql")),
 ];
 
 /// The table that records the applied migrations. A database without it

@@ -33,6 +33,7 @@ use crate::error::AppError;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../../../../migrations/server/sqlite/0001_init.sql")),
     ("0002_photos.sql", include_str!("../../../../../migrations/server/sqlite/0002_photos.sql")),
+    ("0003_enrolment.sql", include_str!("../../../../../migrations/server/sqlite/0003_enrolment.sql")),
 ];
 
 /// `PRAGMA application_id` of a Kanoon server database ("KNSV"): a desk's
