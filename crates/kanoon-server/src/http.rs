@@ -8,12 +8,13 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Query, Request, State};
+use axum::extract::rejection::{BytesRejection, ExtensionRejection, JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -38,6 +39,7 @@ use crate::metrics::Metrics;
 use crate::openapi::{self, ApiDoc, ErrorBody};
 use crate::storage::rules::batch_too_large;
 use crate::storage::{DEFAULT_PULL_LIMIT, DeviceAuth, IncomingOp, MAX_PULL_LIMIT, Storage};
+use crate::throttle::EnrolThrottle;
 
 /// Largest request body by default (a full push batch of 500 ops is ~0.5 MiB).
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -66,6 +68,7 @@ impl Default for Limits {
 #[derive(Clone)]
 struct AppState {
     storage: Arc<dyn Storage>,
+    throttle: Arc<EnrolThrottle>,
     metrics: Metrics,
     openapi: Arc<str>,
 }
@@ -115,7 +118,7 @@ pub fn routers(storage: Arc<dyn Storage>, limits: Limits) -> Result<(Router, Rou
     let (routes, admin_routes, api) = routes();
     let openapi = api.to_json().map_err(|e| AppError::internal(format!("OpenAPI document to JSON: {e}")))?.into();
     let metrics = Metrics::new()?;
-    let state = AppState { storage, metrics: metrics.clone(), openapi };
+    let state = AppState { storage, throttle: Arc::default(), metrics: metrics.clone(), openapi };
     let admin =
         admin_routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state.clone());
     let api = routes
@@ -309,16 +312,31 @@ fn bytes_rejection(r: BytesRejection) -> AppError {
         (status = 401, description = "`enrol_code_unknown`: unknown, used or expired enrolment code, or one made for another device.", body = ErrorBody),
         (status = 409, description = "`enrol_code_of_other_center`: the code is for another center than the desk's; `device_of_other_center`: the device is enrolled at another center; `device_already_enrolled`: the device is enrolled and the code was not made for it (`enrol-code --device`); `desk_number_taken`: another device of the center has the desk number. The code stays unused.", body = ErrorBody),
         (status = 413, description = "`too_large`: body over the size limit.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: more than 10 wrong codes in a minute from this address; wait a minute.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
     ),
 )]
 async fn enrol(
     State(state): State<AppState>,
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
     body: Result<Json<EnrolRequest>, JsonRejection>,
 ) -> Result<Json<EnrolResponse>, AppError> {
+    // Served without the accept loop (a router in a test): no address, no count.
+    let ip = peer.ok().map(|ConnectInfo(addr)| addr.ip());
+    if let Some(ip) = ip {
+        state.throttle.check(ip)?;
+    }
     let Json(request) = body.map_err(json_rejection)?;
-    let response = blocking(&state.storage, move |s| s.enrol(&request)).await?;
+    let response = match blocking(&state.storage, move |s| s.enrol(&request)).await {
+        Err(e) if e.code == ErrorCode::EnrolCodeUnknown => {
+            if let Some(ip) = ip {
+                state.throttle.wrong_code(ip);
+            }
+            return Err(e);
+        }
+        other => other?,
+    };
     state.metrics.enrolled();
     tracing::info!(center = %response.center_code, "device enrolled");
     Ok(Json(response))

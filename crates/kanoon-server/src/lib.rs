@@ -19,6 +19,7 @@ mod snapshot;
 mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod throttle;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
 pub use exceptions::{ProvinceException, Resolution, province_exceptions};

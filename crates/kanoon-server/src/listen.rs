@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tower::ServiceExt as _;
 
 /// How long a client may take to send a request's headers by default.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,7 +76,13 @@ pub async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address travels with each request (`ConnectInfo`):
+        // enrolment counts wrong codes per address.
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
         let mut stopping = stopping.clone();
         connections.spawn(async move {
             let _slot = slot;

@@ -13,7 +13,7 @@ use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PullResponse, Pu
 use kanoon_protocol::{EntityKind, Op, bounds};
 use uuid::Uuid;
 
-use super::secrets::{hash_secret, normalize_enrol_code};
+use super::secrets::{hash_code, normalize_enrol_code};
 use super::{CenterInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION};
 use crate::error::{AppError, ErrorCode};
 
@@ -192,7 +192,7 @@ pub struct CheckedEnrol<'a> {
 }
 
 /// The checks of an enrolment request made before the database is asked.
-pub fn check_enrol(request: &EnrolRequest) -> Result<CheckedEnrol<'_>, AppError> {
+pub fn check_enrol<'a>(request: &'a EnrolRequest, code_key: &str) -> Result<CheckedEnrol<'a>, AppError> {
     let code = normalize_enrol_code(&request.code);
     if code.is_empty() {
         return Err(enrol_code_unknown());
@@ -201,7 +201,7 @@ pub fn check_enrol(request: &EnrolRequest) -> Result<CheckedEnrol<'_>, AppError>
         return Err(AppError::bad_request("desk number must be 1–99"));
     }
     let device_name = check_device_name(&request.device_name)?;
-    Ok(CheckedEnrol { code_hash: hash_secret(&code), device_name })
+    Ok(CheckedEnrol { code_hash: hash_code(code_key, &code), device_name })
 }
 
 /// An enrolment code that is not stored, was used, expired or is another device's.

@@ -117,6 +117,8 @@ async fn an_expired_code_enrols_nobody(backend: Backend) {
     let server = TestServer::start(backend).await;
     server.add_center("1234");
     let code = server.enrol_code("1234");
+    // Stored keyed: not the plain SHA-256 of ten digits anyone could undo.
+    assert_eq!(server.store.enrol_codes_with_hash(&kanoon_server::hash_secret(&code)), 0);
     server.store.expire_enrol_codes();
     assert_error(server.try_enrol(&code, Uuid::now_v7(), 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
     assert!(server.call(|s| s.devices()).unwrap().is_empty());
@@ -146,7 +148,34 @@ async fn a_revoked_device_is_refused_until_re_enrolled_with_a_code_made_for_it(b
     assert_error(server.try_pull(Some(&desk.token), "").await, 401, ErrorCode::Unauthorized).await;
 }
 
+async fn more_than_ten_wrong_codes_a_minute_from_one_address_are_429(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let code = server.enrol_code("1234");
+    for i in 0..10 {
+        let wrong = format!("{:010}", 1_000_000 + i);
+        assert_error(server.try_enrol(&wrong, Uuid::now_v7(), 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
+    }
+    // The eleventh is refused before the code is looked at, a right one too.
+    let response = server.try_enrol(&code, Uuid::now_v7(), 1).await;
+    assert_eq!(response.headers()["retry-after"], "60");
+    assert_error(response, 429, ErrorCode::RateLimited).await;
+    assert!(server.call(|s| s.devices()).unwrap().is_empty());
+    // Another address is not held back: the code still works from there.
+    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build();
+    let request = kanoon_protocol::wire::EnrolRequest {
+        code,
+        center_id: None,
+        device_id: Uuid::now_v7(),
+        desk_number: 1,
+        device_name: "PC 1".into(),
+    };
+    let response = elsewhere.unwrap().post(server.api("/enrol")).json(&request).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 backend_tests!(
+    more_than_ten_wrong_codes_a_minute_from_one_address_are_429,
     a_spare_code_does_not_take_an_enrolled_device_and_lock_the_real_desk_out,
     an_expired_code_enrols_nobody,
     a_revoked_device_is_refused_until_re_enrolled_with_a_code_made_for_it,

@@ -123,6 +123,21 @@ impl Store {
         }
     }
 
+    /// Enrolment codes stored under this hash.
+    pub fn enrol_codes_with_hash(&self, value: &str) -> i64 {
+        match self {
+            Store::Sqlite(s) => s.with_connection(|c| {
+                c.query_row("SELECT count(*) FROM enrol_codes WHERE code_hash = ?1", [value], |r| r.get(0)).unwrap()
+            }),
+            Store::Postgres(s) => off_async(|| {
+                s.with_client(|c| {
+                    c.query_one("SELECT count(*) FROM enrol_codes WHERE code_hash = $1", &[&value]).unwrap().get(0)
+                })
+                .unwrap()
+            }),
+        }
+    }
+
     /// Makes every stored enrolment code expired.
     pub fn expire_enrol_codes(&self) {
         match self {

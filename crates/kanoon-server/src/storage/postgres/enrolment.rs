@@ -58,7 +58,7 @@ pub(super) fn create_enrol_code(
         }
     }
     let now = Utc::now();
-    draw_enrol_code(|code_hash| {
+    draw_enrol_code(&storage.code_key, |code_hash| {
         let inserted = client.execute(
             "INSERT INTO enrol_codes (code_hash, center_id, created_at, expires_at, for_device)
              VALUES ($1, $2, $3, $4, $5)
@@ -77,12 +77,22 @@ pub(super) fn revoke_device(storage: &PostgresStorage, device_id: Uuid) -> Resul
 }
 
 pub(super) fn enrol(storage: &PostgresStorage, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
-    let checked = check_enrol(request)?;
+    let checked = check_enrol(request, &storage.code_key)?;
     let device_id = request.device_id;
     let desk_number = i16::from(request.desk_number);
     let now = Utc::now();
 
     let mut client = storage.client()?;
+    // Looked up before the lock: a wrong code (the common attack) never takes it.
+    let usable: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM enrol_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2)",
+            &[&checked.code_hash, &now],
+        )?
+        .try_get(0)?;
+    if !usable {
+        return Err(enrol_code_unknown());
+    }
     let mut tx = client.transaction()?;
     lock(&mut tx, ENROL_LOCK)?;
     let Some(center) = tx.query_opt(

@@ -81,6 +81,8 @@ pub struct PostgresStorage {
     /// off any async context).
     pool: Option<Pool<Manager>>,
     epoch: u64,
+    /// The key enrolment codes are hashed under (`secrets::hash_code`).
+    pub(crate) code_key: String,
     /// Most bytes of photos one center keeps (`set_photo_quota`).
     pub(crate) photo_quota: std::sync::atomic::AtomicU64,
 }
@@ -98,11 +100,17 @@ impl PostgresStorage {
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))?;
         let photo_quota = std::sync::atomic::AtomicU64::new(super::rules::CENTER_PHOTO_QUOTA);
-        let mut storage = Self { pool: Some(pool), epoch: 0, photo_quota };
+        let mut storage = Self { pool: Some(pool), epoch: 0, code_key: String::new(), photo_quota };
         let mut client = storage.client()?;
         migrate(&mut client)?;
         let row = client.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])?;
         let epoch: String = row.try_get(0)?;
+        // Made once, by the first open after the migration that needs it.
+        client.execute(
+            "INSERT INTO meta (key, value) VALUES ('code_key', $1) ON CONFLICT (key) DO NOTHING",
+            &[&crate::storage::secrets::new_code_key()],
+        )?;
+        storage.code_key = client.query_one("SELECT value FROM meta WHERE key = 'code_key'", &[])?.try_get(0)?;
         drop(client);
         storage.epoch =
             epoch.parse().map_err(|_| AppError::internal(format!("meta epoch «{epoch}» is not a number")))?;

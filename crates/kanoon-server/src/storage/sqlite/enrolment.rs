@@ -62,7 +62,7 @@ pub(super) fn create_enrol_code(
         }
     }
     let now = chrono::Utc::now();
-    draw_enrol_code(|code_hash| {
+    draw_enrol_code(&storage.code_key, |code_hash| {
         let inserted = conn.execute(
             "INSERT INTO enrol_codes (code_hash, center_id, created_at, expires_at, for_device)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -82,11 +82,21 @@ pub(super) fn revoke_device(storage: &SqliteStorage, device_id: Uuid) -> Result<
 }
 
 pub(super) fn enrol(storage: &SqliteStorage, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
-    let checked = check_enrol(request)?;
+    let checked = check_enrol(request, &storage.code_key)?;
     let device_id = request.device_id.to_string();
     let now = now_iso();
 
     let mut conn = storage.conn();
+    // Looked up before the write lock: a wrong code (the common attack)
+    // never takes it.
+    let usable: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM enrol_codes WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2)",
+        params![checked.code_hash, now],
+        |r| r.get(0),
+    )?;
+    if !usable {
+        return Err(enrol_code_unknown());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let center: Option<(String, String, Option<String>)> = tx
         .query_row(

@@ -46,6 +46,8 @@ pub struct SqliteStorage {
     /// The database file (none in memory): a snapshot reads it on a
     /// connection of its own, so pushes go on meanwhile (WAL).
     path: Option<PathBuf>,
+    /// The key enrolment codes are hashed under (`secrets::hash_code`).
+    pub(crate) code_key: String,
     /// Most bytes of photos one center keeps (`set_photo_quota`).
     pub(crate) photo_quota: std::sync::atomic::AtomicU64,
     /// Test-only: store a re-pushed op again, as a new op (the sync
@@ -77,7 +79,14 @@ impl SqliteStorage {
         migrate(&conn)?;
         let epoch: String = conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?;
         let epoch = epoch.parse().map_err(|_| AppError::internal(format!("meta epoch «{epoch}» is not a number")))?;
+        // Made once, by the first open after the migration that needs it.
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('code_key', ?1) ON CONFLICT (key) DO NOTHING",
+            [crate::storage::secrets::new_code_key()],
+        )?;
+        let code_key: String = conn.query_row("SELECT value FROM meta WHERE key = 'code_key'", [], |r| r.get(0))?;
         Ok(Self {
+            code_key,
             conn: Mutex::new(conn),
             epoch,
             path,
