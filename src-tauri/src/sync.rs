@@ -131,7 +131,9 @@ pub fn sync_error(e: SyncError) -> ApiError {
             };
         }
         SyncError::Unreachable(_) => ApiErrorCode::Unreachable,
-        SyncError::Unauthorized | SyncError::WrongCenter => ApiErrorCode::Forbidden,
+        SyncError::Unauthorized | SyncError::WrongCenter | SyncError::Revoked | SyncError::AlreadyEnrolled => {
+            ApiErrorCode::Forbidden
+        }
         SyncError::NotEnrolled => ApiErrorCode::NotSetUp,
         SyncError::Refused { .. } | SyncError::Certificate(_) => ApiErrorCode::InvalidInput,
         SyncError::DeskUnavailable => ApiErrorCode::Storage,

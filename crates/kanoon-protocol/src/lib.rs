@@ -5,6 +5,7 @@
 //! peer does not know are kept as raw JSON (`serde_json::Value`), never
 //! dropped, so an older desk forwards what a newer one wrote.
 
+pub mod bounds;
 mod hlc;
 mod op;
 pub mod photos;

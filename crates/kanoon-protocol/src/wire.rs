@@ -95,6 +95,31 @@ pub struct PushRequest {
 pub struct RejectedOp {
     pub op_id: Uuid,
     pub reason: String,
+    /// Why, as a client acts on it (`not_owner`, `clock_ahead`, …). None
+    /// from an older server, and for a code newer than this version (read
+    /// as a plain refusal). A `clock_ahead` op is not refused for good:
+    /// the desk keeps it and pushes it again later.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_code")]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub code: Option<ErrorCode>,
+}
+
+impl RejectedOp {
+    pub fn new(op_id: Uuid, code: ErrorCode, reason: impl Into<String>) -> Self {
+        RejectedOp { op_id, reason: reason.into(), code: Some(code) }
+    }
+
+    /// Whether the desk keeps the op and pushes it again later rather than
+    /// setting it aside (its clock is ahead of the server's).
+    pub fn is_held(&self) -> bool {
+        self.code == Some(ErrorCode::ClockAhead)
+    }
+}
+
+/// An error code, or None for one this version does not know.
+fn lenient_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ErrorCode>, D::Error> {
+    let name = Option::<String>::deserialize(d)?;
+    Ok(name.and_then(|n| ErrorCode::ALL.iter().copied().find(|c| c.as_str() == n)))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,9 +206,12 @@ error_codes! {
     BadRequest = ("bad_request", 400),
     /// Missing or unknown device token: the desk must enrol again.
     Unauthorized = ("unauthorized", 401),
-    /// An enrolment code that is unknown or already used: ask the province
-    /// for a new one.
+    /// An enrolment code that is unknown, already used, expired or made
+    /// for another device: ask the province for a new one.
     EnrolCodeUnknown = ("enrol_code_unknown", 401),
+    /// The device was revoked by the province: it needs a re-enrolment
+    /// code made for it.
+    DeviceRevoked = ("device_revoked", 401),
     /// Authenticated, but not allowed (an older server's code for the
     /// `op_of_other_*` refusals).
     Forbidden = ("forbidden", 403),
@@ -193,8 +221,14 @@ error_codes! {
     /// A pushed op was written by another device: the batch is refused
     /// whole, nothing stored.
     OpOfOtherDevice = ("op_of_other_device", 403),
+    /// A pushed op changes a record of another center (a `center` patch of
+    /// another center, an edit or merge of a title another center created):
+    /// that op is refused, the rest of the batch is not affected.
+    NotOwner = ("not_owner", 403),
     /// No such path (an unknown API version: an older server) or no such thing.
     NotFound = ("not_found", 404),
+    /// The path exists, but not with this HTTP method.
+    MethodNotAllowed = ("method_not_allowed", 405),
     /// The request clashes with the state (an older server's code for the
     /// finer conflicts below).
     Conflict = ("conflict", 409),
@@ -203,8 +237,14 @@ error_codes! {
     EnrolCodeOfOtherCenter = ("enrol_code_of_other_center", 409),
     /// The device is enrolled at another center: the code stays unused.
     DeviceOfOtherCenter = ("device_of_other_center", 409),
+    /// The device is enrolled already and the code was not made for it: a
+    /// spare code enrols only a new device (the code stays unused).
+    DeviceAlreadyEnrolled = ("device_already_enrolled", 409),
     /// Another device of the center has this desk number: the code stays unused.
     DeskNumberTaken = ("desk_number_taken", 409),
+    /// An op stamped more than 5 minutes ahead of the server's clock: not
+    /// stored now; the desk keeps it in its outbox and pushes it again later.
+    ClockAhead = ("clock_ahead", 409),
     /// The cursor is of another epoch of the log, or past its end: the desk
     /// must bootstrap again.
     StaleCursor = ("stale_cursor", 409),
@@ -212,14 +252,26 @@ error_codes! {
     TooLarge = ("too_large", 413),
     /// More ops in one push than `MAX_PUSH_OPS`: nothing stored.
     BatchTooLarge = ("batch_too_large", 413),
+    /// An op larger than `bounds::MAX_OP_BYTES`: that op is refused for good.
+    OpTooLarge = ("op_too_large", 413),
     /// A photo larger than `MAX_PHOTO_BYTES`: refused for good.
     PhotoTooLarge = ("photo_too_large", 413),
-    /// A photo of a type not accepted, a malformed `updated_at`, or data not
-    /// base64 or empty: refused for good.
+    /// The center's photos would pass its quota on the server: the photo
+    /// stays on the desk and is uploaded again in a later round.
+    PhotoQuotaExceeded = ("photo_quota_exceeded", 413),
+    /// A photo of a type not accepted, bytes that are not the image its
+    /// type says (JPEG, PNG, WebP by their magic bytes), a malformed
+    /// `updated_at`, or data not base64 or empty: refused for good.
     BadPhoto = ("bad_photo", 400),
     /// An op of a schema version no desk writes (0): the batch is refused
     /// whole, nothing stored. (Newer versions are kept as received.)
     UnsupportedSchema = ("unsupported_schema", 422),
+    /// An op outside the bounds every desk reads (nesting deeper than
+    /// `bounds::MAX_OP_DEPTH`, an entity name off the pattern, a string
+    /// too long): that op is refused for good.
+    OpOutOfBounds = ("op_out_of_bounds", 422),
+    /// Too many wrong enrolment codes from one address: wait a minute.
+    RateLimited = ("rate_limited", 429),
     /// The request took longer than the server allows: try again.
     Timeout = ("timeout", 503),
     /// A fault of the server; details are in its log only.
@@ -234,9 +286,11 @@ impl ErrorCode {
             401 => ErrorCode::Unauthorized,
             403 => ErrorCode::Forbidden,
             404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
             409 => ErrorCode::Conflict,
             413 => ErrorCode::TooLarge,
             422 => ErrorCode::UnsupportedSchema,
+            429 => ErrorCode::RateLimited,
             408 | 503 | 504 => ErrorCode::Timeout,
             500..=599 => ErrorCode::Internal,
             _ => ErrorCode::BadRequest,
@@ -286,6 +340,20 @@ mod tests {
         }
         let names: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), ErrorCode::ALL.len());
+    }
+
+    #[test]
+    fn a_rejected_op_reads_with_any_code_or_none() {
+        let id = "01934f3c-0000-7000-8000-000000000001";
+        let read = |json: String| serde_json::from_str::<RejectedOp>(&json).unwrap();
+        assert_eq!(read(format!(r#"{{"op_id":"{id}","reason":"r"}}"#)).code, None);
+        let held = read(format!(r#"{{"op_id":"{id}","reason":"r","code":"clock_ahead"}}"#));
+        assert!(held.is_held());
+        assert_eq!(read(format!(r#"{{"op_id":"{id}","reason":"r","code":"code_of_later"}}"#)).code, None);
+        assert_eq!(
+            read(format!(r#"{{"op_id":"{id}","reason":"r","code":"not_owner"}}"#)).code,
+            Some(ErrorCode::NotOwner)
+        );
     }
 
     #[test]

@@ -8,12 +8,13 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Query, Request, State};
+use axum::extract::rejection::{BytesRejection, ExtensionRejection, JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -32,11 +33,13 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
+use crate::listen::{ConnectionLimits, serve_connections};
 use crate::metrics::Metrics;
 use crate::openapi::{self, ApiDoc, ErrorBody};
 use crate::storage::rules::batch_too_large;
 use crate::storage::{DEFAULT_PULL_LIMIT, DeviceAuth, IncomingOp, MAX_PULL_LIMIT, Storage};
+use crate::throttle::EnrolThrottle;
 
 /// Largest request body by default (a full push batch of 500 ops is ~0.5 MiB).
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -65,6 +68,7 @@ impl Default for Limits {
 #[derive(Clone)]
 struct AppState {
     storage: Arc<dyn Storage>,
+    throttle: Arc<EnrolThrottle>,
     metrics: Metrics,
     openapi: Arc<str>,
 }
@@ -75,8 +79,9 @@ struct Observe {
     metrics: Metrics,
 }
 
-/// The server's routes with their OpenAPI description (no state yet).
-fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// The server's routes with their OpenAPI description (no state yet): the
+/// API's, and the admin address's (`/metrics`), one document for both.
+fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let sync = OpenApiRouter::new()
         .routes(routes!(enrol))
         .routes(routes!(push))
@@ -84,16 +89,16 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(snapshot))
         .routes(routes!(put_photo, photos_after))
         .routes(routes!(openapi_json));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest(API_PREFIX, sync)
-        .routes(routes!(health))
-        .routes(routes!(metrics))
-        .split_for_parts()
+    let (api_routes, mut api) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_PREFIX, sync).routes(routes!(health)).split_for_parts();
+    let (admin_routes, admin) = OpenApiRouter::new().routes(routes!(metrics)).routes(routes!(health)).split_for_parts();
+    api.merge(admin);
+    (api_routes, admin_routes, api)
 }
 
-/// The OpenAPI document of the routes `router` serves, as served.
+/// The OpenAPI document of the routes `router` and `admin_router` serve.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    routes().1
+    routes().2
 }
 
 /// The server's routes over `storage`, with the default `Limits`.
@@ -103,22 +108,34 @@ pub fn router(storage: Arc<dyn Storage>) -> Result<Router, AppError> {
 
 /// The server's routes over `storage`, with these limits.
 pub fn router_with_limits(storage: Arc<dyn Storage>, limits: Limits) -> Result<Router, AppError> {
-    let (routes, api) = routes();
+    Ok(routers(storage, limits)?.0)
+}
+
+/// The API's router and the admin address's (`/metrics`, `/health`), over
+/// one storage and one set of metrics. The admin router is served on an
+/// address of its own (loopback by default), never on the API's port.
+pub fn routers(storage: Arc<dyn Storage>, limits: Limits) -> Result<(Router, Router), AppError> {
+    let (routes, admin_routes, api) = routes();
     let openapi = api.to_json().map_err(|e| AppError::internal(format!("OpenAPI document to JSON: {e}")))?.into();
     let metrics = Metrics::new()?;
-    Ok(routes
+    let state = AppState { storage, throttle: Arc::default(), metrics: metrics.clone(), openapi };
+    let admin =
+        admin_routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state.clone());
+    let api = routes
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(middleware::from_fn_with_state(Observe { limits, metrics: metrics.clone() }, observe))
         // Outermost: a gzip'd request body is inflated before any limit
         // counts it; an unknown encoding passes through (then 400 as JSON).
         .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
         .layer(CompressionLayer::new())
-        .with_state(AppState { storage, metrics, openapi }))
+        .with_state(state);
+    Ok((api, admin))
 }
 
 /// Serves `router(storage)` on `listener` until Ctrl-C or SIGTERM, then
-/// finishes the requests in flight.
+/// closes idle connections and finishes the requests in flight (`listen`).
 pub async fn serve(listener: TcpListener, storage: Arc<dyn Storage>) -> io::Result<()> {
     serve_with_shutdown(listener, storage, shutdown_signal()).await
 }
@@ -129,15 +146,56 @@ pub async fn serve_with_shutdown(
     storage: Arc<dyn Storage>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_limits(listener, storage, ConnectionLimits::default(), shutdown).await
+}
+
+/// Serves with these connection limits until `shutdown` completes.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    storage: Arc<dyn Storage>,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_with_admin(listener, None, storage, limits, shutdown).await
+}
+
+/// Serves the API on `listener` and, when given, the admin routes
+/// (`/metrics`) on `admin`, until `shutdown` completes.
+pub async fn serve_with_admin(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    storage: Arc<dyn Storage>,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, epoch = storage.epoch(), "serving the sync API");
-    let app = router(storage).map_err(io::Error::other)?;
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    let (app, admin_app) = routers(storage, Limits::default()).map_err(io::Error::other)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let admin_task = match admin {
+        Some(admin) => {
+            tracing::info!(addr = %admin.local_addr()?, "serving /metrics");
+            let mut stopped = stopped.clone();
+            let admin_limits = ConnectionLimits { max_connections: 16, ..limits };
+            Some(tokio::spawn(serve_connections(admin, admin_app, admin_limits, async move {
+                let _ = stopped.changed().await;
+            })))
+        }
+        None => None,
+    };
+    let served = serve_connections(listener, app, limits, shutdown).await;
+    let _ = stop.send(true);
+    drop(stopped);
+    if let Some(task) = admin_task {
+        task.await.map_err(io::Error::other)??;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");
@@ -251,19 +309,34 @@ fn bytes_rejection(r: BytesRejection) -> AppError {
     responses(
         (status = 200, description = "Enrolled: the token is shown only now.", body = openapi::EnrolResponse),
         (status = 400, description = "`bad_request`: not JSON, a missing or invalid field (desk number 1–99, device name 1–200 characters).", body = ErrorBody),
-        (status = 401, description = "`enrol_code_unknown`: unknown or used enrolment code.", body = ErrorBody),
-        (status = 409, description = "`enrol_code_of_other_center`: the code is for another center than the desk's; `device_of_other_center`: the device is enrolled at another center; `desk_number_taken`: another device of the center has the desk number. The code stays unused.", body = ErrorBody),
+        (status = 401, description = "`enrol_code_unknown`: unknown, used or expired enrolment code, or one made for another device.", body = ErrorBody),
+        (status = 409, description = "`enrol_code_of_other_center`: the code is for another center than the desk's; `device_of_other_center`: the device is enrolled at another center; `device_already_enrolled`: the device is enrolled and the code was not made for it (`enrol-code --device`); `desk_number_taken`: another device of the center has the desk number. The code stays unused.", body = ErrorBody),
         (status = 413, description = "`too_large`: body over the size limit.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: more than 10 wrong codes in a minute from this address; wait a minute.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
     ),
 )]
 async fn enrol(
     State(state): State<AppState>,
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
     body: Result<Json<EnrolRequest>, JsonRejection>,
 ) -> Result<Json<EnrolResponse>, AppError> {
+    // Served without the accept loop (a router in a test): no address, no count.
+    let ip = peer.ok().map(|ConnectInfo(addr)| addr.ip());
+    if let Some(ip) = ip {
+        state.throttle.check(ip)?;
+    }
     let Json(request) = body.map_err(json_rejection)?;
-    let response = blocking(&state.storage, move |s| s.enrol(&request)).await?;
+    let response = match blocking(&state.storage, move |s| s.enrol(&request)).await {
+        Err(e) if e.code == ErrorCode::EnrolCodeUnknown => {
+            if let Some(ip) = ip {
+                state.throttle.wrong_code(ip);
+            }
+            return Err(e);
+        }
+        other => other?,
+    };
     state.metrics.enrolled();
     tracing::info!(center = %response.center_code, "device enrolled");
     Ok(Json(response))
@@ -285,14 +358,19 @@ struct RawPushRequest<'a> {
     summary = "Store a batch of ops, each once by id",
     description = "All in one transaction. New ops are `accepted`, ops already stored with the same content are \
                    `duplicates` (resending is always safe), an op id stored with other content is `rejected` and \
-                   the stored op kept. A batch with an op of another center or device (403), of schema version 0 \
-                   (422) or over the limits (413) is refused whole: nothing is stored.",
+                   the stored op kept. An op that changes another center's record (`not_owner`: a `center` patch \
+                   of another center, an edit or merge of a title another center created), is outside the op \
+                   bounds (`op_too_large`: over 64 KiB; `op_out_of_bounds`: nested deeper than 32, an entity name \
+                   not `[a-z][a-z0-9_]*`, a string over 8,192 characters) or is stamped more than 5 minutes ahead \
+                   of the server's clock (`clock_ahead`: keep it and push it again later) is `rejected` with that \
+                   `code`, the rest stored. A batch with an op of another center or device (403), of schema \
+                   version 0 (422) or over the limits (413) is refused whole: nothing is stored.",
     request_body(content = openapi::PushRequest, content_type = "application/json"),
     security(("device_token" = [])),
     responses(
         (status = 200, description = "Every op of the batch, accepted, duplicate or rejected.", body = openapi::PushResponse),
         (status = 400, description = "`bad_request`: not JSON, not a push request, or an op that does not parse; nothing stored.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 403, description = "`op_of_other_center`: an op of another center; `op_of_other_device`: an op written by another device. Nothing stored.", body = ErrorBody),
         (status = 413, description = "`too_large`: body over the size limit (8 MiB); `batch_too_large`: more than 500 ops. Nothing stored.", body = ErrorBody),
         (status = 422, description = "`unsupported_schema`: an op of schema version 0; nothing stored.", body = ErrorBody),
@@ -355,7 +433,7 @@ struct PullParams {
     responses(
         (status = 200, description = "A page of ops in log order, the cursor after it, and whether more wait.", body = openapi::PullResponse),
         (status = 400, description = "`bad_request`: a cursor that is not `epoch:seq`, or a limit that is not a number.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 409, description = "`stale_cursor`: the cursor is of another epoch or past the end of the log: bootstrap again.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
@@ -396,7 +474,7 @@ async fn pull(
     responses(
         (status = 200, description = "The snapshot and the cursor to pull after.", body = openapi::SnapshotResponse),
         (status = 400, description = "`bad_request`: a malformed request.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
     ),
@@ -433,14 +511,16 @@ async fn snapshot(State(state): State<AppState>, Device(device): Device) -> Resu
     description = "Photos travel apart from the ops, one per request, after them and at low priority. The \
                    latest version of a member's photo — (`updated_at`, `device_id`) — is kept: an older or equal \
                    version is answered `newer_kept` (nothing stored; pull the newer one). Served only to the \
-                   desks of the uploading device's center.",
+                   desks of the uploading device's center. The device and center kept are the token's, never \
+                   the body's; an `updated_at` more than 5 minutes ahead of the server's clock is kept as the \
+                   server's time.",
     request_body(content = openapi::PhotoBody, content_type = "application/json"),
     security(("device_token" = [])),
     responses(
         (status = 200, description = "Stored, or a newer version kept.", body = openapi::PhotoPushResponse),
-        (status = 400, description = "`bad_request`: not JSON or not a photo; `bad_photo`: an image type other than JPEG/PNG/WebP, `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
-        (status = 413, description = "`photo_too_large`: a photo over 2 MiB; `too_large`: a body over the size limit.", body = ErrorBody),
+        (status = 400, description = "`bad_request`: not JSON or not a photo; `bad_photo`: an image type other than JPEG/PNG/WebP or bytes that are not that type's (magic bytes), `updated_at` not RFC 3339 UTC with milliseconds, `data` not base64 or empty.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
+        (status = 413, description = "`photo_too_large`: a photo over 2 MiB; `photo_quota_exceeded`: the center's photos would pass its quota (try again later); `too_large`: a body over the size limit.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long (resend: uploads are idempotent).", body = ErrorBody),
     ),
@@ -479,7 +559,7 @@ struct PhotoParams {
     responses(
         (status = 200, description = "A page of photos, oldest change first, the position after it, and whether more wait.", body = openapi::PhotoPage),
         (status = 400, description = "`bad_request`: `after` or `limit` not a number.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or unknown bearer token.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
         (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
     ),
@@ -535,7 +615,8 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     path = "/metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    description = "Counters of ops (accepted, duplicate, rejected), pushes, pulls and enrolments, request \
+    description = "Served on the admin address (`--admin-listen`, loopback by default), never on the API's port. \
+                   Counters of ops (accepted, duplicate, rejected), pushes, pulls and enrolments, request \
                    durations by route and status, and the length of the op log.",
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain; version=0.0.4"),
@@ -548,6 +629,11 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
     let text = state.metrics.render(log_length)?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
         .into_response())
+}
+
+/// A known path with another method: a JSON error like every other.
+async fn method_not_allowed() -> AppError {
+    AppError::new(ErrorCode::MethodNotAllowed, "this path does not take this HTTP method")
 }
 
 /// Any other path, an unknown API version among them.

@@ -7,25 +7,29 @@
 //! desk the ops of its center and the province-wide ones after its cursor
 //! (`epoch:seq`). The center is always the device token's, never the body's.
 
+pub mod clock;
 mod error;
 mod events;
 mod exceptions;
 mod http;
+mod listen;
 mod metrics;
 mod openapi;
 mod snapshot;
 mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod throttle;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
 pub use exceptions::{ProvinceException, Resolution, province_exceptions};
 pub use http::{
-    BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, serve,
-    serve_with_shutdown,
+    BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, routers, serve,
+    serve_with_admin, serve_with_limits, serve_with_shutdown, shutdown_signal,
 };
+pub use listen::{ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE};
 pub use storage::postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
-pub use storage::rules::{check_cursor, check_device_name, check_push, same_op_json};
+pub use storage::rules::{MAX_CLOCK_AHEAD_MS, check_cursor, check_device_name, check_push, same_op_json};
 pub use storage::secrets::{ENROL_CODE_DIGITS, hash_secret, normalize_enrol_code};
 pub use storage::sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{

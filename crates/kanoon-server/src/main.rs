@@ -40,6 +40,17 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8440")]
         listen: SocketAddr,
+        /// A reverse proxy in front terminates TLS: allows a non-loopback
+        /// `--listen` address (this server speaks plain HTTP; tokens must
+        /// never cross a network in clear).
+        #[arg(long)]
+        behind_tls_proxy: bool,
+        /// Address of `/metrics` (and `/health`), apart from the API's port.
+        #[arg(long, default_value = "127.0.0.1:8441")]
+        admin_listen: SocketAddr,
+        /// Connections served at once (the rest wait in the backlog).
+        #[arg(long, default_value_t = kanoon_server::MAX_CONNECTIONS)]
+        max_connections: usize,
     },
     /// Centers of the province.
     Center {
@@ -54,12 +65,18 @@ enum Command {
         /// The center's official code.
         #[arg(long)]
         center: String,
+        /// Re-enrol this enrolled device of the center (a lost token, a
+        /// revoked desk let back in); without it the code enrols only a new device.
+        #[arg(long)]
+        device: Option<uuid::Uuid>,
     },
-    /// List the enrolled devices.
+    /// List the enrolled devices (or revoke one).
     Devices {
         /// The server database (a SQLite file or a PostgreSQL URL).
         #[arg(long)]
-        database: PathBuf,
+        database: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<DevicesCommand>,
     },
     /// List sync exceptions: what each center's circulation log shows (a
     /// copy lent twice, a return of a loan not open, …) and what staff
@@ -74,6 +91,20 @@ enum Command {
         /// Print JSON lines instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevicesCommand {
+    /// Revoke a device: its token is refused until it is re-enrolled with
+    /// a code made for it (`enrol-code --device`).
+    Revoke {
+        /// The server database (a SQLite file or a PostgreSQL URL).
+        #[arg(long)]
+        database: PathBuf,
+        /// The device's id (as `devices` lists it).
+        #[arg(long)]
+        device: uuid::Uuid,
     },
 }
 
@@ -138,22 +169,40 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { database, listen } => {
+        Command::Serve { database, listen, admin_listen, behind_tls_proxy, max_connections } => {
+            if !listen.ip().is_loopback() && !behind_tls_proxy {
+                anyhow::bail!(
+                    "refusing to serve plain HTTP on {listen}, a non-loopback address: device tokens would cross \
+                     the network in clear. Put a reverse proxy that terminates TLS in front and pass \
+                     --behind-tls-proxy, or listen on 127.0.0.1 (see README)."
+                );
+            }
             let storage: Arc<dyn Storage> = open(&database)?.into();
+            let limits = kanoon_server::ConnectionLimits { max_connections, ..Default::default() };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
-                kanoon_server::serve(listener, storage).await.context("server failed")
+                let admin = tokio::net::TcpListener::bind(admin_listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {admin_listen} (--admin-listen)"))?;
+                let shutdown = kanoon_server::shutdown_signal();
+                kanoon_server::serve_with_admin(listener, Some(admin), storage, limits, shutdown)
+                    .await
+                    .context("server failed")
             })?;
         }
         Command::Center { command: CenterCommand::Add { database, code, name, kind } } => {
             let center = open(&database)?.add_center(&code, &name, kind.into())?;
             println!("{}\t{}\t{}\t{}", center.code, center.id, center.kind.as_str(), center.name);
         }
-        Command::EnrolCode { database, center } => {
-            let code = open(&database)?.create_enrol_code(&center)?;
+        Command::EnrolCode { database, center, device } => {
+            let storage = open(&database)?;
+            let code = match device {
+                Some(device) => storage.create_reenrol_code(&center, device)?,
+                None => storage.create_enrol_code(&center)?,
+            };
             eprintln!("one-time enrolment code for center {center} (shown only now):");
             println!("{code}");
         }
@@ -177,7 +226,14 @@ fn run(command: Command) -> anyhow::Result<()> {
             let open = found.iter().filter(|e| e.resolution.is_none()).count();
             eprintln!("{} exceptions, {open} not resolved", found.len());
         }
-        Command::Devices { database } => {
+        Command::Devices { command: Some(DevicesCommand::Revoke { database, device }), .. } => {
+            if !open(&database)?.revoke_device(device)? {
+                anyhow::bail!("device {device} is not enrolled, or is revoked already");
+            }
+            eprintln!("device {device} revoked: its token is refused until it is re-enrolled");
+        }
+        Command::Devices { database, command: None } => {
+            let database = database.context("--database is needed")?;
             let devices = open(&database)?.devices()?;
             println!("center\tdesk\tdevice\tname\tenrolled_at\tlast_seen_at");
             for d in devices {

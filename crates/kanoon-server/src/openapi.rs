@@ -142,11 +142,17 @@ pub struct PushRequest {
     pub ops: Vec<Op>,
 }
 
-/// Why the server set an op aside (its id was stored with other content).
+/// Why the server set an op aside: its id stored with other content (no
+/// code), or one of the op's own refusals (`code`: `not_owner`,
+/// `clock_ahead` — keep it and push it again later —, `op_too_large`,
+/// `op_out_of_bounds`).
 #[derive(ToSchema, serde::Serialize)]
 pub struct RejectedOp {
     pub op_id: Uuid,
     pub reason: String,
+    #[schema(value_type = Option<ErrorCode>, nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<wire::ErrorCode>,
 }
 
 #[derive(ToSchema, serde::Serialize)]

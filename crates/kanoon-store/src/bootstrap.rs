@@ -25,7 +25,7 @@ use crate::desk::Desk;
 use crate::error::{Result, StoreError};
 use crate::sql::set_meta;
 use crate::sync::ApplyReport;
-use crate::sync::apply::Applying;
+use crate::sync::apply::{Applying, UnreadableOp};
 
 /// The page cache while a snapshot is applied (negative: KiB), 256 MiB.
 const BOOTSTRAP_CACHE_KIB: i64 = -262_144;
@@ -43,17 +43,33 @@ impl Desk {
     /// on a desk that has already pulled: its data would be mixed with an
     /// older or newer view of the log.
     pub fn apply_snapshot(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
+        self.apply_snapshot_with_unreadable(ops, &[], cursor)
+    }
+
+    /// `apply_snapshot` of a snapshot some of whose ops did not parse:
+    /// those are set aside as `op_unreadable` exceptions.
+    pub fn apply_snapshot_with_unreadable(
+        &mut self,
+        ops: &[Op],
+        unreadable: &[UnreadableOp],
+        cursor: Cursor,
+    ) -> Result<ApplyReport> {
         // One transaction of 100 MB and more for a large center: a page
         // cache to match, so its pages are not spilled to the WAL and read
         // back while it runs; the usual size again afterwards.
         let cache: i64 = self.conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
         self.conn.pragma_update(None, "cache_size", BOOTSTRAP_CACHE_KIB)?;
-        let result = self.apply_snapshot_in_one_transaction(ops, cursor);
+        let result = self.apply_snapshot_in_one_transaction(ops, unreadable, cursor);
         self.conn.pragma_update(None, "cache_size", cache)?;
         result
     }
 
-    fn apply_snapshot_in_one_transaction(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
+    fn apply_snapshot_in_one_transaction(
+        &mut self,
+        ops: &[Op],
+        unreadable: &[UnreadableOp],
+        cursor: Cursor,
+    ) -> Result<ApplyReport> {
         let identity = self.id()?.clone();
         let (now, clock) = (self.now(), self.hlc_clock());
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -64,10 +80,11 @@ impl Desk {
                     .into(),
             ));
         }
-        let mut applying = Applying::new(tx, identity.device_id, now, clock);
+        let mut applying = Applying::new(tx, identity.device_id, identity.center.id, now, clock);
         for op in ops {
             applying.receive(op)?;
         }
+        applying.set_aside_unreadable(unreadable)?;
         let (clock, report) = applying.finish(cursor, |tx| {
             continue_member_counter(tx, &identity.center.code, identity.center.id, identity.desk_number)
         })?;

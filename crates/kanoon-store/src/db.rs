@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_exception_resolution.sql", include_str!("../../../migrations/local/0005_exception_resolution.sql")),
     ("0006_photo_sync.sql", include_str!("../../../migrations/local/0006_photo_sync.sql")),
     ("0007_auth_local.sql", include_str!("../../../migrations/local/0007_auth_local.sql")),
+    ("0008_title_ops.sql", include_str!("../../../migrations/local/0008_title_ops.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

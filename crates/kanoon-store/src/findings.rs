@@ -25,6 +25,12 @@ pub mod codes {
     pub const CLOCK_FAR_OFF: &str = "clock_far_off";
     pub const OP_REJECTED: &str = "op_rejected";
     pub const NOT_APPLIED: &str = "not_applied";
+    /// A pulled op changes another center's record (a `center` patch of
+    /// another center, an edit of a title another center created): not applied.
+    pub const NOT_OWNER: &str = "not_owner";
+    /// An op of a pulled page or the snapshot does not parse: set aside,
+    /// the rest of the page applied.
+    pub const OP_UNREADABLE: &str = "op_unreadable";
 }
 
 /// A conflict to record, identified by its code and the ids involved.

@@ -12,11 +12,11 @@ use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kanoon_protocol::wire::SnapshotResponse;
 use kanoon_store::Desk;
 use kanoon_store::sync::ApplyReport;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
 
+use crate::page::{RawSnapshot, Snapshot};
 use crate::{Client, Result, SyncError, lock, unreachable};
 
 /// How long a snapshot may take to arrive: a large center's is tens of MB
@@ -25,7 +25,7 @@ const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Client {
     /// `GET /sync/v1/snapshot`, asked for gzip.
-    pub async fn snapshot(&self, token: &str) -> Result<SnapshotResponse> {
+    pub async fn snapshot(&self, token: &str) -> Result<Snapshot> {
         let response = self
             .http
             .get(self.url("/snapshot"))
@@ -36,7 +36,7 @@ impl Client {
             .await
             .map_err(unreachable)?;
         if !response.status().is_success() {
-            return Self::read(response).await;
+            return Self::read::<RawSnapshot>(response).await.map(Snapshot::from);
         }
         let gzipped =
             response.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
@@ -44,13 +44,15 @@ impl Client {
         // Inflating and parsing tens of MB is CPU work: off the async threads.
         tokio::task::spawn_blocking(move || {
             let bad = |e: String| SyncError::Unreachable(format!("snapshot unreadable: {e}"));
-            if gzipped {
+            // Op by op: one that does not parse is set aside, not the snapshot.
+            let raw: RawSnapshot = if gzipped {
                 let mut json = Vec::with_capacity(body.len().saturating_mul(6));
                 flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut json).map_err(|e| bad(e.to_string()))?;
-                serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))
+                serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?
             } else {
-                serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))
-            }
+                serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?
+            };
+            Ok(Snapshot::from(raw))
         })
         .await
         .map_err(|e| SyncError::Unreachable(e.to_string()))?
@@ -72,6 +74,6 @@ pub struct BootstrapReport {
 pub async fn bootstrap(desk: &Mutex<Desk>, client: &Client) -> Result<BootstrapReport> {
     let token = lock(desk)?.sync_settings()?.ok_or(SyncError::NotEnrolled)?.token;
     let snapshot = client.snapshot(&token).await?;
-    let applied = lock(desk)?.apply_snapshot(&snapshot.ops, snapshot.cursor)?;
-    Ok(BootstrapReport { received: snapshot.ops.len(), applied })
+    let applied = lock(desk)?.apply_snapshot_with_unreadable(&snapshot.ops, &snapshot.unreadable, snapshot.cursor)?;
+    Ok(BootstrapReport { received: snapshot.ops.len() + snapshot.unreadable.len(), applied })
 }

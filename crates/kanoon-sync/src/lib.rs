@@ -8,17 +8,19 @@
 //! nothing yet starts from the server's snapshot (`bootstrap`).
 
 mod bootstrap;
+mod page;
 mod photos;
 
 pub use bootstrap::{BootstrapReport, bootstrap};
+pub use page::{Page, Snapshot};
 pub use photos::{PHOTOS_PER_ROUND, PhotoReport, sync_photos};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use kanoon_protocol::wire::{
-    API_PREFIX, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, MAX_PUSH_OPS, PullResponse, PushRequest,
-    PushResponse,
+    API_PREFIX, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, MAX_PUSH_OPS, PushRequest, PushResponse,
+    RejectedOp,
 };
 use kanoon_store::sync::{ApplyReport, SyncSettings};
 use kanoon_store::{Desk, StoreError};
@@ -46,6 +48,14 @@ pub enum SyncError {
     NotEnrolled,
     #[error("این کد ثبت برای مرکز دیگری صادر شده است؛ کد ثبت همین مرکز را از کارشناس استان بگیرید.")]
     WrongCenter,
+    #[error(
+        "کارشناس استان دسترسی این میز به سرور استان را لغو کرده است؛ برای اتصال دوباره، کد ثبت ویژه همین میز را از کارشناس استان بگیرید."
+    )]
+    Revoked,
+    #[error(
+        "این رایانه پیش‌تر در سرور استان ثبت شده است؛ برای ثبت دوباره، کد ثبت ویژه همین میز را از کارشناس استان بگیرید."
+    )]
+    AlreadyEnrolled,
     #[error("گواهی ریشه انتخاب‌شده خوانا نیست: {0}")]
     Certificate(String),
     #[error(transparent)]
@@ -115,8 +125,11 @@ impl Client {
         self.post("/push", Some(token), &PushRequest { ops }).await
     }
 
-    pub async fn pull(&self, token: &str, cursor: Cursor, limit: usize) -> Result<PullResponse> {
-        self.get("/pull", token, &[("cursor", cursor.to_string()), ("limit", limit.to_string())]).await
+    /// A page after `cursor`, read op by op (`Page`).
+    pub async fn pull(&self, token: &str, cursor: Cursor, limit: usize) -> Result<Page> {
+        let raw: page::RawPage =
+            self.get("/pull", token, &[("cursor", cursor.to_string()), ("limit", limit.to_string())]).await?;
+        Ok(raw.into())
     }
 }
 
@@ -133,6 +146,8 @@ fn refusal(status: reqwest::StatusCode, body: &[u8]) -> SyncError {
         // need a new code from the province.
         ErrorCode::Unauthorized | ErrorCode::EnrolCodeUnknown => SyncError::Unauthorized,
         ErrorCode::EnrolCodeOfOtherCenter => SyncError::WrongCenter,
+        ErrorCode::DeviceRevoked => SyncError::Revoked,
+        ErrorCode::DeviceAlreadyEnrolled => SyncError::AlreadyEnrolled,
         code => SyncError::Refused { status: status.as_u16(), code, message },
     }
 }
@@ -172,6 +187,9 @@ pub async fn enrol(desk: &Mutex<Desk>, client: &Client, server: &str, code: &str
 pub struct RoundReport {
     pub pushed: usize,
     pub rejected: usize,
+    /// Ops the server did not take yet because their clock is ahead of its
+    /// own (`clock_ahead`): still in the outbox, pushed again later.
+    pub held: usize,
     pub pulled: usize,
     pub applied: ApplyReport,
     /// The member photo stream, after the ops.
@@ -194,9 +212,17 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         let mut d = lock(desk)?;
         let stored: Vec<_> = answer.accepted.iter().chain(&answer.duplicates).copied().collect();
         d.mark_pushed(&stored)?;
-        d.set_aside(&answer.rejected)?;
+        // An op stamped ahead of the server's clock stays in the outbox
+        // and goes again in a later round; the others refused are set aside.
+        let (held, refused): (Vec<_>, Vec<_>) = answer.rejected.into_iter().partition(RejectedOp::is_held);
+        d.set_aside(&refused)?;
         report.pushed += stored.len();
-        report.rejected += answer.rejected.len();
+        report.rejected += refused.len();
+        report.held = held.len();
+        if stored.is_empty() && refused.is_empty() {
+            // Only held ops wait at the head of the outbox: on with the pull.
+            break;
+        }
     }
     if lock(desk)?.never_pulled()? {
         match bootstrap(desk, client).await {
@@ -213,7 +239,8 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         let cursor = lock(desk)?.sync_cursor()?.unwrap_or_default();
         let page = client.pull(&token, cursor, PULL_PAGE).await?;
         report.pulled += page.ops.len();
-        let applied = lock(desk)?.apply_pulled(&page.ops, page.cursor)?;
+        report.pulled += page.unreadable.len();
+        let applied = lock(desk)?.apply_pulled_page(&page.ops, &page.unreadable, page.cursor)?;
         add(&mut report.applied, &applied);
         if !page.more {
             break;
@@ -315,6 +342,9 @@ mod tests {
         let wrong = body("enrol_code_of_other_center", "anything at all");
         assert!(matches!(refusal(StatusCode::CONFLICT, &wrong), SyncError::WrongCenter));
         assert!(matches!(refusal(StatusCode::UNAUTHORIZED, &body("enrol_code_unknown", "")), SyncError::Unauthorized));
+        assert!(matches!(refusal(StatusCode::UNAUTHORIZED, &body("device_revoked", "")), SyncError::Revoked));
+        let enrolled = refusal(StatusCode::CONFLICT, &body("device_already_enrolled", ""));
+        assert!(matches!(enrolled, SyncError::AlreadyEnrolled));
         let other = refusal(StatusCode::FORBIDDEN, &body("op_of_other_center", "m"));
         assert!(matches!(other, SyncError::Refused { status: 403, code: ErrorCode::OpOfOtherCenter, .. }));
         // An older server's coarse code: its message is not read.

@@ -41,7 +41,7 @@ impl Client {
 /// Uploads this desk's changed photos, then pulls the center's.
 pub async fn sync_photos(desk: &Mutex<Desk>, client: &Client, token: &str) -> Result<PhotoReport> {
     let mut report = PhotoReport::default();
-    while report.uploaded + report.refused < PHOTOS_PER_ROUND {
+    'upload: while report.uploaded + report.refused < PHOTOS_PER_ROUND {
         let batch = lock(desk)?.photos_to_push(10)?;
         if batch.is_empty() {
             break;
@@ -60,6 +60,8 @@ pub async fn sync_photos(desk: &Mutex<Desk>, client: &Client, token: &str) -> Re
                     code: ErrorCode::BadPhoto | ErrorCode::PhotoTooLarge | ErrorCode::BadRequest | ErrorCode::TooLarge,
                     ..
                 }) => report.refused += 1,
+                // The center's quota is full: kept, tried again next round.
+                Err(SyncError::Refused { code: ErrorCode::PhotoQuotaExceeded, .. }) => break 'upload,
                 Err(e) => return Err(e),
             }
             lock(desk)?.mark_photo_pushed(photo)?;

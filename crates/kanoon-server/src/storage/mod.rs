@@ -26,7 +26,15 @@ macro_rules! storage_from_modules {
             }
 
             fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError> {
-                enrolment::create_enrol_code(self, center_code)
+                enrolment::create_enrol_code(self, center_code, None)
+            }
+
+            fn create_reenrol_code(&self, center_code: &str, device_id: uuid::Uuid) -> Result<String, AppError> {
+                enrolment::create_enrol_code(self, center_code, Some(device_id))
+            }
+
+            fn revoke_device(&self, device_id: uuid::Uuid) -> Result<bool, AppError> {
+                enrolment::revoke_device(self, device_id)
             }
 
             fn enrol(
@@ -47,10 +55,16 @@ macro_rules! storage_from_modules {
                 ops: &[$crate::storage::IncomingOp],
             ) -> Result<kanoon_protocol::wire::PushResponse, AppError> {
                 $crate::storage::rules::check_push(center_id, device_id, ops)?;
-                if ops.is_empty() {
-                    return Ok(kanoon_protocol::wire::PushResponse::default());
-                }
-                ops::push(self, center_id, device_id, ops)
+                let creators = ops::title_creators(self, &$crate::storage::rules::title_ids(ops))?;
+                let now_ms = $crate::clock::now_ms();
+                let (ops, refused) = $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators);
+                let mut response = if ops.is_empty() {
+                    kanoon_protocol::wire::PushResponse::default()
+                } else {
+                    ops::push(self, center_id, device_id, &ops)?
+                };
+                response.rejected.extend(refused);
+                Ok(response)
             }
 
             fn pull(
@@ -88,7 +102,8 @@ macro_rules! storage_from_modules {
                 device_id: uuid::Uuid,
                 photo: &kanoon_protocol::photos::PhotoBody,
             ) -> Result<kanoon_protocol::photos::PhotoOutcome, AppError> {
-                photos::put_photo(self, center_id, device_id, photo)
+                let photo = $crate::storage::rules::photo_as_kept(device_id, photo, $crate::clock::now_ms());
+                photos::put_photo(self, center_id, device_id, &photo)
             }
 
             fn photos_after(
@@ -240,12 +255,24 @@ pub trait Storage: Send + Sync {
     /// is `Center::id_for_code`. A code already registered is a conflict.
     fn add_center(&self, code: &str, name: &str, kind: CenterKind) -> Result<CenterInfo, AppError>;
 
-    /// A new one-time enrolment code for the center with this code. The
-    /// plain code is returned once; only its hash is kept.
+    /// A new one-time enrolment code for the center with this code, for a
+    /// new device only, valid for `rules::ENROL_CODE_TTL`. The plain code
+    /// is returned once; only its hash is kept.
     fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError>;
 
+    /// A one-time code that re-enrols the enrolled device `device_id` of the
+    /// center (a lost token, a revoked desk let back in), and no other.
+    fn create_reenrol_code(&self, center_code: &str, device_id: Uuid) -> Result<String, AppError>;
+
+    /// Revokes a device: its token is refused (`device_revoked`) until it
+    /// is re-enrolled with a code made for it. False if it was not enrolled
+    /// or already revoked.
+    fn revoke_device(&self, device_id: Uuid) -> Result<bool, AppError>;
+
     /// Trades an unused enrolment code for a device token (401 for an
-    /// unknown or used code; 409 when the desk number is taken by another
+    /// unknown, used or expired code, or one made for another device; 409
+    /// `device_already_enrolled` for an enrolled device and a code not made
+    /// for it; 409 when the desk number is taken by another
     /// device of the center — the code then stays unused). The same device
     /// enrolling again (a lost token) gets a new token; the old one stops working.
     fn enrol(&self, request: &EnrolRequest) -> Result<EnrolResponse, AppError>;
@@ -258,6 +285,9 @@ pub trait Storage: Send + Sync {
     /// the same content → duplicate; its id stored with other content →
     /// rejected, never overwritten). A batch over `MAX_PUSH_OPS` (413) or
     /// with an op of another center (403) is refused whole, nothing stored.
+    /// An op that changes another center's record, is out of bounds or is
+    /// stamped ahead of the server's clock is rejected with its code
+    /// (`rules::screen_ops`), the rest stored.
     fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError>;
 
     /// The ops after `after` that a desk of `center_id` pulls (its center's

@@ -3,15 +3,17 @@
 //! same pages: checks of a request before anything is written, and the
 //! shapes of push outcomes, pull pages and photo pages built from rows.
 
+use std::collections::HashMap;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
-use kanoon_protocol::Op;
 use kanoon_protocol::photos::{MAX_PHOTO_BYTES, PHOTO_MIME_TYPES, PhotoBody, PhotoPage, is_photo_timestamp};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PullResponse, PushResponse, RejectedOp};
+use kanoon_protocol::{EntityKind, Op, bounds};
 use uuid::Uuid;
 
-use super::secrets::{hash_secret, normalize_enrol_code};
+use super::secrets::{hash_code, normalize_enrol_code};
 use super::{CenterInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION};
 use crate::error::{AppError, ErrorCode};
 
@@ -36,6 +38,89 @@ pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Resul
             )
         })
     })
+}
+
+/// How far ahead of the server's clock an op may be stamped: beyond, it is
+/// refused `clock_ahead` (and pushed again by its desk later).
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// The title ids a batch touches, whose creators `screen_ops` needs.
+pub fn title_ids(ops: &[IncomingOp]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> =
+        ops.iter().filter(|o| o.op.entity.as_str() == EntityKind::TITLE).map(|o| o.op.entity_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Splits a checked batch (every op of the pusher's center) into the ops
+/// to store and those refused each on its own, the rest of the batch not
+/// affected: outside the bounds every desk reads (`op_too_large`,
+/// `op_out_of_bounds`); changing another center's record (`not_owner`: a
+/// `center` patch of another center, or an op on a title whose first op —
+/// its creation — is another center's; `creators` maps a stored title to
+/// that center); stamped more than `MAX_CLOCK_AHEAD_MS` ahead of `now_ms`
+/// (`clock_ahead`). Titles are province-wide: any center adds one, only its
+/// creator edits or merges it (`merged_into` is a field like any other).
+/// Provincial staff may edit any title; they write through no desk token,
+/// so no push path exists for them yet. Ops of every other entity, known
+/// or not, are scoped to the pusher's center (`scope_of`) and reach no
+/// other center's desks.
+pub fn screen_ops(
+    center_id: Uuid,
+    ops: &[IncomingOp],
+    now_ms: i64,
+    creators: &HashMap<Uuid, Uuid>,
+) -> (Vec<IncomingOp>, Vec<RejectedOp>) {
+    let mut keep = Vec::with_capacity(ops.len());
+    let mut refused = Vec::new();
+    for incoming in ops {
+        match screen_op(center_id, incoming, now_ms, creators) {
+            Ok(()) => keep.push(incoming.clone()),
+            Err(e) => {
+                tracing::warn!(op_id = %incoming.op.op_id, code = %e.code, "op refused: {}", e.message);
+                refused.push(RejectedOp::new(incoming.op.op_id, e.code, e.message));
+            }
+        }
+    }
+    (keep, refused)
+}
+
+fn screen_op(
+    center_id: Uuid,
+    incoming: &IncomingOp,
+    now_ms: i64,
+    creators: &HashMap<Uuid, Uuid>,
+) -> Result<(), AppError> {
+    let op = &incoming.op;
+    if let Err(e) = bounds::check_op(op, &incoming.json) {
+        let code = if e.is_size() { ErrorCode::OpTooLarge } else { ErrorCode::OpOutOfBounds };
+        return Err(AppError::new(code, e.to_string()));
+    }
+    match op.entity.as_str() {
+        EntityKind::CENTER if op.entity_id != center_id => {
+            return Err(AppError::new(ErrorCode::NotOwner, "a desk changes only its own center's record"));
+        }
+        EntityKind::TITLE => {
+            if let Some(&creator) = creators.get(&op.entity_id).filter(|&&c| c != center_id) {
+                return Err(AppError::new(
+                    ErrorCode::NotOwner,
+                    format!(
+                        "title {} was created by center {creator}; only that center edits or merges it",
+                        op.entity_id
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if op.hlc.wall_ms > now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
+        return Err(AppError::new(
+            ErrorCode::ClockAhead,
+            format!("stamped {} ms ahead of the server's clock; push it again later", op.hlc.wall_ms - now_ms),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses the whole batch with `code` for its first op that `wrong`
@@ -107,7 +192,7 @@ pub struct CheckedEnrol<'a> {
 }
 
 /// The checks of an enrolment request made before the database is asked.
-pub fn check_enrol(request: &EnrolRequest) -> Result<CheckedEnrol<'_>, AppError> {
+pub fn check_enrol<'a>(request: &'a EnrolRequest, code_key: &str) -> Result<CheckedEnrol<'a>, AppError> {
     let code = normalize_enrol_code(&request.code);
     if code.is_empty() {
         return Err(enrol_code_unknown());
@@ -116,12 +201,17 @@ pub fn check_enrol(request: &EnrolRequest) -> Result<CheckedEnrol<'_>, AppError>
         return Err(AppError::bad_request("desk number must be 1–99"));
     }
     let device_name = check_device_name(&request.device_name)?;
-    Ok(CheckedEnrol { code_hash: hash_secret(&code), device_name })
+    Ok(CheckedEnrol { code_hash: hash_code(code_key, &code), device_name })
 }
 
-/// An enrolment code that is not stored, or was used.
+/// An enrolment code that is not stored, was used, expired or is another device's.
 pub fn enrol_code_unknown() -> AppError {
-    AppError::new(ErrorCode::EnrolCodeUnknown, "unknown or used enrolment code")
+    AppError::new(ErrorCode::EnrolCodeUnknown, "unknown, used or expired enrolment code")
+}
+
+/// A token of a revoked device.
+pub fn device_revoked() -> AppError {
+    AppError::new(ErrorCode::DeviceRevoked, "this device was revoked by the province: ask for a re-enrolment code")
 }
 
 /// What the database says about an enrolment whose code was found unused.
@@ -133,7 +223,12 @@ pub struct EnrolTarget<'a> {
     pub enrolled_center: Option<Uuid>,
     /// Whether another device of the center has the desk number.
     pub desk_taken: bool,
+    /// The device the code was made for (a re-enrolment), if any.
+    pub code_for_device: Option<Uuid>,
 }
+
+/// How long an enrolment code can be used after it is made.
+pub const ENROL_CODE_TTL: chrono::Duration = chrono::Duration::days(7);
 
 /// The checks of an enrolment against the database, in the order a desk
 /// should hear them; the code stays unused when one fails.
@@ -148,8 +243,20 @@ pub fn check_enrol_target(request: &EnrolRequest, target: &EnrolTarget<'_>) -> R
             ),
         ));
     }
+    if target.code_for_device.is_some_and(|d| d != request.device_id) {
+        // A re-enrolment code of one desk enrols no other.
+        return Err(enrol_code_unknown());
+    }
     if target.enrolled_center.is_some_and(|c| c != target.center_id) {
         return Err(AppError::new(ErrorCode::DeviceOfOtherCenter, "this device is enrolled at another center"));
+    }
+    if target.enrolled_center.is_some() && target.code_for_device.is_none() {
+        // A spare code must not take an enrolled desk's id and lock the real desk out.
+        return Err(AppError::new(
+            ErrorCode::DeviceAlreadyEnrolled,
+            "this device is enrolled already: re-enrol it with a code made for it \
+             (kanoon-server enrol-code --device); the code stays unused",
+        ));
     }
     if target.desk_taken {
         return Err(AppError::new(
@@ -173,6 +280,7 @@ pub fn record_push_outcome(response: &mut PushResponse, device_id: Uuid, incomin
             response.rejected.push(RejectedOp {
                 op_id,
                 reason: "op id already stored with different content; the stored op is kept".to_owned(),
+                code: None,
             });
         }
     }
@@ -223,10 +331,15 @@ impl PullWindow {
         let mut last = self.after.seq;
         for row in rows.take(self.limit) {
             let (seq, json) = row?;
-            let op: Op = serde_json::from_str(json.as_ref())
-                .map_err(|e| AppError::internal(format!("stored op at seq {seq} does not parse: {e}")))?;
-            ops.push(op);
             last = u64::try_from(seq).unwrap_or(last);
+            // An op an older server stored that this one cannot read (too
+            // deep for the parser, say) is passed over, said in the log:
+            // failing the page would stop every desk that pulls it, forever,
+            // and no desk of this version could read it either.
+            match serde_json::from_str::<Op>(json.as_ref()) {
+                Ok(op) => ops.push(op),
+                Err(e) => tracing::error!(seq, error = %e, "stored op does not parse: not served"),
+            }
         }
         Ok(PullResponse { ops, cursor: Cursor { epoch: self.epoch, seq: last }, more })
     }
@@ -284,7 +397,53 @@ pub fn check_photo(photo: &PhotoBody) -> Result<Vec<u8>, AppError> {
             format!("photo of {} bytes; at most {MAX_PHOTO_BYTES}", bytes.len()),
         ));
     }
+    // What the bytes are, not what the label says (HTML labelled image/jpeg
+    // would be served to every desk of the center as a photo).
+    if image_type(&bytes) != Some(photo.mime.as_str()) {
+        return Err(bad_photo(format!("the bytes are not a {} image", photo.mime.escape_debug())));
+    }
     Ok(bytes)
+}
+
+/// The image type `bytes` are by their magic bytes: JPEG, PNG or WebP.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some("image/png"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        _ => None,
+    }
+}
+
+/// Most bytes of photos one center keeps on the server by default.
+pub const CENTER_PHOTO_QUOTA: u64 = 1024 * 1024 * 1024;
+
+/// An upload as the server keeps it: the device is the token's (never the
+/// body's), and an `updated_at` more than `MAX_CLOCK_AHEAD_MS` ahead of the
+/// server's clock is brought back to the server's time, so a photo dated
+/// year 9999 cannot shut out every later one.
+pub fn photo_as_kept(device_id: Uuid, photo: &PhotoBody, now_ms: i64) -> PhotoBody {
+    let mut kept = PhotoBody { device_id, ..photo.clone() };
+    let limit = chrono::DateTime::from_timestamp_millis(now_ms.saturating_add(MAX_CLOCK_AHEAD_MS)).unwrap_or_default();
+    let limit = limit.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // Both are RFC 3339 UTC with milliseconds: they compare as text.
+    if is_photo_timestamp(&kept.updated_at) && kept.updated_at > limit {
+        let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+        kept.updated_at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    }
+    kept
+}
+
+/// Refuses an upload that would take the center's photos past `quota`
+/// bytes (`others`: the bytes of its photos but this member's).
+pub fn check_photo_quota(others: u64, new: usize, quota: u64) -> Result<(), AppError> {
+    if others.saturating_add(new as u64) > quota {
+        return Err(AppError::new(
+            ErrorCode::PhotoQuotaExceeded,
+            format!("the center's photos would take more than {quota} bytes; the photo stays on the desk"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `incoming` is later than the stored version `(updated_at, device_id)`.

@@ -9,20 +9,46 @@ use crate::error::AppError;
 /// Digits in a one-time enrolment code.
 pub const ENROL_CODE_DIGITS: usize = 10;
 
-/// Draws a new enrolment code and hands its hash to `insert`, which
-/// answers whether it was stored; a clash with an existing hash (1 in
-/// 10^10 per code) draws again. The plain code, once stored.
-pub fn draw_enrol_code(mut insert: impl FnMut(&str) -> Result<bool, AppError>) -> Result<String, AppError> {
+/// Draws a new enrolment code and hands its keyed hash (`hash_code`) to
+/// `insert`, which answers whether it was stored; a clash with an existing
+/// hash (1 in 10^10 per code) draws again. The plain code, once stored.
+pub fn draw_enrol_code(key: &str, mut insert: impl FnMut(&str) -> Result<bool, AppError>) -> Result<String, AppError> {
     for _ in 0..8 {
         let code = new_enrol_code();
-        if insert(&hash_secret(&code))? {
+        if insert(&hash_code(key, &code))? {
             return Ok(code);
         }
     }
     Err(AppError::internal("could not draw an unused enrolment code"))
 }
 
-/// SHA-256 of a secret (token or enrolment code), lowercase hex.
+/// An enrolment code as stored: HMAC-SHA256 under the server's own key
+/// (`meta.code_key`), lowercase hex. Ten digits are 10^10 guesses: an
+/// unkeyed hash of them is undone in minutes by whoever reads the database.
+pub fn hash_code(key: &str, code: &str) -> String {
+    hex(&hmac_sha256(key.as_bytes(), code.as_bytes()))
+}
+
+/// A new key for `hash_code`: 256 random bits, hex.
+pub fn new_code_key() -> String {
+    new_token()
+}
+
+/// HMAC-SHA256 (RFC 2104) over the workspace's `sha2`.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+}
+
+/// SHA-256 of a device token (256 random bits: no key needed), lowercase hex.
 pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
@@ -83,14 +109,25 @@ mod tests {
     }
 
     #[test]
+    fn codes_are_hmac_sha256_under_the_server_key() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            hash_code("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_ne!(hash_code("a", "1234567890"), hash_code("b", "1234567890"));
+        assert_eq!(new_code_key().len(), 64);
+    }
+
+    #[test]
     fn a_clashing_enrolment_code_is_drawn_again_eight_times_at_most() {
         let mut tries = 0;
-        let code = draw_enrol_code(|_| {
+        let code = draw_enrol_code("k", |_| {
             tries += 1;
             Ok(tries == 3)
         })
         .unwrap();
         assert_eq!((tries, code.len()), (3, ENROL_CODE_DIGITS));
-        assert!(draw_enrol_code(|_| Ok(false)).is_err());
+        assert!(draw_enrol_code("k", |_| Ok(false)).is_err());
     }
 }

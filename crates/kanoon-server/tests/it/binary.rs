@@ -34,7 +34,15 @@ pub(crate) fn free_port() -> u16 {
 
 pub(crate) fn start(database: &str, port: u16) -> Running {
     let child = Command::new(BIN)
-        .args(["serve", "--database", database, "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--database",
+            database,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -130,6 +138,13 @@ async fn the_binary_administers_serves_and_stops_on_sigterm(backend: Backend) {
     let devices = String::from_utf8(run(&["devices", "--database", db_arg]).stdout).unwrap();
     assert!(devices.contains(&device_id.to_string()), "{devices}");
     assert!(devices.contains("میز امانت"), "{devices}");
+    // A re-enrolment code for it; then it is revoked, once.
+    let device = device_id.to_string();
+    let again = run(&["enrol-code", "--database", db_arg, "--center", "1234", "--device", &device]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim().len(), 10);
+    run(&["devices", "revoke", "--database", db_arg, "--device", &device]);
+    let twice = Command::new(BIN).args(["devices", "revoke", "--database", db_arg, "--device", &device]).output();
+    assert!(!twice.unwrap().status.success(), "revoked already");
 
     // The exception report runs on the same database (nothing to report:
     // the pushed ops are a loan and a title; the report's own test is
@@ -139,4 +154,55 @@ async fn the_binary_administers_serves_and_stops_on_sigterm(backend: Backend) {
     assert!(String::from_utf8(report.stderr).unwrap().contains("0 exceptions, 0 not resolved"));
 }
 
-backend_tests!(the_binary_administers_serves_and_stops_on_sigterm);
+/// Plain HTTP on a non-loopback address is refused with a clear message,
+/// unless the flag says a proxy terminates TLS; SIGTERM does not wait for
+/// idle clients.
+async fn the_binary_refuses_clear_http_off_loopback_and_stops_with_idle_clients(backend: Backend) {
+    let db = TestDatabase::create(backend);
+    let db_arg = db.arg();
+    let port = free_port();
+    let everywhere = format!("0.0.0.0:{port}");
+    let refused = Command::new(BIN).args(["serve", "--database", &db_arg, "--listen", &everywhere]).output().unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("--behind-tls-proxy") && message.contains("TLS"), "{message}");
+
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--database",
+            &db_arg,
+            "--listen",
+            &everywhere,
+            "--behind-tls-proxy",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&reqwest::Client::new(), &base, &mut server).await;
+    // Idle clients that never send a byte.
+    let idle: Vec<_> = (0..20).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM waited for idle clients");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    drop(idle);
+}
+
+backend_tests!(
+    the_binary_administers_serves_and_stops_on_sigterm,
+    the_binary_refuses_clear_http_off_loopback_and_stops_with_idle_clients,
+);

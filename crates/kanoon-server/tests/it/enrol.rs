@@ -61,7 +61,7 @@ async fn a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working
     let server = TestServer::start(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 3).await;
-    let code = server.enrol_code("1234");
+    let code = server.call(|s| s.create_reenrol_code("1234", desk.device_id)).unwrap();
     let again: EnrolResponse = server.try_enrol(&code, desk.device_id, 3).await.json().await.unwrap();
     assert_ne!(again.token, desk.token);
     assert_error(server.try_pull(Some(&desk.token), "").await, 401, ErrorCode::Unauthorized).await;
@@ -94,7 +94,91 @@ async fn bad_enrolment_requests_are_400_and_unknown_centers_get_no_code(backend:
     );
 }
 
+async fn a_spare_code_does_not_take_an_enrolled_device_and_lock_the_real_desk_out(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    server.add_center("5678");
+    let desk = server.enrol("1234", 1).await;
+    let spare = server.enrol_code("1234");
+    assert_error(server.try_enrol(&spare, desk.device_id, 1).await, 409, ErrorCode::DeviceAlreadyEnrolled).await;
+    // The real desk keeps working; the spare code stays usable by a new device.
+    assert_eq!(server.try_pull(Some(&desk.token), "").await.status(), 200);
+    assert_eq!(server.try_enrol(&spare, Uuid::now_v7(), 2).await.status(), 200);
+    // A re-enrolment code is that device's only; one of another center is no code here.
+    let other = server.enrol("5678", 1).await;
+    let theirs = server.call(|s| s.create_reenrol_code("5678", other.device_id)).unwrap();
+    assert_error(server.try_enrol(&theirs, desk.device_id, 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
+    assert!(server.call(|s| s.create_reenrol_code("1234", other.device_id)).is_err(), "not a device of 1234");
+    assert_eq!(server.try_pull(Some(&desk.token), "").await.status(), 200);
+    assert_eq!(server.call(|s| s.devices()).unwrap().len(), 3);
+}
+
+async fn an_expired_code_enrols_nobody(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let code = server.enrol_code("1234");
+    // Stored keyed: not the plain SHA-256 of ten digits anyone could undo.
+    assert_eq!(server.store.enrol_codes_with_hash(&kanoon_server::hash_secret(&code)), 0);
+    server.store.expire_enrol_codes();
+    assert_error(server.try_enrol(&code, Uuid::now_v7(), 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
+    assert!(server.call(|s| s.devices()).unwrap().is_empty());
+    // A fresh code works.
+    assert_eq!(server.try_enrol(&server.enrol_code("1234"), Uuid::now_v7(), 1).await.status(), 200);
+}
+
+async fn a_revoked_device_is_refused_until_re_enrolled_with_a_code_made_for_it(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let desk = server.enrol("1234", 1).await;
+    let other = server.enrol("1234", 2).await;
+    assert!(server.call(|s| s.revoke_device(desk.device_id)).unwrap());
+    assert!(!server.call(|s| s.revoke_device(desk.device_id)).unwrap(), "revoked already");
+    assert_error(server.try_pull(Some(&desk.token), "").await, 401, ErrorCode::DeviceRevoked).await;
+    let op = crate::support::loan_op(&desk, 1000);
+    assert_error(server.try_push(&desk, &[op]).await, 401, ErrorCode::DeviceRevoked).await;
+    assert_eq!(server.op_count(), 0);
+    // The center's other desk keeps syncing.
+    assert_eq!(server.push(&other, &[crate::support::loan_op(&other, 1000)]).await.accepted.len(), 1);
+    // A spare code does not bring it back; one made for it does.
+    let spare = server.enrol_code("1234");
+    assert_error(server.try_enrol(&spare, desk.device_id, 1).await, 409, ErrorCode::DeviceAlreadyEnrolled).await;
+    let code = server.call(|s| s.create_reenrol_code("1234", desk.device_id)).unwrap();
+    let again: EnrolResponse = server.try_enrol(&code, desk.device_id, 1).await.json().await.unwrap();
+    assert_eq!(server.try_pull(Some(&again.token), "").await.status(), 200);
+    assert_error(server.try_pull(Some(&desk.token), "").await, 401, ErrorCode::Unauthorized).await;
+}
+
+async fn more_than_ten_wrong_codes_a_minute_from_one_address_are_429(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    let code = server.enrol_code("1234");
+    for i in 0..10 {
+        let wrong = format!("{:010}", 1_000_000 + i);
+        assert_error(server.try_enrol(&wrong, Uuid::now_v7(), 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
+    }
+    // The eleventh is refused before the code is looked at, a right one too.
+    let response = server.try_enrol(&code, Uuid::now_v7(), 1).await;
+    assert_eq!(response.headers()["retry-after"], "60");
+    assert_error(response, 429, ErrorCode::RateLimited).await;
+    assert!(server.call(|s| s.devices()).unwrap().is_empty());
+    // Another address is not held back: the code still works from there.
+    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build();
+    let request = kanoon_protocol::wire::EnrolRequest {
+        code,
+        center_id: None,
+        device_id: Uuid::now_v7(),
+        desk_number: 1,
+        device_name: "PC 1".into(),
+    };
+    let response = elsewhere.unwrap().post(server.api("/enrol")).json(&request).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 backend_tests!(
+    more_than_ten_wrong_codes_a_minute_from_one_address_are_429,
+    a_spare_code_does_not_take_an_enrolled_device_and_lock_the_real_desk_out,
+    an_expired_code_enrols_nobody,
+    a_revoked_device_is_refused_until_re_enrolled_with_a_code_made_for_it,
     a_code_enrols_one_device_once,
     a_code_typed_in_persian_digits_with_spaces_works,
     a_desk_number_in_use_is_refused_and_the_code_stays_unused,

@@ -26,6 +26,12 @@ impl Storage for Faulty {
     fn create_enrol_code(&self, _: &str) -> Result<String, AppError> {
         Err(AppError::internal(SECRET))
     }
+    fn create_reenrol_code(&self, _: &str, _: Uuid) -> Result<String, AppError> {
+        Err(AppError::internal(SECRET))
+    }
+    fn revoke_device(&self, _: Uuid) -> Result<bool, AppError> {
+        Err(AppError::internal(SECRET))
+    }
     fn enrol(&self, _: &EnrolRequest) -> Result<EnrolResponse, AppError> {
         Err(AppError::internal(SECRET))
     }

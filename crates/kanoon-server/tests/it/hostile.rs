@@ -77,6 +77,18 @@ async fn an_unknown_api_version_or_path_is_a_json_404(backend: Backend) {
     }
 }
 
+async fn a_wrong_method_is_a_json_405(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for (method, path) in
+        [("GET", server.api("/push")), ("DELETE", server.api("/pull")), ("POST", server.url("/health"))]
+    {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = server.client.request(method, path).send().await.unwrap();
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_error(response, 405, ErrorCode::MethodNotAllowed).await;
+    }
+}
+
 async fn health_answers_ok(backend: Backend) {
     let server = TestServer::start(backend).await;
     let response = server.client.get(server.url("/health")).send().await.unwrap();
@@ -207,6 +219,7 @@ backend_tests!(
     a_missing_or_wrong_token_is_401,
     an_unknown_api_version_or_path_is_a_json_404,
     health_answers_ok,
+    a_wrong_method_is_a_json_405,
     an_op_of_schema_version_0_is_422_and_nothing_is_stored,
     a_nul_in_an_entity_or_a_device_name_is_400_and_nothing_is_stored,
     a_malformed_enrolment_is_400_and_enrols_nobody,

@@ -31,7 +31,7 @@ async fn a_scrape_after_a_push_counts_ops_requests_and_the_log(backend: Backend)
     server.pull(&desk, "").await;
     assert_error(server.try_pull(Some("wrong"), "").await, 401, ErrorCode::Unauthorized).await;
 
-    let response = server.client.get(server.url("/metrics")).send().await.unwrap();
+    let response = server.client.get(server.admin_url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = response.text().await.unwrap();
@@ -57,11 +57,20 @@ async fn a_scrape_after_a_push_counts_ops_requests_and_the_log(backend: Backend)
     for path in ["/a", "/b/c"] {
         server.client.get(server.url(path)).send().await.unwrap();
     }
-    let text = server.client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = server.client.get(server.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
     let s = samples(&text);
     let unmatched = r#"kanoon_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}"#;
     assert_eq!(s.get(unmatched), Some(&2.0), "{text}");
     assert!(!text.contains("/b/c"));
 }
 
-backend_tests!(a_scrape_after_a_push_counts_ops_requests_and_the_log);
+async fn metrics_are_served_on_the_admin_address_only(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    assert_error(server.client.get(server.url("/metrics")).send().await.unwrap(), 404, ErrorCode::NotFound).await;
+    assert_eq!(server.client.get(server.admin_url("/metrics")).send().await.unwrap().status(), 200);
+    // The admin address serves nothing of the API.
+    let push = server.client.post(server.admin_url("/sync/v1/push")).body("{}").send().await.unwrap();
+    assert_error(push, 404, ErrorCode::NotFound).await;
+}
+
+backend_tests!(a_scrape_after_a_push_counts_ops_requests_and_the_log, metrics_are_served_on_the_admin_address_only);

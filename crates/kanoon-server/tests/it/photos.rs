@@ -10,13 +10,14 @@ use uuid::Uuid;
 
 use crate::support::{Backend, Desk, TestServer, assert_error};
 
+/// A JPEG upload: `bytes` after JPEG's magic bytes (nothing decodes the rest).
 fn photo(desk: &Desk, member_id: Uuid, at: &str, bytes: &[u8]) -> PhotoBody {
     PhotoBody {
         member_id,
         mime: "image/jpeg".into(),
         updated_at: at.into(),
         device_id: desk.device_id,
-        data: BASE64.encode(bytes),
+        data: BASE64.encode([&[0xFF, 0xD8, 0xFF][..], bytes].concat()),
     }
 }
 
@@ -123,7 +124,88 @@ async fn bad_uploads_are_refused_and_nothing_is_stored(backend: Backend) {
     assert_error(response, 400, ErrorCode::BadRequest).await;
 }
 
+async fn hostile_uploads_are_refused_or_kept_as_the_token_says(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    server.add_center("5678");
+    let a = server.enrol("1234", 1).await;
+    let b = server.enrol("1234", 2).await;
+    let other = server.enrol("5678", 1).await;
+    let m = Uuid::now_v7();
+
+    // HTML labelled image/jpeg, and each type's bytes under another label.
+    let html = PhotoBody {
+        data: BASE64.encode(b"<html><script>alert(1)</script></html>"),
+        ..photo(&a, m, "2026-11-25T09:30:00.000Z", b"")
+    };
+    assert_error(upload(&server, &a, &html).await, 400, ErrorCode::BadPhoto).await;
+    let png = PhotoBody { mime: "image/png".into(), ..photo(&a, m, "2026-11-25T09:30:00.000Z", b"x") };
+    assert_error(upload(&server, &a, &png).await, 400, ErrorCode::BadPhoto).await;
+    assert!(page(&server, &a, 0).await.photos.is_empty());
+    let real_png = PhotoBody {
+        mime: "image/png".into(),
+        data: BASE64.encode(b"\x89PNG\r\n\x1a\nrest"),
+        ..photo(&a, Uuid::now_v7(), "2026-11-25T09:30:00.000Z", b"")
+    };
+    assert_eq!(put(&server, &a, &real_png).await, PhotoOutcome::Stored);
+    let webp = PhotoBody {
+        mime: "image/webp".into(),
+        data: BASE64.encode(b"RIFF\0\0\0\0WEBPVP8 "),
+        ..photo(&a, Uuid::now_v7(), "2026-11-25T09:30:00.000Z", b"")
+    };
+    assert_eq!(put(&server, &a, &webp).await, PhotoOutcome::Stored);
+
+    // Another center's device id in the body: kept as the token's device,
+    // in the token's center; the other center sees nothing.
+    let spoofed = PhotoBody { device_id: other.device_id, ..photo(&a, m, "2026-11-25T09:30:00.000Z", b"a") };
+    assert_eq!(put(&server, &a, &spoofed).await, PhotoOutcome::Stored);
+    let kept = page(&server, &b, 0).await;
+    let kept: Vec<_> = kept
+        .photos
+        .iter()
+        .chain(&page(&server, &b, kept.after).await.photos)
+        .filter(|p| p.member_id == m)
+        .cloned()
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].device_id, a.device_id);
+    assert!(page(&server, &other, 0).await.photos.is_empty());
+
+    // Dated year 9999: kept at the server's time, so a later real upload wins.
+    let future = photo(&a, m, "9999-12-31T23:59:59.999Z", b"future");
+    assert_eq!(put(&server, &a, &future).await, PhotoOutcome::Stored);
+    let later = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let later = photo(&b, m, &later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), b"real");
+    assert_eq!(put(&server, &b, &later).await, PhotoOutcome::Stored);
+}
+
+async fn a_center_over_its_photo_quota_is_refused_and_the_photo_not_stored(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    match &server.store {
+        crate::support::Store::Sqlite(s) => s.set_photo_quota(100),
+        crate::support::Store::Postgres(s) => s.set_photo_quota(100),
+    }
+    server.add_center("1234");
+    server.add_center("5678");
+    let a = server.enrol("1234", 1).await;
+    let other = server.enrol("5678", 1).await;
+    let m = Uuid::now_v7();
+    assert_eq!(put(&server, &a, &photo(&a, m, "2026-11-25T09:30:00.000Z", &[1; 60])).await, PhotoOutcome::Stored);
+    let second = photo(&a, Uuid::now_v7(), "2026-11-25T09:30:00.000Z", &[2; 60]);
+    assert_error(upload(&server, &a, &second).await, 413, ErrorCode::PhotoQuotaExceeded).await;
+    assert_eq!(page(&server, &a, 0).await.photos.len(), 1);
+    // A new version of the same member's photo replaces it within the quota.
+    assert_eq!(put(&server, &a, &photo(&a, m, "2026-11-25T09:31:00.000Z", &[3; 90])).await, PhotoOutcome::Stored);
+    // Each center has its own quota.
+    assert_eq!(
+        put(&server, &other, &photo(&other, m, "2026-11-25T09:30:00.000Z", &[4; 60])).await,
+        PhotoOutcome::Stored
+    );
+}
+
 backend_tests!(
     the_latest_version_of_a_photo_wins_and_only_its_center_pulls_it,
     bad_uploads_are_refused_and_nothing_is_stored,
+    hostile_uploads_are_refused_or_kept_as_the_token_says,
+    a_center_over_its_photo_quota_is_refused_and_the_photo_not_stored,
 );

@@ -85,8 +85,9 @@ async fn centers_codes_and_enrolment(backend: Backend) {
         }
         let seen = s.devices().unwrap().into_iter().find(|d| d.device_id == device_id).unwrap().last_seen_at;
         assert!(seen.as_ref().is_some_and(|t| t.len() == 24 && t.ends_with('Z')), "{seen:?}");
-        // Enrolling again: a new token, the old one stops working.
-        let again = s.enrol(&enrol_request(&s.create_enrol_code("1234").unwrap(), None, device_id, 1)).unwrap();
+        // Enrolling again, with a code made for it: a new token, the old one stops working.
+        let again =
+            s.enrol(&enrol_request(&s.create_reenrol_code("1234", device_id).unwrap(), None, device_id, 1)).unwrap();
         assert_eq!(s.device_for_token(&enrolled.token).unwrap(), None);
         assert!(s.device_for_token(&again.token).unwrap().is_some());
         assert_eq!(s.devices().unwrap().len(), 3);

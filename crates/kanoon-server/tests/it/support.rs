@@ -123,6 +123,36 @@ impl Store {
         }
     }
 
+    /// Enrolment codes stored under this hash.
+    pub fn enrol_codes_with_hash(&self, value: &str) -> i64 {
+        match self {
+            Store::Sqlite(s) => s.with_connection(|c| {
+                c.query_row("SELECT count(*) FROM enrol_codes WHERE code_hash = ?1", [value], |r| r.get(0)).unwrap()
+            }),
+            Store::Postgres(s) => off_async(|| {
+                s.with_client(|c| {
+                    c.query_one("SELECT count(*) FROM enrol_codes WHERE code_hash = $1", &[&value]).unwrap().get(0)
+                })
+                .unwrap()
+            }),
+        }
+    }
+
+    /// Makes every stored enrolment code expired.
+    pub fn expire_enrol_codes(&self) {
+        match self {
+            Store::Sqlite(s) => s.with_connection(|c| {
+                c.execute("UPDATE enrol_codes SET expires_at = '2000-01-01T00:00:00.000Z'", []).unwrap();
+            }),
+            Store::Postgres(s) => off_async(|| {
+                s.with_client(|c| {
+                    c.execute("UPDATE enrol_codes SET expires_at = now() - interval '1 day'", &[]).unwrap()
+                })
+                .unwrap();
+            }),
+        }
+    }
+
     /// Devices whose stored token hash is `value`.
     pub fn devices_with_token_hash(&self, value: &str) -> i64 {
         match self {
@@ -141,6 +171,8 @@ impl Store {
 
 pub struct TestServer {
     pub base: String,
+    /// Where `/metrics` is served.
+    pub admin_base: String,
     pub storage: Arc<dyn Storage>,
     pub store: Store,
     pub client: reqwest::Client,
@@ -171,12 +203,15 @@ impl TestServer {
         let store = db.open();
         let storage = store.storage();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let admin_base = format!("http://{}", admin.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(kanoon_server::serve_with_shutdown(listener, storage.clone(), async {
+        let limits = kanoon_server::ConnectionLimits::default();
+        tokio::spawn(kanoon_server::serve_with_admin(listener, Some(admin), storage.clone(), limits, async {
             let _ = stopped.await;
         }));
-        TestServer { base, storage, store, client: reqwest::Client::new(), stop: Some(stop), _db: db }
+        TestServer { base, admin_base, storage, store, client: reqwest::Client::new(), stop: Some(stop), _db: db }
     }
 
     /// Runs a storage call as the HTTP layer does, off the async runtime.
@@ -187,6 +222,10 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin_base)
     }
 
     pub fn api(&self, path: &str) -> String {
@@ -291,7 +330,7 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: ErrorC
     body
 }
 
-fn op(desk: &Desk, entity: &str, entity_id: Uuid, wall_ms: i64, body: OpBody) -> Op {
+pub fn op(desk: &Desk, entity: &str, entity_id: Uuid, wall_ms: i64, body: OpBody) -> Op {
     Op {
         op_id: Uuid::now_v7(),
         schema_version: SCHEMA_VERSION,
@@ -328,4 +367,10 @@ pub fn title_op(desk: &Desk, wall_ms: i64, title: &str) -> Op {
         ("authors".to_owned(), FieldChange { value: json!(["هوشنگ مرادی کرمانی"]), base: None }),
     ]);
     op(desk, EntityKind::TITLE, Uuid::now_v7(), wall_ms, OpBody::Patch { fields })
+}
+
+/// A patch of `entity`'s record `entity_id` setting `field` to `value`.
+pub fn patch_op(desk: &Desk, entity: &str, entity_id: Uuid, wall_ms: i64, field: &str, value: serde_json::Value) -> Op {
+    let fields = BTreeMap::from([(field.to_owned(), FieldChange { value, base: None })]);
+    op(desk, entity, entity_id, wall_ms, OpBody::Patch { fields })
 }

@@ -48,13 +48,26 @@ impl Desk {
     /// Applies a page of pulled ops and saves the cursor after it, in one
     /// transaction. Safe to call again with the same page.
     pub fn apply_pulled(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
-        let device = self.id()?.device_id;
+        self.apply_pulled_page(ops, &[], cursor)
+    }
+
+    /// `apply_pulled` of a page some of whose ops did not parse: those are
+    /// set aside as `op_unreadable` exceptions (once each) and the cursor
+    /// moves past them, so one bad op never stops the desk's sync.
+    pub fn apply_pulled_page(
+        &mut self,
+        ops: &[Op],
+        unreadable: &[UnreadableOp],
+        cursor: Cursor,
+    ) -> Result<ApplyReport> {
+        let (device, center) = (self.id()?.device_id, self.id()?.center.id);
         let (now, clock) = (self.now(), self.hlc_clock());
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut applying = Applying::new(tx, device, now, clock);
+        let mut applying = Applying::new(tx, device, center, now, clock);
         for op in ops {
             applying.receive(op)?;
         }
+        applying.set_aside_unreadable(unreadable)?;
         let (clock, report) = applying.finish(cursor, |_| Ok(()))?;
         self.set_hlc_clock(clock);
         self.forget_reference();
@@ -75,12 +88,35 @@ impl Desk {
     }
 }
 
+/// An op of a pulled page or a snapshot that does not parse (an older
+/// server served it, or a newer desk wrote a shape this version cannot
+/// read): its JSON text and why it did not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadableOp {
+    pub json: String,
+    pub error: String,
+}
+
+impl UnreadableOp {
+    /// Characters of the op's text kept in the exception.
+    const SHOWN: usize = 300;
+
+    fn finding(&self) -> Finding {
+        // Its id from its text: the same op served again is the same exception.
+        let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, self.json.as_bytes());
+        let shown: String = self.json.chars().take(Self::SHOWN).collect();
+        Finding::about_op(codes::OP_UNREADABLE, id, serde_json::json!({"error": self.error, "op": shown}))
+    }
+}
+
 /// One transaction receiving pulled ops: each applied under its savepoint
 /// and kept in the inbox, then (`finish`) the ops set aside retried, the
 /// cursor and the adopted clock saved, and the transaction committed.
 pub(crate) struct Applying<'c> {
     pub tx: Transaction<'c>,
     device: Uuid,
+    /// This desk's center: what it may receive is decided by `not_owner`.
+    center: Uuid,
     now: DateTime<Utc>,
     clock: HlcClock,
     clock_before: Hlc,
@@ -88,8 +124,8 @@ pub(crate) struct Applying<'c> {
 }
 
 impl<'c> Applying<'c> {
-    pub fn new(tx: Transaction<'c>, device: Uuid, now: DateTime<Utc>, clock: HlcClock) -> Self {
-        Applying { tx, device, now, clock, clock_before: clock.last, report: ApplyReport::default() }
+    pub fn new(tx: Transaction<'c>, device: Uuid, center: Uuid, now: DateTime<Utc>, clock: HlcClock) -> Self {
+        Applying { tx, device, center, now, clock, clock_before: clock.last, report: ApplyReport::default() }
     }
 
     /// Applies one op (once: one already received is counted a duplicate).
@@ -116,7 +152,13 @@ impl<'c> Applying<'c> {
                 serde_json::json!({"op_id": op.op_id, "hlc": op.hlc}),
             ));
         }
-        let applied = try_apply(&mut self.tx, op, &mut found)?;
+        let applied = match not_owner(&self.tx, op, self.center)? {
+            Some(refused) => {
+                found.push(refused);
+                false
+            }
+            None => try_apply(&mut self.tx, op, &mut found)?,
+        };
         run(
             &self.tx,
             "INSERT INTO inbox (op_id, entity, entity_id, op, received_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -136,6 +178,12 @@ impl<'c> Applying<'c> {
             self.report.kept += 1;
         }
         Ok(())
+    }
+
+    /// Ops of a page that did not parse: one exception each, by their text.
+    pub fn set_aside_unreadable(&mut self, unreadable: &[UnreadableOp]) -> Result<()> {
+        let found = unreadable.iter().map(UnreadableOp::finding).collect();
+        self.record(found)
     }
 
     fn record(&mut self, found: Vec<Finding>) -> Result<()> {
@@ -163,6 +211,10 @@ impl<'c> Applying<'c> {
             for (op_id, json) in waiting {
                 let op: Op = serde_json::from_str(&json)?;
                 let mut found = Vec::new();
+                // Set aside for good: recorded when it arrived.
+                if not_owner(&self.tx, &op, self.center)?.is_some() {
+                    continue;
+                }
                 if try_apply(&mut self.tx, &op, &mut found)? {
                     run(&self.tx, "UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
                     self.record(found)?;
@@ -196,6 +248,50 @@ impl<'c> Applying<'c> {
         self.tx.commit()?;
         Ok((self.clock, self.report))
     }
+}
+
+/// Why an op pulled must not change this desk (an older server, a
+/// restored log): it changes a record of another center. A `center` patch
+/// is its own center's only; a title (province-wide) is changed only by
+/// the center that created it — the center of its first op this desk
+/// received, or this desk's own when only its outbox has it; every other
+/// entity, known or not, is its center's own and no other center's desk
+/// applies it. Such an op is kept unapplied with a `not_owner` exception.
+fn not_owner(tx: &Connection, op: &Op, center: Uuid) -> Result<Option<Finding>> {
+    let owner = match op.entity.as_str() {
+        EntityKind::CENTER => op.entity_id,
+        EntityKind::TITLE => title_creator(tx, op.entity_id)?.unwrap_or(op.center_id),
+        _ => center,
+    };
+    if op.center_id == owner {
+        return Ok(None);
+    }
+    Ok(Some(Finding::about_op(
+        codes::NOT_OWNER,
+        op.op_id,
+        serde_json::json!({"op_id": op.op_id, "entity": op.entity, "entity_id": op.entity_id,
+                           "center_id": op.center_id, "owner": owner}),
+    )))
+}
+
+/// The center that created a title: its first op this desk received, or
+/// this desk's center when only its outbox has the title (None: unknown).
+/// Both read through the partial title indexes (`entity = 'title'` is
+/// spelled out so SQLite can use them).
+fn title_creator(tx: &Connection, title: Uuid) -> Result<Option<Uuid>> {
+    let first: Option<String> = tx
+        .prepare_cached("SELECT op FROM inbox WHERE entity = 'title' AND entity_id = ?1 ORDER BY rowid LIMIT 1")?
+        .query_row([title.to_string()], |r| r.get(0))
+        .optional()?;
+    if let Some(json) = first {
+        let op: Op = serde_json::from_str(&json)?;
+        return Ok(Some(op.center_id));
+    }
+    let own: Option<String> = tx
+        .prepare_cached("SELECT op FROM outbox WHERE entity = 'title' AND entity_id = ?1 ORDER BY seq LIMIT 1")?
+        .query_row([title.to_string()], |r| r.get(0))
+        .optional()?;
+    own.map(|json| Ok(serde_json::from_str::<Op>(&json)?.center_id)).transpose()
 }
 
 /// Applies one op under a savepoint: all of it or nothing. An op that

@@ -12,6 +12,7 @@ mod settings;
 
 use serde::{Deserialize, Serialize};
 
+pub use apply::UnreadableOp;
 pub use exceptions::{EXCEPTION_RESOLVED, ExceptionResolution, MAX_RESOLUTION_NOTE, SyncException};
 pub use settings::SyncSettings;
 

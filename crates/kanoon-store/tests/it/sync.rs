@@ -419,3 +419,61 @@ fn two_pcs_with_one_desk_number_clash_on_a_member_number_and_say_so() {
     let (_, applied) = p.a.pulled_op(member_op).unwrap().expect("kept in the inbox");
     assert!(!applied);
 }
+
+/// An op of another center's device, made from one of this center's.
+fn of_other_center(
+    like: &kanoon_protocol::Op,
+    entity: &str,
+    entity_id: uuid::Uuid,
+    field: &str,
+) -> kanoon_protocol::Op {
+    let fields = std::collections::BTreeMap::from([(
+        field.to_owned(),
+        kanoon_protocol::FieldChange { value: serde_json::json!("نام ربوده"), base: None },
+    )]);
+    kanoon_protocol::Op {
+        op_id: uuid::Uuid::now_v7(),
+        device_id: uuid::Uuid::now_v7(),
+        center_id: kanoon_domain::entities::Center::id_for_code("9999"),
+        entity: kanoon_protocol::EntityKind::new(entity),
+        entity_id,
+        hlc: kanoon_protocol::Hlc::new(like.hlc.wall_ms + 60_000, 0),
+        body: kanoon_protocol::OpBody::Patch { fields },
+        ..like.clone()
+    }
+}
+
+#[test]
+fn pulled_ops_that_change_another_centers_records_are_set_aside_not_applied() {
+    let mut p = pair();
+    books(&mut p.a, "مال این مرکز", 1, 1);
+    let m = register(&mut p.a, "سارا", "کریمی", 46);
+    let ops = p.a.ops_to_push(10_000).unwrap();
+    let title = ops.iter().find(|o| o.entity.as_str() == "title").unwrap().clone();
+    send(&mut p.a, &mut p.b, &mut p.seq);
+    let center = p.b.identity().unwrap().center.id;
+    // What an older server (or a restored log) could still serve.
+    let hostile = vec![
+        of_other_center(&title, "title", title.entity_id, "title"),
+        of_other_center(&title, "title", title.entity_id, "merged_into"),
+        of_other_center(&title, "center", center, "name"),
+        of_other_center(&title, "member", m.id, "first_name"),
+    ];
+    let report = p.b.apply_pulled(&hostile, Cursor { epoch: 1, seq: 1_000 }).unwrap();
+    assert_eq!((report.applied, report.kept, report.exceptions), (0, 4, 4), "{report:?}");
+    assert_eq!(codes(&p.b, "not_owner").len(), 4);
+    assert_eq!(p.b.title(title.entity_id).unwrap().details.title, "مال این مرکز");
+    assert_eq!(p.b.member(m.id).unwrap().details.first_name, "سارا");
+    assert!(p.b.centers().unwrap().iter().all(|c| c.name != "نام ربوده"));
+    // Later pages retry what waits: these never apply, and are reported once.
+    let again = send(&mut p.a, &mut p.b, &mut p.seq);
+    assert_eq!((again.applied, again.exceptions), (0, 0));
+    let next = p.b.apply_pulled(&[], Cursor { epoch: 1, seq: 1_001 }).unwrap();
+    assert_eq!((next.applied, next.exceptions), (0, 0), "{next:?}");
+    assert_eq!(p.b.title(title.entity_id).unwrap().details.title, "مال این مرکز");
+    // A title created by another center is that center's to edit.
+    let theirs = of_other_center(&title, "title", uuid::Uuid::now_v7(), "title");
+    let edit = kanoon_protocol::Op { op_id: uuid::Uuid::now_v7(), ..theirs.clone() };
+    let report = p.b.apply_pulled(&[theirs, edit], Cursor { epoch: 1, seq: 1_002 }).unwrap();
+    assert_eq!(codes(&p.b, "not_owner").len(), 4, "{report:?}");
+}

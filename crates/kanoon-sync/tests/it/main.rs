@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod bootstrap;
 mod exception_resolution;
+mod hostile_desk;
 mod mixed_versions;
 mod over_http;
 mod photos;

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::{ENROL_LOCK, PostgresStorage, iso, lock};
 use crate::error::AppError;
 use crate::storage::rules::{
-    EnrolTarget, center_exists, check_enrol, check_enrol_target, enrol_code_unknown, new_center,
+    ENROL_CODE_TTL, EnrolTarget, center_exists, check_enrol, check_enrol_target, device_revoked, enrol_code_unknown,
+    new_center,
 };
 use crate::storage::secrets::{draw_enrol_code, hash_secret, new_token, plausible_token};
 use crate::storage::{CenterInfo, DeviceAuth, DeviceInfo, LAST_SEEN_EVERY};
@@ -34,41 +35,76 @@ pub(super) fn add_center(
     Ok(center)
 }
 
-pub(super) fn create_enrol_code(storage: &PostgresStorage, center_code: &str) -> Result<String, AppError> {
+pub(super) fn create_enrol_code(
+    storage: &PostgresStorage,
+    center_code: &str,
+    for_device: Option<Uuid>,
+) -> Result<String, AppError> {
     let center_code = normalize_center_code(center_code);
     let mut client = storage.client()?;
     let center_id: Uuid = client
         .query_opt("SELECT id FROM centers WHERE code = $1", &[&center_code])?
         .ok_or_else(|| AppError::not_found(format!("no center with code {center_code}")))?
         .try_get(0)?;
-    draw_enrol_code(|code_hash| {
+    if let Some(device) = for_device {
+        let of_center: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM devices WHERE id = $1 AND center_id = $2)",
+                &[&device, &center_id],
+            )?
+            .try_get(0)?;
+        if !of_center {
+            return Err(AppError::not_found(format!("no device {device} at center {center_code}")));
+        }
+    }
+    let now = Utc::now();
+    draw_enrol_code(&storage.code_key, |code_hash| {
         let inserted = client.execute(
-            "INSERT INTO enrol_codes (code_hash, center_id, created_at) VALUES ($1, $2, $3)
+            "INSERT INTO enrol_codes (code_hash, center_id, created_at, expires_at, for_device)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (code_hash) DO NOTHING",
-            &[&code_hash, &center_id, &Utc::now()],
+            &[&code_hash, &center_id, &now, &(now + ENROL_CODE_TTL), &for_device],
         )?;
         Ok(inserted == 1)
     })
 }
 
+pub(super) fn revoke_device(storage: &PostgresStorage, device_id: Uuid) -> Result<bool, AppError> {
+    let changed = storage
+        .client()?
+        .execute("UPDATE devices SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&device_id])?;
+    Ok(changed == 1)
+}
+
 pub(super) fn enrol(storage: &PostgresStorage, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
-    let checked = check_enrol(request)?;
+    let checked = check_enrol(request, &storage.code_key)?;
     let device_id = request.device_id;
     let desk_number = i16::from(request.desk_number);
     let now = Utc::now();
 
     let mut client = storage.client()?;
+    // Looked up before the lock: a wrong code (the common attack) never takes it.
+    let usable: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM enrol_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2)",
+            &[&checked.code_hash, &now],
+        )?
+        .try_get(0)?;
+    if !usable {
+        return Err(enrol_code_unknown());
+    }
     let mut tx = client.transaction()?;
     lock(&mut tx, ENROL_LOCK)?;
     let Some(center) = tx.query_opt(
-        "SELECT c.id, c.code FROM enrol_codes e JOIN centers c ON c.id = e.center_id
-         WHERE e.code_hash = $1 AND e.used_at IS NULL",
-        &[&checked.code_hash],
+        "SELECT c.id, c.code, e.for_device FROM enrol_codes e JOIN centers c ON c.id = e.center_id
+         WHERE e.code_hash = $1 AND e.used_at IS NULL AND e.expires_at > $2",
+        &[&checked.code_hash, &now],
     )?
     else {
         return Err(enrol_code_unknown());
     };
     let (center_id, center_code): (Uuid, String) = (center.try_get(0)?, center.try_get(1)?);
+    let code_for_device: Option<Uuid> = center.try_get(2)?;
     let enrolled_center: Option<Uuid> = tx
         .query_opt("SELECT center_id FROM devices WHERE id = $1", &[&device_id])?
         .map(|r| r.try_get(0))
@@ -79,13 +115,14 @@ pub(super) fn enrol(storage: &PostgresStorage, request: &EnrolRequest) -> Result
             &[&center_id, &desk_number, &device_id],
         )?
         .try_get(0)?;
-    check_enrol_target(request, &EnrolTarget { center_id, center_code: &center_code, enrolled_center, desk_taken })?;
+    let target = EnrolTarget { center_id, center_code: &center_code, enrolled_center, desk_taken, code_for_device };
+    check_enrol_target(request, &target)?;
     let token = new_token();
     tx.execute(
         "INSERT INTO devices (id, center_id, desk_number, name, token_hash, enrolled_at)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (id) DO UPDATE SET desk_number = excluded.desk_number, name = excluded.name,
-             token_hash = excluded.token_hash, enrolled_at = excluded.enrolled_at",
+             token_hash = excluded.token_hash, enrolled_at = excluded.enrolled_at, revoked_at = NULL",
         &[&device_id, &center_id, &desk_number, &checked.device_name, &hash_secret(&token), &now],
     )?;
     tx.execute(
@@ -101,11 +138,16 @@ pub(super) fn device_for_token(storage: &PostgresStorage, token: &str) -> Result
         return Ok(None);
     }
     let mut client = storage.client()?;
-    let Some(row) = client
-        .query_opt("SELECT id, center_id, last_seen_at FROM devices WHERE token_hash = $1", &[&hash_secret(token)])?
+    let Some(row) = client.query_opt(
+        "SELECT id, center_id, last_seen_at, revoked_at IS NOT NULL FROM devices WHERE token_hash = $1",
+        &[&hash_secret(token)],
+    )?
     else {
         return Ok(None);
     };
+    if row.try_get::<_, bool>(3)? {
+        return Err(device_revoked());
+    }
     let (device_id, center_id, last_seen): (Uuid, Uuid, Option<DateTime<Utc>>) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     let now = Utc::now();

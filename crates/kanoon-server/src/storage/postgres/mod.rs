@@ -44,6 +44,7 @@ use crate::error::AppError;
 pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../../../../migrations/server/postgres/0001_init.sql")),
     ("0002_photos.sql", include_str!("../../../../../migrations/server/postgres/0002_photos.sql")),
+    ("0003_enrolment.sql", include_str!("../../../../../migrations/server/postgres/0003_enrolment.sql")),
 ];
 
 /// The table that records the applied migrations. A database without it
@@ -60,9 +61,13 @@ const MIGRATION_LOCK: i64 = 0x4B4E_5356_0000_0002;
 /// number and then taking them is one step, as with SQLite's single writer.
 const ENROL_LOCK: i64 = 0x4B4E_5356_0000_0003;
 /// Held by a photo upload until it commits: photo `seq`s commit in order,
-/// so a photo page never passes one that commits later. (It has the value
-/// of `MIGRATION_LOCK`, as it always had: an upload waits for a migration.)
-const PHOTO_LOG_LOCK: i64 = 0x4B4E_5356_0000_0002;
+/// so a photo page never passes one that commits later. Its own id: an
+/// upload must not queue behind (or block) a migration or a push.
+const PHOTO_LOG_LOCK: i64 = 0x4B4E_5356_0000_0004;
+
+/// Every advisory lock id this server takes: each distinct (a test checks).
+#[cfg(test)]
+const ADVISORY_LOCKS: [i64; 4] = [OP_LOG_LOCK, MIGRATION_LOCK, ENROL_LOCK, PHOTO_LOG_LOCK];
 
 /// Connections kept open at most.
 const POOL_SIZE: u32 = 8;
@@ -76,6 +81,10 @@ pub struct PostgresStorage {
     /// off any async context).
     pool: Option<Pool<Manager>>,
     epoch: u64,
+    /// The key enrolment codes are hashed under (`secrets::hash_code`).
+    pub(crate) code_key: String,
+    /// Most bytes of photos one center keeps (`set_photo_quota`).
+    pub(crate) photo_quota: std::sync::atomic::AtomicU64,
 }
 
 impl PostgresStorage {
@@ -90,15 +99,27 @@ impl PostgresStorage {
             .connection_timeout(CONNECT_TIMEOUT)
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))?;
-        let mut storage = Self { pool: Some(pool), epoch: 0 };
+        let photo_quota = std::sync::atomic::AtomicU64::new(super::rules::CENTER_PHOTO_QUOTA);
+        let mut storage = Self { pool: Some(pool), epoch: 0, code_key: String::new(), photo_quota };
         let mut client = storage.client()?;
         migrate(&mut client)?;
         let row = client.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])?;
         let epoch: String = row.try_get(0)?;
+        // Made once, by the first open after the migration that needs it.
+        client.execute(
+            "INSERT INTO meta (key, value) VALUES ('code_key', $1) ON CONFLICT (key) DO NOTHING",
+            &[&crate::storage::secrets::new_code_key()],
+        )?;
+        storage.code_key = client.query_one("SELECT value FROM meta WHERE key = 'code_key'", &[])?.try_get(0)?;
         drop(client);
         storage.epoch =
             epoch.parse().map_err(|_| AppError::internal(format!("meta epoch «{epoch}» is not a number")))?;
         Ok(storage)
+    }
+
+    /// Sets the most bytes of photos one center keeps (default `CENTER_PHOTO_QUOTA`).
+    pub fn set_photo_quota(&self, bytes: u64) {
+        self.photo_quota.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn client(&self) -> Result<PooledConnection<Manager>, AppError> {
@@ -111,6 +132,15 @@ impl PostgresStorage {
     pub fn with_client<T>(&self, f: impl FnOnce(&mut postgres::Client) -> T) -> Result<T, AppError> {
         let mut client = self.client()?;
         Ok(f(&mut client))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn advisory_lock_ids_are_distinct() {
+        let ids: std::collections::BTreeSet<i64> = super::ADVISORY_LOCKS.into_iter().collect();
+        assert_eq!(ids.len(), super::ADVISORY_LOCKS.len());
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
+use kanoon_protocol::EntityKind;
 use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
 use uuid::Uuid;
 
@@ -164,6 +165,24 @@ pub(super) fn pull(
     let rows =
         client.query(PULL_SQL, &[&center_id.to_string(), &PROVINCE_SCOPE, &window.after_seq(), &window.fetch()])?;
     window.page(rows.iter().map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, &str>(1)?))))
+}
+
+/// The center that created each of these titles (wrote its first op), for
+/// those stored.
+pub(super) fn title_creators(storage: &PostgresStorage, ids: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, AppError> {
+    let mut creators = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(creators);
+    }
+    let rows = storage.client()?.query(
+        "SELECT DISTINCT ON (entity_id) entity_id, center_id FROM ops
+         WHERE entity = $1 AND entity_id = ANY($2) ORDER BY entity_id, seq",
+        &[&EntityKind::TITLE, &ids],
+    )?;
+    for row in rows {
+        creators.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    Ok(creators)
 }
 
 pub(super) fn log_length(storage: &PostgresStorage) -> Result<u64, AppError> {

@@ -7,7 +7,11 @@ use uuid::Uuid;
 
 use super::{PHOTO_LOG_LOCK, PostgresStorage, lock};
 use crate::error::AppError;
-use crate::storage::rules::{StoredPhoto, check_photo, fetch_limit, is_newer_photo, photo_page, sql_int};
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::storage::rules::{
+    StoredPhoto, check_photo, check_photo_quota, fetch_limit, is_newer_photo, photo_page, sql_int,
+};
 
 pub(super) fn put_photo(
     storage: &PostgresStorage,
@@ -29,6 +33,14 @@ pub(super) fn put_photo(
     if !is_newer_photo(photo, stored) {
         return Ok(PhotoOutcome::NewerKept);
     }
+    let others: i64 = tx
+        .query_one(
+            "SELECT coalesce(sum(octet_length(bytes)), 0)::bigint FROM member_photos
+             WHERE center_id = $1 AND member_id <> $2",
+            &[&center_id, &photo.member_id],
+        )?
+        .try_get(0)?;
+    check_photo_quota(u64::try_from(others).unwrap_or(0), bytes.len(), storage.photo_quota.load(Relaxed))?;
     tx.execute("DELETE FROM member_photos WHERE center_id = $1 AND member_id = $2", &[&center_id, &photo.member_id])?;
     tx.execute(
         "INSERT INTO member_photos (center_id, member_id, mime, bytes, updated_at, device_id, pushed_by, received_at)

@@ -5,11 +5,13 @@
 use kanoon_domain::entities::{CenterKind, normalize_center_code};
 use kanoon_protocol::wire::{EnrolRequest, EnrolResponse};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
 
 use super::{SqliteStorage, iso, now_iso, parse_uuid, uuid_at};
 use crate::error::AppError;
 use crate::storage::rules::{
-    EnrolTarget, center_exists, check_enrol, check_enrol_target, enrol_code_unknown, new_center,
+    ENROL_CODE_TTL, EnrolTarget, center_exists, check_enrol, check_enrol_target, device_revoked, enrol_code_unknown,
+    new_center,
 };
 use crate::storage::secrets::{draw_enrol_code, hash_secret, new_token, plausible_token};
 use crate::storage::{CenterInfo, DeviceAuth, DeviceInfo, LAST_SEEN_EVERY};
@@ -39,38 +41,72 @@ pub(super) fn add_center(
     Ok(center)
 }
 
-pub(super) fn create_enrol_code(storage: &SqliteStorage, center_code: &str) -> Result<String, AppError> {
+pub(super) fn create_enrol_code(
+    storage: &SqliteStorage,
+    center_code: &str,
+    for_device: Option<Uuid>,
+) -> Result<String, AppError> {
     let center_code = normalize_center_code(center_code);
     let conn = storage.conn();
     let center_id: Option<String> =
         conn.query_row("SELECT id FROM centers WHERE code = ?1", [&center_code], |r| r.get(0)).optional()?;
     let center_id = center_id.ok_or_else(|| AppError::not_found(format!("no center with code {center_code}")))?;
-    draw_enrol_code(|code_hash| {
+    if let Some(device) = for_device {
+        let of_center: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1 AND center_id = ?2)",
+            params![device.to_string(), center_id],
+            |r| r.get(0),
+        )?;
+        if !of_center {
+            return Err(AppError::not_found(format!("no device {device} at center {center_code}")));
+        }
+    }
+    let now = chrono::Utc::now();
+    draw_enrol_code(&storage.code_key, |code_hash| {
         let inserted = conn.execute(
-            "INSERT INTO enrol_codes (code_hash, center_id, created_at) VALUES (?1, ?2, ?3)
+            "INSERT INTO enrol_codes (code_hash, center_id, created_at, expires_at, for_device)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (code_hash) DO NOTHING",
-            params![code_hash, center_id, now_iso()],
+            params![code_hash, center_id, iso(now), iso(now + ENROL_CODE_TTL), for_device.map(|d| d.to_string())],
         )?;
         Ok(inserted == 1)
     })
 }
 
+pub(super) fn revoke_device(storage: &SqliteStorage, device_id: Uuid) -> Result<bool, AppError> {
+    let changed = storage.conn().execute(
+        "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        params![now_iso(), device_id.to_string()],
+    )?;
+    Ok(changed == 1)
+}
+
 pub(super) fn enrol(storage: &SqliteStorage, request: &EnrolRequest) -> Result<EnrolResponse, AppError> {
-    let checked = check_enrol(request)?;
+    let checked = check_enrol(request, &storage.code_key)?;
     let device_id = request.device_id.to_string();
     let now = now_iso();
 
     let mut conn = storage.conn();
+    // Looked up before the write lock: a wrong code (the common attack)
+    // never takes it.
+    let usable: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM enrol_codes WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2)",
+        params![checked.code_hash, now],
+        |r| r.get(0),
+    )?;
+    if !usable {
+        return Err(enrol_code_unknown());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let center: Option<(String, String)> = tx
+    let center: Option<(String, String, Option<String>)> = tx
         .query_row(
-            "SELECT c.id, c.code FROM enrol_codes e JOIN centers c ON c.id = e.center_id
-             WHERE e.code_hash = ?1 AND e.used_at IS NULL",
-            [&checked.code_hash],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            "SELECT c.id, c.code, e.for_device FROM enrol_codes e JOIN centers c ON c.id = e.center_id
+             WHERE e.code_hash = ?1 AND e.used_at IS NULL AND e.expires_at > ?2",
+            params![checked.code_hash, now],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((center_id, center_code)) = center else {
+    let Some((center_id, center_code, for_device)) = center else {
         return Err(enrol_code_unknown());
     };
     let enrolled_center: Option<String> =
@@ -85,6 +121,7 @@ pub(super) fn enrol(storage: &SqliteStorage, request: &EnrolRequest) -> Result<E
         center_code: &center_code,
         enrolled_center: enrolled_center.map(|c| parse_uuid(&c, "center id")).transpose()?,
         desk_taken,
+        code_for_device: for_device.map(|d| parse_uuid(&d, "device id")).transpose()?,
     };
     check_enrol_target(request, &target)?;
     let token = new_token();
@@ -92,7 +129,7 @@ pub(super) fn enrol(storage: &SqliteStorage, request: &EnrolRequest) -> Result<E
         "INSERT INTO devices (id, center_id, desk_number, name, token_hash, enrolled_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET desk_number = excluded.desk_number, name = excluded.name,
-             token_hash = excluded.token_hash, enrolled_at = excluded.enrolled_at",
+             token_hash = excluded.token_hash, enrolled_at = excluded.enrolled_at, revoked_at = NULL",
         params![device_id, center_id, request.desk_number, checked.device_name, hash_secret(&token), now],
     )?;
     tx.execute(
@@ -108,13 +145,18 @@ pub(super) fn device_for_token(storage: &SqliteStorage, token: &str) -> Result<O
         return Ok(None);
     }
     let conn = storage.conn();
-    let row: Option<(String, String, Option<String>)> = conn
-        .prepare_cached("SELECT id, center_id, last_seen_at FROM devices WHERE token_hash = ?1")?
-        .query_row([hash_secret(token)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let row: Option<(String, String, Option<String>, bool)> = conn
+        .prepare_cached(
+            "SELECT id, center_id, last_seen_at, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1",
+        )?
+        .query_row([hash_secret(token)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((device_id, center_id, last_seen)) = row else {
+    let Some((device_id, center_id, last_seen, revoked)) = row else {
         return Ok(None);
     };
+    if revoked {
+        return Err(device_revoked());
+    }
     let now = chrono::Utc::now();
     // Stored times are ISO text of one width: text order is time order.
     if last_seen.is_none_or(|seen| seen < iso(now - LAST_SEEN_EVERY)) {

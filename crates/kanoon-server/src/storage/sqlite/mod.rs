@@ -33,6 +33,7 @@ use crate::error::AppError;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../../../../migrations/server/sqlite/0001_init.sql")),
     ("0002_photos.sql", include_str!("../../../../../migrations/server/sqlite/0002_photos.sql")),
+    ("0003_enrolment.sql", include_str!("../../../../../migrations/server/sqlite/0003_enrolment.sql")),
 ];
 
 /// `PRAGMA application_id` of a Kanoon server database ("KNSV"): a desk's
@@ -45,6 +46,10 @@ pub struct SqliteStorage {
     /// The database file (none in memory): a snapshot reads it on a
     /// connection of its own, so pushes go on meanwhile (WAL).
     path: Option<PathBuf>,
+    /// The key enrolment codes are hashed under (`secrets::hash_code`).
+    pub(crate) code_key: String,
+    /// Most bytes of photos one center keeps (`set_photo_quota`).
+    pub(crate) photo_quota: std::sync::atomic::AtomicU64,
     /// Test-only: store a re-pushed op again, as a new op (the sync
     /// simulation's canary: idempotency broken on purpose).
     #[cfg(feature = "test-support")]
@@ -74,10 +79,18 @@ impl SqliteStorage {
         migrate(&conn)?;
         let epoch: String = conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?;
         let epoch = epoch.parse().map_err(|_| AppError::internal(format!("meta epoch «{epoch}» is not a number")))?;
+        // Made once, by the first open after the migration that needs it.
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('code_key', ?1) ON CONFLICT (key) DO NOTHING",
+            [crate::storage::secrets::new_code_key()],
+        )?;
+        let code_key: String = conn.query_row("SELECT value FROM meta WHERE key = 'code_key'", [], |r| r.get(0))?;
         Ok(Self {
+            code_key,
             conn: Mutex::new(conn),
             epoch,
             path,
+            photo_quota: std::sync::atomic::AtomicU64::new(crate::storage::rules::CENTER_PHOTO_QUOTA),
             #[cfg(feature = "test-support")]
             store_duplicates_again: std::sync::atomic::AtomicBool::new(false),
         })
@@ -89,6 +102,11 @@ impl SqliteStorage {
     #[doc(hidden)]
     pub fn break_idempotency_for_canary(&self) {
         self.store_duplicates_again.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets the most bytes of photos one center keeps (default `CENTER_PHOTO_QUOTA`).
+    pub fn set_photo_quota(&self, bytes: u64) {
+        self.photo_quota.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The connection. A panic while it was held rolled its transaction

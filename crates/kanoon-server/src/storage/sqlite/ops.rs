@@ -2,11 +2,14 @@
 //! transaction) and pull (pages after a cursor, every committed op: see the
 //! backend's watermark note).
 
+use std::collections::HashMap;
+
+use kanoon_protocol::EntityKind;
 use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::{SqliteStorage, now_iso};
+use super::{SqliteStorage, now_iso, parse_uuid};
 use crate::error::AppError;
 use crate::storage::rules::{PullWindow, record_push_outcome};
 use crate::storage::{IncomingOp, PROVINCE_SCOPE};
@@ -96,6 +99,26 @@ pub(super) fn pull(
         }
     }
     window.page(rows.into_iter().map(Ok))
+}
+
+/// The center that created each of these titles (wrote its first op), for
+/// those stored.
+pub(super) fn title_creators(storage: &SqliteStorage, ids: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, AppError> {
+    let mut creators = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(creators);
+    }
+    let conn = storage.conn();
+    let mut stmt =
+        conn.prepare_cached("SELECT center_id FROM ops WHERE entity = ?1 AND entity_id = ?2 ORDER BY seq LIMIT 1")?;
+    for id in ids {
+        let center: Option<String> =
+            stmt.query_row(params![EntityKind::TITLE, id.to_string()], |r| r.get(0)).optional()?;
+        if let Some(center) = center {
+            creators.insert(*id, parse_uuid(&center, "center id")?);
+        }
+    }
+    Ok(creators)
 }
 
 pub(super) fn log_length(storage: &SqliteStorage) -> Result<u64, AppError> {

@@ -8,7 +8,11 @@ use uuid::Uuid;
 
 use super::{SqliteStorage, now_iso, uuid_at};
 use crate::error::AppError;
-use crate::storage::rules::{StoredPhoto, check_photo, fetch_limit, is_newer_photo, photo_page, sql_int};
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::storage::rules::{
+    StoredPhoto, check_photo, check_photo_quota, fetch_limit, is_newer_photo, photo_page, sql_int,
+};
 
 pub(super) fn put_photo(
     storage: &SqliteStorage,
@@ -31,6 +35,12 @@ pub(super) fn put_photo(
     if !is_newer_photo(photo, stored) {
         return Ok(PhotoOutcome::NewerKept);
     }
+    let others: i64 = tx.query_row(
+        "SELECT coalesce(sum(length(bytes)), 0) FROM member_photos WHERE center_id = ?1 AND member_id <> ?2",
+        params![center, member],
+        |r| r.get(0),
+    )?;
+    check_photo_quota(u64::try_from(others).unwrap_or(0), bytes.len(), storage.photo_quota.load(Relaxed))?;
     // Delete + insert: the new version takes a new (higher) seq.
     tx.execute("DELETE FROM member_photos WHERE center_id = ?1 AND member_id = ?2", params![center, member])?;
     tx.execute(

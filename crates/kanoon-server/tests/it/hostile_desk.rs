@@ -1,0 +1,172 @@
+//! A desk with a valid token that tries to hurt the province: each probe
+//! is refused with its code, nothing of the refused op is stored, and the
+//! other center's desk keeps syncing.
+
+use kanoon_protocol::bounds::{MAX_OP_BYTES, MAX_OP_DEPTH, MAX_STRING_CHARS};
+use kanoon_protocol::wire::{PushResponse, RejectedOp};
+use kanoon_protocol::{EntityKind, Op, OpBody};
+use kanoon_server::{ErrorCode, MAX_CLOCK_AHEAD_MS};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::{Backend, Desk, TestServer, loan_op, op, patch_op, title_op};
+
+/// Two centers, a desk each: the hostile one (A, 1234) and B (5678).
+async fn two_centers(backend: Backend) -> (TestServer, Desk, Desk) {
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    server.add_center("5678");
+    let a = server.enrol("1234", 1).await;
+    let b = server.enrol("5678", 1).await;
+    (server, a, b)
+}
+
+/// The one refusal of a push of one op: its code.
+fn refused(response: &PushResponse, op: &Op) -> ErrorCode {
+    assert!(response.accepted.is_empty() && response.duplicates.is_empty(), "{response:?}");
+    match response.rejected.as_slice() {
+        [RejectedOp { op_id, code: Some(code), .. }] if *op_id == op.op_id => *code,
+        other => panic!("expected one refusal of {}: {other:?}", op.op_id),
+    }
+}
+
+/// B's desk still pushes and pulls: a loan of its own goes through and
+/// comes back, and the refused ops are nowhere in its pull.
+async fn other_center_still_syncs(server: &TestServer, b: &Desk, refused: &[Uuid]) {
+    let loan = loan_op(b, 5000);
+    assert_eq!(server.push(b, std::slice::from_ref(&loan)).await.accepted, vec![loan.op_id]);
+    let page = server.pull(b, "").await;
+    assert!(page.ops.iter().any(|o| o.op_id == loan.op_id));
+    assert!(page.ops.iter().all(|o| !refused.contains(&o.op_id)), "a refused op reached B");
+}
+
+async fn a_center_patch_of_another_center_is_not_owner_and_not_stored(backend: Backend) {
+    let (server, a, b) = two_centers(backend).await;
+    let rename = patch_op(&a, EntityKind::CENTER, b.center_id, 1000, "name", json!("مرکز ربوده"));
+    assert_eq!(refused(&server.push(&a, std::slice::from_ref(&rename)).await, &rename), ErrorCode::NotOwner);
+    assert_eq!(server.op_count(), 0);
+    // Its own center's record is its to change.
+    let own = patch_op(&a, EntityKind::CENTER, a.center_id, 1001, "name", json!("مرکز ۱"));
+    assert_eq!(server.push(&a, &[own]).await.accepted.len(), 1);
+    other_center_still_syncs(&server, &b, &[rename.op_id]).await;
+}
+
+async fn a_title_of_another_center_is_edited_or_merged_only_by_it(backend: Backend) {
+    let (server, a, b) = two_centers(backend).await;
+    let created = title_op(&b, 1000, "قصه‌های مجید");
+    let title = created.entity_id;
+    assert_eq!(server.push(&b, std::slice::from_ref(&created)).await.accepted.len(), 1);
+    let ten_years = 10 * 365 * 24 * 3600 * 1000;
+    for (field, value, wall_ms) in [
+        ("title", json!("عنوان ربوده"), 2000),
+        ("merged_into", json!(Uuid::now_v7()), 2001),
+        ("title", json!("از آینده"), ten_years),
+    ] {
+        let edit = patch_op(&a, EntityKind::TITLE, title, wall_ms, field, value);
+        let answer = server.push(&a, std::slice::from_ref(&edit)).await;
+        assert_eq!(refused(&answer, &edit), ErrorCode::NotOwner, "{field}");
+    }
+    // A batch with a refused op stores the rest.
+    let edit = patch_op(&a, EntityKind::TITLE, title, 2002, "title", json!("x"));
+    let new_title = title_op(&a, 2003, "کتاب تازه مرکز ۱");
+    let answer = server.push(&a, &[edit.clone(), new_title.clone()]).await;
+    assert_eq!(answer.accepted, vec![new_title.op_id]);
+    assert_eq!(answer.rejected.len(), 1);
+    assert_eq!(answer.rejected[0].code, Some(ErrorCode::NotOwner));
+    assert_eq!(server.op_count(), 2);
+    // The creator edits its own title; A edits the one it created.
+    let own = patch_op(&b, EntityKind::TITLE, title, 3000, "title", json!("قصه‌های مجید ۲"));
+    assert_eq!(server.push(&b, &[own]).await.accepted.len(), 1);
+    let mine = patch_op(&a, EntityKind::TITLE, new_title.entity_id, 3001, "title", json!("ویراسته"));
+    assert_eq!(server.push(&a, &[mine]).await.accepted.len(), 1);
+    assert_eq!(server.op_count(), 4);
+    other_center_still_syncs(&server, &b, &[edit.op_id]).await;
+}
+
+async fn an_op_of_an_unknown_entity_stays_in_the_pushing_center(backend: Backend) {
+    let (server, a, b) = two_centers(backend).await;
+    // Naming B's center record as its entity id changes nothing of B's.
+    let unknown = patch_op(&a, "center_profile", b.center_id, 1000, "name", json!("ربوده"));
+    assert_eq!(server.push(&a, std::slice::from_ref(&unknown)).await.accepted.len(), 1);
+    assert!(server.pull(&a, "").await.ops.iter().any(|o| o.op_id == unknown.op_id));
+    other_center_still_syncs(&server, &b, &[unknown.op_id]).await;
+}
+
+async fn ops_out_of_bounds_are_refused_each_and_not_stored(backend: Backend) {
+    let (server, a, b) = two_centers(backend).await;
+    let nested = |depth: usize| {
+        let mut value = json!("x");
+        for _ in 0..depth {
+            value = json!([value]);
+        }
+        value
+    };
+    // 125 levels deep in all (the field change's value sits at depth 4).
+    let deep = patch_op(&a, EntityKind::TITLE, Uuid::now_v7(), 1000, "title", nested(121));
+    let just_too_deep = patch_op(&a, EntityKind::TITLE, Uuid::now_v7(), 1000, "subjects", nested(MAX_OP_DEPTH));
+    let mut long_entity = loan_op(&a, 1000);
+    long_entity.entity = EntityKind::new(&"x".repeat(1 << 20));
+    let mut odd_entity = loan_op(&a, 1000);
+    odd_entity.entity = EntityKind::new("Circulation");
+    let long_string =
+        patch_op(&a, EntityKind::MEMBER, Uuid::now_v7(), 1000, "notes", json!("ب".repeat(MAX_STRING_CHARS + 1)));
+    let huge = patch_op(&a, EntityKind::TITLE, Uuid::now_v7(), 1000, "notes", json!("x".repeat(7 << 20)));
+    let big = patch_op(&a, EntityKind::TITLE, Uuid::now_v7(), 1000, "notes", json!(vec!["y"; MAX_OP_BYTES / 4]));
+    let mut unknown_body = loan_op(&a, 1000);
+    unknown_body.body = OpBody::Unknown(json!({"type": "future", "deep": nested(40)}));
+    for (probe, code) in [
+        (&deep, ErrorCode::OpOutOfBounds),
+        (&just_too_deep, ErrorCode::OpOutOfBounds),
+        (&long_entity, ErrorCode::OpOutOfBounds),
+        (&odd_entity, ErrorCode::OpOutOfBounds),
+        (&long_string, ErrorCode::OpOutOfBounds),
+        (&huge, ErrorCode::OpTooLarge),
+        (&big, ErrorCode::OpTooLarge),
+        (&unknown_body, ErrorCode::OpOutOfBounds),
+    ] {
+        let answer = server.push(&a, std::slice::from_ref(probe)).await;
+        assert_eq!(refused(&answer, probe), code, "{}", probe.entity.as_str().len());
+    }
+    assert_eq!(server.op_count(), 0);
+    // Within the bounds: stored.
+    let fine = patch_op(&a, EntityKind::TITLE, Uuid::now_v7(), 1000, "subjects", nested(MAX_OP_DEPTH - 4));
+    assert_eq!(server.push(&a, &[fine]).await.accepted.len(), 1);
+    let refused_ids: Vec<Uuid> = [&deep, &long_entity, &huge].iter().map(|o| o.op_id).collect();
+    other_center_still_syncs(&server, &b, &refused_ids).await;
+}
+
+async fn an_op_stamped_ahead_of_the_server_clock_is_clock_ahead_and_not_stored(backend: Backend) {
+    let (server, a, b) = two_centers(backend).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let ahead = title_op(&a, now + MAX_CLOCK_AHEAD_MS + 60_000, "از آینده");
+    let far = title_op(&a, now + 10 * 365 * 24 * 3600 * 1000, "ده سال بعد");
+    for probe in [&ahead, &far] {
+        assert_eq!(refused(&server.push(&a, std::slice::from_ref(probe)).await, probe), ErrorCode::ClockAhead);
+    }
+    assert_eq!(server.op_count(), 0);
+    // A minute ahead is a clock that drifts: stored.
+    let drift = title_op(&a, now + 60_000, "کمی جلو");
+    assert_eq!(server.push(&a, &[drift]).await.accepted.len(), 1);
+    other_center_still_syncs(&server, &b, &[ahead.op_id, far.op_id]).await;
+}
+
+async fn a_push_too_deep_for_any_parser_is_400_and_nothing_is_stored(backend: Backend) {
+    let (server, a, b) = two_centers(backend).await;
+    let mut text =
+        serde_json::to_string(&op(&a, EntityKind::TITLE, Uuid::now_v7(), 1000, OpBody::Unknown(json!({"type": "x"}))))
+            .unwrap();
+    text = text.replace(r#"{"type":"x"}"#, &format!(r#"{{"type":"x","d":{}1{}}}"#, "[".repeat(200), "]".repeat(200)));
+    let response = server.push_raw(Some(&a.token), format!(r#"{{"ops":[{text}]}}"#)).await;
+    crate::support::assert_error(response, 400, ErrorCode::BadRequest).await;
+    assert_eq!(server.op_count(), 0);
+    other_center_still_syncs(&server, &b, &[]).await;
+}
+
+backend_tests!(
+    a_center_patch_of_another_center_is_not_owner_and_not_stored,
+    a_title_of_another_center_is_edited_or_merged_only_by_it,
+    an_op_of_an_unknown_entity_stays_in_the_pushing_center,
+    ops_out_of_bounds_are_refused_each_and_not_stored,
+    an_op_stamped_ahead_of_the_server_clock_is_clock_ahead_and_not_stored,
+    a_push_too_deep_for_any_parser_is_400_and_nothing_is_stored,
+);
