@@ -197,10 +197,21 @@ try {
     const open = await $("#catalog-new-title");
     if (await open.isExisting()) await open.click();
     await typeInto("#title-title", "شازده کوچولو");
+    await typeInto("#title-isbn", "9789643180117");
     await typeInto("#title-regnos", "100001, 100002, 100003");
     await (await $("#title-submit")).click();
+    await (await $("#catalog-notice")).waitForDisplayed({ timeout: 8000 });
+    if (!(await (await $("#catalog-notice")).isDisplayed({ withinViewport: true }))) throw new Error("the success message is outside the window");
+    await waitText("main", (t) => t.includes("۹۷۸-۹۶۴-۳۱۸۰۱۱-۷"), "the ISBN split into its parts");
     await browser.waitUntil(async () => (await (await $("main")).getText()).includes("۱۰۰۰۰۳"), { timeout: 8000, timeoutMsg: "copies listed" });
     await look("catalog", "04-catalog");
+  });
+
+  await step("catalog: a title's details are edited", async () => {
+    await (await $("#title-edit")).click();
+    await typeInto("#title-author", "آنتوان دو سنت اگزوپری");
+    await (await $("#title-submit")).click();
+    await waitText("main", (t) => t.includes("آنتوان دو سنت اگزوپری") && t.includes("ذخیره شد"), "the edited author");
   });
 
   await step("catalog: a title for older readers (a warning when a child borrows it)", async () => {
