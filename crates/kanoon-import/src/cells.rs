@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use kanoon_domain::jalali::JalaliDate;
-use kanoon_domain::text::to_ascii_digits;
+use kanoon_domain::text::{to_ascii_digits, to_persian_digits};
 
 use crate::text::{compact_digits, header_key};
 
@@ -20,7 +20,7 @@ const DATE_HINT: &str = "آن را به شکل ۱۴۰۴/۰۱/۱۵ (شمسی) ی�
 /// error with a Persian message.
 pub fn parse_date_cell(s: &str) -> Result<NaiveDate, String> {
     let shown = s.trim();
-    let fail = |why: &str| Err(format!("تاریخ «{shown}» {why}؛ {DATE_HINT}."));
+    let fail = |why: &str| Err(format!("تاریخ «{}» {why}؛ {DATE_HINT}.", to_persian_digits(shown)));
     let ascii = to_ascii_digits(shown);
     // Drop a time part: whatever follows the first space or a `T` after the date.
     let date_part = ascii.split(|c: char| c.is_whitespace() || c == 'T').next().unwrap_or_default();
@@ -122,7 +122,10 @@ pub(crate) fn parse_year(s: &str) -> Result<i32, String> {
     let digits = compact_digits(s);
     match digits.parse::<i32>() {
         Ok(y) if (1300..=1499).contains(&y) || (1800..=2100).contains(&y) => Ok(y),
-        _ => Err(format!("سال نشر «{}» معتبر نیست؛ سال را چهاررقمی بنویسید، مانند ۱۳۹۸ یا 2019.", s.trim())),
+        _ => Err(format!(
+            "سال نشر «{}» معتبر نیست؛ سال را چهاررقمی بنویسید، مانند ۱۳۹۸ یا ۲۰۱۹.",
+            to_persian_digits(s.trim())
+        )),
     }
 }
 
@@ -134,7 +137,7 @@ pub(crate) fn parse_isbn(s: &str) -> Result<String, String> {
     let fail = || {
         Err(format!(
             "شابک «{}» معتبر نیست؛ ۱۰ یا ۱۳ رقم شابک را از پشت کتاب دوباره بخوانید یا خانه را خالی بگذارید.",
-            s.trim()
+            to_persian_digits(s.trim())
         ))
     };
     let mut text = to_ascii_digits(s.trim());

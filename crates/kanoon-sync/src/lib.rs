@@ -12,7 +12,7 @@ mod page;
 mod photos;
 
 pub use bootstrap::{BootstrapReport, bootstrap};
-pub use page::{Page, Snapshot};
+pub use page::{Page, Snapshot, read_page, read_snapshot};
 pub use photos::{PHOTOS_PER_ROUND, PhotoReport, sync_photos};
 
 use std::sync::{Arc, Mutex, MutexGuard};

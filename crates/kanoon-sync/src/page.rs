@@ -55,6 +55,16 @@ impl From<RawSnapshot> for Snapshot {
     }
 }
 
+/// Reads a pull page's JSON as the client does (op by op).
+pub fn read_page(json: &[u8]) -> Result<Page, serde_json::Error> {
+    serde_json::from_slice::<RawPage>(json).map(Page::from)
+}
+
+/// Reads a snapshot's JSON as the client does (op by op).
+pub fn read_snapshot(json: &[u8]) -> Result<Snapshot, serde_json::Error> {
+    serde_json::from_slice::<RawSnapshot>(json).map(Snapshot::from)
+}
+
 fn parse_each(raw: Vec<Box<RawValue>>) -> (Vec<Op>, Vec<UnreadableOp>) {
     let mut ops = Vec::with_capacity(raw.len());
     let mut unreadable = Vec::new();

@@ -109,7 +109,7 @@ fn every_bad_row_is_reported_and_good_rows_still_parse() {
     let e = errors_on(&p.errors, 4);
     assert_eq!(e[0].column.as_deref(), Some("کد ملی"));
     assert_eq!(e[0].value, "1234567890");
-    assert!(e[0].message.contains("1234567890"), "names the value: {}", e[0].message);
+    assert!(e[0].message.contains("۱۲۳۴۵۶۷۸۹۰"), "names the value in Persian digits: {}", e[0].message);
 
     let e = errors_on(&p.errors, 5);
     assert!(e[0].message.contains("کد ملی یا شناسه جایگزین لازم است"));
@@ -128,7 +128,7 @@ fn every_bad_row_is_reported_and_good_rows_still_parse() {
 
     let e = errors_on(&p.errors, 10);
     assert_eq!(e[0].column.as_deref(), Some("تاریخ تولد"));
-    assert!(e[0].message.contains("1404/13/01"));
+    assert!(e[0].message.contains("۱۴۰۴/۱۳/۰۱"), "{}", e[0].message);
 
     let e = errors_on(&p.errors, 11);
     assert_eq!(e[0].column.as_deref(), Some("پایه"));
