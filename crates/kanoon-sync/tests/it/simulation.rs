@@ -5,11 +5,15 @@
 //!
 //! What one seed does: set the centers up (each center's first desk adds a
 //! title with five copies and two members), sync once losslessly, then take
-//! 40–120 random steps — lend, return, renew, register, edit a member, push
-//! a batch, pull a page, a whole sync round, deliver a delayed message, cut
-//! or restore a desk's link, set a desk's clock wrong or right, crash a
-//! desk, restart the server — and finally heal (every link restored,
-//! delayed messages delivered, lossless rounds) and check:
+//! 40–120 random steps — lend, return, renew, register, edit a member, send
+//! a copy to another center (lent and taken back there, sent back or on),
+//! push a batch, pull a page, a whole sync round, deliver a delayed message,
+//! cut or restore a desk's link, set a desk's clock wrong or right, crash a
+//! desk, restart the server, and in half the seeds a hostile desk's push
+//! (ops changing other centers' records, out of bounds or stamped far
+//! ahead: each must be refused with its code, nothing stored) — and finally
+//! heal (every link restored, delayed messages delivered, lossless rounds)
+//! and check:
 //!
 //! - every op any desk wrote is on the server exactly once, and nothing else is;
 //! - each desk's state (events, open loans, members, titles, copies,
@@ -20,8 +24,8 @@
 //! - each desk's circulation exceptions (double loans, returns of loans not
 //!   open) are exactly what the fold of the server log says, each once; in
 //!   seeds where every clock is right, the double loans are exactly the
-//!   true ones (a copy lent while, in true time, another loan of it was
-//!   out), one exception each;
+//!   true ones (a copy lent while, in true time, another loan of it at
+//!   the same center was out), one exception each;
 //! - a desk refused lending and returns when its clock was more than 5
 //!   minutes behind the latest time it recorded (and only then), and
 //!   flagged exactly the pulled ops whose clock was more than 10 minutes
