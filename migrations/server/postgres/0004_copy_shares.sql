@@ -29,3 +29,13 @@ CREATE TABLE op_shares (
     UNIQUE (scope, op_seq)
 );
 CREATE INDEX op_shares_scope_seq ON op_shares (scope, seq);
+
+-- Copies transferred before this migration: their record and transfer ops
+-- are shared now with every center that held them, after every position
+-- taken so far (desks pull them after their cursor).
+INSERT INTO op_shares (seq, scope, op_seq)
+    SELECT nextval(pg_get_serial_sequence('ops', 'seq')), s.scope, s.op_seq FROM (
+        SELECT h.center_id::text AS scope, o.seq AS op_seq
+        FROM ops o JOIN copy_holders h ON h.copy_id = o.copy_id
+        WHERE o.copy_id IS NOT NULL AND h.center_id::text <> o.scope
+        ORDER BY o.seq, h.center_id) AS s;

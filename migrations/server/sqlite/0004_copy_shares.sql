@@ -31,3 +31,14 @@ CREATE TABLE op_shares (
     UNIQUE (scope, op_seq)
 ) STRICT;
 CREATE INDEX op_shares_scope_seq ON op_shares (scope, seq);
+
+-- Copies transferred before this migration: their record and transfer ops
+-- are shared now with every center that held them, after every position
+-- taken so far (desks pull them after their cursor).
+INSERT INTO op_shares (seq, scope, op_seq)
+    SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'ops') + row_number() OVER (ORDER BY o.seq, h.center_id),
+           h.center_id, o.seq
+    FROM ops o JOIN copy_holders h ON h.copy_id = o.copy_id
+    WHERE o.copy_id IS NOT NULL AND h.center_id <> o.scope;
+UPDATE sqlite_sequence SET seq = (SELECT max(seq) FROM op_shares)
+    WHERE name = 'ops' AND EXISTS (SELECT 1 FROM op_shares);

@@ -184,3 +184,77 @@ backend_tests!(
     a_transferred_copy_reaches_the_receiving_center_and_no_third_one,
     a_copy_transferred_before_its_record_arrived_still_reaches_the_receiver,
 );
+
+/// A database of the version before copies travelled, with a copy already
+/// sent from A to B: opening it with this version shares the copy's
+/// record and transfer with B, after every position B may have pulled.
+#[test]
+fn a_copy_transferred_before_the_upgrade_reaches_the_receiver_after_it() {
+    use kanoon_domain::entities::Center;
+    use kanoon_protocol::wire::Cursor;
+    use kanoon_server::{APPLICATION_ID, MIGRATIONS, SqliteStorage, Storage};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("province.sqlite");
+    let (a_id, b_id) = (Center::id_for_code("1234"), Center::id_for_code("5678"));
+    let a = Desk { device_id: Uuid::now_v7(), center_id: a_id, token: String::new() };
+    let copy = Uuid::now_v7();
+    let (created, lent, sent) = (copy_op(&a, copy, 1000), loan(&a, copy, 1001), transfer(&a, copy, a_id, b_id, 1002));
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+        for (_, sql) in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        for (id, code) in [(a_id, "1234"), (b_id, "5678")] {
+            conn.execute(
+                "INSERT INTO centers (id, code, name, kind, created_at) VALUES (?1, ?2, 'مرکز', 'fixed', 't')",
+                [id.to_string(), code.to_owned()],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO devices (id, center_id, desk_number, name, token_hash, enrolled_at) VALUES (?1, ?2, 1, 'میز', 'h', 't')",
+            [a.device_id.to_string(), a_id.to_string()],
+        )
+        .unwrap();
+        for op in [&created, &lent, &sent] {
+            conn.execute(
+                "INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at)
+                 VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?5, ?6, ?7, 't')",
+                [
+                    op.op_id.to_string(),
+                    a_id.to_string(),
+                    op.entity.as_str().to_owned(),
+                    op.entity_id.to_string(),
+                    a.device_id.to_string(),
+                    op.hlc.to_sortable(),
+                    serde_json::to_string(op).unwrap(),
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let storage = SqliteStorage::open(&path).unwrap();
+    // B had pulled to the end of the log before the upgrade.
+    let epoch = storage.epoch();
+    let page = storage.pull(b_id, Cursor { epoch, seq: 3 }, 100).unwrap();
+    assert_eq!(page.ops.iter().map(|o| o.op_id).collect::<Vec<_>>(), vec![created.op_id, sent.op_id]);
+    // The next op takes a position after the shares.
+    let b = Desk { device_id: Uuid::now_v7(), center_id: b_id, token: String::new() };
+    storage
+        .with_connection(|c| {
+            c.execute(
+                "INSERT INTO devices (id, center_id, desk_number, name, token_hash, enrolled_at) VALUES (?1, ?2, 1, 'میز', 'h2', 't')",
+                [b.device_id.to_string(), b_id.to_string()],
+            )
+        })
+        .unwrap();
+    let lent_at_b = loan(&b, copy, 2000);
+    let answer =
+        storage.push(b_id, b.device_id, &[kanoon_server::IncomingOp::from_op(lent_at_b.clone()).unwrap()]).unwrap();
+    assert_eq!(answer.accepted, vec![lent_at_b.op_id]);
+    let next = storage.pull(b_id, page.cursor, 100).unwrap();
+    assert_eq!(next.ops.iter().map(|o| o.op_id).collect::<Vec<_>>(), vec![lent_at_b.op_id]);
+}
