@@ -369,26 +369,28 @@ fn transfer_of(tx: &Connection, event: Uuid) -> Result<Option<Uuid>> {
     if let Some(copy) = applied {
         return Ok(Some(crate::sql::parse_uuid(&copy)?));
     }
-    for (_, transfer) in waiting_transfers(tx)? {
-        if transfer.0 == event {
-            return Ok(Some(transfer.1));
-        }
-    }
-    Ok(None)
+    Ok(waiting_transfers(tx)?.into_iter().find(|t| t.event == event).map(|t| t.copy))
 }
 
-/// Transfers in the inbox not applied yet and not set aside (`not_owner`):
-/// (op id, (event id, copy, from, to)).
-#[allow(clippy::type_complexity)]
-fn waiting_transfers(tx: &Connection) -> Result<Vec<(String, (Uuid, Uuid, Uuid, Uuid))>> {
+/// A transfer in the inbox, not applied yet.
+struct WaitingTransfer {
+    op_id: Uuid,
+    event: Uuid,
+    copy: Uuid,
+    from: Uuid,
+    to: Uuid,
+}
+
+/// Transfers in the inbox not applied yet and not set aside (`not_owner`).
+fn waiting_transfers(tx: &Connection) -> Result<Vec<WaitingTransfer>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT op_id, op FROM inbox WHERE applied = 0 AND entity = 'circulation' AND op LIKE '%\"transfer\"%'",
+        "SELECT op FROM inbox WHERE applied = 0 AND entity = 'circulation' AND op LIKE '%\"transfer\"%'",
     )?;
     let mut set_aside = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_exceptions WHERE id = ?1)")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for row in rows {
-        let (op_id, json) = row?;
+        let json = row?;
         let Ok(op) = serde_json::from_str::<Op>(&json) else { continue };
         let refused = kanoon_domain::circulation::exception_id(codes::NOT_OWNER, &[op.op_id]).to_string();
         if set_aside.query_row([refused], |r| r.get::<_, bool>(0))? {
@@ -397,7 +399,13 @@ fn waiting_transfers(tx: &Connection) -> Result<Vec<(String, (Uuid, Uuid, Uuid, 
         if let OpBody::Event { data, .. } = &op.body
             && let Ok(Event::Transfer { copy_id, from_center, to_center }) = serde_json::from_value(data.clone())
         {
-            out.push((op_id, (op.entity_id, copy_id, from_center, to_center)));
+            out.push(WaitingTransfer {
+                op_id: op.op_id,
+                event: op.entity_id,
+                copy: copy_id,
+                from: from_center,
+                to: to_center,
+            });
         }
     }
     Ok(out)
@@ -417,10 +425,9 @@ fn centers_named(tx: &Connection, copy: Uuid, except: Uuid) -> Result<std::colle
         named.insert(crate::sql::parse_uuid(&from)?);
         named.insert(crate::sql::parse_uuid(&to)?);
     }
-    let except = except.to_string();
-    for (op_id, (_, of, from, to)) in waiting_transfers(tx)? {
-        if of == copy && op_id != except {
-            named.extend([from, to]);
+    for t in waiting_transfers(tx)? {
+        if t.copy == copy && t.op_id != except {
+            named.extend([t.from, t.to]);
         }
     }
     Ok(named)
