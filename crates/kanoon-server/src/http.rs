@@ -428,6 +428,10 @@ struct PullParams {
     path = "/pull",
     tag = "sync",
     summary = "The ops of the device's center and the province-wide ones after a cursor",
+    description = "Also the ops that travel with a copy the device's center holds or has held — the copy's record \
+                   and its transfers (and voids of those), whichever center wrote them; a center a copy is \
+                   transferred to gets the copy's earlier ones after its cursor. Loans, returns and renewals stay \
+                   with the center they happen at.",
     params(PullParams),
     security(("device_token" = [])),
     responses(
@@ -464,7 +468,8 @@ async fn pull(
     tag = "sync",
     summary = "What a new or reinstalled desk starts from: records and still-open events, with the cursor after them",
     description = "Read in one consistent snapshot of the log: every record op (members, titles, copies, centers, \
-                   staff, settings, …) of the device's center and the province-wide ones, and of the events only \
+                   staff, settings, …) of the device's center and the province-wide ones, the record and transfers \
+                   of every copy the center holds or has held, and of the events only \
                    those derived state still needs — open loans with their renewals, current membership periods, \
                    transfers, voids of those, returns and renewals of loans not in the log, and every event this \
                    server does not understand. Returned loans and expired periods stay on the server. The desk \

@@ -56,8 +56,9 @@ macro_rules! storage_from_modules {
             ) -> Result<kanoon_protocol::wire::PushResponse, AppError> {
                 $crate::storage::rules::check_push(center_id, device_id, ops)?;
                 let creators = ops::title_creators(self, &$crate::storage::rules::title_ids(ops))?;
+                let copies = ops::copy_facts(self, &$crate::storage::rules::copy_refs(ops))?;
                 let now_ms = $crate::clock::now_ms();
-                let (ops, refused) = $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators);
+                let (ops, refused) = $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators, &copies);
                 let mut response = if ops.is_empty() {
                     kanoon_protocol::wire::PushResponse::default()
                 } else {
@@ -290,8 +291,9 @@ pub trait Storage: Send + Sync {
     /// (`rules::screen_ops`), the rest stored.
     fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError>;
 
-    /// The ops after `after` that a desk of `center_id` pulls (its center's
-    /// and the province-wide ones), in log order, at most `limit` (clamped
+    /// The ops after `after` that a desk of `center_id` pulls (its center's,
+    /// the province-wide ones and those shared with it: the record and
+    /// transfers of a copy it has held, `rules::CopyShare`), in log order, at most `limit` (clamped
     /// to 1..=`MAX_PULL_LIMIT`). A cursor of another epoch (other than 0,
     /// "no cursor yet") is a conflict: the desk must bootstrap again.
     fn pull(&self, center_id: Uuid, after: Cursor, limit: usize) -> Result<PullResponse, AppError>;

@@ -3,14 +3,15 @@
 //! same pages: checks of a request before anything is written, and the
 //! shapes of push outcomes, pull pages and photo pages built from rows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use kanoon_domain::circulation::Event;
 use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
 use kanoon_protocol::photos::{MAX_PHOTO_BYTES, PHOTO_MIME_TYPES, PhotoBody, PhotoPage, is_photo_timestamp};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PullResponse, PushResponse, RejectedOp};
-use kanoon_protocol::{EntityKind, Op, bounds};
+use kanoon_protocol::{EntityKind, Op, OpBody, bounds};
 use uuid::Uuid;
 
 use super::secrets::{hash_code, normalize_enrol_code};
@@ -71,12 +72,18 @@ pub fn screen_ops(
     ops: &[IncomingOp],
     now_ms: i64,
     creators: &HashMap<Uuid, Uuid>,
-) -> (Vec<IncomingOp>, Vec<RejectedOp>) {
+    copies: &CopyFacts,
+) -> (Vec<Screened>, Vec<RejectedOp>) {
     let mut keep = Vec::with_capacity(ops.len());
     let mut refused = Vec::new();
+    // What the batch itself says about copies, op by op: a copy created
+    // or transferred earlier in the batch counts for the ops after it.
+    let mut copies = copies.clone();
     for incoming in ops {
-        match screen_op(center_id, incoming, now_ms, creators) {
-            Ok(()) => keep.push(incoming.clone()),
+        let checked = screen_op(center_id, incoming, now_ms, creators)
+            .and_then(|()| screen_copy_op(center_id, &incoming.op, &mut copies));
+        match checked {
+            Ok(share) => keep.push(Screened { incoming: incoming.clone(), share }),
             Err(e) => {
                 tracing::warn!(op_id = %incoming.op.op_id, code = %e.code, "op refused: {}", e.message);
                 refused.push(RejectedOp::new(incoming.op.op_id, e.code, e.message));
@@ -121,6 +128,161 @@ fn screen_op(
         ));
     }
     Ok(())
+}
+
+/// An op kept by `screen_ops`, with what it shares with other centers.
+#[derive(Clone, Debug)]
+pub struct Screened {
+    pub incoming: IncomingOp,
+    /// For an op of a copy's record or of its travels (a `copy` patch, a
+    /// transfer, a void of a transfer): the copy, served to every center
+    /// that has held it.
+    pub share: Option<CopyShare>,
+}
+
+/// An op that travels with its copy (`Screened::share`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyShare {
+    pub copy_id: Uuid,
+    /// A transfer's destination: it holds the copy from now on and gets the
+    /// copy's earlier record and transfer ops.
+    pub to_center: Option<Uuid>,
+}
+
+/// What the log says about the copies a batch names, read before it is
+/// screened (`copy_refs` says what to read).
+#[derive(Clone, Debug, Default)]
+pub struct CopyFacts {
+    /// The centers that have held each copy stored (`copy_holders`).
+    pub holders: HashMap<Uuid, HashSet<Uuid>>,
+    /// Stored circulation events the batch's renewals and voids name.
+    pub events: HashMap<Uuid, StoredEvent>,
+}
+
+/// What a stored circulation event is to its copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub copy_id: Option<Uuid>,
+    /// A transfer, or a void of one: it travels with its copy.
+    pub travels: bool,
+}
+
+/// What a batch names that `CopyFacts` is read for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyRefs {
+    /// Copies named directly (a copy patch, a loan, a return, a transfer).
+    pub copies: Vec<Uuid>,
+    /// Events named by a renewal (its loan) or a void (its target).
+    pub events: Vec<Uuid>,
+}
+
+/// A circulation op's event, if it is one this server understands.
+fn event_of(op: &Op) -> Option<Event> {
+    match (&op.entity, &op.body) {
+        (entity, OpBody::Event { data, .. }) if entity.as_str() == EntityKind::CIRCULATION => {
+            serde_json::from_value(data.clone()).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The copies and events a batch names (`CopyFacts`).
+pub fn copy_refs(ops: &[IncomingOp]) -> CopyRefs {
+    let mut refs = CopyRefs::default();
+    for incoming in ops {
+        let op = &incoming.op;
+        if op.entity.as_str() == EntityKind::COPY {
+            refs.copies.push(op.entity_id);
+            continue;
+        }
+        match event_of(op) {
+            Some(Event::Loan { copy_id, .. } | Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. }) => {
+                refs.copies.push(copy_id)
+            }
+            Some(Event::Renewal { loan_id: id, .. } | Event::Void { target: id, .. }) => refs.events.push(id),
+            _ => {}
+        }
+    }
+    for list in [&mut refs.copies, &mut refs.events] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    refs
+}
+
+/// A stored circulation op as `StoredEvent` (None: not an event this
+/// server understands). `copy_column` is its stored `copy_id` (set for
+/// the ops that travel with a copy).
+pub fn stored_event(json: &str, copy_column: Option<Uuid>) -> Option<StoredEvent> {
+    let op: Op = serde_json::from_str(json).ok()?;
+    let event = event_of(&op)?;
+    let copy_id = match event {
+        Event::Loan { copy_id, .. } | Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => Some(copy_id),
+        _ => copy_column,
+    };
+    let travels = matches!(event, Event::Transfer { .. }) || copy_column.is_some();
+    Some(StoredEvent { copy_id, travels })
+}
+
+/// The copy rules of one op (after `screen_op`), with what the batch
+/// learnt so far in `facts`: a `copy` patch, a loan, a return, a renewal,
+/// a transfer or a void of one of these, of a copy the log has, is the
+/// business only of the centers that have held the copy (`not_owner`
+/// otherwise); a transfer leaves only from the pusher's center. A copy the
+/// log does not have yet is the pusher's (its first record or transfer
+/// makes the pusher a holder). What travels with the copy — its record,
+/// its transfers and their voids — is returned as the op's `CopyShare`;
+/// loans, returns and renewals stay with the center they happen at.
+fn screen_copy_op(center_id: Uuid, op: &Op, facts: &mut CopyFacts) -> Result<Option<CopyShare>, AppError> {
+    let event = event_of(op);
+    let (copy_id, travels, to_center) = if op.entity.as_str() == EntityKind::COPY {
+        (Some(op.entity_id), true, None)
+    } else {
+        match &event {
+            Some(Event::Transfer { copy_id, from_center, to_center }) => {
+                if *from_center != center_id {
+                    return Err(AppError::new(
+                        ErrorCode::NotOwner,
+                        format!("a transfer leaves only from the pushing desk's center, not from {from_center}"),
+                    ));
+                }
+                (Some(*copy_id), true, Some(*to_center))
+            }
+            Some(Event::Loan { copy_id, .. } | Event::Return { copy_id, .. }) => (Some(*copy_id), false, None),
+            Some(Event::Renewal { loan_id: id, .. } | Event::Void { target: id, .. }) => {
+                match facts.events.get(id).copied() {
+                    Some(named) => (named.copy_id, named.travels && matches!(event, Some(Event::Void { .. })), None),
+                    None => (None, false, None),
+                }
+            }
+            _ => (None, false, None),
+        }
+    };
+    let Some(copy_id) = copy_id else {
+        if let Some(e) = &event {
+            facts
+                .events
+                .insert(op.entity_id, StoredEvent { copy_id: None, travels: matches!(e, Event::Transfer { .. }) });
+        }
+        return Ok(None);
+    };
+    let holders = facts.holders.entry(copy_id).or_default();
+    if !holders.is_empty() && !holders.contains(&center_id) {
+        return Err(AppError::new(
+            ErrorCode::NotOwner,
+            format!("copy {copy_id} is held by other centers; only a center that has held it changes it"),
+        ));
+    }
+    if travels {
+        if holders.is_empty() {
+            holders.insert(center_id);
+        }
+        holders.extend(to_center);
+    }
+    if event.is_some() {
+        facts.events.insert(op.entity_id, StoredEvent { copy_id: Some(copy_id), travels });
+    }
+    Ok(travels.then_some(CopyShare { copy_id, to_center }))
 }
 
 /// Refuses the whole batch with `code` for its first op that `wrong`

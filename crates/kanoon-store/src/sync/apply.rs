@@ -152,12 +152,13 @@ impl<'c> Applying<'c> {
                 serde_json::json!({"op_id": op.op_id, "hlc": op.hlc}),
             ));
         }
-        let applied = match not_owner(&self.tx, op, self.center)? {
-            Some(refused) => {
+        let applied = match ownership(&self.tx, op, self.center)? {
+            Owner::Not(refused) => {
                 found.push(refused);
                 false
             }
-            None => try_apply(&mut self.tx, op, &mut found)?,
+            Owner::NotYet => false,
+            Owner::Yes => try_apply(&mut self.tx, op, &mut found)?,
         };
         run(
             &self.tx,
@@ -176,6 +177,12 @@ impl<'c> Applying<'c> {
             self.report.applied += 1;
         } else {
             self.report.kept += 1;
+            // A copy sent here from another center: its record, kept until
+            // the transfer arrived, applies now, and then the transfer — before
+            // the next op of the page, which may lend the copy.
+            if op.center_id != self.center && is_transfer(op) {
+                self.retry_waiting()?;
+            }
         }
         Ok(())
     }
@@ -211,8 +218,9 @@ impl<'c> Applying<'c> {
             for (op_id, json) in waiting {
                 let op: Op = serde_json::from_str(&json)?;
                 let mut found = Vec::new();
-                // Set aside for good: recorded when it arrived.
-                if not_owner(&self.tx, &op, self.center)?.is_some() {
+                // Set aside (recorded when it arrived), or still waiting for
+                // the transfer that brings its copy here.
+                if !matches!(ownership(&self.tx, &op, self.center)?, Owner::Yes) {
                     continue;
                 }
                 if try_apply(&mut self.tx, &op, &mut found)? {
@@ -250,28 +258,179 @@ impl<'c> Applying<'c> {
     }
 }
 
+/// Whether a pulled op may change this desk.
+enum Owner {
+    Yes,
+    /// It changes a record of another center: kept unapplied with this
+    /// `not_owner` exception.
+    Not(Finding),
+    /// An op of a copy that travels (its record, a transfer, a void of
+    /// one) that this desk cannot place yet: kept unapplied, without an
+    /// exception, and retried after every page (its transfer here comes
+    /// later in the log or the snapshot).
+    NotYet,
+}
+
 /// Why an op pulled must not change this desk (an older server, a
 /// restored log): it changes a record of another center. A `center` patch
 /// is its own center's only; a title (province-wide) is changed only by
 /// the center that created it — the center of its first op this desk
-/// received, or this desk's own when only its outbox has it; every other
-/// entity, known or not, is its center's own and no other center's desk
-/// applies it. Such an op is kept unapplied with a `not_owner` exception.
-fn not_owner(tx: &Connection, op: &Op, center: Uuid) -> Result<Option<Finding>> {
+/// received, or this desk's own when only its outbox has it; a copy's
+/// record and its transfers (and voids of those) are shared by the centers
+/// the copy's transfers name (`travelling`); every other entity, known or
+/// not, is its center's own and no other center's desk applies it.
+fn ownership(tx: &Connection, op: &Op, center: Uuid) -> Result<Owner> {
     let owner = match op.entity.as_str() {
         EntityKind::CENTER => op.entity_id,
         EntityKind::TITLE => title_creator(tx, op.entity_id)?.unwrap_or(op.center_id),
+        _ if op.center_id != center => match travelling(tx, op, center)? {
+            Some(Travel::Apply) => return Ok(Owner::Yes),
+            Some(Travel::Wait) => return Ok(Owner::NotYet),
+            Some(Travel::Refuse) | None => center,
+        },
         _ => center,
     };
     if op.center_id == owner {
-        return Ok(None);
+        return Ok(Owner::Yes);
     }
-    Ok(Some(Finding::about_op(
+    Ok(Owner::Not(Finding::about_op(
         codes::NOT_OWNER,
         op.op_id,
         serde_json::json!({"op_id": op.op_id, "entity": op.entity, "entity_id": op.entity_id,
                            "center_id": op.center_id, "owner": owner}),
     )))
+}
+
+/// What to do with an op of another center that travels with a copy.
+enum Travel {
+    Apply,
+    Wait,
+    Refuse,
+}
+
+fn is_transfer(op: &Op) -> bool {
+    matches!(&op.body, OpBody::Event { kind, .. } if kind == "transfer")
+        && op.entity.as_str() == EntityKind::CIRCULATION
+}
+
+/// An op of another center that travels with a copy (the server serves a
+/// copy's record and transfers to every center that has held it): None
+/// for any other op. A transfer must leave from its writer's center; it
+/// applies here once the copy's record is here when it names this center
+/// or this center is named by another transfer of the copy, and is refused
+/// when other transfers of the copy are known and none names its writer. A copy's
+/// record op or a void of a transfer applies when the copy's known
+/// transfers name both this center and the writer's; it waits while they
+/// do not name this center (its transfer comes later), and is refused
+/// when they name this center but not the writer's.
+fn travelling(tx: &Connection, op: &Op, center: Uuid) -> Result<Option<Travel>> {
+    let (copy, transfer) = match (op.entity.as_str(), &op.body) {
+        (EntityKind::COPY, OpBody::Patch { .. }) => (op.entity_id, None),
+        (EntityKind::CIRCULATION, OpBody::Event { data, .. }) => match serde_json::from_value::<Event>(data.clone()) {
+            Ok(Event::Transfer { copy_id, from_center, to_center }) => {
+                if from_center != op.center_id {
+                    return Ok(Some(Travel::Refuse));
+                }
+                (copy_id, Some(to_center))
+            }
+            Ok(Event::Void { target, .. }) => match transfer_of(tx, target)? {
+                Some(copy) => (copy, None),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let named = centers_named(tx, copy, op.op_id)?;
+    if let Some(to) = transfer {
+        // Once transfers of the copy are known, only a center they name
+        // sends it on.
+        if !named.is_empty() && !named.contains(&op.center_id) {
+            return Ok(Some(Travel::Refuse));
+        }
+        let here = to == center || named.contains(&center);
+        return Ok(Some(if here && exists(tx, "copies", copy)? { Travel::Apply } else { Travel::Wait }));
+    }
+    Ok(Some(if !named.contains(&center) {
+        Travel::Wait
+    } else if named.contains(&op.center_id) {
+        Travel::Apply
+    } else {
+        Travel::Refuse
+    }))
+}
+
+/// The copy of a transfer event this desk has (applied or waiting).
+fn transfer_of(tx: &Connection, event: Uuid) -> Result<Option<Uuid>> {
+    let applied: Option<String> = tx
+        .prepare_cached("SELECT copy_id FROM events WHERE id = ?1 AND kind = 'transfer'")?
+        .query_row([event.to_string()], |r| r.get(0))
+        .optional()?;
+    if let Some(copy) = applied {
+        return Ok(Some(crate::sql::parse_uuid(&copy)?));
+    }
+    Ok(waiting_transfers(tx)?.into_iter().find(|t| t.event == event).map(|t| t.copy))
+}
+
+/// A transfer in the inbox, not applied yet.
+struct WaitingTransfer {
+    op_id: Uuid,
+    event: Uuid,
+    copy: Uuid,
+    from: Uuid,
+    to: Uuid,
+}
+
+/// Transfers in the inbox not applied yet and not set aside (`not_owner`).
+fn waiting_transfers(tx: &Connection) -> Result<Vec<WaitingTransfer>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT op FROM inbox WHERE applied = 0 AND entity = 'circulation' AND op LIKE '%\"transfer\"%'",
+    )?;
+    let mut set_aside = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_exceptions WHERE id = ?1)")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let json = row?;
+        let Ok(op) = serde_json::from_str::<Op>(&json) else { continue };
+        let refused = kanoon_domain::circulation::exception_id(codes::NOT_OWNER, &[op.op_id]).to_string();
+        if set_aside.query_row([refused], |r| r.get::<_, bool>(0))? {
+            continue;
+        }
+        if let OpBody::Event { data, .. } = &op.body
+            && let Ok(Event::Transfer { copy_id, from_center, to_center }) = serde_json::from_value(data.clone())
+        {
+            out.push(WaitingTransfer {
+                op_id: op.op_id,
+                event: op.entity_id,
+                copy: copy_id,
+                from: from_center,
+                to: to_center,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The centers a copy's transfers known here name (applied or waiting;
+/// the op `except` left out).
+fn centers_named(tx: &Connection, copy: Uuid, except: Uuid) -> Result<std::collections::BTreeSet<Uuid>> {
+    let mut named = std::collections::BTreeSet::new();
+    let mut stmt = tx.prepare_cached(
+        "SELECT json_extract(data, '$.from_center'), json_extract(data, '$.to_center') FROM events
+         WHERE copy_id = ?1 AND kind = 'transfer'",
+    )?;
+    let rows = stmt.query_map([copy.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (from, to) = row?;
+        named.insert(crate::sql::parse_uuid(&from)?);
+        named.insert(crate::sql::parse_uuid(&to)?);
+    }
+    for t in waiting_transfers(tx)? {
+        if t.copy == copy && t.op_id != except {
+            named.extend([t.from, t.to]);
+        }
+    }
+    Ok(named)
 }
 
 /// The center that created a title: its first op this desk received, or

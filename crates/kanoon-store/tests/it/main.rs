@@ -18,3 +18,4 @@ mod props;
 mod support;
 mod sync;
 mod sync_restart;
+mod transfers;

@@ -33,3 +33,4 @@ mod over_http;
 mod photos;
 mod province_exceptions;
 mod simulation;
+mod transfers;

@@ -5,11 +5,15 @@
 //!
 //! What one seed does: set the centers up (each center's first desk adds a
 //! title with five copies and two members), sync once losslessly, then take
-//! 40–120 random steps — lend, return, renew, register, edit a member, push
-//! a batch, pull a page, a whole sync round, deliver a delayed message, cut
-//! or restore a desk's link, set a desk's clock wrong or right, crash a
-//! desk, restart the server — and finally heal (every link restored,
-//! delayed messages delivered, lossless rounds) and check:
+//! 40–120 random steps — lend, return, renew, register, edit a member, send
+//! a copy to another center (lent and taken back there, sent back or on),
+//! push a batch, pull a page, a whole sync round, deliver a delayed message,
+//! cut or restore a desk's link, set a desk's clock wrong or right, crash a
+//! desk, restart the server, and in half the seeds a hostile desk's push
+//! (ops changing other centers' records, out of bounds or stamped far
+//! ahead: each must be refused with its code, nothing stored) — and finally
+//! heal (every link restored, delayed messages delivered, lossless rounds)
+//! and check:
 //!
 //! - every op any desk wrote is on the server exactly once, and nothing else is;
 //! - each desk's state (events, open loans, members, titles, copies,
@@ -20,8 +24,8 @@
 //! - each desk's circulation exceptions (double loans, returns of loans not
 //!   open) are exactly what the fold of the server log says, each once; in
 //!   seeds where every clock is right, the double loans are exactly the
-//!   true ones (a copy lent while, in true time, another loan of it was
-//!   out), one exception each;
+//!   true ones (a copy lent while, in true time, another loan of it at
+//!   the same center was out), one exception each;
 //! - a desk refused lending and returns when its clock was more than 5
 //!   minutes behind the latest time it recorded (and only then), and
 //!   flagged exactly the pulled ops whose clock was more than 10 minutes
@@ -63,8 +67,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use kanoon_domain::circulation::{Anomaly, Event, EventRecord, OpenLoan, fold};
 use kanoon_domain::entities::CenterKind;
 use kanoon_protocol::wire::{Cursor, EnrolRequest};
-use kanoon_protocol::{Op, OpBody};
-use kanoon_server::{IncomingOp, SqliteStorage, Storage};
+use kanoon_protocol::{EntityKind, Hlc, Op, OpBody, SCHEMA_VERSION};
+use kanoon_server::{ErrorCode, IncomingOp, SqliteStorage, Storage};
 use kanoon_store::catalog::{CopyView, TitleHit, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
@@ -204,10 +208,29 @@ struct Center {
     id: Uuid,
     code: String,
     members: Vec<Uuid>,
-    /// (copy id, registration number)
+    /// The title its first desk created.
+    title: Uuid,
+    /// (copy id, registration number): the copies it catalogued and those
+    /// transferred to it (registration numbers are unique in the province).
     copies: Vec<(Uuid, String)>,
     desks: Vec<usize>,
 }
+
+/// A desk enrolled with a real code that pushes only what it must not:
+/// ops changing other centers' records, out of bounds or stamped far ahead.
+struct Hostile {
+    center: usize,
+    device: Uuid,
+}
+
+/// Counts over every seed of a run (printed at its end).
+static TRANSFERS: AtomicU64 = AtomicU64::new(0);
+static TRANSFERS_ON: AtomicU64 = AtomicU64::new(0);
+static LOANS_OF_TRANSFERRED: AtomicU64 = AtomicU64::new(0);
+/// Copies each center catalogues (the first entries of its `copies`).
+const OWN_COPIES: usize = 5;
+static HOSTILE_REFUSED: AtomicU64 = AtomicU64::new(0);
+static HOSTILE_SEEDS: AtomicU64 = AtomicU64::new(0);
 
 /// A loan as it happened in true time.
 #[derive(Clone, Debug)]
@@ -239,6 +262,10 @@ struct World {
     lossless: bool,
     next_person: u64,
     loans: BTreeMap<Uuid, TrueLoan>,
+    /// The centers that have held each copy (its own and every center a
+    /// transfer a desk recorded took it to).
+    held: BTreeMap<Uuid, BTreeSet<usize>>,
+    hostile: Option<Hostile>,
     trace: bool,
     _dir: Option<tempfile::TempDir>,
 }
@@ -285,8 +312,14 @@ impl World {
             let code = format!("{}", 1001 + c);
             let id =
                 server.storage.add_center(&code, &format!("مرکز {code}"), CenterKind::Fixed).map_err(|e| e.message)?.id;
-            let mut center =
-                Center { id, code: code.clone(), members: Vec::new(), copies: Vec::new(), desks: Vec::new() };
+            let mut center = Center {
+                id,
+                code: code.clone(),
+                members: Vec::new(),
+                title: Uuid::nil(),
+                copies: Vec::new(),
+                desks: Vec::new(),
+            };
             for n in 1..=rng.random_range(1..=2u8) {
                 let clock = ManualClock::new(now);
                 let path = file(&format!("desk-{c}-{n}.sqlite"));
@@ -349,12 +382,18 @@ impl World {
             lossless: false,
             next_person: 0,
             loans: BTreeMap::new(),
+            held: BTreeMap::new(),
+            hostile: None,
             trace,
             _dir: dir,
         };
+        if hostile_seed(seed) {
+            w.enrol_hostile()?;
+        }
         for c in 0..w.centers.len() {
             let first = w.centers[c].desks[0];
-            let numbers: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
+            // Unique in the province: a copy keeps its number when it moves.
+            let numbers: Vec<String> = (1..=OWN_COPIES).map(|i| format!("{}{i}", c + 1)).collect();
             let title = w.desks[first]
                 .desk
                 .add_title_with_copies(
@@ -362,10 +401,12 @@ impl World {
                     &numbers,
                 )
                 .map_err(err)?;
+            w.centers[c].title = title.id;
             for n in &numbers {
                 let copy = w.desks[first].desk.copy_by_registration_number(n).map_err(err)?;
                 debug_assert_eq!(copy.title_id, title.id);
                 w.centers[c].copies.push((copy.id, n.clone()));
+                w.held.entry(copy.id).or_default().insert(c);
             }
             for _ in 0..2 {
                 w.register(first)?;
@@ -446,6 +487,179 @@ impl World {
         Ok(())
     }
 
+    /// A copy of center `c` to lend, take back or send on: half the time
+    /// one transferred to it, when it has any (an index in its `copies`).
+    fn pick_copy(&mut self, c: usize) -> usize {
+        let n = self.centers[c].copies.len();
+        if n > OWN_COPIES && self.rng.random_bool(0.5) {
+            self.rng.random_range(OWN_COPIES..n)
+        } else {
+            self.rng.random_range(0..n)
+        }
+    }
+
+    /// Sends a copy of the desk's center to another center (refused, and
+    /// nothing recorded, when the desk does not see it on its shelf).
+    fn transfer(&mut self, d: usize) -> Result<(), String> {
+        let c = self.desks[d].center;
+        let pick = self.pick_copy(c);
+        let (copy, number) = self.centers[c].copies[pick].clone();
+        let others: Vec<usize> = (0..self.centers.len()).filter(|&o| o != c).collect();
+        let to = others[self.rng.random_range(0..others.len())];
+        let code = self.centers[to].code.clone();
+        match self.desks[d].desk.transfer_copy(copy, &code) {
+            Ok(_) => {
+                self.clock_rule(d, false)?;
+                self.wrote(d, true);
+                TRANSFERS.fetch_add(1, Ordering::Relaxed);
+                if pick >= OWN_COPIES {
+                    TRANSFERS_ON.fetch_add(1, Ordering::Relaxed);
+                }
+                self.say(|| format!("desk {d} sends copy {number} of center {c} to center {to}"));
+                if !self.centers[to].copies.iter().any(|(id, _)| *id == copy) {
+                    self.centers[to].copies.push((copy, number));
+                }
+                self.held.entry(copy).or_default().insert(to);
+            }
+            Err(StoreError::ClockBehind { .. }) => self.clock_rule(d, true)?,
+            // Not on this desk's shelf (lent, sent away, not arrived yet).
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Enrols the hostile desk at a random center, with a real code.
+    fn enrol_hostile(&mut self) -> Result<(), String> {
+        let h = self.rng.random_range(0..self.centers.len());
+        let device = Uuid::now_v7();
+        let code = self.server.storage.create_enrol_code(&self.centers[h].code).map_err(|e| e.message)?;
+        self.server
+            .storage
+            .enrol(&EnrolRequest {
+                code,
+                center_id: Some(self.centers[h].id),
+                device_id: device,
+                desk_number: 50,
+                device_name: "میز مهاجم".into(),
+            })
+            .map_err(|e| e.message)?;
+        HOSTILE_SEEDS.fetch_add(1, Ordering::Relaxed);
+        self.hostile = Some(Hostile { center: h, device });
+        Ok(())
+    }
+
+    fn hostile_op(&self, entity: &str, entity_id: Uuid, wall_ms: i64, body: serde_json::Value) -> Result<Op, String> {
+        let hostile = self.hostile.as_ref().ok_or("no hostile desk")?;
+        Ok(Op {
+            op_id: Uuid::now_v7(),
+            schema_version: SCHEMA_VERSION,
+            hlc: Hlc::new(wall_ms, 0),
+            device_id: hostile.device,
+            center_id: self.centers[hostile.center].id,
+            entity: EntityKind::new(entity),
+            entity_id,
+            staff_id: None,
+            body: serde_json::from_value(body).map_err(err)?,
+            extra: Default::default(),
+        })
+    }
+
+    /// The hostile desk pushes one to four ops it must not: each is refused
+    /// with its code and nothing is stored.
+    fn hostile_push(&mut self) -> Result<(), String> {
+        let Some(h) = self.hostile.as_ref().map(|x| x.center) else { return Ok(()) };
+        let others: Vec<usize> = (0..self.centers.len()).filter(|&o| o != h).collect();
+        let o = others[self.rng.random_range(0..others.len())];
+        let at = self.now.timestamp_millis();
+        let patch = |field: &str, value: serde_json::Value| serde_json::json!({"type": "patch", "fields": {field: {"value": value, "base": null}}});
+        let event =
+            |data: serde_json::Value| serde_json::json!({"type": "event", "kind": data["kind"].clone(), "data": data});
+        let (other, title) = (self.centers[o].id, self.centers[o].title);
+        let own = self.centers[h].id;
+        let mut probes: Vec<(Op, ErrorCode)> = vec![
+            (self.hostile_op(EntityKind::CENTER, other, at, patch("name", "مرکز ربوده".into()))?, ErrorCode::NotOwner),
+            (self.hostile_op(EntityKind::TITLE, title, at, patch("title", "عنوان ربوده".into()))?, ErrorCode::NotOwner),
+            (
+                self.hostile_op(EntityKind::TITLE, title, at, patch("merged_into", Uuid::now_v7().to_string().into()))?,
+                ErrorCode::NotOwner,
+            ),
+            (
+                self.hostile_op(
+                    EntityKind::MEMBER,
+                    Uuid::now_v7(),
+                    Utc::now().timestamp_millis() + 10 * 365 * 24 * 3_600_000,
+                    patch("address", "از آینده".into()),
+                )?,
+                ErrorCode::ClockAhead,
+            ),
+            (
+                self.hostile_op(EntityKind::TITLE, Uuid::now_v7(), at, patch("notes", "x".repeat(70 * 1024).into()))?,
+                ErrorCode::OpTooLarge,
+            ),
+            (
+                self.hostile_op(EntityKind::TITLE, Uuid::now_v7(), at, {
+                    let mut deep = serde_json::json!("x");
+                    for _ in 0..40 {
+                        deep = serde_json::json!([deep]);
+                    }
+                    patch("subjects", deep)
+                })?,
+                ErrorCode::OpOutOfBounds,
+            ),
+        ];
+        // A copy the hostile desk's center never held.
+        let foreign: Vec<Uuid> = self.centers[o]
+            .copies
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| self.held.get(id).is_none_or(|held| !held.contains(&h)))
+            .collect();
+        if !foreign.is_empty() {
+            let copy = foreign[self.rng.random_range(0..foreign.len())];
+            let loan = serde_json::json!({"kind": "loan", "copy_id": copy, "member_id": Uuid::now_v7(),
+                "lent_on": "2025-04-05", "due_on": "2025-04-19", "overridden": null});
+            let steal = serde_json::json!({"kind": "transfer", "copy_id": copy, "from_center": own, "to_center": own});
+            let forged =
+                serde_json::json!({"kind": "transfer", "copy_id": copy, "from_center": other, "to_center": own});
+            probes.extend([
+                (self.hostile_op(EntityKind::CIRCULATION, Uuid::now_v7(), at, event(loan))?, ErrorCode::NotOwner),
+                (self.hostile_op(EntityKind::COPY, copy, at, patch("withdrawn", "lost".into()))?, ErrorCode::NotOwner),
+                (self.hostile_op(EntityKind::CIRCULATION, Uuid::now_v7(), at, event(steal))?, ErrorCode::NotOwner),
+                (self.hostile_op(EntityKind::CIRCULATION, Uuid::now_v7(), at, event(forged))?, ErrorCode::NotOwner),
+            ]);
+        }
+        let mut batch = Vec::new();
+        for _ in 0..self.rng.random_range(1..=4usize) {
+            batch.push(probes.swap_remove(self.rng.random_range(0..probes.len())));
+        }
+        let before = self.server.storage.log_length().map_err(|e| e.message)?;
+        let device = self.hostile.as_ref().map(|x| x.device).ok_or("no hostile desk")?;
+        let ops: Vec<IncomingOp> = batch
+            .iter()
+            .map(|(op, _)| IncomingOp::from_op(op.clone()).map_err(|e| e.message))
+            .collect::<Result<_, _>>()?;
+        let answer = self.server.storage.push(own, device, &ops).map_err(|e| e.message)?;
+        self.say(|| format!("the hostile desk of center {h} pushes {} ops", batch.len()));
+        if !answer.accepted.is_empty() || !answer.duplicates.is_empty() {
+            return Err(format!("the server stored a hostile op: {answer:?}"));
+        }
+        for (op, code) in &batch {
+            let got = answer.rejected.iter().find(|r| r.op_id == op.op_id).and_then(|r| r.code);
+            if got != Some(*code) {
+                return Err(format!(
+                    "hostile op {} ({}): refused with {got:?}, not {code:?}",
+                    op.op_id,
+                    op.entity.as_str()
+                ));
+            }
+        }
+        if self.server.storage.log_length().map_err(|e| e.message)? != before {
+            return Err("a hostile push changed the server's log".into());
+        }
+        HOSTILE_REFUSED.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn register(&mut self, d: usize) -> Result<(), String> {
         self.next_person += 1;
         let person = self.next_person + 1000 * self.seed % 1_000_000;
@@ -470,7 +684,9 @@ impl World {
     fn lend(&mut self, d: usize) -> Result<(), String> {
         let c = self.desks[d].center;
         let member = self.centers[c].members[self.rng.random_range(0..self.centers[c].members.len())];
-        let (copy, number) = self.centers[c].copies[self.rng.random_range(0..self.centers[c].copies.len())].clone();
+        let pick = self.pick_copy(c);
+        let (copy, number) = self.centers[c].copies[pick].clone();
+        let transferred_in = pick >= OWN_COPIES;
         let out = self.desks[d].desk.check_out(CheckOutRequest::new(member, [number.clone()]).confirmed());
         match out {
             Ok(out) => {
@@ -479,6 +695,9 @@ impl World {
                 for b in out.books.iter().filter(|b| b.status == BookStatus::Lent) {
                     let loan = b.loan_id.ok_or("a loan without its id")?;
                     self.say(|| format!("desk {d} lends copy {number} of center {c}: loan {loan}"));
+                    if transferred_in {
+                        LOANS_OF_TRANSFERRED.fetch_add(1, Ordering::Relaxed);
+                    }
                     self.loans.insert(loan, TrueLoan { copy, center: c, lent_at: self.now, returned_at: None });
                 }
             }
@@ -490,7 +709,8 @@ impl World {
 
     fn give_back(&mut self, d: usize) -> Result<(), String> {
         let c = self.desks[d].center;
-        let number = self.centers[c].copies[self.rng.random_range(0..self.centers[c].copies.len())].1.clone();
+        let pick = self.pick_copy(c);
+        let number = self.centers[c].copies[pick].1.clone();
         match self.desks[d].desk.check_in(&number) {
             Ok(back) => {
                 self.clock_rule(d, false)?;
@@ -724,6 +944,12 @@ impl World {
         self.now += Duration::milliseconds(advance);
         self.set_clocks();
         let d = self.rng.random_range(0..self.desks.len());
+        if self.rng.random_bool(0.05) {
+            return self.transfer(d);
+        }
+        if self.hostile.is_some() && self.rng.random_bool(0.05) {
+            return self.hostile_push();
+        }
         match self.rng.random_range(0..100) {
             0..=19 => self.lend(d)?,
             20..=30 => self.give_back(d)?,
@@ -901,6 +1127,7 @@ impl World {
             let overlaps = self.loans.iter().any(|(other, o)| {
                 other != id
                     && o.copy == l.copy
+                    && o.center == l.center
                     && o.lent_at < l.lent_at
                     && o.returned_at.is_none_or(|back| back > l.lent_at)
             });
@@ -1097,6 +1324,11 @@ fn run(seed: u64, options: Options) -> Result<(), Failure> {
     r
 }
 
+/// Seeds with a hostile desk: half of them.
+fn hostile_seed(seed: u64) -> bool {
+    seed % 4 < 2
+}
+
 fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
@@ -1154,7 +1386,22 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
             "failing seed {seed}: {e}\nreplay with: KANOON_SIM_SEED={seed} cargo test -p kanoon-sync --test it simulation"
         );
     }
-    eprintln!("simulation: {seeds} seeds from {base} passed in {:.1?}", started.elapsed());
+    let (transfers, on, lent, refused, hostile) = (
+        TRANSFERS.load(Ordering::Relaxed),
+        TRANSFERS_ON.load(Ordering::Relaxed),
+        LOANS_OF_TRANSFERRED.load(Ordering::Relaxed),
+        HOSTILE_REFUSED.load(Ordering::Relaxed),
+        HOSTILE_SEEDS.load(Ordering::Relaxed),
+    );
+    eprintln!(
+        "simulation: {seeds} seeds from {base} passed in {:.1?}: {transfers} transfers ({on} of copies \
+         transferred in: back or on), {lent} loans of copies transferred in, {refused} hostile ops refused in {hostile} seeds with a hostile desk",
+        started.elapsed()
+    );
+    if seeds >= 100 {
+        assert!(transfers > 0 && on > 0 && lent > 0, "no copy was transferred, lent at its new center and sent on");
+        assert!(refused > 0 && hostile >= seeds / 4, "too few seeds with a hostile desk");
+    }
 }
 
 /// The simulation can fail: with the server storing a re-pushed op again

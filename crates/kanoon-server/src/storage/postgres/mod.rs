@@ -45,6 +45,7 @@ pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../../../../migrations/server/postgres/0001_init.sql")),
     ("0002_photos.sql", include_str!("../../../../../migrations/server/postgres/0002_photos.sql")),
     ("0003_enrolment.sql", include_str!("../../../../../migrations/server/postgres/0003_enrolment.sql")),
+    ("0004_copy_shares.sql", include_str!("../../../../../migrations/server/postgres/0004_copy_shares.sql")),
 ];
 
 /// The table that records the applied migrations. A database without it

@@ -2,40 +2,50 @@
 //! under `OP_LOG_LOCK`) and pull (pages after a cursor, below the
 //! watermark: see the backend's module documentation).
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use kanoon_protocol::EntityKind;
 use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
+use postgres::Transaction;
 use uuid::Uuid;
 
 use super::{OP_LOG_LOCK, PostgresStorage, lock};
 use crate::error::AppError;
-use crate::storage::rules::{PullWindow, record_push_outcome};
-use crate::storage::{IncomingOp, PROVINCE_SCOPE};
+use crate::storage::PROVINCE_SCOPE;
+use crate::storage::rules::{CopyFacts, CopyRefs, PullWindow, Screened, record_push_outcome, stored_event};
 
-/// Pulled ops: the device's center's and the province's, each side read in
-/// `seq` order from the (scope, seq) index and merged.
+/// Pulled ops: the device's center's, the province's and those shared with
+/// the center (at the share's position), each side read in position order
+/// from its (scope, seq) index and merged.
 const PULL_SQL: &str = "
     SELECT seq, op FROM (
         (SELECT seq, op FROM ops WHERE scope = $1 AND seq > $3 ORDER BY seq LIMIT $4)
         UNION ALL
         (SELECT seq, op FROM ops WHERE scope = $2 AND seq > $3 ORDER BY seq LIMIT $4)
+        UNION ALL
+        (SELECT s.seq, o.op FROM op_shares s JOIN ops o ON o.seq = s.op_seq
+         WHERE s.scope = $1 AND s.seq > $3 ORDER BY s.seq LIMIT $4)
     ) AS page ORDER BY seq LIMIT $4";
+
+/// The highest position of the log: of an op or of a share.
+pub(super) const LAST_SEQ_SQL: &str = "
+    SELECT greatest(coalesce((SELECT max(seq) FROM ops), 0), coalesce((SELECT max(seq) FROM op_shares), 0))::bigint";
 
 /// A push's rows, inserted by one statement: one array per column, in
 /// batch order (`seq`s are taken in that order), an op id already in the
 /// log skipped. The center, the pushing device and the time are the same
 /// for every row.
 const PUSH_INSERT_SQL: &str = "
-    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at)
-    SELECT t.op_id, $2::uuid, t.scope, t.entity, t.entity_id, t.device_id, $3::uuid, t.hlc, t.op, $4::timestamptz
-    FROM unnest($1::uuid[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[])
-        WITH ORDINALITY AS t (op_id, scope, entity, entity_id, device_id, hlc, op, ord)
+    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at, copy_id)
+    SELECT t.op_id, $2::uuid, t.scope, t.entity, t.entity_id, t.device_id, $3::uuid, t.hlc, t.op, $4::timestamptz,
+        t.copy_id
+    FROM unnest($1::uuid[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::uuid[])
+        WITH ORDINALITY AS t (op_id, scope, entity, entity_id, device_id, hlc, op, copy_id, ord)
     ORDER BY t.ord
     ON CONFLICT (op_id) DO NOTHING
-    RETURNING op_id";
+    RETURNING op_id, seq";
 
 /// The columns of `PUSH_INSERT_SQL` that differ from op to op.
 struct PushRows<'a> {
@@ -46,6 +56,7 @@ struct PushRows<'a> {
     device_ids: Vec<Uuid>,
     hlcs: Vec<String>,
     jsons: Vec<&'a str>,
+    copy_ids: Vec<Option<Uuid>>,
 }
 
 impl<'a> PushRows<'a> {
@@ -58,11 +69,14 @@ impl<'a> PushRows<'a> {
             device_ids: Vec::with_capacity(n),
             hlcs: Vec::with_capacity(n),
             jsons: Vec::with_capacity(n),
+            copy_ids: Vec::with_capacity(n),
         }
     }
 
-    fn add(&mut self, incoming: &'a IncomingOp) {
+    fn add(&mut self, screened: &'a Screened) {
+        let incoming = &screened.incoming;
         let op = &incoming.op;
+        self.copy_ids.push(screened.share.map(|s| s.copy_id));
         self.op_ids.push(op.op_id);
         self.scopes.push(incoming.scope());
         self.entities.push(op.entity.as_str());
@@ -78,7 +92,7 @@ pub(super) fn push(
     storage: &PostgresStorage,
     center_id: Uuid,
     device_id: Uuid,
-    ops: &[IncomingOp],
+    ops: &[Screened],
 ) -> Result<PushResponse, AppError> {
     let mut response = PushResponse::default();
     let now = Utc::now();
@@ -86,10 +100,10 @@ pub(super) fn push(
     // statement cannot insert a key twice); the columns as arrays.
     let mut first: HashMap<Uuid, (usize, &str)> = HashMap::with_capacity(ops.len());
     let mut rows = PushRows::with_capacity(ops.len());
-    for (i, incoming) in ops.iter().enumerate() {
-        if let Entry::Vacant(slot) = first.entry(incoming.op.op_id) {
-            slot.insert((i, &incoming.json));
-            rows.add(incoming);
+    for (i, screened) in ops.iter().enumerate() {
+        if let Entry::Vacant(slot) = first.entry(screened.incoming.op.op_id) {
+            slot.insert((i, &screened.incoming.json));
+            rows.add(screened);
         }
     }
     let mut client = storage.client()?;
@@ -116,14 +130,26 @@ pub(super) fn push(
                 &rows.device_ids,
                 &rows.hlcs,
                 &rows.jsons,
+                &rows.copy_ids,
             ],
         )?
         .iter()
-        .map(|row| row.try_get::<_, Uuid>(0))
-        .collect::<Result<HashSet<Uuid>, _>>()?;
+        .map(|row| Ok((row.try_get::<_, Uuid>(0)?, row.try_get::<_, i64>(1)?)))
+        .collect::<Result<HashMap<Uuid, i64>, postgres::Error>>()?;
+    // The ops inserted that travel with a copy, in batch order (an op id
+    // twice in the batch: its first occurrence, the one inserted).
+    for (i, screened) in ops.iter().enumerate() {
+        let op_id = screened.incoming.op.op_id;
+        if screened.share.is_some()
+            && first.get(&op_id).is_some_and(|&(first_index, _)| first_index == i)
+            && let Some(&seq) = inserted.get(&op_id)
+        {
+            share_with_holders(&mut tx, seq, screened)?;
+        }
+    }
     // What each op not accepted is compared with: the stored op, or
     // the batch's first op of its id when that one was just inserted.
-    let known: Vec<Uuid> = rows.op_ids.iter().filter(|id| !inserted.contains(id)).copied().collect();
+    let known: Vec<Uuid> = rows.op_ids.iter().filter(|id| !inserted.contains_key(id)).copied().collect();
     let mut existing: HashMap<Uuid, String> = HashMap::with_capacity(known.len());
     if !known.is_empty() {
         for row in tx.query(&select_stored, &[&known])? {
@@ -132,10 +158,12 @@ pub(super) fn push(
     }
     // Per op, in batch order: `None` accepted, or the JSON it is compared with.
     let mut outcomes: Vec<Option<&str>> = Vec::with_capacity(ops.len());
-    for (i, incoming) in ops.iter().enumerate() {
-        let op_id = incoming.op.op_id;
+    for (i, screened) in ops.iter().enumerate() {
+        let op_id = screened.incoming.op.op_id;
         let outcome = match first.get(&op_id) {
-            Some(&(first_index, first_json)) if inserted.contains(&op_id) => (first_index != i).then_some(first_json),
+            Some(&(first_index, first_json)) if inserted.contains_key(&op_id) => {
+                (first_index != i).then_some(first_json)
+            }
             _ => match existing.get(&op_id) {
                 Some(json) => Some(json.as_str()),
                 // Under the lock nothing else inserts: a conflict is a stored op.
@@ -145,10 +173,72 @@ pub(super) fn push(
         outcomes.push(outcome);
     }
     tx.commit()?;
-    for (incoming, stored) in ops.iter().zip(outcomes) {
-        record_push_outcome(&mut response, device_id, incoming, stored);
+    for (screened, stored) in ops.iter().zip(outcomes) {
+        record_push_outcome(&mut response, device_id, &screened.incoming, stored);
     }
     Ok(response)
+}
+
+/// Serves an op that travels with its copy (`rules::CopyShare`) to every
+/// center that has held the copy, as the SQLite backend does (see there).
+/// Under `OP_LOG_LOCK`: the shares' positions commit in order with the ops'.
+fn share_with_holders(tx: &mut Transaction<'_>, seq: i64, screened: &Screened) -> Result<(), AppError> {
+    let Some(share) = screened.share else { return Ok(()) };
+    let (copy_id, op) = (share.copy_id, &screened.incoming.op);
+    let add = "INSERT INTO copy_holders (copy_id, center_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+    if tx.query_opt("SELECT 1 FROM copy_holders WHERE copy_id = $1 LIMIT 1", &[&copy_id])?.is_none() {
+        tx.execute(add, &[&copy_id, &op.center_id])?;
+    }
+    if let Some(to) = share.to_center
+        && tx.execute(add, &[&copy_id, &to])? == 1
+    {
+        let scope = to.to_string();
+        tx.execute(
+            "INSERT INTO op_shares (seq, scope, op_seq)
+             SELECT nextval(pg_get_serial_sequence('ops', 'seq')), $3, e.seq FROM (
+                 SELECT seq FROM ops WHERE copy_id = $1 AND seq < $2 AND scope <> $3
+                   AND NOT EXISTS (SELECT 1 FROM op_shares s WHERE s.scope = $3 AND s.op_seq = ops.seq)
+                 ORDER BY seq) AS e",
+            &[&copy_id, &seq, &scope],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO op_shares (seq, scope, op_seq)
+         SELECT nextval(pg_get_serial_sequence('ops', 'seq')), h.scope, $2 FROM (
+             SELECT center_id::text AS scope FROM copy_holders WHERE copy_id = $1 AND center_id <> $3
+             ORDER BY center_id) AS h",
+        &[&copy_id, &seq, &op.center_id],
+    )?;
+    Ok(())
+}
+
+/// What the log says about the copies and events a batch names
+/// (`rules::CopyFacts`).
+pub(super) fn copy_facts(storage: &PostgresStorage, refs: &CopyRefs) -> Result<CopyFacts, AppError> {
+    let mut facts = CopyFacts::default();
+    if refs.copies.is_empty() && refs.events.is_empty() {
+        return Ok(facts);
+    }
+    let mut client = storage.client()?;
+    let mut copies: Vec<Uuid> = refs.copies.clone();
+    if !refs.events.is_empty() {
+        let rows = client.query(
+            "SELECT DISTINCT ON (entity_id) entity_id, op, copy_id FROM ops
+             WHERE entity = 'circulation' AND entity_id = ANY($1) ORDER BY entity_id, seq",
+            &[&refs.events],
+        )?;
+        for row in rows {
+            let (id, json, column): (Uuid, &str, Option<Uuid>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            if let Some(event) = stored_event(json, column) {
+                copies.extend(event.copy_id);
+                facts.events.insert(id, event);
+            }
+        }
+    }
+    for row in client.query("SELECT copy_id, center_id FROM copy_holders WHERE copy_id = ANY($1)", &[&copies])? {
+        facts.holders.entry(row.try_get(0)?).or_default().insert(row.try_get(1)?);
+    }
+    Ok(facts)
 }
 
 pub(super) fn pull(
@@ -160,7 +250,7 @@ pub(super) fn pull(
     let mut client = storage.client()?;
     // Every visible `seq` is below the watermark (pushes commit in `seq`
     // order), so the highest one is the end of the log.
-    let last_seq: i64 = client.query_one("SELECT coalesce(max(seq), 0)::bigint FROM ops", &[])?.try_get(0)?;
+    let last_seq: i64 = client.query_one(LAST_SEQ_SQL, &[])?.try_get(0)?;
     let window = PullWindow::new(after, storage.epoch, last_seq, limit)?;
     let rows =
         client.query(PULL_SQL, &[&center_id.to_string(), &PROVINCE_SCOPE, &window.after_seq(), &window.fetch()])?;

@@ -21,9 +21,16 @@ pub(super) fn snapshot(storage: &PostgresStorage, center_id: Uuid) -> Result<Sna
     // and commit one at a time under `OP_LOG_LOCK`, so every op below a
     // visible one has committed (or rolled back for good).
     let mut tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?;
-    let watermark: i64 = tx.query_one("SELECT coalesce(max(seq), 0)::bigint FROM ops", &[])?.try_get(0)?;
+    let watermark: i64 = tx.query_one(super::ops::LAST_SEQ_SQL, &[])?.try_get(0)?;
     let mut selector = Selector::new(today);
-    let scan = tx.prepare("SELECT seq, entity, op FROM ops WHERE scope IN ($1, $2) AND seq <= $3")?;
+    // The center's and the province's ops, and those shared with the
+    // center (`op_shares`, by their op's own `seq`).
+    let scan = tx.prepare(
+        "SELECT seq, entity, op FROM ops WHERE scope IN ($1, $2) AND seq <= $3
+         UNION ALL
+         SELECT o.seq, o.entity, o.op FROM op_shares s JOIN ops o ON o.seq = s.op_seq
+         WHERE s.scope = $1 AND s.seq <= $3",
+    )?;
     // Read in portions through a portal: the log can be long.
     let portal = tx.bind(&scan, &[&center_id.to_string(), &PROVINCE_SCOPE, &watermark])?;
     loop {

@@ -2,38 +2,46 @@
 //! transaction) and pull (pages after a cursor, every committed op: see the
 //! backend's watermark note).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use kanoon_protocol::EntityKind;
 use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::{SqliteStorage, now_iso, parse_uuid};
 use crate::error::AppError;
-use crate::storage::rules::{PullWindow, record_push_outcome};
-use crate::storage::{IncomingOp, PROVINCE_SCOPE};
+use crate::storage::PROVINCE_SCOPE;
+use crate::storage::rules::{CopyFacts, CopyRefs, PullWindow, Screened, record_push_outcome, stored_event};
 
-/// Pulled ops: the device's center's and the province's, each side read in
-/// `seq` order from the (scope, seq) index and merged.
+/// Pulled ops: the device's center's, the province's and those shared with
+/// the center (at the share's position), each side read in position order
+/// from its (scope, seq) index and merged.
 const PULL_SQL: &str = "
     SELECT seq, op FROM (
         SELECT seq, op FROM (SELECT seq, op FROM ops WHERE scope = ?1 AND seq > ?3 ORDER BY seq LIMIT ?4)
         UNION ALL
         SELECT seq, op FROM (SELECT seq, op FROM ops WHERE scope = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4)
+        UNION ALL
+        SELECT seq, op FROM (SELECT s.seq, o.op FROM op_shares s JOIN ops o ON o.seq = s.op_seq
+                             WHERE s.scope = ?1 AND s.seq > ?3 ORDER BY s.seq LIMIT ?4)
     ) ORDER BY seq LIMIT ?4";
 
 const INSERT_SQL: &str = "
-    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at, copy_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
     ON CONFLICT (op_id) DO NOTHING";
+
+/// The highest position of the log: of an op or of a share.
+pub(super) const LAST_SEQ_SQL: &str = "
+    SELECT max(coalesce((SELECT max(seq) FROM ops), 0), coalesce((SELECT max(seq) FROM op_shares), 0))";
 
 /// Stores a checked, non-empty batch (`Storage::push`).
 pub(super) fn push(
     storage: &SqliteStorage,
     center_id: Uuid,
     device_id: Uuid,
-    ops: &[IncomingOp],
+    ops: &[Screened],
 ) -> Result<PushResponse, AppError> {
     let mut response = PushResponse::default();
     let (center, pusher, now) = (center_id.to_string(), device_id.to_string(), now_iso());
@@ -44,7 +52,8 @@ pub(super) fn push(
         let mut stored = tx.prepare_cached("SELECT op FROM ops WHERE op_id = ?1")?;
         // One op's row, under `op_id` with this text (the canary stores
         // one again under a new id).
-        let mut insert_op = |incoming: &IncomingOp, op_id: Uuid, json: &str| {
+        let mut insert_op = |screened: &Screened, op_id: Uuid, json: &str| {
+            let (incoming, copy_id) = (&screened.incoming, screened.share.map(|s| s.copy_id.to_string()));
             let op = &incoming.op;
             insert.execute(params![
                 op_id.to_string(),
@@ -57,11 +66,18 @@ pub(super) fn push(
                 op.hlc.to_sortable(),
                 json,
                 now,
+                copy_id,
             ])
         };
-        for incoming in ops {
+        // The ops inserted that travel with a copy: (seq, op), shared below.
+        let mut travelling: Vec<(i64, &Screened)> = Vec::new();
+        for screened in ops {
+            let incoming = &screened.incoming;
             let op_id = incoming.op.op_id;
-            if insert_op(incoming, op_id, &incoming.json)? == 1 {
+            if insert_op(screened, op_id, &incoming.json)? == 1 {
+                if screened.share.is_some() {
+                    travelling.push((tx.last_insert_rowid(), screened));
+                }
                 record_push_outcome(&mut response, device_id, incoming, None);
                 continue;
             }
@@ -70,15 +86,115 @@ pub(super) fn push(
             if storage.store_duplicates_again.load(std::sync::atomic::Ordering::Relaxed) {
                 let again = kanoon_protocol::Op { op_id: Uuid::now_v7(), ..incoming.op.clone() };
                 let json = serde_json::to_string(&again).map_err(|e| AppError::internal(e.to_string()))?;
-                insert_op(incoming, again.op_id, &json)?;
+                insert_op(screened, again.op_id, &json)?;
                 record_push_outcome(&mut response, device_id, incoming, None);
                 continue;
             }
             record_push_outcome(&mut response, device_id, incoming, Some(&existing));
         }
+        for (seq, screened) in travelling {
+            share_with_holders(&tx, seq, screened)?;
+        }
     }
     tx.commit()?;
     Ok(response)
+}
+
+/// Serves an op that travels with its copy (`rules::CopyShare`) to every
+/// center that has held the copy: the copy's first holder is the center of
+/// its first such op; a transfer's destination becomes one and first gets,
+/// at new positions, the copy's earlier ops it has not had.
+fn share_with_holders(tx: &Connection, seq: i64, screened: &Screened) -> Result<(), AppError> {
+    let Some(share) = screened.share else { return Ok(()) };
+    let (copy_id, op) = (share.copy_id.to_string(), &screened.incoming.op);
+    let holders = holders_of(tx, &copy_id)?;
+    let add = |center: Uuid| -> Result<bool, AppError> {
+        Ok(tx
+            .prepare_cached("INSERT INTO copy_holders (copy_id, center_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+            .execute(params![copy_id, center.to_string()])?
+            == 1)
+    };
+    if holders.is_empty() {
+        add(op.center_id)?;
+    }
+    if let Some(to) = share.to_center
+        && add(to)?
+    {
+        let scope = to.to_string();
+        let earlier: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT seq FROM ops WHERE copy_id = ?1 AND seq < ?2 AND scope <> ?3
+                   AND NOT EXISTS (SELECT 1 FROM op_shares s WHERE s.scope = ?3 AND s.op_seq = ops.seq)
+                 ORDER BY seq",
+            )?
+            .query_map(params![copy_id, seq, scope], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for earlier in earlier {
+            share_op(tx, &scope, earlier)?;
+        }
+    }
+    let own = op.center_id.to_string();
+    for holder in holders_of(tx, &copy_id)? {
+        if holder != own {
+            share_op(tx, &holder, seq)?;
+        }
+    }
+    Ok(())
+}
+
+fn holders_of(tx: &Connection, copy_id: &str) -> Result<Vec<String>, AppError> {
+    let mut stmt = tx.prepare_cached("SELECT center_id FROM copy_holders WHERE copy_id = ?1 ORDER BY center_id")?;
+    let rows = stmt.query_map([copy_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Serves the op at `op_seq` to `scope`'s desks at a new position of the
+/// log, taken from the op log's own sequence (so the next op takes the one
+/// after it).
+fn share_op(tx: &Connection, scope: &str, op_seq: i64) -> Result<(), AppError> {
+    let position: i64 = tx
+        .prepare_cached("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'ops' RETURNING seq")?
+        .query_row([], |r| r.get(0))?;
+    tx.prepare_cached("INSERT INTO op_shares (seq, scope, op_seq) VALUES (?1, ?2, ?3)")?
+        .execute(params![position, scope, op_seq])?;
+    Ok(())
+}
+
+/// What the log says about the copies and events a batch names
+/// (`rules::CopyFacts`).
+pub(super) fn copy_facts(storage: &SqliteStorage, refs: &CopyRefs) -> Result<CopyFacts, AppError> {
+    let mut facts = CopyFacts::default();
+    if refs.copies.is_empty() && refs.events.is_empty() {
+        return Ok(facts);
+    }
+    let conn = storage.conn();
+    let mut copies: Vec<Uuid> = refs.copies.clone();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT op, copy_id FROM ops WHERE entity = 'circulation' AND entity_id = ?1 ORDER BY seq LIMIT 1",
+        )?;
+        for id in &refs.events {
+            let row: Option<(String, Option<String>)> =
+                stmt.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            let Some((json, column)) = row else { continue };
+            let column = column.map(|c| parse_uuid(&c, "copy id")).transpose()?;
+            if let Some(event) = stored_event(&json, column) {
+                copies.extend(event.copy_id);
+                facts.events.insert(*id, event);
+            }
+        }
+    }
+    let mut stmt = conn.prepare_cached("SELECT center_id FROM copy_holders WHERE copy_id = ?1")?;
+    for copy in copies {
+        let holders = stmt
+            .query_map([copy.to_string()], |r| r.get::<_, String>(0))?
+            .map(|c| parse_uuid(&c?, "center id"))
+            .collect::<Result<HashSet<Uuid>, AppError>>()?;
+        if !holders.is_empty() {
+            facts.holders.insert(copy, holders);
+        }
+    }
+    Ok(facts)
 }
 
 pub(super) fn pull(
@@ -87,7 +203,7 @@ pub(super) fn pull(
     after: Cursor,
     limit: usize,
 ) -> Result<PullResponse, AppError> {
-    let last_seq: i64 = storage.conn().query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?;
+    let last_seq: i64 = storage.conn().query_row(LAST_SEQ_SQL, [], |r| r.get(0))?;
     let window = PullWindow::new(after, storage.epoch, last_seq, limit)?;
     let mut rows: Vec<(i64, String)> = Vec::new();
     {
@@ -143,6 +259,7 @@ mod tests {
         });
         let index_reads = plan.iter().filter(|l| l.contains("ops_scope_seq")).count();
         assert_eq!(index_reads, 2, "{plan:#?}");
+        assert_eq!(plan.iter().filter(|l| l.contains("op_shares_scope_seq")).count(), 1, "{plan:#?}");
         assert!(!plan.iter().any(|l| l.starts_with("SCAN ops")), "{plan:#?}");
     }
 }

@@ -12,6 +12,13 @@ use crate::error::AppError;
 use crate::snapshot::Selector;
 use crate::storage::{PROVINCE_SCOPE, Snapshot};
 
+/// The center's and the province's ops up to the watermark, and those
+/// shared with the center (`op_shares`, by their op's own `seq`).
+const SCAN_SQL: &str = "
+    SELECT seq, entity, op FROM ops WHERE scope IN (?1, ?2) AND seq <= ?3
+    UNION ALL
+    SELECT o.seq, o.entity, o.op FROM op_shares s JOIN ops o ON o.seq = s.op_seq WHERE s.scope = ?1 AND s.seq <= ?3";
+
 pub(super) fn snapshot(storage: &SqliteStorage, center_id: Uuid) -> Result<Snapshot, AppError> {
     let today = chrono::Utc::now().date_naive();
     match &storage.path {
@@ -29,7 +36,7 @@ pub(super) fn snapshot(storage: &SqliteStorage, center_id: Uuid) -> Result<Snaps
 }
 
 /// A snapshot read in one read transaction: the watermark (every committed
-/// op, with one writer), the center's and the province's ops up to it, then
+/// op, with one writer), the center's, the province's and the shared ops up to it, then
 /// the text of the events kept.
 fn read_snapshot(
     conn: &mut Connection,
@@ -38,10 +45,10 @@ fn read_snapshot(
     today: chrono::NaiveDate,
 ) -> Result<Snapshot, AppError> {
     let tx = conn.transaction()?;
-    let watermark: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?;
+    let watermark: i64 = tx.query_row(super::ops::LAST_SEQ_SQL, [], |r| r.get(0))?;
     let mut selector = Selector::new(today);
     {
-        let mut stmt = tx.prepare("SELECT seq, entity, op FROM ops WHERE scope IN (?1, ?2) AND seq <= ?3")?;
+        let mut stmt = tx.prepare(SCAN_SQL)?;
         let mut rows = stmt.query(params![center_id.to_string(), PROVINCE_SCOPE, watermark])?;
         while let Some(row) = rows.next()? {
             selector.add(row.get(0)?, &row.get::<_, String>(1)?, row.get(2)?);
