@@ -21,3 +21,4 @@ mod pull;
 mod push;
 mod snapshot;
 mod storage;
+mod tls;

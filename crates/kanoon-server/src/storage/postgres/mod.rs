@@ -133,12 +133,17 @@ impl PostgresStorage {
                 .build(manager)
                 .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))
         }
-        let pool = match connector {
-            tls::Connector::Plain => Connections::Plain(pool(PostgresConnectionManager::new(config, NoTls))?),
+        let built = match &connector {
+            tls::Connector::Plain => {
+                pool(PostgresConnectionManager::new(config.clone(), NoTls)).map(Connections::Plain)
+            }
             tls::Connector::Rustls { connect, .. } => {
-                Connections::Tls(pool(PostgresConnectionManager::new(config, connect))?)
+                pool(PostgresConnectionManager::new(config.clone(), connect.clone())).map(Connections::Tls)
             }
         };
+        // The pool says only that it timed out: one connection tried
+        // directly says why (a refused certificate, a wrong password, …).
+        let pool = built.map_err(|e| why_not_connected(&config, &connector).unwrap_or(e))?;
         let photo_quota = std::sync::atomic::AtomicU64::new(super::rules::CENTER_PHOTO_QUOTA);
         let mut storage = Self { pool: Some(pool), epoch: 0, code_key: String::new(), photo_quota };
         let mut client = storage.client()?;
@@ -200,6 +205,22 @@ impl Drop for PostgresStorage {
             }
         }
     }
+}
+
+/// Why a connection to `config` fails, its causes spelled out, or `None`
+/// when it does not fail now.
+fn why_not_connected(config: &postgres::Config, connector: &tls::Connector) -> Option<AppError> {
+    let error = match connector {
+        tls::Connector::Plain => config.connect(NoTls).err()?,
+        tls::Connector::Rustls { connect, .. } => config.connect(connect.clone()).err()?,
+    };
+    let mut message = format!("cannot connect to PostgreSQL: {error}");
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Some(AppError::internal(message))
 }
 
 /// Applies the migrations not yet applied, all in one transaction under

@@ -268,6 +268,7 @@ impl ServerCertVerifier for AnyName {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn request(url: &str) -> TlsRequest {
