@@ -5,8 +5,9 @@
 //! at once (the rest wait in the kernel's backlog, so the process never
 //! runs out of file descriptors); on shutdown idle connections are closed
 //! at once and requests in flight get `shutdown_grace` to finish. With
-//! TLS (`tls`), the handshake must also be done within the header timeout,
-//! and a client speaking plain HTTP to the TLS port is answered a JSON 400
+//! TLS (`tls`), the handshake and the first request's headers together
+//! must be done within the header timeout (tokio-rustls wraps the stream
+//! inside this loop, so every limit above holds over TLS), and a client speaking plain HTTP to the TLS port is answered a JSON 400
 //! in plain HTTP saying to use `https://`, then closed.
 
 use std::future::Future;
@@ -94,9 +95,11 @@ pub async fn serve_connections(
             let Some(tls) = tls else {
                 return serve_http(TokioIo::new(stream), app, peer, limits, stopping).await;
             };
-            // The handshake counts against the header timeout, and is
-            // dropped at shutdown: a client that starts one and stops
-            // holds nothing for long either.
+            // The handshake counts against the header timeout (what it took
+            // is taken off the time left for the first request's headers),
+            // and is dropped at shutdown: a client that starts one and
+            // stops holds nothing for long either.
+            let accepted_at = tokio::time::Instant::now();
             let handshake = async {
                 if !starts_tls(&stream).await? {
                     refuse_plain_http(stream).await;
@@ -119,6 +122,8 @@ pub async fn serve_connections(
                 },
                 _ = stopping.changed() => return,
             };
+            let left = limits.header_read_timeout.saturating_sub(accepted_at.elapsed()).max(Duration::from_millis(1));
+            let limits = ConnectionLimits { header_read_timeout: left, ..limits };
             serve_http(TokioIo::new(stream), app, peer, limits, stopping).await;
         });
     }
