@@ -367,6 +367,19 @@ mod tests {
     }
 
     #[test]
+    fn an_extra_ca_that_is_not_a_certificate_is_refused_in_persian() {
+        for pem in [&b"not a certificate"[..], b""] {
+            let refused = Client::new("https://sync.example.ir", Some(pem)).err();
+            assert!(matches!(&refused, Some(SyncError::Certificate(_))), "{refused:?}");
+            assert!(refused.is_some_and(|e| e.to_string().contains("گواهی ریشه")));
+        }
+        let missing =
+            Client::with_ca_file("https://sync.example.ir", Some(std::path::Path::new("/nonexistent/ca.pem")));
+        assert!(matches!(missing, Err(SyncError::Certificate(detail)) if detail.contains("/nonexistent/ca.pem")));
+        assert!(Client::with_ca_file("https://sync.example.ir", None).is_ok());
+    }
+
+    #[test]
     fn a_refusal_is_read_by_its_code_never_its_message() {
         use reqwest::StatusCode;
         let body = |code: &str, message: &str| format!(r#"{{"code":"{code}","message":"{message}"}}"#).into_bytes();
