@@ -5,8 +5,9 @@
 #
 # Creates a throwaway cluster in a temp dir (trust auth, superuser
 # `kanoon`), starts it on a free port of 127.0.0.1, exports
-# KANOON_TEST_POSTGRES_URL=postgres://kanoon@127.0.0.1:PORT/postgres, runs the
-# command, then stops the cluster and removes the dir, whatever happens.
+# KANOON_TEST_POSTGRES_URL=postgres://kanoon@127.0.0.1:PORT/postgres (and, the
+# server serving TLS too, KANOON_TEST_POSTGRES_CA: its CA's certificate), runs
+# the command, then stops the cluster and removes the dir, whatever happens.
 # Exits with the command's status. Installs Debian's `postgresql` package
 # when no PostgreSQL binaries are found. PostgreSQL refuses to run as root:
 # as root, the cluster belongs to the system user `kanoon-pg` (created if
@@ -83,6 +84,33 @@ if ! (cd "$dir" && "${as_owner[@]}" "$bindir/initdb" -A trust -U kanoon -E UTF8 
     exit 1
 fi
 
+# TLS for the tests whose URL asks for it (`sslmode`): a throwaway CA and a
+# certificate for 127.0.0.1 it signed; KANOON_TEST_POSTGRES_CA names the
+# CA's certificate. Without openssl the server runs without TLS and those
+# tests say they skip.
+ssl_opts=""
+if command -v openssl >/dev/null 2>&1; then
+    if (
+        cd "$dir" &&
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+                -subj "/CN=Kanoon test CA" -keyout ca.key -out ca.crt &&
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+                -keyout server.key -out server.csr &&
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext &&
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile server.ext -out server.crt
+    ) >"$dir/openssl.log" 2>&1; then
+        chmod 600 "$dir/server.key"
+        if [ "${#as_owner[@]}" -gt 0 ]; then
+            chown "$owner" "$dir/server.key" "$dir/server.crt"
+        fi
+        ssl_opts="-c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+        export KANOON_TEST_POSTGRES_CA="$dir/ca.crt"
+    else
+        echo "with-postgres: openssl failed ($dir/openssl.log), PostgreSQL runs without TLS" >&2
+    fi
+fi
+
 # A free port: one nothing answers on, and that the server could bind.
 port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -93,7 +121,7 @@ for _ in $(seq 1 20); do
         continue
     fi
     if (cd "$dir" && "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" start >/dev/null); then
+        -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 $ssl_opts" start >/dev/null); then
         started=1
         break
     fi

@@ -500,7 +500,7 @@ mod run_async {
     /// (manager only; plain http:// only to this computer).
     pub async fn sync_enrol(state: &AppState, args: SyncEnrol) -> ApiResult<SyncStatus> {
         let server = state.desk().check_enrolment_server(&args.server)?;
-        let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
+        let client = kanoon_sync::Client::from_env(&server).map_err(sync_error)?;
         let name = {
             let desk = state.desk();
             let id = desk.identity().ok_or_else(|| ApiError::from(kanoon_store::StoreError::NotSetUp))?;
@@ -520,7 +520,7 @@ mod run_async {
             desk.signed()?;
             desk.sync_settings()?.map(|s| s.server).ok_or_else(|| sync_error(kanoon_sync::SyncError::NotEnrolled))?
         };
-        let client = kanoon_sync::Client::new(&server, None).map_err(sync_error)?;
+        let client = kanoon_sync::Client::from_env(&server).map_err(sync_error)?;
         let outcome = kanoon_sync::sync_once(&state.shared_desk(), &client).await;
         state.sync.record_now(&outcome.as_ref().map(Clone::clone).map_err(ToString::to_string));
         outcome.map_err(sync_error)?;

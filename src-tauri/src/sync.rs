@@ -98,7 +98,7 @@ impl SyncState {
                 None => return Ok(()),
             }
         };
-        let client = Client::new(&server, None).map_err(sync_error)?;
+        let client = Client::from_env(&server).map_err(sync_error)?;
         let (stop_tx, stop_rx) = watch::channel(false);
         if let Some(old) = self.stop.lock().unwrap_or_else(|p| p.into_inner()).replace(stop_tx) {
             let _ = old.send(true);

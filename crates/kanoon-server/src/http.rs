@@ -40,6 +40,7 @@ use crate::openapi::{self, ApiDoc, ErrorBody};
 use crate::storage::rules::batch_too_large;
 use crate::storage::{DEFAULT_PULL_LIMIT, DeviceAuth, IncomingOp, MAX_PULL_LIMIT, Storage};
 use crate::throttle::EnrolThrottle;
+use crate::tls::ServerTls;
 
 /// Largest request body by default (a full push batch of 500 ops is ~0.5 MiB).
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -168,8 +169,22 @@ pub async fn serve_with_admin(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_tls(listener, admin, storage, limits, None, shutdown).await
+}
+
+/// As `serve_with_admin`, the API over TLS when `tls` is given (the admin
+/// address stays plain HTTP: loopback by default).
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    storage: Arc<dyn Storage>,
+    limits: ConnectionLimits,
+    tls: Option<ServerTls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, epoch = storage.epoch(), "serving the sync API");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, epoch = storage.epoch(), "serving the sync API");
     let (app, admin_app) = routers(storage, Limits::default()).map_err(io::Error::other)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let admin_task = match admin {
@@ -177,13 +192,13 @@ pub async fn serve_with_admin(
             tracing::info!(addr = %admin.local_addr()?, "serving /metrics");
             let mut stopped = stopped.clone();
             let admin_limits = ConnectionLimits { max_connections: 16, ..limits };
-            Some(tokio::spawn(serve_connections(admin, admin_app, admin_limits, async move {
+            Some(tokio::spawn(serve_connections(admin, admin_app, admin_limits, None, async move {
                 let _ = stopped.changed().await;
             })))
         }
         None => None,
     };
-    let served = serve_connections(listener, app, limits, shutdown).await;
+    let served = serve_connections(listener, app, limits, tls, shutdown).await;
     let _ = stop.send(true);
     drop(stopped);
     if let Some(task) = admin_task {

@@ -20,12 +20,13 @@ mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod throttle;
+mod tls;
 
 pub use error::{AppError, ErrorBody, ErrorCode};
 pub use exceptions::{ProvinceException, Resolution, province_exceptions};
 pub use http::{
     BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, routers, serve,
-    serve_with_admin, serve_with_limits, serve_with_shutdown, shutdown_signal,
+    serve_with_admin, serve_with_limits, serve_with_shutdown, serve_with_tls, shutdown_signal,
 };
 pub use listen::{ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE};
 pub use storage::postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
@@ -36,3 +37,4 @@ pub use storage::{
     CenterInfo, CenterOp, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION,
     PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, Storage, scope_of,
 };
+pub use tls::ServerTls;

@@ -40,9 +40,16 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8440")]
         listen: SocketAddr,
+        /// Serve HTTPS with this certificate chain (PEM: the server's
+        /// certificate first, then its intermediates). Needs `--tls-key`.
+        #[arg(long, requires = "tls_key", conflicts_with = "behind_tls_proxy")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of `--tls-cert` (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// A reverse proxy in front terminates TLS: allows a non-loopback
-        /// `--listen` address (this server speaks plain HTTP; tokens must
-        /// never cross a network in clear).
+        /// `--listen` address without `--tls-cert` (this server then speaks
+        /// plain HTTP; tokens must never cross a network in clear).
         #[arg(long)]
         behind_tls_proxy: bool,
         /// Address of `/metrics` (and `/health`), apart from the API's port.
@@ -169,12 +176,19 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { database, listen, admin_listen, behind_tls_proxy, max_connections } => {
-            if !listen.ip().is_loopback() && !behind_tls_proxy {
+        Command::Serve { database, listen, admin_listen, tls_cert, tls_key, behind_tls_proxy, max_connections } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(
+                    kanoon_server::ServerTls::from_pem_files(&cert, &key)
+                        .map_err(|e| anyhow::anyhow!("refusing to start: {}", e.message))?,
+                ),
+                _ => None,
+            };
+            if tls.is_none() && !listen.ip().is_loopback() && !behind_tls_proxy {
                 anyhow::bail!(
                     "refusing to serve plain HTTP on {listen}, a non-loopback address: device tokens would cross \
-                     the network in clear. Put a reverse proxy that terminates TLS in front and pass \
-                     --behind-tls-proxy, or listen on 127.0.0.1 (see README)."
+                     the network in clear. Serve TLS with --tls-cert and --tls-key, or put a reverse proxy that \
+                     terminates TLS in front and pass --behind-tls-proxy, or listen on 127.0.0.1 (see README)."
                 );
             }
             let storage: Arc<dyn Storage> = open(&database)?.into();
@@ -188,7 +202,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {admin_listen} (--admin-listen)"))?;
                 let shutdown = kanoon_server::shutdown_signal();
-                kanoon_server::serve_with_admin(listener, Some(admin), storage, limits, shutdown)
+                kanoon_server::serve_with_tls(listener, Some(admin), storage, limits, tls, shutdown)
                     .await
                     .context("server failed")
             })?;

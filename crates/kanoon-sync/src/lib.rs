@@ -73,18 +73,49 @@ pub struct Client {
     base: String,
 }
 
+/// The environment variable naming a PEM file of root certificates the
+/// desk trusts besides the system's and the public ones: a province whose
+/// server's certificate comes from its own CA.
+pub const EXTRA_CA_VAR: &str = "KANOON_SERVER_CA_FILE";
+
 impl Client {
-    /// `extra_root_pem`: a root certificate to trust besides the public
-    /// ones (servers inside Iran may use a domestic CA).
+    /// `extra_root_pem`: root certificates (PEM, one or more) to trust
+    /// besides the system's and the public ones (servers inside Iran may
+    /// use a domestic CA). `https://` servers; `http://` is for loopback.
     pub fn new(server: &str, extra_root_pem: Option<&[u8]>) -> Result<Self> {
         let mut builder =
             reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(60));
         if let Some(pem) = extra_root_pem {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| SyncError::Certificate(e.to_string()))?;
-            builder = builder.add_root_certificate(cert);
+            let certs =
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| SyncError::Certificate(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(SyncError::Certificate("هیچ گواهی PEM در آن نیست".to_owned()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
-        let http = builder.build().map_err(|e| SyncError::Unreachable(e.to_string()))?;
+        let http = builder.build().map_err(|e| match extra_root_pem {
+            Some(_) => SyncError::Certificate(e.to_string()),
+            None => SyncError::Unreachable(e.to_string()),
+        })?;
         Ok(Client { http, base: server.trim_end_matches('/').to_owned() })
+    }
+
+    /// `new`, trusting also the certificates of the file `KANOON_SERVER_CA_FILE`
+    /// names, when it is set (what the desktop app uses).
+    pub fn from_env(server: &str) -> Result<Self> {
+        let path = std::env::var_os(EXTRA_CA_VAR).filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+        Self::with_ca_file(server, path.as_deref())
+    }
+
+    /// `new`, trusting also the certificates of the PEM file `ca_file`.
+    pub fn with_ca_file(server: &str, ca_file: Option<&std::path::Path>) -> Result<Self> {
+        let Some(path) = ca_file else {
+            return Self::new(server, None);
+        };
+        let pem = std::fs::read(path).map_err(|e| SyncError::Certificate(format!("{}: {e}", path.display())))?;
+        Self::new(server, Some(&pem))
     }
 
     fn url(&self, path: &str) -> String {
@@ -333,6 +364,19 @@ mod tests {
         for f in 0..20 {
             assert!(b.delay(f) <= b.ceiling(f));
         }
+    }
+
+    #[test]
+    fn an_extra_ca_that_is_not_a_certificate_is_refused_in_persian() {
+        for pem in [&b"not a certificate"[..], b""] {
+            let refused = Client::new("https://sync.example.ir", Some(pem)).err();
+            assert!(matches!(&refused, Some(SyncError::Certificate(_))), "{refused:?}");
+            assert!(refused.is_some_and(|e| e.to_string().contains("گواهی ریشه")));
+        }
+        let missing =
+            Client::with_ca_file("https://sync.example.ir", Some(std::path::Path::new("/nonexistent/ca.pem")));
+        assert!(matches!(missing, Err(SyncError::Certificate(detail)) if detail.contains("/nonexistent/ca.pem")));
+        assert!(Client::with_ca_file("https://sync.example.ir", None).is_ok());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use kanoon_sync::{Client, enrol, sync_once};
 use crate::binary::{free_port, run, start, wait_healthy};
 use crate::support::{Backend, TestDatabase};
 
-fn desk(dir: &Path, desk_number: u8) -> Mutex<Desk> {
+pub(crate) fn desk(dir: &Path, desk_number: u8) -> Mutex<Desk> {
     let mut desk = Desk::open(&dir.join(format!("desk{desk_number}.sqlite"))).unwrap();
     desk.setup(
         SetupRequest {
@@ -36,7 +36,7 @@ fn desk(dir: &Path, desk_number: u8) -> Mutex<Desk> {
     Mutex::new(desk)
 }
 
-fn register(desk: &Mutex<Desk>, first: &str, body: u64) -> MemberView {
+pub(crate) fn register(desk: &Mutex<Desk>, first: &str, body: u64) -> MemberView {
     let details = MemberDetails {
         father_name: "علی".into(),
         birth_date: Some(JalaliDate::new(1395, 2, 14).unwrap()),
@@ -51,7 +51,7 @@ fn register(desk: &Mutex<Desk>, first: &str, body: u64) -> MemberView {
     }
 }
 
-fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
+pub(crate) fn lend(desk: &Mutex<Desk>, member: &MemberView, number: &str) -> BookStatus {
     let request = CheckOutRequest::new(member.id, [number]).confirmed();
     desk.lock().unwrap().check_out(request).unwrap().books[0].status
 }

@@ -21,4 +21,5 @@ mod pull;
 mod push;
 mod snapshot;
 mod storage;
+mod tls;
 mod transfers;

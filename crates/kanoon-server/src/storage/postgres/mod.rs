@@ -30,12 +30,14 @@ mod exceptions;
 mod ops;
 mod photos;
 mod snapshot;
+mod tls;
 
 use std::time::Duration;
 
 use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::rules::check_schema_version;
 use crate::error::AppError;
@@ -75,12 +77,42 @@ const POOL_SIZE: u32 = 8;
 /// How long a call waits for a free connection (and `open` for the first).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Manager = PostgresConnectionManager<NoTls>;
+/// The pool, of plain connections or of TLS ones as the URL asks (`tls`).
+enum Connections {
+    Plain(Pool<PostgresConnectionManager<NoTls>>),
+    Tls(Pool<PostgresConnectionManager<MakeRustlsConnect>>),
+}
+
+/// A connection of the pool, back to it when dropped.
+pub(crate) enum Connection {
+    Plain(PooledConnection<PostgresConnectionManager<NoTls>>),
+    Tls(PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>),
+}
+
+impl std::ops::Deref for Connection {
+    type Target = postgres::Client;
+
+    fn deref(&self) -> &postgres::Client {
+        match self {
+            Connection::Plain(c) => c,
+            Connection::Tls(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut postgres::Client {
+        match self {
+            Connection::Plain(c) => c,
+            Connection::Tls(c) => c,
+        }
+    }
+}
 
 pub struct PostgresStorage {
     /// Always `Some` until dropped (`Drop` takes it to close the connections
     /// off any async context).
-    pool: Option<Pool<Manager>>,
+    pool: Option<Connections>,
     epoch: u64,
     /// The key enrolment codes are hashed under (`secrets::hash_code`).
     pub(crate) code_key: String,
@@ -89,17 +121,30 @@ pub struct PostgresStorage {
 }
 
 impl PostgresStorage {
-    /// Connects to the database at `url` (`postgres://user@host:port/db`),
-    /// creating the schema or migrating it if needed.
+    /// Connects to the database at `url` (`postgres://user@host:port/db`,
+    /// over TLS when its `sslmode` asks: see `tls`), creating the schema or
+    /// migrating it if needed.
     pub fn open(url: &str) -> Result<Self, AppError> {
-        let config: postgres::Config =
-            url.parse().map_err(|e| AppError::bad_request(format!("not a PostgreSQL URL: {e}")))?;
-        let pool = Pool::builder()
-            .max_size(POOL_SIZE)
-            .min_idle(Some(1))
-            .connection_timeout(CONNECT_TIMEOUT)
-            .build(PostgresConnectionManager::new(config, NoTls))
-            .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))?;
+        let (config, connector) = tls::config_and_connector(url)?;
+        fn pool<M: r2d2_postgres::r2d2::ManageConnection>(manager: M) -> Result<Pool<M>, AppError> {
+            Pool::builder()
+                .max_size(POOL_SIZE)
+                .min_idle(Some(1))
+                .connection_timeout(CONNECT_TIMEOUT)
+                .build(manager)
+                .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))
+        }
+        let built = match &connector {
+            tls::Connector::Plain => {
+                pool(PostgresConnectionManager::new(config.clone(), NoTls)).map(Connections::Plain)
+            }
+            tls::Connector::Rustls { connect, .. } => {
+                pool(PostgresConnectionManager::new(config.clone(), connect.clone())).map(Connections::Tls)
+            }
+        };
+        // The pool says only that it timed out: one connection tried
+        // directly says why (a refused certificate, a wrong password, …).
+        let pool = built.map_err(|e| why_not_connected(&config, &connector).unwrap_or(e))?;
         let photo_quota = std::sync::atomic::AtomicU64::new(super::rules::CENTER_PHOTO_QUOTA);
         let mut storage = Self { pool: Some(pool), epoch: 0, code_key: String::new(), photo_quota };
         let mut client = storage.client()?;
@@ -123,9 +168,13 @@ impl PostgresStorage {
         self.photo_quota.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
-    pub(crate) fn client(&self) -> Result<PooledConnection<Manager>, AppError> {
-        let pool = self.pool.as_ref().ok_or_else(|| AppError::internal("the storage is closed"))?;
-        pool.get().map_err(|e| AppError::internal(format!("no PostgreSQL connection: {e}")))
+    pub(crate) fn client(&self) -> Result<Connection, AppError> {
+        let no_connection =
+            |e: r2d2_postgres::r2d2::Error| AppError::internal(format!("no PostgreSQL connection: {e}"));
+        match self.pool.as_ref().ok_or_else(|| AppError::internal("the storage is closed"))? {
+            Connections::Plain(pool) => pool.get().map(Connection::Plain).map_err(no_connection),
+            Connections::Tls(pool) => pool.get().map(Connection::Tls).map_err(no_connection),
+        }
     }
 
     /// Runs `f` on a connection of the pool (tests read tables with it).
@@ -157,6 +206,22 @@ impl Drop for PostgresStorage {
             }
         }
     }
+}
+
+/// Why a connection to `config` fails, its causes spelled out, or `None`
+/// when it does not fail now.
+fn why_not_connected(config: &postgres::Config, connector: &tls::Connector) -> Option<AppError> {
+    let error = match connector {
+        tls::Connector::Plain => config.connect(NoTls).err()?,
+        tls::Connector::Rustls { connect, .. } => config.connect(connect.clone()).err()?,
+    };
+    let mut message = format!("cannot connect to PostgreSQL: {error}");
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Some(AppError::internal(message))
 }
 
 /// Applies the migrations not yet applied, all in one transaction under
