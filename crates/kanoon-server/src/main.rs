@@ -58,6 +58,14 @@ enum Command {
         /// Connections served at once (the rest wait in the backlog).
         #[arg(long, default_value_t = kanoon_server::MAX_CONNECTIONS)]
         max_connections: usize,
+        /// Milliseconds a connection may take to send its request headers
+        /// before it is closed.
+        #[arg(long, default_value_t = kanoon_server::HEADER_READ_TIMEOUT.as_millis() as u64)]
+        header_read_timeout_ms: u64,
+        /// Most bytes of member photos one center keeps (default 1 GiB);
+        /// an upload past it is refused with `photo_quota_exceeded`.
+        #[arg(long, default_value_t = kanoon_server::CENTER_PHOTO_QUOTA)]
+        photo_quota_bytes: u64,
     },
     /// Centers of the province.
     Center {
@@ -176,7 +184,17 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { database, listen, admin_listen, tls_cert, tls_key, behind_tls_proxy, max_connections } => {
+        Command::Serve {
+            database,
+            listen,
+            admin_listen,
+            tls_cert,
+            tls_key,
+            behind_tls_proxy,
+            max_connections,
+            header_read_timeout_ms,
+            photo_quota_bytes,
+        } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(
                     kanoon_server::ServerTls::from_pem_files(&cert, &key)
@@ -191,8 +209,23 @@ fn run(command: Command) -> anyhow::Result<()> {
                      terminates TLS in front and pass --behind-tls-proxy, or listen on 127.0.0.1 (see README)."
                 );
             }
-            let storage: Arc<dyn Storage> = open(&database)?.into();
-            let limits = kanoon_server::ConnectionLimits { max_connections, ..Default::default() };
+            let storage: Arc<dyn Storage> = match database.to_str() {
+                Some(url) if is_postgres_url(url) => {
+                    let storage = PostgresStorage::open(url)?;
+                    storage.set_photo_quota(photo_quota_bytes);
+                    Arc::new(storage)
+                }
+                _ => {
+                    let storage = SqliteStorage::open(&database)?;
+                    storage.set_photo_quota(photo_quota_bytes);
+                    Arc::new(storage)
+                }
+            };
+            let limits = kanoon_server::ConnectionLimits {
+                max_connections,
+                header_read_timeout: std::time::Duration::from_millis(header_read_timeout_ms),
+                ..Default::default()
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
                 let listener = tokio::net::TcpListener::bind(listen)
@@ -266,12 +299,15 @@ fn run(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether `--database` names a PostgreSQL server rather than a SQLite file.
+fn is_postgres_url(database: &str) -> bool {
+    database.starts_with("postgres://") || database.starts_with("postgresql://")
+}
+
 /// The storage `--database` names: a PostgreSQL URL, or else a SQLite file.
 fn open(database: &Path) -> anyhow::Result<Box<dyn Storage>> {
     match database.to_str() {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(Box::new(PostgresStorage::open(url)?))
-        }
+        Some(url) if is_postgres_url(url) => Ok(Box::new(PostgresStorage::open(url)?)),
         _ => Ok(Box::new(SqliteStorage::open(database)?)),
     }
 }

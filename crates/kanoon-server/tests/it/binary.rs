@@ -33,6 +33,12 @@ pub(crate) fn free_port() -> u16 {
 }
 
 pub(crate) fn start(database: &str, port: u16) -> Running {
+    start_with_admin(database, port, 0, &[])
+}
+
+/// `serve` with the admin address (`/metrics`) on `admin_port` and more
+/// options.
+pub(crate) fn start_with_admin(database: &str, port: u16, admin_port: u16, more: &[&str]) -> Running {
     let child = Command::new(BIN)
         .args([
             "serve",
@@ -41,8 +47,9 @@ pub(crate) fn start(database: &str, port: u16) -> Running {
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--admin-listen",
-            "127.0.0.1:0",
+            &format!("127.0.0.1:{admin_port}"),
         ])
+        .args(more)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

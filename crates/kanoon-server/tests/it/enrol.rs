@@ -3,10 +3,10 @@ use kanoon_protocol::wire::EnrolResponse;
 use kanoon_server::ErrorCode;
 use uuid::Uuid;
 
-use crate::support::{Backend, TestServer, assert_error};
+use crate::support::{Backend, TestServer, assert_error, other_center_still_syncs};
 
 async fn a_code_enrols_one_device_once(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let code = server.enrol_code("1234");
     assert_eq!(code.len(), 10);
@@ -35,7 +35,7 @@ async fn a_code_enrols_one_device_once(backend: Backend) {
 }
 
 async fn a_code_typed_in_persian_digits_with_spaces_works(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("77");
     let code = server.enrol_code("۷۷");
     let persian: String = code.chars().map(|c| char::from_u32(0x06F0 + c.to_digit(10).unwrap()).unwrap()).collect();
@@ -44,7 +44,7 @@ async fn a_code_typed_in_persian_digits_with_spaces_works(backend: Backend) {
 }
 
 async fn a_desk_number_in_use_is_refused_and_the_code_stays_unused(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     server.enrol("1234", 1).await;
     let code = server.enrol_code("1234");
@@ -58,7 +58,7 @@ async fn a_desk_number_in_use_is_refused_and_the_code_stays_unused(backend: Back
 }
 
 async fn a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 3).await;
     let code = server.call(|s| s.create_reenrol_code("1234", desk.device_id)).unwrap();
@@ -70,7 +70,7 @@ async fn a_device_enrolling_again_gets_a_new_token_and_the_old_one_stops_working
 }
 
 async fn bad_enrolment_requests_are_400_and_unknown_centers_get_no_code(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let code = server.enrol_code("1234");
     assert_error(server.try_enrol(&code, Uuid::now_v7(), 0).await, 400, ErrorCode::BadRequest).await;
@@ -95,7 +95,7 @@ async fn bad_enrolment_requests_are_400_and_unknown_centers_get_no_code(backend:
 }
 
 async fn a_spare_code_does_not_take_an_enrolled_device_and_lock_the_real_desk_out(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     server.add_center("5678");
     let desk = server.enrol("1234", 1).await;
@@ -111,23 +111,27 @@ async fn a_spare_code_does_not_take_an_enrolled_device_and_lock_the_real_desk_ou
     assert!(server.call(|s| s.create_reenrol_code("1234", other.device_id)).is_err(), "not a device of 1234");
     assert_eq!(server.try_pull(Some(&desk.token), "").await.status(), 200);
     assert_eq!(server.call(|s| s.devices()).unwrap().len(), 3);
+    other_center_still_syncs(&server, &other, &[]).await;
 }
 
 async fn an_expired_code_enrols_nobody(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
+    server.add_center("5678");
+    let b = server.enrol("5678", 1).await;
     let code = server.enrol_code("1234");
     // Stored keyed: not the plain SHA-256 of ten digits anyone could undo.
     assert_eq!(server.store.enrol_codes_with_hash(&kanoon_server::hash_secret(&code)), 0);
     server.store.expire_enrol_codes();
     assert_error(server.try_enrol(&code, Uuid::now_v7(), 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
-    assert!(server.call(|s| s.devices()).unwrap().is_empty());
+    assert_eq!(server.call(|s| s.devices()).unwrap().len(), 1, "only B's desk");
+    other_center_still_syncs(&server, &b, &[]).await;
     // A fresh code works.
     assert_eq!(server.try_enrol(&server.enrol_code("1234"), Uuid::now_v7(), 1).await.status(), 200);
 }
 
 async fn a_revoked_device_is_refused_until_re_enrolled_with_a_code_made_for_it(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let other = server.enrol("1234", 2).await;
@@ -146,21 +150,30 @@ async fn a_revoked_device_is_refused_until_re_enrolled_with_a_code_made_for_it(b
     let again: EnrolResponse = server.try_enrol(&code, desk.device_id, 1).await.json().await.unwrap();
     assert_eq!(server.try_pull(Some(&again.token), "").await.status(), 200);
     assert_error(server.try_pull(Some(&desk.token), "").await, 401, ErrorCode::Unauthorized).await;
+    other_center_still_syncs(&server, &other, &[]).await;
 }
 
 async fn more_than_ten_wrong_codes_a_minute_from_one_address_are_429(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
+    server.add_center("5678");
+    let b = server.enrol("5678", 1).await;
     let code = server.enrol_code("1234");
     for i in 0..10 {
         let wrong = format!("{:010}", 1_000_000 + i);
         assert_error(server.try_enrol(&wrong, Uuid::now_v7(), 1).await, 401, ErrorCode::EnrolCodeUnknown).await;
     }
-    // The eleventh is refused before the code is looked at, a right one too.
+    // From the eleventh on — 200 tries in all — each is refused before any
+    // code is looked at, a right one too.
+    for i in 10..200 {
+        let wrong = format!("{:010}", 1_000_000 + i);
+        assert_error(server.try_enrol(&wrong, Uuid::now_v7(), 1).await, 429, ErrorCode::RateLimited).await;
+    }
     let response = server.try_enrol(&code, Uuid::now_v7(), 1).await;
     assert_eq!(response.headers()["retry-after"], "60");
     assert_error(response, 429, ErrorCode::RateLimited).await;
-    assert!(server.call(|s| s.devices()).unwrap().is_empty());
+    assert_eq!(server.call(|s| s.devices()).unwrap().len(), 1, "only B's desk");
+    other_center_still_syncs(&server, &b, &[]).await;
     // Another address is not held back: the code still works from there.
     let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build();
     let request = kanoon_protocol::wire::EnrolRequest {

@@ -7,10 +7,10 @@ use kanoon_protocol::wire::{API_PREFIX, MAX_PUSH_OPS, PushResponse};
 use kanoon_server::{BODY_LIMIT, ErrorBody, ErrorCode};
 use uuid::Uuid;
 
-use crate::support::{Backend, TestServer, assert_error, loan_op};
+use crate::support::{Backend, TestServer, a_center_still_syncs, assert_error, loan_op};
 
 async fn a_batch_over_the_op_limit_is_413_and_nothing_is_stored(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let ops: Vec<_> = (0..=MAX_PUSH_OPS as i64).map(|i| loan_op(&desk, 1000 + i)).collect();
@@ -18,19 +18,21 @@ async fn a_batch_over_the_op_limit_is_413_and_nothing_is_stored(backend: Backend
     assert_eq!(server.op_count(), 0);
     // The limit itself is fine.
     assert_eq!(server.push(&desk, &ops[..MAX_PUSH_OPS]).await.accepted.len(), MAX_PUSH_OPS);
+    a_center_still_syncs(&server).await;
 }
 
 async fn a_body_over_the_size_limit_is_413(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let body = format!(r#"{{"ops":[],"padding":"{}"}}"#, "x".repeat(BODY_LIMIT));
     assert_error(server.push_raw(Some(&desk.token), body).await, 413, ErrorCode::TooLarge).await;
     assert_eq!(server.op_count(), 0);
+    a_center_still_syncs(&server).await;
 }
 
 async fn malformed_json_and_malformed_ops_are_400_and_nothing_is_stored(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let good = serde_json::to_string(&loan_op(&desk, 1000)).unwrap();
@@ -46,10 +48,11 @@ async fn malformed_json_and_malformed_ops_are_400_and_nothing_is_stored(backend:
         assert_error(response, 400, ErrorCode::BadRequest).await;
     }
     assert_eq!(server.op_count(), 0);
+    a_center_still_syncs(&server).await;
 }
 
 async fn a_missing_or_wrong_token_is_401(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let body = serde_json::to_string(&serde_json::json!({ "ops": [loan_op(&desk, 1000)] })).unwrap();
@@ -64,10 +67,11 @@ async fn a_missing_or_wrong_token_is_401(backend: Backend) {
     let basic = server.client.get(server.api("/pull")).header("authorization", format!("Basic {}", desk.token));
     assert_error(basic.send().await.unwrap(), 401, ErrorCode::Unauthorized).await;
     assert_eq!(server.op_count(), 0);
+    a_center_still_syncs(&server).await;
 }
 
 async fn an_unknown_api_version_or_path_is_a_json_404(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let v2 = API_PREFIX.replace("v1", "v2");
@@ -78,7 +82,7 @@ async fn an_unknown_api_version_or_path_is_a_json_404(backend: Backend) {
 }
 
 async fn a_wrong_method_is_a_json_405(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     for (method, path) in
         [("GET", server.api("/push")), ("DELETE", server.api("/pull")), ("POST", server.url("/health"))]
     {
@@ -87,17 +91,18 @@ async fn a_wrong_method_is_a_json_405(backend: Backend) {
         assert_eq!(response.headers()["content-type"], "application/json");
         assert_error(response, 405, ErrorCode::MethodNotAllowed).await;
     }
+    a_center_still_syncs(&server).await;
 }
 
 async fn health_answers_ok(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     let response = server.client.get(server.url("/health")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<serde_json::Value>().await.unwrap(), serde_json::json!({ "status": "ok" }));
 }
 
 async fn an_op_of_schema_version_0_is_422_and_nothing_is_stored(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let mut old = loan_op(&desk, 1001);
@@ -111,10 +116,11 @@ async fn an_op_of_schema_version_0_is_422_and_nothing_is_stored(backend: Backend
     let mut newer = loan_op(&desk, 1002);
     newer.schema_version = kanoon_protocol::SCHEMA_VERSION + 1;
     assert_eq!(server.push(&desk, &[newer]).await.accepted.len(), 1);
+    a_center_still_syncs(&server).await;
 }
 
 async fn a_nul_in_an_entity_or_a_device_name_is_400_and_nothing_is_stored(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let mut op = loan_op(&desk, 1000);
@@ -138,10 +144,11 @@ async fn a_nul_in_an_entity_or_a_device_name_is_400_and_nothing_is_stored(backen
     }
     // The code stays usable.
     assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 2).await.status(), 200);
+    a_center_still_syncs(&server).await;
 }
 
 async fn a_malformed_enrolment_is_400_and_enrols_nobody(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let code = server.enrol_code("1234");
     for body in [
@@ -165,6 +172,7 @@ async fn a_malformed_enrolment_is_400_and_enrols_nobody(backend: Backend) {
     }
     assert!(server.call(|s| s.devices()).unwrap().is_empty());
     assert_eq!(server.try_enrol(&code, Uuid::now_v7(), 1).await.status(), 200);
+    a_center_still_syncs(&server).await;
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -174,7 +182,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 async fn gzip_bodies_are_inflated_within_the_limit(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let push_gzip = |body: Vec<u8>| {

@@ -9,17 +9,7 @@ use kanoon_server::{ErrorCode, MAX_CLOCK_AHEAD_MS};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{Backend, Desk, TestServer, loan_op, op, patch_op, title_op};
-
-/// Two centers, a desk each: the hostile one (A, 1234) and B (5678).
-async fn two_centers(backend: Backend) -> (TestServer, Desk, Desk) {
-    let server = TestServer::start(backend).await;
-    server.add_center("1234");
-    server.add_center("5678");
-    let a = server.enrol("1234", 1).await;
-    let b = server.enrol("5678", 1).await;
-    (server, a, b)
-}
+use crate::support::{Backend, loan_op, op, other_center_still_syncs, patch_op, title_op, two_centers};
 
 /// The one refusal of a push of one op: its code.
 fn refused(response: &PushResponse, op: &Op) -> ErrorCode {
@@ -28,16 +18,6 @@ fn refused(response: &PushResponse, op: &Op) -> ErrorCode {
         [RejectedOp { op_id, code: Some(code), .. }] if *op_id == op.op_id => *code,
         other => panic!("expected one refusal of {}: {other:?}", op.op_id),
     }
-}
-
-/// B's desk still pushes and pulls: a loan of its own goes through and
-/// comes back, and the refused ops are nowhere in its pull.
-async fn other_center_still_syncs(server: &TestServer, b: &Desk, refused: &[Uuid]) {
-    let loan = loan_op(b, 5000);
-    assert_eq!(server.push(b, std::slice::from_ref(&loan)).await.accepted, vec![loan.op_id]);
-    let page = server.pull(b, "").await;
-    assert!(page.ops.iter().any(|o| o.op_id == loan.op_id));
-    assert!(page.ops.iter().all(|o| !refused.contains(&o.op_id)), "a refused op reached B");
 }
 
 async fn a_center_patch_of_another_center_is_not_owner_and_not_stored(backend: Backend) {

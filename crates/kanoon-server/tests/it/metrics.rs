@@ -19,7 +19,7 @@ fn samples(text: &str) -> BTreeMap<String, f64> {
 }
 
 async fn a_scrape_after_a_push_counts_ops_requests_and_the_log(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let desk = server.enrol("1234", 1).await;
     let ops: Vec<_> = (0..3).map(|i| loan_op(&desk, 1000 + i)).collect();
@@ -65,7 +65,7 @@ async fn a_scrape_after_a_push_counts_ops_requests_and_the_log(backend: Backend)
 }
 
 async fn metrics_are_served_on_the_admin_address_only(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     assert_error(server.client.get(server.url("/metrics")).send().await.unwrap(), 404, ErrorCode::NotFound).await;
     assert_eq!(server.client.get(server.admin_url("/metrics")).send().await.unwrap().status(), 200);
     // The admin address serves nothing of the API.

@@ -44,7 +44,7 @@ async fn page(server: &TestServer, desk: &Desk, after: u64) -> PhotoPage {
 }
 
 async fn the_latest_version_of_a_photo_wins_and_only_its_center_pulls_it(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     server.add_center("5678");
     let a = server.enrol("1234", 1).await;
@@ -89,7 +89,7 @@ async fn the_latest_version_of_a_photo_wins_and_only_its_center_pulls_it(backend
 }
 
 async fn bad_uploads_are_refused_and_nothing_is_stored(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     let a = server.enrol("1234", 1).await;
     let m = Uuid::now_v7();
@@ -125,7 +125,7 @@ async fn bad_uploads_are_refused_and_nothing_is_stored(backend: Backend) {
 }
 
 async fn hostile_uploads_are_refused_or_kept_as_the_token_says(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::binary(backend).await;
     server.add_center("1234");
     server.add_center("5678");
     let a = server.enrol("1234", 1).await;
@@ -177,14 +177,11 @@ async fn hostile_uploads_are_refused_or_kept_as_the_token_says(backend: Backend)
     let later = chrono::Utc::now() + chrono::Duration::minutes(1);
     let later = photo(&b, m, &later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), b"real");
     assert_eq!(put(&server, &b, &later).await, PhotoOutcome::Stored);
+    crate::support::other_center_still_syncs(&server, &other, &[]).await;
 }
 
 async fn a_center_over_its_photo_quota_is_refused_and_the_photo_not_stored(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    match &server.store {
-        crate::support::Store::Sqlite(s) => s.set_photo_quota(100),
-        crate::support::Store::Postgres(s) => s.set_photo_quota(100),
-    }
+    let server = TestServer::binary_with(backend, &["--photo-quota-bytes", "100"]).await;
     server.add_center("1234");
     server.add_center("5678");
     let a = server.enrol("1234", 1).await;

@@ -1,6 +1,6 @@
 //! The server as a process on the internet's edge: a client that never
-//! finishes its headers is cut off, connections are capped, and shutdown
-//! does not wait for idle clients.
+//! finishes its headers is cut off and connections are capped (the real
+//! binary), and shutdown does not wait for idle clients.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use crate::support::{Backend, TestDatabase};
+use crate::support::{Backend, TestDatabase, TestServer, other_center_still_syncs};
 
 /// A server over a fresh database with these limits; its address, the
 /// switch that stops it and its task.
@@ -46,11 +46,19 @@ async fn health(client: &reqwest::Client, addr: &str) -> u16 {
     client.get(format!("http://{addr}/health")).send().await.unwrap().status().as_u16()
 }
 
+/// The binary's address as `host:port`.
+fn addr_of(server: &TestServer) -> String {
+    server.base.trim_start_matches("http://").to_owned()
+}
+
 async fn headers_never_finished_are_cut_off_and_others_are_served(backend: Backend) {
-    let limits = ConnectionLimits { header_read_timeout: Duration::from_millis(500), ..Default::default() };
-    let (addr, _stop, _task, _db) = serve(backend, limits).await;
+    let server = TestServer::binary_with(backend, &["--header-read-timeout-ms", "500"]).await;
+    server.add_center("5678");
+    let b = server.enrol("5678", 1).await;
+    let addr = addr_of(&server);
+    // 300 such connections once took every file the server could open.
     let mut slow = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..300 {
         let mut s = TcpStream::connect(&addr).await.unwrap();
         s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
         slow.push(s);
@@ -62,12 +70,15 @@ async fn headers_never_finished_are_cut_off_and_others_are_served(backend: Backe
         assert!(closed_within(s, Duration::from_secs(5)).await, "a slow client was not cut off");
     }
     assert!(started.elapsed() < Duration::from_secs(5));
+    other_center_still_syncs(&server, &b, &[]).await;
 }
 
 async fn connections_over_the_cap_wait_and_are_served_when_a_slot_frees(backend: Backend) {
-    let limits =
-        ConnectionLimits { header_read_timeout: Duration::from_millis(800), max_connections: 2, ..Default::default() };
-    let (addr, _stop, _task, _db) = serve(backend, limits).await;
+    let options = ["--max-connections", "2", "--header-read-timeout-ms", "800"];
+    let server = TestServer::binary_with(backend, &options).await;
+    let addr = addr_of(&server);
+    // The start's health checks are done with: let their connections go.
+    tokio::time::sleep(Duration::from_millis(900)).await;
     // Two silent clients take both slots.
     let _silent = [TcpStream::connect(&addr).await.unwrap(), TcpStream::connect(&addr).await.unwrap()];
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -76,6 +87,10 @@ async fn connections_over_the_cap_wait_and_are_served_when_a_slot_frees(backend:
     assert_eq!(health(&client, &addr).await, 200);
     // Served only once the header timeout freed a slot.
     assert!(started.elapsed() >= Duration::from_millis(500), "{:?}", started.elapsed());
+    drop(client);
+    server.add_center("5678");
+    let b = server.enrol("5678", 1).await;
+    other_center_still_syncs(&server, &b, &[]).await;
 }
 
 async fn shutdown_does_not_wait_for_idle_clients(backend: Backend) {

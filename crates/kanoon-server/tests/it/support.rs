@@ -177,6 +177,8 @@ pub struct TestServer {
     pub store: Store,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
+    /// The real `kanoon-server serve` process, when started as one.
+    process: Option<crate::binary::Running>,
     // Last: the database goes once the storage is closed.
     _db: TestDatabase,
 }
@@ -186,6 +188,8 @@ impl Drop for TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Killed (and waited for) before the database is dropped.
+        self.process.take();
     }
 }
 
@@ -211,7 +215,45 @@ impl TestServer {
         tokio::spawn(kanoon_server::serve_with_admin(listener, Some(admin), storage.clone(), limits, async {
             let _ = stopped.await;
         }));
-        TestServer { base, admin_base, storage, store, client: reqwest::Client::new(), stop: Some(stop), _db: db }
+        TestServer {
+            base,
+            admin_base,
+            storage,
+            store,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            process: None,
+            _db: db,
+        }
+    }
+
+    /// The real binary, `kanoon-server serve`, as a process of its own on
+    /// loopback over a fresh database; the test reads and administers the
+    /// same database beside it, as the admin commands do.
+    pub async fn binary(backend: Backend) -> TestServer {
+        Self::binary_with(backend, &[]).await
+    }
+
+    /// `binary` with more `serve` options.
+    pub async fn binary_with(backend: Backend, options: &[&str]) -> TestServer {
+        let db = TestDatabase::create(backend);
+        let store = db.open();
+        let storage = store.storage();
+        let (port, admin_port) = (crate::binary::free_port(), crate::binary::free_port());
+        let mut process = crate::binary::start_with_admin(&db.arg(), port, admin_port, options);
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        crate::binary::wait_healthy(&client, &base, &mut process).await;
+        TestServer {
+            base,
+            admin_base: format!("http://127.0.0.1:{admin_port}"),
+            storage,
+            store,
+            client,
+            stop: None,
+            process: Some(process),
+            _db: db,
+        }
     }
 
     /// Runs a storage call as the HTTP layer does, off the async runtime.
@@ -320,6 +362,34 @@ impl TestServer {
     pub fn stored_op_json(&self, op_id: Uuid) -> String {
         self.store.stored_op_json(op_id)
     }
+}
+
+/// Two centers, a desk each: the hostile one (A, 1234) and B (5678).
+pub async fn two_centers(backend: Backend) -> (TestServer, Desk, Desk) {
+    let server = TestServer::binary(backend).await;
+    server.add_center("1234");
+    server.add_center("5678");
+    let a = server.enrol("1234", 1).await;
+    let b = server.enrol("5678", 1).await;
+    (server, a, b)
+}
+
+/// B's desk still pushes and pulls: a loan of its own goes through and
+/// comes back, and the refused ops are nowhere in its pull.
+pub async fn other_center_still_syncs(server: &TestServer, b: &Desk, refused: &[Uuid]) {
+    let loan = loan_op(b, 5000);
+    assert_eq!(server.push(b, std::slice::from_ref(&loan)).await.accepted, vec![loan.op_id]);
+    let page = server.pull(b, "").await;
+    assert!(page.ops.iter().any(|o| o.op_id == loan.op_id));
+    assert!(page.ops.iter().all(|o| !refused.contains(&o.op_id)), "a refused op reached B");
+}
+
+/// A desk of another center (5678, registered here) pushes and pulls
+/// after a probe.
+pub async fn a_center_still_syncs(server: &TestServer) {
+    server.add_center("5678");
+    let b = server.enrol("5678", 1).await;
+    other_center_still_syncs(server, &b, &[]).await;
 }
 
 /// Asserts the status and the error code of an error response.
