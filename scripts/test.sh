@@ -16,6 +16,21 @@ fi
 # when it compiles (so before `cargo test --workspace`).
 bash scripts/setup-desktop.sh
 
+# The network-fault test (crates/kanoon-server/tests/it/netfaults.rs) puts
+# desks and the server in network namespaces with nftables rules: iproute2
+# and nftables, as root. As root the test must run (KANOON_NETNS_TESTS=1);
+# elsewhere it says it was skipped.
+if [ "$(id -u)" = 0 ]; then
+    missing=()
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v nft >/dev/null || missing+=(nftables)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    export KANOON_NETNS_TESTS=1
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

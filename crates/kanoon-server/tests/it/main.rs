@@ -13,6 +13,7 @@ mod faults;
 mod hostile;
 mod hostile_desk;
 mod metrics;
+mod netfaults;
 mod openapi;
 mod photos;
 mod postgres_only;

@@ -33,20 +33,25 @@ pub(crate) struct Pki {
 }
 
 pub(crate) fn pki() -> Pki {
+    pki_for(&["127.0.0.1", "localhost"])
+}
+
+/// `pki` with a server certificate for these names and addresses.
+pub(crate) fn pki_for(names: &[&str]) -> Pki {
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name.push(DnType::CommonName, "Kanoon test province CA");
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
     let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+    let cert = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
         .unwrap()
         .signed_by(&key, &*ca)
         .unwrap();
     Pki { ca: ca.pem(), cert: cert.pem(), key: key.serialize_pem() }
 }
 
-fn write(dir: &Path, name: &str, contents: &str) -> String {
+pub(crate) fn write(dir: &Path, name: &str, contents: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path.to_str().unwrap().to_owned()
