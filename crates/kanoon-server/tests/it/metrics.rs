@@ -71,6 +71,7 @@ async fn metrics_are_served_on_the_admin_address_only(backend: Backend) {
     // The admin address serves nothing of the API.
     let push = server.client.post(server.admin_url("/sync/v1/push")).body("{}").send().await.unwrap();
     assert_error(push, 404, ErrorCode::NotFound).await;
+    crate::support::a_center_still_syncs(&server).await;
 }
 
 backend_tests!(a_scrape_after_a_push_counts_ops_requests_and_the_log, metrics_are_served_on_the_admin_address_only);
