@@ -32,6 +32,9 @@ pub struct SyncStatus {
     pub waiting: i64,
     /// Sync problems not yet resolved.
     pub open_exceptions: usize,
+    /// In Persian, while the last push showed this PC's clock ahead of the
+    /// server's (circulation is refused until it is fixed and synced).
+    pub clock_warning: Option<String>,
 }
 
 /// What the last successful round moved.
@@ -86,6 +89,7 @@ impl SyncState {
             last_report: last.report.clone(),
             waiting: if desk.identity().is_some() { desk.outbox_len()? } else { 0 },
             open_exceptions: desk.sync_exceptions()?.iter().filter(|e| !e.resolved).count(),
+            clock_warning: desk.clock_warning(),
         })
     }
 

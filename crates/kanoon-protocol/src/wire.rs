@@ -131,6 +131,10 @@ pub struct PushResponse {
     pub duplicates: Vec<Uuid>,
     /// Refused for their content; shown to staff, never retried as is.
     pub rejected: Vec<RejectedOp>,
+    /// The server's clock when it answered (ms since the epoch): how a desk
+    /// learns its own clock is ahead. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

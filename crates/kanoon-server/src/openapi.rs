@@ -163,6 +163,11 @@ pub struct PushResponse {
     pub duplicates: Vec<Uuid>,
     /// Refused for their content; never retried as is.
     pub rejected: Vec<RejectedOp>,
+    /// The server's clock when it answered, in ms since the epoch: a desk
+    /// whose clock is more than 5 minutes past it stops recording
+    /// circulation and warns until its clock is fixed. Absent from older servers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_time_ms: Option<i64>,
 }
 
 #[derive(ToSchema, serde::Serialize)]

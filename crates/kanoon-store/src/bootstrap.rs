@@ -86,6 +86,7 @@ impl Desk {
         }
         applying.set_aside_unreadable(unreadable)?;
         let (clock, report) = applying.finish(cursor, |tx| {
+            set_meta(tx, crate::sync::apply::BOOTSTRAPPED, "1")?;
             continue_member_counter(tx, &identity.center.code, identity.center.id, identity.desk_number)
         })?;
         self.set_hlc_clock(clock);

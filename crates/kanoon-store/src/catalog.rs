@@ -391,7 +391,7 @@ impl Desk {
         if to.id == from {
             return Err(StoreError::InvalidInput("مرکز مقصد همین مرکز است.".into()));
         }
-        self.check_clock()?;
+        self.check_circulation_clock()?;
         self.write(|w| {
             w.event(Uuid::now_v7(), Event::Transfer { copy_id, from_center: from, to_center: to.id })?;
             rows::copy::set_center(&w.tx, copy_id, to.id)

@@ -30,6 +30,15 @@ pub(crate) use crate::write::Write;
 /// circulation is refused (small corrections by time sync are normal).
 const CLOCK_TOLERANCE: Duration = Duration::minutes(5);
 
+/// How far ahead of the provincial server's clock this desk's clock may be
+/// before circulation is refused: the server refuses ops stamped further
+/// ahead (`clock_ahead`), so they would wait in the outbox.
+pub const MAX_AHEAD_OF_SERVER_MS: i64 = 5 * 60 * 1000;
+
+/// The meta key set while the last push showed this desk's clock ahead of
+/// the server's by more than `MAX_AHEAD_OF_SERVER_MS`.
+const CLOCK_AHEAD_KEY: &str = "clock_ahead_of_server";
+
 pub struct Desk {
     pub(crate) conn: Connection,
     path: Option<PathBuf>,
@@ -39,6 +48,10 @@ pub struct Desk {
     hlc: HlcClock,
     /// Latest time this database has seen (circulation refuses earlier).
     clock_high_water: Option<DateTime<Utc>>,
+    /// The last push showed this desk's clock ahead of the server's
+    /// (meta `clock_ahead_of_server`): circulation is refused until a later
+    /// push shows it fixed.
+    clock_ahead_of_server: bool,
     /// Policy and age groups, read once: the loan path needs them on every
     /// scan. Dropped by every write that changes settings.
     reference: RefCell<Option<Arc<Reference>>>,
@@ -78,6 +91,7 @@ impl Desk {
             staff: None,
             hlc: HlcClock::default(),
             clock_high_water: None,
+            clock_ahead_of_server: false,
             reference: RefCell::new(None),
             waiting: Cell::new(None),
             _checkpointer: None,
@@ -137,6 +151,7 @@ impl Desk {
             .flatten()
             .filter_map(|t| DateTime::parse_from_rfc3339(&t).ok().map(|t| t.with_timezone(&Utc)))
             .max();
+        self.clock_ahead_of_server = meta(CLOCK_AHEAD_KEY)?.is_some();
         let (Some(device), Some(center_id), Some(desk_number)) =
             (meta("device_id")?, meta("center_id")?, meta("desk_number")?)
         else {
@@ -218,6 +233,49 @@ impl Desk {
             });
         }
         Ok(now)
+    }
+
+    /// `check_clock`, and refuses while the last push showed this desk's
+    /// clock ahead of the server's: every write of a loan, return, renewal,
+    /// call, void or transfer (its ops would wait for the server's clock,
+    /// its dates would be wrong).
+    pub(crate) fn check_circulation_clock(&self) -> Result<DateTime<Utc>> {
+        let now = self.check_clock()?;
+        if self.clock_ahead_of_server {
+            return Err(StoreError::ClockAhead);
+        }
+        Ok(now)
+    }
+
+    /// What a push told about this desk's clock: `server_time_ms`, the
+    /// server's clock when it answered (None from a server too old to
+    /// send it), and whether it held an op as stamped too far ahead of it
+    /// (`clock_ahead`). The desk is ahead when its clock is more than
+    /// `MAX_AHEAD_OF_SERVER_MS` past the server's; a held op says so only
+    /// when the server sent no time (with a time, a clock already fixed
+    /// may still have ops stamped before the fix waiting: those go once
+    /// the server's clock passes them, and need not stop circulation).
+    pub fn note_server_clock(&mut self, server_time_ms: Option<i64>, held: bool) -> Result<()> {
+        let ahead = match server_time_ms {
+            Some(server) => self.now().timestamp_millis() > server.saturating_add(MAX_AHEAD_OF_SERVER_MS),
+            None => held,
+        };
+        if ahead == self.clock_ahead_of_server {
+            return Ok(());
+        }
+        if ahead {
+            crate::sql::set_meta(&self.conn, CLOCK_AHEAD_KEY, "1")?;
+        } else {
+            crate::sql::run(&self.conn, "DELETE FROM meta WHERE key = ?1", [CLOCK_AHEAD_KEY])?;
+        }
+        self.clock_ahead_of_server = ahead;
+        Ok(())
+    }
+
+    /// The warning staff see while this desk's clock is ahead of the
+    /// server's (circulation is refused until it is fixed and synced).
+    pub fn clock_warning(&self) -> Option<String> {
+        self.clock_ahead_of_server.then(|| StoreError::ClockAhead.to_string())
     }
 
     pub fn policy(&self) -> Result<Policy> {

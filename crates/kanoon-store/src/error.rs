@@ -16,6 +16,8 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     ClockBehind,
+    /// This PC's clock is ahead of the provincial server's.
+    ClockAhead,
     NotSetUp,
     NotSignedIn,
     Forbidden,
@@ -50,6 +52,11 @@ pub enum StoreError {
          تاریخ و ساعت ویندوز را درست کنید و دوباره تلاش کنید. تا آن وقت امانت و بازگشت ثبت نمی‌شود."
     )]
     ClockBehind { now: String, seen: String },
+    #[error(
+        "ساعت این رایانه از ساعت سرور استان جلوتر است؛ تاریخ و ساعت را در تنظیمات ویندوز درست کنید و دوباره \
+         همگام‌سازی کنید. تا آن وقت امانت، بازگشت، تمدید و انتقال ثبت نمی‌شود."
+    )]
+    ClockAhead,
     #[error("این میز هنوز راه‌اندازی نشده است؛ ابتدا کد و نام مرکز و شماره میز را وارد کنید.")]
     NotSetUp,
     #[error("ابتدا با نام کاربری خود وارد شوید.")]
@@ -85,6 +92,7 @@ impl StoreError {
             StoreError::NotFound(_) => ErrorCode::NotFound,
             StoreError::Conflict(_) => ErrorCode::Conflict,
             StoreError::ClockBehind { .. } => ErrorCode::ClockBehind,
+            StoreError::ClockAhead => ErrorCode::ClockAhead,
             StoreError::NotSetUp => ErrorCode::NotSetUp,
             StoreError::NotSignedIn => ErrorCode::NotSignedIn,
             StoreError::Forbidden(_) => ErrorCode::Forbidden,

@@ -16,6 +16,10 @@ use crate::identity::DeskIdentity;
 use crate::rows::{FieldClocks, FieldStamp, Record};
 use crate::sql::{run, timestamp};
 
+/// The field of an event op's data that carries when it happened (older
+/// ops lack it: their HLC's wall time stands in).
+pub(crate) const EVENT_AT: &str = "at";
+
 /// One use case's transaction. Every record change and event goes through
 /// `event` or `patch`, which append exactly one op each.
 pub(crate) struct Write<'c> {
@@ -77,7 +81,12 @@ impl Write<'_> {
             | Event::Renewal { .. }
             | Event::Transfer { .. } => EntityKind::CIRCULATION,
         };
-        let data = serde_json::to_value(&event)?;
+        let mut data = serde_json::to_value(&event)?;
+        // The time it happened travels with it (`data.at`): every desk
+        // shows the writer's time, not its own receipt's or the clock's.
+        if let Some(fields) = data.as_object_mut() {
+            fields.insert(EVENT_AT.to_owned(), serde_json::Value::String(timestamp(self.now)));
+        }
         let (_, hlc) = self.push_op(entity, id, OpBody::Event { kind: event.kind().to_owned(), data: data.clone() })?;
         let record = EventRecord { id, hlc, device_id: self.identity.device_id, at: self.now, event };
         crate::rows::event::insert_event(&self.tx, &record, self.staff_id, &data)?;
@@ -102,6 +111,15 @@ impl Write<'_> {
             })
             .collect::<BTreeMap<_, _>>();
         let bases: Vec<(String, Option<FieldVersion>)> = fields.iter().map(|(n, c)| (n.clone(), c.base)).collect();
+        // Stamped strictly after every version it replaces: a desk whose
+        // clock is behind a value it saw (one written on a desk whose clock
+        // ran ahead) would otherwise write an edit that loses to that value
+        // on every other desk while it keeps its own.
+        if let Some(latest) = bases.iter().filter_map(|(_, b)| b.map(|v| v.hlc)).max()
+            && latest > self.hlc.last
+        {
+            self.hlc.last = latest;
+        }
         let (_, hlc) = self.push_op(entity, entity_id, OpBody::Patch { fields })?;
         let mut stamps = old.clone();
         for (name, base) in bases {

@@ -234,11 +234,13 @@ pub struct RoundReport {
 pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundReport> {
     let token = lock(desk)?.sync_settings()?.ok_or(SyncError::NotEnrolled)?.token;
     let mut report = RoundReport::default();
+    let mut pushed_any = false;
     loop {
         let ops = lock(desk)?.ops_to_push(MAX_PUSH_OPS)?;
         if ops.is_empty() {
             break;
         }
+        pushed_any = true;
         let answer = client.push(&token, ops).await?;
         let mut d = lock(desk)?;
         let stored: Vec<_> = answer.accepted.iter().chain(&answer.duplicates).copied().collect();
@@ -247,6 +249,9 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         // and goes again in a later round; the others refused are set aside.
         let (held, refused): (Vec<_>, Vec<_>) = answer.rejected.into_iter().partition(RejectedOp::is_held);
         d.set_aside(&refused)?;
+        // Whether this desk's clock is ahead of the server's: while it is,
+        // the desk warns and records no circulation.
+        d.note_server_clock(answer.server_time_ms, !held.is_empty())?;
         report.pushed += stored.len();
         report.rejected += refused.len();
         report.held = held.len();
@@ -254,6 +259,12 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
             // Only held ops wait at the head of the outbox: on with the pull.
             break;
         }
+    }
+    if !pushed_any && lock(desk)?.clock_warning().is_some() {
+        // A desk whose clock was ahead records nothing to push: an empty
+        // push asks the server's time, so a fixed clock is seen.
+        let answer = client.push(&token, Vec::new()).await?;
+        lock(desk)?.note_server_clock(answer.server_time_ms, false)?;
     }
     if lock(desk)?.never_pulled()? {
         match bootstrap(desk, client).await {
@@ -271,9 +282,15 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         let page = client.pull(&token, cursor, PULL_PAGE).await?;
         report.pulled += page.ops.len();
         report.pulled += page.unreadable.len();
-        let applied = lock(desk)?.apply_pulled_page(&page.ops, &page.unreadable, page.cursor)?;
+        let (applied, rewound) = {
+            let mut d = lock(desk)?;
+            let applied = d.apply_pulled_page(&page.ops, &page.unreadable, page.cursor)?;
+            // A desk started from a snapshot pulls the whole log once more
+            // when a void names history it lacks: on until caught up.
+            (applied, d.sync_cursor()? != Some(page.cursor))
+        };
         add(&mut report.applied, &applied);
-        if !page.more {
+        if !page.more && !rewound {
             break;
         }
     }

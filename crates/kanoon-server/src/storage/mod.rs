@@ -48,16 +48,16 @@ macro_rules! storage_from_modules {
                 enrolment::device_for_token(self, token)
             }
 
-            fn push(
+            fn push_at(
                 &self,
                 center_id: uuid::Uuid,
                 device_id: uuid::Uuid,
                 ops: &[$crate::storage::IncomingOp],
+                now_ms: i64,
             ) -> Result<kanoon_protocol::wire::PushResponse, AppError> {
                 $crate::storage::rules::check_push(center_id, device_id, ops)?;
                 let creators = ops::title_creators(self, &$crate::storage::rules::title_ids(ops))?;
                 let copies = ops::copy_facts(self, &$crate::storage::rules::copy_refs(ops))?;
-                let now_ms = $crate::clock::now_ms();
                 let (ops, refused) = $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators, &copies);
                 let mut response = if ops.is_empty() {
                     kanoon_protocol::wire::PushResponse::default()
@@ -65,6 +65,7 @@ macro_rules! storage_from_modules {
                     ops::push(self, center_id, device_id, &ops)?
                 };
                 response.rejected.extend(refused);
+                response.server_time_ms = Some(now_ms);
                 Ok(response)
             }
 
@@ -289,7 +290,19 @@ pub trait Storage: Send + Sync {
     /// An op that changes another center's record, is out of bounds or is
     /// stamped ahead of the server's clock is rejected with its code
     /// (`rules::screen_ops`), the rest stored.
-    fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError>;
+    fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError> {
+        self.push_at(center_id, device_id, ops, crate::clock::now_ms())
+    }
+
+    /// `push` judged against the server's clock reading `now_ms` (the
+    /// simulation plays the server's clock as its true time).
+    fn push_at(
+        &self,
+        center_id: Uuid,
+        device_id: Uuid,
+        ops: &[IncomingOp],
+        now_ms: i64,
+    ) -> Result<PushResponse, AppError>;
 
     /// The ops after `after` that a desk of `center_id` pulls (its center's,
     /// the province-wide ones and those shared with it: the record and

@@ -38,7 +38,7 @@ impl Storage for Faulty {
     fn device_for_token(&self, _: &str) -> Result<Option<DeviceAuth>, AppError> {
         Ok(Some(DeviceAuth { device_id: Uuid::nil(), center_id: Uuid::nil() }))
     }
-    fn push(&self, _: Uuid, _: Uuid, _: &[IncomingOp]) -> Result<PushResponse, AppError> {
+    fn push_at(&self, _: Uuid, _: Uuid, _: &[IncomingOp], _: i64) -> Result<PushResponse, AppError> {
         Err(AppError::internal(SECRET))
     }
     fn pull(&self, _: Uuid, _: Cursor, _: usize) -> Result<PullResponse, AppError> {

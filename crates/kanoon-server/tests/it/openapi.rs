@@ -165,7 +165,7 @@ fn the_schemas_have_the_fields_of_the_wire_types() {
     let enrolled = EnrolResponse { token: "t".into(), center_id: Uuid::now_v7(), center_code: "1".into() };
     assert_same_fields(&doc, "EnrolResponse", &enrolled);
     assert_same_fields(&doc, "PushRequest", &PushRequest { ops: vec![] });
-    assert_same_fields(&doc, "PushResponse", &PushResponse::default());
+    assert_same_fields(&doc, "PushResponse", &PushResponse { server_time_ms: Some(1), ..Default::default() });
     assert_same_fields(&doc, "RejectedOp", &RejectedOp::new(Uuid::now_v7(), ErrorCode::NotOwner, "r"));
     let page = PullResponse { ops: vec![], cursor: Cursor { epoch: 1, seq: 2 }, more: false };
     assert_same_fields(&doc, "PullResponse", &page);

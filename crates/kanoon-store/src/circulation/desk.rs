@@ -21,7 +21,7 @@ impl Desk {
     /// was not lent.
     pub fn check_out(&mut self, req: CheckOutRequest) -> Result<CheckOutResult> {
         let staff = self.require(Permission::LoanDesk)?.clone();
-        self.check_clock()?;
+        self.check_circulation_clock()?;
         let member = self.member(req.member_id)?;
         if member.merged_into.is_some() {
             return Err(StoreError::Conflict(
@@ -141,7 +141,7 @@ impl Desk {
     /// reports lateness. Nothing is written if the copy is not on loan.
     pub fn check_in(&mut self, registration_number: &str) -> Result<CheckInResult> {
         self.require(Permission::LoanDesk)?;
-        self.check_clock()?;
+        self.check_circulation_clock()?;
         let number = normalize_registration_number(registration_number);
         let center = self.id()?.center.id;
         let found = self
@@ -197,7 +197,7 @@ impl Desk {
     /// (synced like every event; it changes no loan).
     pub fn record_reminder_call(&mut self, member_id: Uuid, note: &str) -> Result<()> {
         self.require(Permission::LoanDesk)?;
-        self.check_clock()?;
+        self.check_circulation_clock()?;
         let note = text::clean_text(note);
         if note.is_empty() {
             return Err(StoreError::InvalidInput(
@@ -226,7 +226,7 @@ impl Desk {
     /// policy's number of renewals.
     pub fn renew_loan(&mut self, loan_id: Uuid) -> Result<LoanView> {
         self.require(Permission::LoanDesk)?;
-        self.check_clock()?;
+        self.check_circulation_clock()?;
         let (member_id, renewals, current_due): (String, u32, String) = self
             .conn
             .query_row(
@@ -272,7 +272,7 @@ impl Desk {
     /// a correcting event; both events stay in the log.
     pub fn void_event(&mut self, event_id: Uuid, reason: &str) -> Result<()> {
         self.require(Permission::VoidRecords)?;
-        self.check_clock()?;
+        self.check_circulation_clock()?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(StoreError::InvalidInput("دلیل ابطال را بنویسید.".into()));

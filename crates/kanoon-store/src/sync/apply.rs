@@ -64,6 +64,9 @@ impl Desk {
         let (now, clock) = (self.now(), self.hlc_clock());
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applying = Applying::new(tx, device, center, now, clock);
+        // Ops held for a clock far ahead whose time has come apply before
+        // the page, which may build on them (a return of a held loan).
+        applying.retry_waiting()?;
         for op in ops {
             applying.receive(op)?;
         }
@@ -121,11 +124,23 @@ pub(crate) struct Applying<'c> {
     clock: HlcClock,
     clock_before: Hlc,
     report: ApplyReport,
+    /// A void applied whose target this desk does not have (a snapshot
+    /// left it out): the history is pulled again once (`finish`).
+    void_target_missing: bool,
 }
 
 impl<'c> Applying<'c> {
     pub fn new(tx: Transaction<'c>, device: Uuid, center: Uuid, now: DateTime<Utc>, clock: HlcClock) -> Self {
-        Applying { tx, device, center, now, clock, clock_before: clock.last, report: ApplyReport::default() }
+        Applying {
+            tx,
+            device,
+            center,
+            now,
+            clock,
+            clock_before: clock.last,
+            report: ApplyReport::default(),
+            void_target_missing: false,
+        }
     }
 
     /// Applies one op (once: one already received is counted a duplicate).
@@ -145,7 +160,12 @@ impl<'c> Applying<'c> {
             return Ok(());
         }
         let mut found = Vec::new();
-        if !self.clock.observe(op.hlc, self.now.timestamp_millis(), MAX_CLOCK_AHEAD_MS) {
+        // An op stamped far ahead of this desk's clock is held: flagged,
+        // kept unapplied, and applied once this desk's clock is within the
+        // bound of it (`retry_waiting`), so a wrong clock elsewhere never
+        // wins a merge it should not.
+        let held = !self.clock.observe(op.hlc, self.now.timestamp_millis(), MAX_CLOCK_AHEAD_MS);
+        if held {
             found.push(Finding::about_op(
                 codes::CLOCK_FAR_OFF,
                 op.op_id,
@@ -158,8 +178,12 @@ impl<'c> Applying<'c> {
                 false
             }
             Owner::NotYet => false,
+            Owner::Yes if held => false,
             Owner::Yes => try_apply(&mut self.tx, op, &mut found)?,
         };
+        if applied && void_of_missing_event(&self.tx, op)? {
+            self.void_target_missing = true;
+        }
         run(
             &self.tx,
             "INSERT INTO inbox (op_id, entity, entity_id, op, received_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -205,7 +229,7 @@ impl<'c> Applying<'c> {
     /// nothing more. Only kinds this version applies are retried: the
     /// others (staff, settings) are kept for a later version and would
     /// otherwise be parsed again after every page, forever.
-    fn retry_waiting(&mut self) -> Result<()> {
+    pub fn retry_waiting(&mut self) -> Result<()> {
         loop {
             let waiting: Vec<(String, String)> = {
                 let mut stmt = self.tx.prepare_cached(
@@ -217,6 +241,10 @@ impl<'c> Applying<'c> {
             let mut progress = false;
             for (op_id, json) in waiting {
                 let op: Op = serde_json::from_str(&json)?;
+                // Held for a clock still too far ahead of this desk's.
+                if op.hlc.wall_ms > self.now.timestamp_millis().saturating_add(MAX_CLOCK_AHEAD_MS) {
+                    continue;
+                }
                 let mut found = Vec::new();
                 // Set aside (recorded when it arrived), or still waiting for
                 // the transfer that brings its copy here.
@@ -224,6 +252,10 @@ impl<'c> Applying<'c> {
                     continue;
                 }
                 if try_apply(&mut self.tx, &op, &mut found)? {
+                    self.clock.observe(op.hlc, self.now.timestamp_millis(), MAX_CLOCK_AHEAD_MS);
+                    if void_of_missing_event(&self.tx, &op)? {
+                        self.void_target_missing = true;
+                    }
                     run(&self.tx, "UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
                     self.record(found)?;
                     self.report.applied += 1;
@@ -248,6 +280,14 @@ impl<'c> Applying<'c> {
         last: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<(HlcClock, ApplyReport)> {
         self.retry_waiting()?;
+        let cursor = if self.void_target_missing && rewind_once(&self.tx)? {
+            // The snapshot this desk started from left out history a void
+            // names: the whole log once more (what is here counts as a
+            // duplicate), so the voided event arrives and the void applies.
+            Cursor { epoch: cursor.epoch, seq: 0 }
+        } else {
+            cursor
+        };
         set_meta(&self.tx, "sync_cursor", &cursor.to_string())?;
         if self.clock.last > self.clock_before {
             set_meta(&self.tx, "hlc_last", &self.clock.last.to_sortable())?;
@@ -256,6 +296,34 @@ impl<'c> Applying<'c> {
         self.tx.commit()?;
         Ok((self.clock, self.report))
     }
+}
+
+/// Set (by `bootstrap`) on a desk that started from a snapshot.
+pub(crate) const BOOTSTRAPPED: &str = "bootstrapped_from_snapshot";
+/// Set once a bootstrapped desk pulled the whole log again.
+const HISTORY_REWOUND: &str = "history_rewound";
+
+/// Whether this page's cursor goes back to the log's start: on a desk that
+/// started from a snapshot, once (recorded).
+fn rewind_once(tx: &Connection) -> Result<bool> {
+    let meta = |key: &str| -> Result<bool> {
+        Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM meta WHERE key = ?1)", [key], |r| r.get(0))?)
+    };
+    if !meta(BOOTSTRAPPED)? || meta(HISTORY_REWOUND)? {
+        return Ok(false);
+    }
+    set_meta(tx, HISTORY_REWOUND, "1")?;
+    Ok(true)
+}
+
+/// A void event whose target is not in this desk's log.
+fn void_of_missing_event(tx: &Connection, op: &Op) -> Result<bool> {
+    let OpBody::Event { kind, data } = &op.body else { return Ok(false) };
+    if kind != "void" {
+        return Ok(false);
+    }
+    let Ok(Event::Void { target, .. }) = serde_json::from_value::<Event>(data.clone()) else { return Ok(false) };
+    Ok(!exists(tx, "events", target)?)
 }
 
 /// Whether a pulled op may change this desk.
@@ -341,7 +409,11 @@ fn travelling(tx: &Connection, op: &Op, center: Uuid) -> Result<Option<Travel>> 
         },
         _ => return Ok(None),
     };
-    let named = centers_named(tx, copy, op.op_id)?;
+    // A transfer is judged against the transfers stamped no later than it
+    // (whatever arrived first, every desk judges it alike); other ops
+    // against every transfer known.
+    let until = transfer.map(|_| op.hlc);
+    let named = centers_named(tx, copy, op.op_id, until)?;
     if let Some(to) = transfer {
         // Once transfers of the copy are known, only a center they name
         // sends it on.
@@ -375,6 +447,7 @@ fn transfer_of(tx: &Connection, event: Uuid) -> Result<Option<Uuid>> {
 /// A transfer in the inbox, not applied yet.
 struct WaitingTransfer {
     op_id: Uuid,
+    hlc: Hlc,
     event: Uuid,
     copy: Uuid,
     from: Uuid,
@@ -401,6 +474,7 @@ fn waiting_transfers(tx: &Connection) -> Result<Vec<WaitingTransfer>> {
         {
             out.push(WaitingTransfer {
                 op_id: op.op_id,
+                hlc: op.hlc,
                 event: op.entity_id,
                 copy: copy_id,
                 from: from_center,
@@ -412,21 +486,28 @@ fn waiting_transfers(tx: &Connection) -> Result<Vec<WaitingTransfer>> {
 }
 
 /// The centers a copy's transfers known here name (applied or waiting;
-/// the op `except` left out).
-fn centers_named(tx: &Connection, copy: Uuid, except: Uuid) -> Result<std::collections::BTreeSet<Uuid>> {
+/// the op `except` left out; with `until`, only those stamped no later).
+fn centers_named(
+    tx: &Connection,
+    copy: Uuid,
+    except: Uuid,
+    until: Option<Hlc>,
+) -> Result<std::collections::BTreeSet<Uuid>> {
     let mut named = std::collections::BTreeSet::new();
     let mut stmt = tx.prepare_cached(
         "SELECT json_extract(data, '$.from_center'), json_extract(data, '$.to_center') FROM events
-         WHERE copy_id = ?1 AND kind = 'transfer'",
+         WHERE copy_id = ?1 AND kind = 'transfer' AND hlc <= ?2",
     )?;
-    let rows = stmt.query_map([copy.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let until_text = until.map_or_else(|| "~".to_owned(), |h| h.to_sortable());
+    let rows =
+        stmt.query_map([copy.to_string(), until_text], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (from, to) = row?;
         named.insert(crate::sql::parse_uuid(&from)?);
         named.insert(crate::sql::parse_uuid(&to)?);
     }
     for t in waiting_transfers(tx)? {
-        if t.copy == copy && t.op_id != except {
+        if t.copy == copy && t.op_id != except && until.is_none_or(|u| t.hlc <= u) {
             named.extend([t.from, t.to]);
         }
     }
@@ -517,9 +598,17 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
             return Ok(false);
         }
     }
-    let at = DateTime::<Utc>::from_timestamp_millis(op.hlc.wall_ms).unwrap_or_default();
+    let at = event_at(data, op.hlc);
     let record = EventRecord { id: op.entity_id, hlc: op.hlc, device_id: op.device_id, at, event };
     insert_event(tx, &record, op.staff_id, data)?;
+    // A void that arrived before its target (a snapshot left the target
+    // out) voids it now.
+    run(
+        tx,
+        "INSERT INTO voided (event_id, void_id) SELECT ?1, id FROM events WHERE loan_id = ?1 AND kind = 'void'
+         ON CONFLICT (event_id) DO NOTHING",
+        [record.id.to_string()],
+    )?;
     if let Event::Void { target, .. } = &record.event {
         run(
             tx,
@@ -536,6 +625,15 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
         found.push(Finding::from_anomaly(&a));
     }
     Ok(true)
+}
+
+/// When an event happened: the writer's time it carries (`data.at`), or
+/// for an op of an older version without it, its HLC's wall time.
+pub(crate) fn event_at(data: &serde_json::Value, hlc: Hlc) -> DateTime<Utc> {
+    data.get(crate::write::EVENT_AT)
+        .and_then(serde_json::Value::as_str)
+        .and_then(|at| crate::sql::parse_time(at).ok())
+        .unwrap_or_else(|| DateTime::<Utc>::from_timestamp_millis(hlc.wall_ms).unwrap_or_default())
 }
 
 /// Merges a pulled patch into a record. A field this version does not

@@ -283,3 +283,58 @@ fn a_manager_accepts_a_corrected_clock_after_it_once_ran_far_ahead() {
     desk.sign_in("manager", PASSWORD).unwrap();
     assert_eq!(desk.check_in("2").unwrap().days_late, 0);
 }
+
+#[test]
+fn circulation_is_refused_while_the_clock_is_ahead_of_the_server_and_allowed_once_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.sqlite");
+    let clock = kanoon_store::ManualClock::new(start_time() + Duration::hours(1));
+    let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
+    desk.setup(setup_request(), PASSWORD).unwrap();
+    books(&mut desk, "ساعت جلوتر از سرور", 1, 3);
+    let m = register(&mut desk, "ساعت", "سرور", 18);
+    lend(&mut desk, m.id, &["1"]);
+    let server_ms = start_time().timestamp_millis();
+    // Within five minutes of the server's clock: nothing to say.
+    desk.note_server_clock(Some(server_ms + 56 * 60_000), false).unwrap();
+    assert_eq!(desk.clock_warning(), None);
+    desk.note_server_clock(Some(server_ms), false).unwrap();
+    let warning = desk.clock_warning().expect("a desk an hour ahead of the server warns");
+    assert!(warning.contains("ویندوز"), "{warning}");
+    let outbox = desk.outbox_len().unwrap();
+    for refused in [
+        desk.check_out(CheckOutRequest::new(m.id, ["2"]).confirmed()).map(drop),
+        desk.check_in("1").map(drop),
+        desk.renew_loan(desk.open_loans_of(m.id).unwrap()[0].loan_id).map(drop),
+    ] {
+        assert_eq!(refused.unwrap_err().code(), ErrorCode::ClockAhead);
+    }
+    assert_eq!(desk.outbox_len().unwrap(), outbox, "nothing written");
+    // Registration is not circulation: still recorded.
+    register(&mut desk, "عضو", "تازه", 19);
+    drop(desk);
+    // The warning outlives a restart.
+    let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
+    desk.sign_in("manager", PASSWORD).unwrap();
+    assert!(desk.clock_warning().is_some());
+    assert_eq!(desk.check_in("1").unwrap_err().code(), ErrorCode::ClockAhead);
+    // The clock fixed and a push seen: circulation again.
+    clock.set(start_time() + Duration::minutes(1));
+    desk.note_server_clock(Some(server_ms + 60_000), false).unwrap();
+    assert_eq!(desk.clock_warning(), None);
+    // It went back an hour from what it recorded: a manager accepts it.
+    desk.accept_current_clock().unwrap();
+    assert_eq!(desk.check_in("1").unwrap().days_late, 0);
+}
+
+#[test]
+fn a_held_op_sets_the_clock_warning_only_when_the_server_sends_no_time() {
+    let (mut f, _) = desk_with_reader(("سرور قدیمی", 1, 1), ("سارا", "قدیمی", 13));
+    f.desk.note_server_clock(None, true).unwrap();
+    assert!(f.desk.clock_warning().is_some());
+    f.desk.note_server_clock(None, false).unwrap();
+    assert_eq!(f.desk.clock_warning(), None);
+    // A fixed clock whose ops stamped before the fix still wait: no warning.
+    f.desk.note_server_clock(Some(start_time().timestamp_millis()), true).unwrap();
+    assert_eq!(f.desk.clock_warning(), None);
+}

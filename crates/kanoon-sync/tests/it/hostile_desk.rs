@@ -76,7 +76,7 @@ on_both_backends!(
 );
 
 /// The server's clock is moved for the whole process: one such test at a time.
-static SERVER_CLOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static SERVER_CLOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn an_op_ahead_of_the_servers_clock_waits_in_the_outbox_and_goes_later(storage: Arc<dyn Storage>) {
     let _alone = SERVER_CLOCK.lock().await;

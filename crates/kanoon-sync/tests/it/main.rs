@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 }
 
 mod bootstrap;
+mod clock_ahead;
 mod exception_resolution;
 mod hostile_desk;
 mod mixed_versions;
@@ -34,3 +35,4 @@ mod photos;
 mod province_exceptions;
 mod simulation;
 mod transfers;
+mod void_after_snapshot;

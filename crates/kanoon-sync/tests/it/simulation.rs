@@ -136,7 +136,8 @@ enum Fate {
 enum Msg {
     /// A push on its way to the server.
     Push { desk: usize, ops: Vec<IncomingOp> },
-    /// The server's answer to a push: the ops it holds.
+    /// The server's answer to a push: the ops it holds. A late answer
+    /// carries no clock news (a real one would have timed out).
     Pushed { desk: usize, stored: Vec<Uuid> },
     /// A pulled page on its way to the desk, with its cursor.
     Page { desk: usize, ops: Vec<Op>, cursor: Cursor },
@@ -191,6 +192,9 @@ struct SimDesk {
     /// that came with a clock too far ahead of its own.
     seen: BTreeSet<Uuid>,
     far_off: BTreeSet<Uuid>,
+    /// The last push answer it read showed its clock more than 5 minutes
+    /// ahead of the server's: circulation must be refused (`ClockAhead`).
+    ahead: bool,
 }
 
 impl SimDesk {
@@ -363,6 +367,7 @@ impl World {
                     recorded: now,
                     seen: BTreeSet::new(),
                     far_off: BTreeSet::new(),
+                    ahead: false,
                 });
             }
             centers.push(center);
@@ -378,7 +383,7 @@ impl World {
             now,
             clocks: Clocks::of(seed),
             edits: Clocks::of(seed) != Clocks::Wrong
-                || std::env::var_os("KANOON_SIM_EDITS_WITH_WRONG_CLOCKS").is_some(),
+                || std::env::var_os("KANOON_SIM_NO_EDITS_WITH_WRONG_CLOCKS").is_none(),
             lossless: false,
             next_person: 0,
             loans: BTreeMap::new(),
@@ -487,6 +492,21 @@ impl World {
         Ok(())
     }
 
+    /// Checks a circulation call against the server's clock: refused
+    /// (`ClockAhead`) exactly while the last push answer the desk read
+    /// showed its clock more than 5 minutes ahead of the server's.
+    fn ahead_rule(&self, d: usize, refused: bool) -> Result<(), String> {
+        let ahead = self.desks[d].ahead;
+        if refused != ahead {
+            return Err(format!(
+                "desk {d}: circulation {} with its clock {}ahead of the server's at its last push",
+                if refused { "refused" } else { "recorded" },
+                if ahead { "" } else { "not " }
+            ));
+        }
+        Ok(())
+    }
+
     /// A copy of center `c` to lend, take back or send on: half the time
     /// one transferred to it, when it has any (an index in its `copies`).
     fn pick_copy(&mut self, c: usize) -> usize {
@@ -510,6 +530,7 @@ impl World {
         match self.desks[d].desk.transfer_copy(copy, &code) {
             Ok(_) => {
                 self.clock_rule(d, false)?;
+                self.ahead_rule(d, false)?;
                 self.wrote(d, true);
                 TRANSFERS.fetch_add(1, Ordering::Relaxed);
                 if pick >= OWN_COPIES {
@@ -522,6 +543,7 @@ impl World {
                 self.held.entry(copy).or_default().insert(to);
             }
             Err(StoreError::ClockBehind { .. }) => self.clock_rule(d, true)?,
+            Err(StoreError::ClockAhead) => self.ahead_rule(d, true)?,
             // Not on this desk's shelf (lent, sent away, not arrived yet).
             Err(_) => {}
         }
@@ -638,7 +660,8 @@ impl World {
             .iter()
             .map(|(op, _)| IncomingOp::from_op(op.clone()).map_err(|e| e.message))
             .collect::<Result<_, _>>()?;
-        let answer = self.server.storage.push(own, device, &ops).map_err(|e| e.message)?;
+        let answer =
+            self.server.storage.push_at(own, device, &ops, self.now.timestamp_millis()).map_err(|e| e.message)?;
         self.say(|| format!("the hostile desk of center {h} pushes {} ops", batch.len()));
         if !answer.accepted.is_empty() || !answer.duplicates.is_empty() {
             return Err(format!("the server stored a hostile op: {answer:?}"));
@@ -691,6 +714,7 @@ impl World {
         match out {
             Ok(out) => {
                 self.clock_rule(d, false)?;
+                self.ahead_rule(d, false)?;
                 self.wrote(d, out.lent() > 0);
                 for b in out.books.iter().filter(|b| b.status == BookStatus::Lent) {
                     let loan = b.loan_id.ok_or("a loan without its id")?;
@@ -702,6 +726,7 @@ impl World {
                 }
             }
             Err(StoreError::ClockBehind { .. }) => self.clock_rule(d, true)?,
+            Err(StoreError::ClockAhead) => self.ahead_rule(d, true)?,
             Err(_) => self.clock_rule(d, false)?,
         }
         Ok(())
@@ -714,6 +739,7 @@ impl World {
         match self.desks[d].desk.check_in(&number) {
             Ok(back) => {
                 self.clock_rule(d, false)?;
+                self.ahead_rule(d, false)?;
                 self.wrote(d, true);
                 self.say(|| format!("desk {d} takes back copy {number} of center {c}: loan {}", back.loan_id));
                 let now = self.now;
@@ -722,6 +748,7 @@ impl World {
                 }
             }
             Err(StoreError::ClockBehind { .. }) => self.clock_rule(d, true)?,
+            Err(StoreError::ClockAhead) => self.ahead_rule(d, true)?,
             Err(_) => self.clock_rule(d, false)?,
         }
         Ok(())
@@ -736,10 +763,12 @@ impl World {
         match self.desks[d].desk.renew_loan(loan) {
             Ok(_) => {
                 self.clock_rule(d, false)?;
+                self.ahead_rule(d, false)?;
                 self.wrote(d, true);
                 self.say(|| format!("desk {d} renews loan {loan}"));
             }
             Err(StoreError::ClockBehind { .. }) => self.clock_rule(d, true)?,
+            Err(StoreError::ClockAhead) => self.ahead_rule(d, true)?,
             Err(_) => self.clock_rule(d, false)?,
         }
         Ok(())
@@ -755,21 +784,20 @@ impl World {
         match self.desks[d].desk.record_reminder_call(member, "پاسخ نداد") {
             Ok(()) => {
                 self.clock_rule(d, false)?;
+                self.ahead_rule(d, false)?;
                 self.wrote(d, true);
                 self.say(|| format!("desk {d} records a call about member {member}'s overdue books"));
             }
             Err(StoreError::ClockBehind { .. }) => self.clock_rule(d, true)?,
+            Err(StoreError::ClockAhead) => self.ahead_rule(d, true)?,
             Err(_) => self.clock_rule(d, false)?,
         }
         Ok(())
     }
 
-    /// A member's address edited. Not in seeds with clocks hours wrong
-    /// (unless `KANOON_SIM_EDITS_WITH_WRONG_CLOCKS` is set): a desk whose
-    /// clock is far behind the version of a field it edits (a version it
-    /// did not adopt the clock of) stamps its edit earlier than that
-    /// version; every other desk keeps the old value and the editing desk
-    /// keeps its own, for good — a known bug outside sync (docs/SIMULATION.md).
+    /// A member's address edited, in every seed (wrong clocks too, unless
+    /// `KANOON_SIM_NO_EDITS_WITH_WRONG_CLOCKS` is set): the store stamps an
+    /// edit after the version it replaced, however far behind its clock.
     fn edit(&mut self, d: usize) -> Result<(), String> {
         if !self.edits {
             return Ok(());
@@ -786,24 +814,26 @@ impl World {
         Ok(())
     }
 
-    /// Pushes one batch. True when the desk learnt that it was stored.
-    fn push(&mut self, d: usize) -> Result<bool, String> {
+    /// Pushes one batch. `Some(stored)` when the desk read the answer
+    /// (`stored`: the server stored some of it; none when it held every op
+    /// for its clock), None when it did not.
+    fn push(&mut self, d: usize) -> Result<Option<bool>, String> {
         if self.desks[d].cut {
-            return Ok(false);
+            return Ok(None);
         }
         let ops = self.desks[d].desk.ops_to_push(PUSH_BATCH).map_err(err)?;
         if ops.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let ops: Vec<IncomingOp> = ops.into_iter().map(|o| IncomingOp::from_op(o).unwrap()).collect();
         let fate = self.fate();
         self.say(|| format!("desk {d} pushes {} ops: request {fate:?}", ops.len()));
         match fate {
-            Fate::Drop => Ok(false),
-            Fate::Crash => self.crash(d).map(|()| false),
+            Fate::Drop => Ok(None),
+            Fate::Crash => self.crash(d).map(|()| None),
             Fate::Delay => {
                 self.net.push(Msg::Push { desk: d, ops });
-                Ok(false)
+                Ok(None)
             }
             Fate::Duplicate => {
                 self.net.push(Msg::Push { desk: d, ops: ops.clone() });
@@ -813,31 +843,52 @@ impl World {
         }
     }
 
-    /// The server stores a push; its answer travels back.
-    fn serve_push(&mut self, d: usize, ops: &[IncomingOp]) -> Result<bool, String> {
+    /// The server (its clock at true time) stores a push; its answer
+    /// travels back. Only ops stamped more than 5 minutes ahead of true
+    /// time may be refused, and only as `clock_ahead` (held by the desk).
+    fn serve_push(&mut self, d: usize, ops: &[IncomingOp]) -> Result<Option<bool>, String> {
         let c = self.desks[d].center;
-        let answer = self.server.storage.push(self.centers[c].id, self.desks[d].device, ops).map_err(|e| e.message)?;
-        if !answer.rejected.is_empty() {
-            return Err(format!("the server rejected ops of desk {d}: {:?}", answer.rejected));
+        let server_ms = self.now.timestamp_millis();
+        let answer = self
+            .server
+            .storage
+            .push_at(self.centers[c].id, self.desks[d].device, ops, server_ms)
+            .map_err(|e| e.message)?;
+        for r in &answer.rejected {
+            let op = ops.iter().find(|o| o.op.op_id == r.op_id).ok_or("a rejected op not pushed")?;
+            if r.code != Some(ErrorCode::ClockAhead) || op.op.hlc.wall_ms <= server_ms + CLOCK_TOLERANCE {
+                return Err(format!("the server rejected an op of desk {d}: {r:?}"));
+            }
         }
+        let held = !answer.rejected.is_empty();
         let stored: Vec<Uuid> = answer.accepted.iter().chain(&answer.duplicates).copied().collect();
         let fate = self.fate();
         self.say(|| {
             format!("server stores {} new, {} again: answer {fate:?}", answer.accepted.len(), answer.duplicates.len())
         });
         match fate {
-            Fate::Drop => Ok(false),
-            Fate::Crash => self.crash(d).map(|()| false),
+            Fate::Drop => Ok(None),
+            Fate::Crash => self.crash(d).map(|()| None),
             Fate::Delay => {
                 self.net.push(Msg::Pushed { desk: d, stored });
-                Ok(false)
+                Ok(None)
             }
             Fate::Duplicate => {
                 self.net.push(Msg::Pushed { desk: d, stored: stored.clone() });
-                self.mark(d, &stored).map(|()| true)
+                self.answered(d, &stored, server_ms, held)
             }
-            Fate::Deliver => self.mark(d, &stored).map(|()| true),
+            Fate::Deliver => self.answered(d, &stored, server_ms, held),
         }
+    }
+
+    /// The desk reads a push answer as `sync_once` does: marks what was
+    /// stored and notes the server's clock.
+    fn answered(&mut self, d: usize, stored: &[Uuid], server_ms: i64, held: bool) -> Result<Option<bool>, String> {
+        self.mark(d, stored)?;
+        let desk = &mut self.desks[d];
+        desk.desk.note_server_clock(Some(server_ms), held).map_err(err)?;
+        desk.ahead = desk.now().timestamp_millis() > server_ms + CLOCK_TOLERANCE;
+        Ok(Some(!stored.is_empty()))
     }
 
     fn mark(&mut self, d: usize, stored: &[Uuid]) -> Result<(), String> {
@@ -889,8 +940,11 @@ impl World {
             if self.desks[d].desk.outbox_len().map_err(err)? == 0 {
                 break;
             }
-            if !self.push(d)? {
-                return Ok(());
+            match self.push(d)? {
+                None => return Ok(()),
+                // Only ops held for their clock wait: on with the pull.
+                Some(false) => break,
+                Some(true) => {}
             }
         }
         for _ in 0..200 {
@@ -987,9 +1041,28 @@ impl World {
     fn heal(&mut self) -> Result<(), String> {
         self.say(|| "healing".into());
         self.lossless = true;
+        // Every clock set right, and true time past every op a clock that
+        // ran ahead stamped (the server holds those until its clock has
+        // passed them, minus its bound).
+        let mut latest = self.now.timestamp_millis();
         for d in &mut self.desks {
             d.cut = false;
+            d.offset_ms = 0;
+            for op in d.desk.ops_to_push(usize::MAX >> 1).map_err(err)? {
+                latest = latest.max(op.hlc.wall_ms);
+            }
         }
+        for m in &self.net {
+            if let Msg::Push { ops, .. } = m {
+                latest = ops.iter().map(|o| o.op.hlc.wall_ms).fold(latest, i64::max);
+            }
+        }
+        let past = latest - CLOCK_TOLERANCE;
+        if past > self.now.timestamp_millis() {
+            self.now = DateTime::<Utc>::from_timestamp_millis(past).ok_or("a time out of range")?;
+            self.say(|| "true time moves past every op stamped ahead".into());
+        }
+        self.set_clocks();
         while !self.net.is_empty() {
             let i = self.rng.random_range(0..self.net.len());
             self.deliver(i)?;
@@ -1159,14 +1232,8 @@ impl World {
 
     fn snapshot(&self, c: usize, desk: &Desk) -> Result<Snapshot, String> {
         let mut events = desk.event_log().map_err(err)?;
+        // Compared with `at`: every desk takes it from the op (`data.at`).
         events.sort_by_key(|e| e.id);
-        // Known and not compared: an event's `at` is the writing desk's
-        // clock on that desk but its HLC's wall time on every other desk
-        // (the op does not carry it), so they differ when that clock lagged
-        // its HLC. See docs/SIMULATION.md.
-        for e in &mut events {
-            e.at = DateTime::<Utc>::default();
-        }
         let members = self.centers[c].members.iter().map(|m| desk.member(*m).map_err(err)).collect::<Result<_, _>>()?;
         let copies =
             self.centers[c].copies.iter().map(|(id, _)| desk.copy(*id).map_err(err)).collect::<Result<_, _>>()?;
