@@ -29,7 +29,7 @@ kind: string, value: string, };
 
 export type ApiError = { code: ApiErrorCode, message: string, };
 
-export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "unreachable" | "wrong_credentials" | "too_many_attempts" | "shell";
+export type ApiErrorCode = "invalid_input" | "not_found" | "conflict" | "clock_behind" | "clock_ahead" | "not_set_up" | "not_signed_in" | "forbidden" | "not_a_database" | "import_rejected" | "storage" | "unreachable" | "wrong_credentials" | "too_many_attempts" | "shell";
 
 export type AppStatus = { set_up: boolean, center: Center | null, desk_number: number | null, signed_in: Staff | null, today: string, today_jalali: string, 
 /**
@@ -353,7 +353,12 @@ waiting: number,
 /**
  * Sync problems not yet resolved.
  */
-open_exceptions: number, };
+open_exceptions: number, 
+/**
+ * In Persian, while the last push showed this PC's clock ahead of the
+ * server's (circulation is refused until it is fixed and synced).
+ */
+clock_warning: string | null, };
 
 export type TitleHit = { id: string, title: string, author: string, publisher: string, age_group: string | null, copies: number, available: number, };
 
