@@ -26,8 +26,11 @@ async fn a_batch_is_accepted_once_and_a_replay_is_all_duplicates(backend: Backen
     assert_eq!(mixed.duplicates, vec![ops[0].op_id, new.op_id]);
     assert_eq!(server.op_count(), 4);
 
-    // An empty batch is fine.
-    assert_eq!(server.push(&desk, &[]).await, Default::default());
+    // An empty batch is fine: it tells the server's time (a desk whose
+    // clock was ahead learns it is fixed).
+    let empty = server.push(&desk, &[]).await;
+    assert!(empty.accepted.is_empty() && empty.duplicates.is_empty() && empty.rejected.is_empty());
+    assert!(empty.server_time_ms.is_some_and(|t| (t - kanoon_server::clock::now_ms()).abs() < 60_000));
 }
 
 async fn an_op_id_reused_with_other_content_is_rejected_and_the_stored_op_kept(backend: Backend) {

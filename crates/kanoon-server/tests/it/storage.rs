@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use kanoon_domain::entities::{Center, CenterKind};
 use kanoon_protocol::OpBody;
-use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS};
+use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PushResponse};
 use kanoon_server::testing::off_async;
 use kanoon_server::{DeviceAuth, ErrorCode, IncomingOp, Storage};
 use serde_json::json;
@@ -132,7 +132,8 @@ async fn push_is_idempotent_and_refuses_others_ops(backend: Backend) {
         let too_many = incoming(&(0..=MAX_PUSH_OPS as i64).map(|i| loan_op(&desk, 2000 + i)).collect::<Vec<_>>());
         assert_eq!(s.push(desk.center_id, desk.device_id, &too_many).unwrap_err().code, ErrorCode::BatchTooLarge);
         assert_eq!(store.op_count(), 4);
-        assert_eq!(s.push(desk.center_id, desk.device_id, &[]).unwrap(), Default::default());
+        let empty = s.push_at(desk.center_id, desk.device_id, &[], 42).unwrap();
+        assert_eq!(empty, PushResponse { server_time_ms: Some(42), ..Default::default() });
     });
 }
 
