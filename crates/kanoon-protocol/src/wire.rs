@@ -278,6 +278,9 @@ error_codes! {
     RateLimited = ("rate_limited", 429),
     /// The request took longer than the server allows: try again.
     Timeout = ("timeout", 503),
+    /// The server is serving as many snapshots as it allows at once: try
+    /// again after the `Retry-After` seconds.
+    Busy = ("busy", 503),
     /// A fault of the server; details are in its log only.
     Internal = ("internal", 500),
 }

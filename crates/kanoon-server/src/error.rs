@@ -45,6 +45,11 @@ impl AppError {
         Self::new(ErrorCode::Timeout, "the request took too long; try again")
     }
 
+    /// As many snapshots are being served as the server allows at once.
+    pub fn busy() -> Self {
+        Self::new(ErrorCode::Busy, "the server is serving as many snapshots as it allows; try again in 30 seconds")
+    }
+
     /// A fault of the server; `detail` goes to the log, never to the client.
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, detail)

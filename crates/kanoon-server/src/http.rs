@@ -38,7 +38,7 @@ use crate::listen::{ConnectionLimits, serve_connections};
 use crate::metrics::Metrics;
 use crate::openapi::{self, ApiDoc, ErrorBody};
 use crate::storage::rules::batch_too_large;
-use crate::storage::{DEFAULT_PULL_LIMIT, DeviceAuth, IncomingOp, MAX_PULL_LIMIT, Storage};
+use crate::storage::{DEFAULT_PULL_LIMIT, DeviceAuth, IncomingOp, MAX_PULL_LIMIT, SnapshotSink, Storage};
 use crate::throttle::EnrolThrottle;
 use crate::tls::ServerTls;
 
@@ -47,6 +47,22 @@ pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Longest a request may take by default, body upload included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Snapshots served at once by default (`--max-snapshots`); beyond, 503 `busy`.
+pub const MAX_SNAPSHOTS: usize = 4;
+
+/// Bytes of a snapshot's body sent at a time, and chunks queued between
+/// the storage read and the connection: what one snapshot holds of its
+/// body, whatever the center's size.
+const SNAPSHOT_CHUNK: usize = 64 * 1024;
+const SNAPSHOT_CHUNKS_QUEUED: usize = 4;
+
+/// A client that takes no chunk of its snapshot for this long is dropped
+/// (its read transaction and its slot are freed).
+const SNAPSHOT_STALL: Duration = Duration::from_secs(60);
+
+/// Seconds a client refused `busy` is told to wait (`Retry-After`).
+const BUSY_RETRY_AFTER: &str = "30";
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/sync/v1/openapi.json";
@@ -58,11 +74,13 @@ pub struct Limits {
     pub body_bytes: usize,
     /// Longest a request may take, body upload included (503 `timeout` beyond).
     pub request_timeout: Duration,
+    /// Snapshots served at once (503 `busy` beyond).
+    pub max_snapshots: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { body_bytes: BODY_LIMIT, request_timeout: REQUEST_TIMEOUT }
+        Self { body_bytes: BODY_LIMIT, request_timeout: REQUEST_TIMEOUT, max_snapshots: MAX_SNAPSHOTS }
     }
 }
 
@@ -72,6 +90,8 @@ struct AppState {
     throttle: Arc<EnrolThrottle>,
     metrics: Metrics,
     openapi: Arc<str>,
+    /// One permit per snapshot being served.
+    snapshots: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Clone)]
@@ -119,7 +139,8 @@ pub fn routers(storage: Arc<dyn Storage>, limits: Limits) -> Result<(Router, Rou
     let (routes, admin_routes, api) = routes();
     let openapi = api.to_json().map_err(|e| AppError::internal(format!("OpenAPI document to JSON: {e}")))?.into();
     let metrics = Metrics::new()?;
-    let state = AppState { storage, throttle: Arc::default(), metrics: metrics.clone(), openapi };
+    let snapshots = Arc::new(tokio::sync::Semaphore::new(limits.max_snapshots.max(1)));
+    let state = AppState { storage, throttle: Arc::default(), metrics: metrics.clone(), openapi, snapshots };
     let admin =
         admin_routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state.clone());
     let api = routes
@@ -182,10 +203,23 @@ pub async fn serve_with_tls(
     tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_request_limits(listener, admin, storage, limits, Limits::default(), tls, shutdown).await
+}
+
+/// As `serve_with_tls`, with these request limits (`--max-snapshots`).
+pub async fn serve_with_request_limits(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    storage: Arc<dyn Storage>,
+    limits: ConnectionLimits,
+    request_limits: Limits,
+    tls: Option<ServerTls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, epoch = storage.epoch(), "serving the sync API");
-    let (app, admin_app) = routers(storage, Limits::default()).map_err(io::Error::other)?;
+    let (app, admin_app) = routers(storage, request_limits).map_err(io::Error::other)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let admin_task = match admin {
         Some(admin) => {
@@ -489,36 +523,209 @@ async fn pull(
                    transfers, voids of those, returns and renewals of loans not in the log, and every event this \
                    server does not understand. Returned loans and expired periods stay on the server. The desk \
                    applies it once, then pulls after `cursor`. Records come first, then events, each in log order. \
-                   Large (a 60,000-copy center: tens of MB of JSON; gzip'd when asked).",
+                   Large (a 60,000-copy center: tens of MB of JSON; gzip'd when asked), so it is streamed as it \
+                   is read: a body cut short is a failed snapshot, to be asked for again.",
     security(("device_token" = [])),
     responses(
         (status = 200, description = "The snapshot and the cursor to pull after.", body = openapi::SnapshotResponse),
         (status = 400, description = "`bad_request`: a malformed request.", body = ErrorBody),
         (status = 401, description = "`unauthorized`: missing or unknown bearer token; `device_revoked`: the province revoked this device.", body = ErrorBody),
         (status = 500, description = "`internal`: a fault of the server (details in its log).", body = ErrorBody),
-        (status = 503, description = "`timeout`: the request took too long.", body = ErrorBody),
+        (status = 503, description = "`busy`: the server is serving as many snapshots as it allows at once (`--max-snapshots`); try again after `Retry-After` seconds. `timeout`: the request took too long.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking again (with `busy`)."))),
     ),
 )]
-async fn snapshot(State(state): State<AppState>, Device(device): Device) -> Result<Response, AppError> {
-    let snapshot = blocking(&state.storage, move |s| s.snapshot(device.center_id)).await?;
-    let count = snapshot.ops.len();
-    let cursor = snapshot.cursor;
-    // The ops are sent as stored (never parsed and written again); the
-    // body is built once, each op's text freed as it is copied in.
-    let mut body = String::with_capacity(snapshot.ops_bytes() + count + 64);
-    body.push_str("{\"cursor\":\"");
-    body.push_str(&cursor.to_string());
-    body.push_str("\",\"ops\":[");
-    for (i, op) in snapshot.ops.into_iter().enumerate() {
-        if i > 0 {
-            body.push(',');
+async fn snapshot(
+    State(state): State<AppState>,
+    Device(device): Device,
+    headers: header::HeaderMap,
+) -> Result<Response, AppError> {
+    // A slot, or 503 at once: each snapshot holds a read transaction and
+    // a few chunks of its body while its client reads.
+    let Ok(permit) = Arc::clone(&state.snapshots).try_acquire_owned() else {
+        let mut response = AppError::busy().into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(BUSY_RETRY_AFTER));
+        return Ok(response);
+    };
+    let gzip = accepts_gzip(&headers);
+    let (chunks, body) = tokio::sync::mpsc::channel(SNAPSHOT_CHUNKS_QUEUED);
+    let (started, start) = tokio::sync::oneshot::channel();
+    let (storage, metrics, runtime) =
+        (Arc::clone(&state.storage), state.metrics.clone(), tokio::runtime::Handle::current());
+    // The read runs on the blocking pool and hands the body over in
+    // chunks through a bounded queue: it waits while the client is slow,
+    // and stops when the client goes away (the queue closes).
+    tokio::task::spawn_blocking(move || {
+        let _slot = permit;
+        let mut sink = BodySink::new(chunks, runtime, gzip, started);
+        let read = storage.snapshot_into(device.center_id, &mut sink);
+        match read.and_then(|()| sink.finish()) {
+            Ok(bytes) => {
+                metrics.pulled(sink.ops);
+                tracing::info!(device = %device.device_id, ops = sink.ops, bytes, gzip, "snapshot");
+            }
+            Err(e) => sink.fail(e),
         }
-        body.push_str(&op);
+    });
+    // Failures before the cursor is known are answered as errors; later
+    // ones cut the body short, which the desk reads as unreadable and
+    // asks for again (nothing is applied from an incomplete snapshot).
+    match start.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Err(AppError::internal("the snapshot task ended before its first byte")),
     }
-    body.push_str("]}");
-    state.metrics.pulled(count);
-    tracing::info!(device = %device.device_id, ops = count, bytes = body.len(), %cursor, "snapshot");
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
+    let mut response = Response::new(axum::body::Body::new(ChunkBody(body)));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        // Set here, so the compression layer leaves the body as it is.
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(response)
+}
+
+/// Whether the request's `Accept-Encoding` names gzip (with a non-zero q).
+fn accepts_gzip(headers: &header::HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |part| {
+            let mut it = part.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let zero = it.any(|p| matches!(p.trim().replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case("gzip") && !zero
+        },
+    )
+}
+
+/// The body of a streamed snapshot: the chunks the read sends.
+struct ChunkBody(tokio::sync::mpsc::Receiver<Result<Bytes, io::Error>>);
+
+impl hyper::body::Body for ChunkBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, io::Error>>> {
+        self.0.poll_recv(cx).map(|chunk| chunk.map(|c| c.map(hyper::body::Frame::data)))
+    }
+}
+
+/// Writes a snapshot as `{"cursor":"…","ops":[…]}` (the format every desk
+/// reads), gzip'd when asked, in chunks of `SNAPSHOT_CHUNK` bytes.
+struct BodySink {
+    chunks: tokio::sync::mpsc::Sender<Result<Bytes, io::Error>>,
+    runtime: tokio::runtime::Handle,
+    /// The body not sent yet: plain, or inside the gzip encoder.
+    out: Out,
+    started: Option<tokio::sync::oneshot::Sender<Result<(), AppError>>>,
+    ops: usize,
+    sent: usize,
+}
+
+enum Out {
+    Plain(Vec<u8>),
+    /// Fast level: on this 2-core class of server, level 6 costs more CPU
+    /// than the bytes it saves are worth (the snapshot is mostly UUIDs).
+    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
+}
+
+impl BodySink {
+    fn new(
+        chunks: tokio::sync::mpsc::Sender<Result<Bytes, io::Error>>,
+        runtime: tokio::runtime::Handle,
+        gzip: bool,
+        started: tokio::sync::oneshot::Sender<Result<(), AppError>>,
+    ) -> Self {
+        let buffer = Vec::with_capacity(SNAPSHOT_CHUNK + 8 * 1024);
+        let out = if gzip {
+            Out::Gzip(Box::new(flate2::write::GzEncoder::new(buffer, flate2::Compression::fast())))
+        } else {
+            Out::Plain(buffer)
+        };
+        BodySink { chunks, runtime, out, started: Some(started), ops: 0, sent: 0 }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), AppError> {
+        use std::io::Write as _;
+        let buffered = match &mut self.out {
+            Out::Plain(buffer) => {
+                buffer.extend_from_slice(bytes);
+                buffer.len()
+            }
+            Out::Gzip(encoder) => {
+                encoder.write_all(bytes).map_err(|e| AppError::internal(format!("gzip: {e}")))?;
+                encoder.get_ref().len()
+            }
+        };
+        if buffered >= SNAPSHOT_CHUNK { self.send() } else { Ok(()) }
+    }
+
+    /// Sends what is buffered, waiting while the queue is full; a client
+    /// gone, or one that takes nothing for `SNAPSHOT_STALL`, ends the read.
+    fn send(&mut self) -> Result<(), AppError> {
+        let buffer = match &mut self.out {
+            Out::Plain(buffer) => buffer,
+            Out::Gzip(encoder) => encoder.get_mut(),
+        };
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::copy_from_slice(buffer);
+        buffer.clear();
+        self.sent += chunk.len();
+        let chunks = self.chunks.clone();
+        let sent = self.runtime.block_on(tokio::time::timeout(SNAPSHOT_STALL, chunks.send(Ok(chunk))));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(AppError::new(ErrorCode::BadRequest, "the client closed the snapshot")),
+            Err(_) => Err(AppError::timeout()),
+        }
+    }
+
+    /// Ends the body; the bytes sent.
+    fn finish(&mut self) -> Result<usize, AppError> {
+        self.write(b"]}")?;
+        if let Out::Gzip(encoder) = &mut self.out {
+            // What deflate still holds, and the gzip trailer, into the buffer.
+            encoder.try_finish().map_err(|e| AppError::internal(format!("gzip: {e}")))?;
+        }
+        self.send()?;
+        Ok(self.sent)
+    }
+
+    /// A read that failed: an error response if nothing was sent yet, else
+    /// the body cut short (the client sees an incomplete body).
+    fn fail(&mut self, e: AppError) {
+        tracing::warn!(code = e.code.as_str(), message = %e.message, "snapshot not served whole");
+        match self.started.take() {
+            Some(started) => {
+                let _ = started.send(Err(e));
+            }
+            None => {
+                let _ = self.chunks.try_send(Err(io::Error::other(e.message)));
+            }
+        }
+    }
+}
+
+impl SnapshotSink for BodySink {
+    fn cursor(&mut self, cursor: Cursor) -> Result<(), AppError> {
+        if let Some(started) = self.started.take() {
+            let _ = started.send(Ok(()));
+        }
+        self.write(format!("{{\"cursor\":\"{cursor}\",\"ops\":[").as_bytes())
+    }
+
+    fn op(&mut self, json: &str) -> Result<(), AppError> {
+        if self.ops > 0 {
+            self.write(b",")?;
+        }
+        self.ops += 1;
+        self.write(json.as_bytes())
+    }
 }
 
 /// `POST /sync/v1/photos`: one member photo (`PhotoBody`) for a

@@ -25,8 +25,9 @@ mod tls;
 pub use error::{AppError, ErrorBody, ErrorCode};
 pub use exceptions::{ProvinceException, Resolution, province_exceptions};
 pub use http::{
-    BODY_LIMIT, Limits, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits, routers, serve,
-    serve_with_admin, serve_with_limits, serve_with_shutdown, serve_with_tls, shutdown_signal,
+    BODY_LIMIT, Limits, MAX_SNAPSHOTS, OPENAPI_PATH, REQUEST_TIMEOUT, openapi_document, router, router_with_limits,
+    routers, serve, serve_with_admin, serve_with_limits, serve_with_request_limits, serve_with_shutdown,
+    serve_with_tls, shutdown_signal,
 };
 pub use listen::{ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE};
 pub use storage::postgres::{OP_LOG_LOCK, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
@@ -37,6 +38,6 @@ pub use storage::secrets::{ENROL_CODE_DIGITS, hash_secret, normalize_enrol_code}
 pub use storage::sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{
     CenterInfo, CenterOp, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION,
-    PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, Storage, scope_of,
+    PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, SnapshotSink, Storage, scope_of,
 };
 pub use tls::ServerTls;

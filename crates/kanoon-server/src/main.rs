@@ -66,6 +66,10 @@ enum Command {
         /// an upload past it is refused with `photo_quota_exceeded`.
         #[arg(long, default_value_t = kanoon_server::CENTER_PHOTO_QUOTA)]
         photo_quota_bytes: u64,
+        /// Snapshots (a new desk's first download) served at once; beyond,
+        /// 503 `busy` with `Retry-After: 30` (each holds a read of the log).
+        #[arg(long, default_value_t = kanoon_server::MAX_SNAPSHOTS as u64, value_parser = clap::value_parser!(u64).range(1..10_000))]
+        max_snapshots: u64,
     },
     /// Centers of the province.
     Center {
@@ -194,6 +198,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             max_connections,
             header_read_timeout_ms,
             photo_quota_bytes,
+            max_snapshots,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(
@@ -235,9 +240,19 @@ fn run(command: Command) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {admin_listen} (--admin-listen)"))?;
                 let shutdown = kanoon_server::shutdown_signal();
-                kanoon_server::serve_with_tls(listener, Some(admin), storage, limits, tls, shutdown)
-                    .await
-                    .context("server failed")
+                let max_snapshots = usize::try_from(max_snapshots).unwrap_or(kanoon_server::MAX_SNAPSHOTS);
+                let request_limits = kanoon_server::Limits { max_snapshots, ..Default::default() };
+                kanoon_server::serve_with_request_limits(
+                    listener,
+                    Some(admin),
+                    storage,
+                    limits,
+                    request_limits,
+                    tls,
+                    shutdown,
+                )
+                .await
+                .context("server failed")
             })?;
         }
         Command::Center { command: CenterCommand::Add { database, code, name, kind } } => {

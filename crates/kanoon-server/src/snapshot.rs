@@ -27,9 +27,16 @@
 //! and nothing is served twice or lost. Closed history below it is never
 //! pulled again.
 //!
-//! Memory: record ops are kept as their stored text; events are parsed into
-//! compact records and their text fetched again (by `seq`, in the same read)
-//! only for the ones kept.
+//! Memory: bounded whatever the center's size. The ops are read in this
+//! order, each written to the `SnapshotSink` as it comes and dropped: the
+//! records by entity (`rank`: a copy after its title), then the ops shared
+//! with the center, then the events no group holds (`fold_key` NULL: kinds
+//! this server does not know, a renewal or void whose event is not stored),
+//! all kept as they are; then the center's understood events ordered by
+//! their group (`ops.fold_key`, migration 0005: the copy or member whose
+//! derived state they make), one group held at a time (`Streamer`).
+//! A renewal or void pushed before the event it names stays out of every
+//! group and is kept, as a return of a loan not in the log always was.
 
 use std::collections::HashSet;
 
@@ -39,13 +46,14 @@ use kanoon_protocol::EntityKind;
 use kanoon_protocol::wire::Cursor;
 use uuid::Uuid;
 
-use crate::events::{Group, group_events, parse_event};
-use crate::storage::Snapshot;
+use crate::error::AppError;
+use crate::events::parse_event;
+use crate::storage::SnapshotSink;
 
 /// Where an op goes in the snapshot: records by kind (a copy after its
 /// title, events after the records they name), then in log order. Only an
 /// optimization: the desk applies ops in any order.
-fn rank(entity: &str) -> u8 {
+pub fn rank(entity: &str) -> u8 {
     match entity {
         EntityKind::CIRCULATION | EntityKind::MEMBERSHIP => 9,
         EntityKind::CENTER => 0,
@@ -58,130 +66,171 @@ fn rank(entity: &str) -> u8 {
     }
 }
 
-/// Reads the log once, deciding as it goes what the snapshot keeps.
-pub struct Selector {
-    /// Membership periods ending before this are history.
-    since: NaiveDate,
-    /// Ops kept as they are: (rank, seq, text).
-    kept: Vec<(u8, i64, String)>,
-    /// Events understood: (seq, record).
-    events: Vec<(i64, EventRecord)>,
-    /// The highest `seq` read.
-    last_seq: i64,
+/// The entities of the two scopes in the order the snapshot writes them:
+/// records by `rank`, then the events of the entities that have them.
+pub fn ordered_entities(mut entities: Vec<(String, String)>) -> Vec<(String, String)> {
+    entities.sort_by(|(sa, ea), (sb, eb)| (rank(ea), ea, sa).cmp(&(rank(eb), eb, sb)));
+    entities
 }
 
-impl Selector {
+/// Writes the snapshot to its sink as the backend reads it, deciding one
+/// group of events at a time what the new desk still needs.
+pub struct Streamer<'s> {
+    sink: &'s mut dyn SnapshotSink,
+    /// Membership periods ending before this are history.
+    since: NaiveDate,
+    /// The group read so far: its key, and its events (text, parsed) in log order.
+    key: Option<String>,
+    group: Vec<(String, Option<EventRecord>)>,
+    /// Ops written.
+    pub written: usize,
+    /// Bytes of JSON written.
+    pub bytes: usize,
+}
+
+impl<'s> Streamer<'s> {
     /// `today`: the server's date (membership periods that ended before
-    /// the day before are history).
-    pub fn new(today: NaiveDate) -> Self {
-        Selector { since: today.pred_opt().unwrap_or(today), kept: Vec::new(), events: Vec::new(), last_seq: 0 }
+    /// the day before are history). Writes the cursor.
+    pub fn start(
+        sink: &'s mut dyn SnapshotSink,
+        today: NaiveDate,
+        epoch: u64,
+        watermark: i64,
+    ) -> Result<Self, AppError> {
+        sink.cursor(Cursor { epoch, seq: u64::try_from(watermark).unwrap_or(0) })?;
+        Ok(Streamer {
+            sink,
+            since: today.pred_opt().unwrap_or(today),
+            key: None,
+            group: Vec::new(),
+            written: 0,
+            bytes: 0,
+        })
     }
 
-    /// One op of the center's or the province's scope, as stored.
-    pub fn add(&mut self, seq: i64, entity: &str, json: String) {
-        self.last_seq = self.last_seq.max(seq);
-        match parse_event(entity, &json) {
-            Some(record) => self.events.push((seq, record)),
-            None => self.kept.push((rank(entity), seq, json)),
+    /// An op kept as it is (a record, an ungrouped or shared event).
+    pub fn keep(&mut self, json: &str) -> Result<(), AppError> {
+        self.written += 1;
+        self.bytes += json.len();
+        self.sink.op(json)
+    }
+
+    /// The next event of the grouped read (ordered by group, then log order).
+    pub fn grouped(&mut self, key: &str, entity: &str, json: String) -> Result<(), AppError> {
+        if self.key.as_deref() != Some(key) {
+            self.flush()?;
+            self.key = Some(key.to_owned());
         }
+        let record = parse_event(entity, &json);
+        self.group.push((json, record));
+        Ok(())
     }
 
-    /// The `seq`s of the understood events the snapshot keeps, in log order.
-    pub fn events_to_keep(&self) -> Vec<i64> {
-        let events = &self.events;
-        let (groups, alone) = group_events(events.iter().map(|(_, e)| e));
-        // A return or renewal of a loan not in the log, a void of an event
-        // not in the log: whoever pushes the rest later needs them.
-        let mut keep: Vec<i64> = alone.iter().map(|&i| events[i].0).collect();
+    /// Writes the last group.
+    pub fn finish(mut self) -> Result<(usize, usize), AppError> {
+        self.flush()?;
+        Ok((self.written, self.bytes))
+    }
 
-        let mut kept_ids: HashSet<Uuid> = HashSet::new();
-        for (group, members) in &groups {
-            let records: Vec<EventRecord> = members.iter().map(|&i| events[i].1.clone()).collect();
-            kept_ids.clear();
-            match group {
-                Group::Copy(_) => {
-                    let state = fold(&records);
-                    for r in &records {
-                        let needed = match &r.event {
-                            Event::Loan { .. } => state.open_loans.contains_key(&r.id),
-                            Event::Return { loan_id, .. } | Event::Renewal { loan_id, .. } => {
-                                state.open_loans.contains_key(loan_id)
-                            }
-                            Event::Transfer { .. } => true,
-                            _ => false,
-                        };
-                        if needed {
-                            kept_ids.insert(r.id);
-                        }
-                    }
-                }
-                Group::Member(_) => {
-                    let voided: HashSet<Uuid> = records
-                        .iter()
-                        .filter_map(|r| match &r.event {
-                            Event::Void { target, .. } => Some(*target),
-                            _ => None,
-                        })
-                        .collect();
-                    let live = records.iter().filter_map(|r| match &r.event {
-                        Event::Membership { ends_on, .. } if !voided.contains(&r.id) => Some((r.id, *ends_on)),
-                        _ => None,
-                    });
-                    // Calls about overdue books in the period the snapshot covers.
-                    for r in &records {
-                        if let Event::ReminderCall { called_on, .. } = &r.event
-                            && *called_on >= self.since
-                        {
-                            kept_ids.insert(r.id);
-                        }
-                    }
-                    let mut latest: Option<(NaiveDate, Uuid)> = None;
-                    for (id, ends_on) in live {
-                        if ends_on >= self.since {
-                            kept_ids.insert(id);
-                        }
-                        if latest.is_none_or(|(end, _)| ends_on > end) {
-                            latest = Some((ends_on, id));
-                        }
-                    }
-                    if let Some((_, id)) = latest {
-                        kept_ids.insert(id);
-                    }
-                }
-            }
-            // Voids of kept events (and voids of those), so the desk folds
-            // the same state.
-            loop {
-                let before = kept_ids.len();
-                for r in &records {
-                    if let Event::Void { target, .. } = &r.event
-                        && kept_ids.contains(target)
-                    {
-                        kept_ids.insert(r.id);
-                    }
-                }
-                if kept_ids.len() == before {
-                    break;
-                }
-            }
-            for &i in members {
-                if kept_ids.contains(&events[i].1.id) {
-                    keep.push(events[i].0);
-                }
+    fn flush(&mut self) -> Result<(), AppError> {
+        let group = std::mem::take(&mut self.group);
+        let records: Vec<&EventRecord> = group.iter().filter_map(|(_, r)| r.as_ref()).collect();
+        let kept = keep_of_group(&records, self.since);
+        for (json, record) in &group {
+            // An event this server cannot read is kept as it is.
+            if record.as_ref().is_none_or(|r| kept.contains(&r.id)) {
+                self.keep(json)?;
             }
         }
-        keep.sort_unstable();
-        keep
+        Ok(())
     }
+}
 
-    /// The snapshot: the kept ops by rank then log order, then the kept
-    /// events (`events`: their `seq` and stored text) in log order.
-    pub fn finish(self, epoch: u64, watermark: i64, events: Vec<(i64, String)>) -> Snapshot {
-        let mut kept = self.kept;
-        kept.extend(events.into_iter().map(|(seq, json)| (9, seq, json)));
-        kept.sort_unstable_by_key(|(rank, seq, _)| (*rank, *seq));
-        let seq = u64::try_from(watermark.max(self.last_seq)).unwrap_or(0);
-        Snapshot { cursor: Cursor { epoch, seq }, ops: kept.into_iter().map(|(_, _, json)| json).collect() }
+/// The ids of a group's events a new desk still needs (see the module):
+/// of a copy's, the open loans with their returns and renewals and every
+/// transfer; of a member's, the live periods that end on or after `since`
+/// and the latest, and recent reminder calls; a return, renewal or void
+/// whose event is not in the group (not in the log, or another center's);
+/// and voids of what is kept.
+pub fn keep_of_group(records: &[&EventRecord], since: NaiveDate) -> HashSet<Uuid> {
+    let ids: HashSet<Uuid> = records.iter().map(|r| r.id).collect();
+    let loans: HashSet<Uuid> = records.iter().filter(|r| matches!(r.event, Event::Loan { .. })).map(|r| r.id).collect();
+    let mut kept: HashSet<Uuid> = HashSet::new();
+    let copy_events: Vec<EventRecord> = records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.event,
+                Event::Loan { .. }
+                    | Event::Return { .. }
+                    | Event::Renewal { .. }
+                    | Event::Transfer { .. }
+                    | Event::Void { .. }
+            )
+        })
+        .map(|r| (*r).clone())
+        .collect();
+    if copy_events.iter().any(|r| !matches!(r.event, Event::Void { .. })) {
+        let state = fold(&copy_events);
+        for r in records {
+            let needed = match &r.event {
+                Event::Loan { .. } => state.open_loans.contains_key(&r.id),
+                Event::Return { loan_id, .. } | Event::Renewal { loan_id, .. } => {
+                    state.open_loans.contains_key(loan_id) || !loans.contains(loan_id)
+                }
+                Event::Transfer { .. } => true,
+                _ => false,
+            };
+            if needed {
+                kept.insert(r.id);
+            }
+        }
+    }
+    let voided: HashSet<Uuid> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Void { target, .. } => Some(*target),
+            _ => None,
+        })
+        .collect();
+    let mut latest: Option<(NaiveDate, Uuid)> = None;
+    for r in records {
+        match &r.event {
+            Event::Membership { ends_on, .. } if !voided.contains(&r.id) => {
+                if *ends_on >= since {
+                    kept.insert(r.id);
+                }
+                if latest.is_none_or(|(end, _)| *ends_on > end) {
+                    latest = Some((*ends_on, r.id));
+                }
+            }
+            // Calls about overdue books in the period the snapshot covers.
+            Event::ReminderCall { called_on, .. } if *called_on >= since => {
+                kept.insert(r.id);
+            }
+            // A void of an event not in the group: whoever pushes it later needs it.
+            Event::Void { target, .. } if !ids.contains(target) => {
+                kept.insert(r.id);
+            }
+            _ => {}
+        }
+    }
+    if let Some((_, id)) = latest {
+        kept.insert(id);
+    }
+    // Voids of kept events (and voids of those), so the desk folds the same state.
+    loop {
+        let before = kept.len();
+        for r in records {
+            if let Event::Void { target, .. } = &r.event
+                && kept.contains(target)
+            {
+                kept.insert(r.id);
+            }
+        }
+        if kept.len() == before {
+            return kept;
+        }
     }
 }
 
@@ -189,6 +238,7 @@ impl Selector {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::storage::Snapshot;
     use kanoon_protocol::{Hlc, SCHEMA_VERSION};
 
     fn op(entity: &str, id: Uuid, wall: i64, event: serde_json::Value) -> String {
@@ -230,46 +280,46 @@ mod tests {
             serde_json::json!({"kind": "membership", "member_id": member, "starts_on": "2024-01-01", "ends_on": ends,
                 "fee": {"type": "paid", "amount_rials": 1, "receipt_number": "1"}})
         };
-        let mut s = Selector::new(date("2025-06-01"));
-        s.add(1, EntityKind::CIRCULATION, op(EntityKind::CIRCULATION, closed, 1, loan(copy)));
         let ret = Uuid::now_v7();
-        s.add(
-            2,
-            EntityKind::CIRCULATION,
+        let copy_key = copy.to_string();
+        let member_key = member.to_string();
+        let c = EntityKind::CIRCULATION;
+        let m = EntityKind::MEMBERSHIP;
+        let copy_group = vec![
+            op(c, closed, 1, loan(copy)),
             op(
-                EntityKind::CIRCULATION,
+                c,
                 ret,
                 2,
                 serde_json::json!({"kind": "return", "loan_id": closed, "copy_id": copy, "returned_on": "2025-01-02"}),
             ),
-        );
-        s.add(3, EntityKind::CIRCULATION, op(EntityKind::CIRCULATION, open, 3, loan(copy)));
-        s.add(
-            4,
-            EntityKind::CIRCULATION,
+            op(c, open, 3, loan(copy)),
             op(
-                EntityKind::CIRCULATION,
+                c,
                 orphan_return,
                 4,
                 serde_json::json!({"kind": "return", "loan_id": Uuid::now_v7(), "copy_id": copy, "returned_on": "2025-01-02"}),
             ),
-        );
-        s.add(5, EntityKind::MEMBERSHIP, op(EntityKind::MEMBERSHIP, old, 5, period("2024-12-31")));
-        s.add(6, EntityKind::MEMBERSHIP, op(EntityKind::MEMBERSHIP, current, 6, period("2025-12-31")));
-        s.add(7, EntityKind::MEMBERSHIP, op(EntityKind::MEMBERSHIP, voided, 7, period("2026-12-31")));
-        s.add(
-            8,
-            EntityKind::MEMBERSHIP,
-            op(EntityKind::MEMBERSHIP, void, 8, serde_json::json!({"kind": "void", "target": voided, "reason": "x"})),
-        );
-        s.add(
-            9,
-            EntityKind::CIRCULATION,
-            op(EntityKind::CIRCULATION, Uuid::now_v7(), 9, serde_json::json!({"kind": "teleport"})),
-        );
-        assert_eq!(s.events_to_keep(), vec![3, 4, 6]);
-        let snapshot = s.finish(7, 9, vec![]);
+        ];
+        let member_group = vec![
+            op(m, old, 5, period("2024-12-31")),
+            op(m, current, 6, period("2025-12-31")),
+            op(m, voided, 7, period("2026-12-31")),
+            op(m, void, 8, serde_json::json!({"kind": "void", "target": voided, "reason": "x"})),
+        ];
+        let unknown = op(c, Uuid::now_v7(), 9, serde_json::json!({"kind": "teleport"}));
+        let mut snapshot = Snapshot { cursor: Cursor::default(), ops: Vec::new() };
+        let mut s = Streamer::start(&mut snapshot, date("2025-06-01"), 7, 9).unwrap();
+        s.keep(&unknown).unwrap();
+        for json in &copy_group {
+            s.grouped(&copy_key, c, json.clone()).unwrap();
+        }
+        for json in &member_group {
+            s.grouped(&member_key, m, json.clone()).unwrap();
+        }
+        assert_eq!(s.finish().unwrap().0, 4);
         assert_eq!(snapshot.cursor, Cursor { epoch: 7, seq: 9 });
-        assert_eq!(snapshot.ops.len(), 1, "the unknown kind is kept as it is");
+        let expected = vec![unknown, copy_group[2].clone(), copy_group[3].clone(), member_group[1].clone()];
+        assert_eq!(snapshot.ops, expected, "the unknown kind is kept as it is");
     }
 }

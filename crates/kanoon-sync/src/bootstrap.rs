@@ -12,6 +12,7 @@ use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use kanoon_protocol::wire::ErrorCode;
 use kanoon_store::Desk;
 use kanoon_store::sync::ApplyReport;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
@@ -22,6 +23,11 @@ use crate::{Client, Result, SyncError, lock, unreachable};
 /// How long a snapshot may take to arrive: a large center's is tens of MB
 /// of JSON (a few MB gzip'd) and provincial links can be slow.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A server answering `busy` (its cap on snapshots served at once) is
+/// asked again after the `Retry-After` it sends, this many times.
+const BUSY_RETRIES: u32 = 3;
+const BUSY_WAIT: Duration = Duration::from_secs(30);
 
 impl Client {
     /// `GET /sync/v1/snapshot`, asked for gzip.
@@ -73,7 +79,18 @@ pub struct BootstrapReport {
 /// center has used for its desk number.
 pub async fn bootstrap(desk: &Mutex<Desk>, client: &Client) -> Result<BootstrapReport> {
     let token = lock(desk)?.sync_settings()?.ok_or(SyncError::NotEnrolled)?.token;
-    let snapshot = client.snapshot(&token).await?;
+    let mut tries = 0;
+    let snapshot = loop {
+        match client.snapshot(&token).await {
+            // The server serves as many snapshots as it allows: wait as it
+            // asks (30 s), a few times, before the round fails and backs off.
+            Err(SyncError::Refused { code: ErrorCode::Busy, .. }) if tries < BUSY_RETRIES => {
+                tries += 1;
+                tokio::time::sleep(BUSY_WAIT).await;
+            }
+            other => break other?,
+        }
+    };
     let applied = lock(desk)?.apply_snapshot_with_unreadable(&snapshot.ops, &snapshot.unreadable, snapshot.cursor)?;
     Ok(BootstrapReport { received: snapshot.ops.len() + snapshot.unreadable.len(), applied })
 }

@@ -78,8 +78,12 @@ macro_rules! storage_from_modules {
                 ops::pull(self, center_id, after, limit)
             }
 
-            fn snapshot(&self, center_id: uuid::Uuid) -> Result<$crate::storage::Snapshot, AppError> {
-                snapshot::snapshot(self, center_id)
+            fn snapshot_into(
+                &self,
+                center_id: uuid::Uuid,
+                sink: &mut dyn $crate::storage::SnapshotSink,
+            ) -> Result<(), AppError> {
+                snapshot::snapshot_into(self, center_id, sink)
             }
 
             fn devices(&self) -> Result<Vec<$crate::storage::DeviceInfo>, AppError> {
@@ -243,6 +247,26 @@ impl Snapshot {
     }
 }
 
+/// Where a snapshot goes as it is read (`Storage::snapshot_into`): the
+/// cursor first, then each op's stored text, one at a time. An error from
+/// the sink (the client went away) stops the read.
+pub trait SnapshotSink {
+    fn cursor(&mut self, cursor: Cursor) -> Result<(), AppError>;
+    fn op(&mut self, json: &str) -> Result<(), AppError>;
+}
+
+impl SnapshotSink for Snapshot {
+    fn cursor(&mut self, cursor: Cursor) -> Result<(), AppError> {
+        self.cursor = cursor;
+        Ok(())
+    }
+
+    fn op(&mut self, json: &str) -> Result<(), AppError> {
+        self.ops.push(json.to_owned());
+        Ok(())
+    }
+}
+
 /// The lowest op schema version: the first any desk wrote. Versions above
 /// this build's `SCHEMA_VERSION` are newer desks' and are kept as received.
 pub const MIN_SCHEMA_VERSION: u32 = 1;
@@ -315,8 +339,18 @@ pub trait Storage: Send + Sync {
     /// records of its center and the province and the events still needed
     /// (see `snapshot`), read in one consistent read of the log, and the
     /// cursor to pull after (the watermark of that read, as `pull` would
-    /// serve it: no op below it can still commit).
-    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError>;
+    /// serve it: no op below it can still commit), written to `sink` as it
+    /// is read: the cursor, then the ops one by one. Memory stays bounded
+    /// whatever the center's size (`crate::snapshot`).
+    fn snapshot_into(&self, center_id: Uuid, sink: &mut dyn SnapshotSink) -> Result<(), AppError>;
+
+    /// `snapshot_into` collected whole (tests, tools: the HTTP handler
+    /// streams instead).
+    fn snapshot(&self, center_id: Uuid) -> Result<Snapshot, AppError> {
+        let mut snapshot = Snapshot { cursor: Cursor::default(), ops: Vec::new() };
+        self.snapshot_into(center_id, &mut snapshot)?;
+        Ok(snapshot)
+    }
 
     /// Every enrolled device, by center code and desk number.
     fn devices(&self) -> Result<Vec<DeviceInfo>, AppError>;

@@ -652,3 +652,38 @@ mod tests {
         assert!(!same_op_json(r#"{"a":1}"#, r#"{"a":2}"#));
     }
 }
+
+/// Where a stored event is folded, for the snapshot (`crate::snapshot`):
+/// `key` the group — the copy of a loan, return or transfer, the member of
+/// a membership period or reminder call —; `refers` the event a renewal or
+/// a void names, whose group it joins once that one is stored. Both None
+/// for any other op (records, kinds this server does not know).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FoldLink {
+    pub key: Option<Uuid>,
+    pub refers: Option<Uuid>,
+}
+
+pub fn fold_link(op: &Op) -> FoldLink {
+    use serde::Deserialize as _;
+    if !matches!(op.entity.as_str(), EntityKind::CIRCULATION | EntityKind::MEMBERSHIP) {
+        return FoldLink::default();
+    }
+    let OpBody::Event { data, .. } = &op.body else { return FoldLink::default() };
+    // Read from the value in place (no clone of the body).
+    let Ok(event) = Event::deserialize(data) else { return FoldLink::default() };
+    match event {
+        Event::Loan { copy_id, .. } | Event::Return { copy_id, .. } | Event::Transfer { copy_id, .. } => {
+            FoldLink { key: Some(copy_id), refers: None }
+        }
+        Event::Membership { member_id, .. } | Event::ReminderCall { member_id, .. } => {
+            FoldLink { key: Some(member_id), refers: None }
+        }
+        Event::Renewal { loan_id, .. } => FoldLink { key: None, refers: Some(loan_id) },
+        Event::Void { target, .. } => FoldLink { key: None, refers: Some(target) },
+    }
+}
+
+/// Passes of `RESOLVE_FOLD_SQL` after a push: a void of a void of a renewal
+/// pushed in one batch takes three.
+pub const FOLD_PASSES: usize = 4;

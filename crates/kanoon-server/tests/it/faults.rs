@@ -8,7 +8,7 @@ use kanoon_domain::entities::CenterKind;
 use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
 use kanoon_server::{
-    AppError, CenterInfo, CenterOp, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, Snapshot, Storage,
+    AppError, CenterInfo, CenterOp, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, SnapshotSink, Storage,
 };
 use uuid::Uuid;
 
@@ -44,7 +44,7 @@ impl Storage for Faulty {
     fn pull(&self, _: Uuid, _: Cursor, _: usize) -> Result<PullResponse, AppError> {
         Err(AppError::internal(SECRET))
     }
-    fn snapshot(&self, _: Uuid) -> Result<Snapshot, AppError> {
+    fn snapshot_into(&self, _: Uuid, _: &mut dyn SnapshotSink) -> Result<(), AppError> {
         Err(AppError::internal(SECRET))
     }
     fn devices(&self) -> Result<Vec<DeviceInfo>, AppError> {

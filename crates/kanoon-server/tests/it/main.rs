@@ -21,6 +21,7 @@ mod process;
 mod pull;
 mod push;
 mod snapshot;
+mod snapshot_stream;
 mod storage;
 mod tls;
 mod transfers;

@@ -48,6 +48,7 @@ pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0002_photos.sql", include_str!("../../../../../migrations/server/postgres/0002_photos.sql")),
     ("0003_enrolment.sql", include_str!("../../../../../migrations/server/postgres/0003_enrolment.sql")),
     ("0004_copy_shares.sql", include_str!("../../../../../migrations/server/postgres/0004_copy_shares.sql")),
+    ("0005_snapshot_groups.sql", include_str!("../../../../../migrations/server/postgres/0005_snapshot_groups.sql")),
 ];
 
 /// The table that records the applied migrations. A database without it

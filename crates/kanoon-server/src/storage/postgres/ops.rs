@@ -14,7 +14,9 @@ use uuid::Uuid;
 use super::{OP_LOG_LOCK, PostgresStorage, lock};
 use crate::error::AppError;
 use crate::storage::PROVINCE_SCOPE;
-use crate::storage::rules::{CopyFacts, CopyRefs, PullWindow, Screened, record_push_outcome, stored_event};
+use crate::storage::rules::{
+    CopyFacts, CopyRefs, FOLD_PASSES, PullWindow, Screened, fold_link, record_push_outcome, stored_event,
+};
 
 /// Pulled ops: the device's center's, the province's and those shared with
 /// the center (at the share's position), each side read in position order
@@ -38,14 +40,25 @@ pub(super) const LAST_SEQ_SQL: &str = "
 /// log skipped. The center, the pushing device and the time are the same
 /// for every row.
 const PUSH_INSERT_SQL: &str = "
-    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at, copy_id)
+    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at, copy_id,
+                     fold_key, fold_ref)
     SELECT t.op_id, $2::uuid, t.scope, t.entity, t.entity_id, t.device_id, $3::uuid, t.hlc, t.op, $4::timestamptz,
-        t.copy_id
-    FROM unnest($1::uuid[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::uuid[])
-        WITH ORDINALITY AS t (op_id, scope, entity, entity_id, device_id, hlc, op, copy_id, ord)
+        t.copy_id, t.fold_key, t.fold_ref
+    FROM unnest($1::uuid[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::uuid[],
+                $12::uuid[], $13::uuid[])
+        WITH ORDINALITY AS t (op_id, scope, entity, entity_id, device_id, hlc, op, copy_id, fold_key, fold_ref, ord)
     ORDER BY t.ord
     ON CONFLICT (op_id) DO NOTHING
     RETURNING op_id, seq";
+
+/// A renewal or void pushed joins the group of the event it names, when
+/// that one is stored (by now, or earlier in the same batch).
+const RESOLVE_FOLD_SQL: &str = "
+    UPDATE ops o SET fold_key = l.fold_key
+    FROM (SELECT DISTINCT ON (entity_id) entity_id, fold_key FROM ops
+          WHERE entity IN ('circulation', 'membership') AND fold_key IS NOT NULL
+            AND entity_id IN (SELECT fold_ref FROM ops WHERE seq = ANY($1) AND fold_ref IS NOT NULL)) l
+    WHERE o.seq = ANY($1) AND o.fold_ref IS NOT NULL AND o.fold_key IS NULL AND l.entity_id = o.fold_ref";
 
 /// The columns of `PUSH_INSERT_SQL` that differ from op to op.
 struct PushRows<'a> {
@@ -57,6 +70,8 @@ struct PushRows<'a> {
     hlcs: Vec<String>,
     jsons: Vec<&'a str>,
     copy_ids: Vec<Option<Uuid>>,
+    fold_keys: Vec<Option<Uuid>>,
+    fold_refs: Vec<Option<Uuid>>,
 }
 
 impl<'a> PushRows<'a> {
@@ -70,6 +85,8 @@ impl<'a> PushRows<'a> {
             hlcs: Vec::with_capacity(n),
             jsons: Vec::with_capacity(n),
             copy_ids: Vec::with_capacity(n),
+            fold_keys: Vec::with_capacity(n),
+            fold_refs: Vec::with_capacity(n),
         }
     }
 
@@ -77,6 +94,9 @@ impl<'a> PushRows<'a> {
         let incoming = &screened.incoming;
         let op = &incoming.op;
         self.copy_ids.push(screened.share.map(|s| s.copy_id));
+        let fold = fold_link(op);
+        self.fold_keys.push(fold.key);
+        self.fold_refs.push(fold.refers);
         self.op_ids.push(op.op_id);
         self.scopes.push(incoming.scope());
         self.entities.push(op.entity.as_str());
@@ -131,11 +151,21 @@ pub(super) fn push(
                 &rows.hlcs,
                 &rows.jsons,
                 &rows.copy_ids,
+                &rows.fold_keys,
+                &rows.fold_refs,
             ],
         )?
         .iter()
         .map(|row| Ok((row.try_get::<_, Uuid>(0)?, row.try_get::<_, i64>(1)?)))
         .collect::<Result<HashMap<Uuid, i64>, postgres::Error>>()?;
+    let seqs: Vec<i64> = inserted.values().copied().collect();
+    if rows.fold_refs.iter().any(Option::is_some) {
+        for _ in 0..FOLD_PASSES {
+            if tx.execute(RESOLVE_FOLD_SQL, &[&seqs])? == 0 {
+                break;
+            }
+        }
+    }
     // The ops inserted that travel with a copy, in batch order (an op id
     // twice in the batch: its first occurrence, the one inserted).
     for (i, screened) in ops.iter().enumerate() {

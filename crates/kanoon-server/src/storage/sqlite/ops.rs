@@ -12,7 +12,9 @@ use uuid::Uuid;
 use super::{SqliteStorage, now_iso, parse_uuid};
 use crate::error::AppError;
 use crate::storage::PROVINCE_SCOPE;
-use crate::storage::rules::{CopyFacts, CopyRefs, PullWindow, Screened, record_push_outcome, stored_event};
+use crate::storage::rules::{
+    CopyFacts, CopyRefs, FOLD_PASSES, PullWindow, Screened, fold_link, record_push_outcome, stored_event,
+};
 
 /// Pulled ops: the device's center's, the province's and those shared with
 /// the center (at the share's position), each side read in position order
@@ -28,9 +30,19 @@ const PULL_SQL: &str = "
     ) ORDER BY seq LIMIT ?4";
 
 const INSERT_SQL: &str = "
-    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at, copy_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+    INSERT INTO ops (op_id, center_id, scope, entity, entity_id, device_id, pushed_by, hlc, op, received_at, copy_id,
+                     fold_key, fold_ref)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
     ON CONFLICT (op_id) DO NOTHING";
+
+/// A renewal or void pushed joins the group of the event it names, when
+/// that one is stored (by now, or earlier in the same batch).
+const RESOLVE_FOLD_SQL: &str = "
+    UPDATE ops SET fold_key = (SELECT l.fold_key FROM ops l WHERE l.entity IN ('circulation', 'membership')
+                                 AND l.entity_id = ops.fold_ref AND l.fold_key IS NOT NULL LIMIT 1)
+    WHERE fold_ref IS NOT NULL AND fold_key IS NULL AND seq > ?1
+      AND EXISTS (SELECT 1 FROM ops l WHERE l.entity IN ('circulation', 'membership')
+                    AND l.entity_id = ops.fold_ref AND l.fold_key IS NOT NULL)";
 
 /// The highest position of the log: of an op or of a share.
 pub(super) const LAST_SEQ_SQL: &str = "
@@ -47,6 +59,7 @@ pub(super) fn push(
     let (center, pusher, now) = (center_id.to_string(), device_id.to_string(), now_iso());
     let mut conn = storage.conn();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?;
     {
         let mut insert = tx.prepare_cached(INSERT_SQL)?;
         let mut stored = tx.prepare_cached("SELECT op FROM ops WHERE op_id = ?1")?;
@@ -55,6 +68,7 @@ pub(super) fn push(
         let mut insert_op = |screened: &Screened, op_id: Uuid, json: &str| {
             let (incoming, copy_id) = (&screened.incoming, screened.share.map(|s| s.copy_id.to_string()));
             let op = &incoming.op;
+            let fold = fold_link(op);
             insert.execute(params![
                 op_id.to_string(),
                 center,
@@ -67,6 +81,8 @@ pub(super) fn push(
                 json,
                 now,
                 copy_id,
+                fold.key.map(|k| k.to_string()),
+                fold.refers.map(|r| r.to_string()),
             ])
         };
         // The ops inserted that travel with a copy: (seq, op), shared below.
@@ -94,6 +110,12 @@ pub(super) fn push(
         }
         for (seq, screened) in travelling {
             share_with_holders(&tx, seq, screened)?;
+        }
+        let mut resolve = tx.prepare_cached(RESOLVE_FOLD_SQL)?;
+        for _ in 0..FOLD_PASSES {
+            if resolve.execute([before])? == 0 {
+                break;
+            }
         }
     }
     tx.commit()?;

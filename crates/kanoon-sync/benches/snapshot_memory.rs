@@ -1,0 +1,210 @@
+//! The server's resident memory while it serves 8 snapshots of a large
+//! center at once (issue 11: under its idle figure + 100 MB), the real
+//! binary in a process of its own (docs/BENCHMARKS.md, "Server: snapshot
+//! memory"):
+//!
+//!   1. desk 1 of center 1234 is filled by `kanoon_store::demo::generate`
+//!      (default: the reference size) and its outbox pushed into a SQLite
+//!      server database (setup, as in `bootstrap`);
+//!   2. `target/release/kanoon-server serve --max-snapshots 8` is started on
+//!      that file; its VmRSS is read from /proc once it answers (idle);
+//!   3. 8 clients ask for the snapshot at once (gzip'd, read as it comes and
+//!      dropped) while a thread samples the server's VmRSS every 5 ms; the
+//!      peak of the samples and VmHWM are printed against the idle figure.
+//!
+//!   cargo build --release -p kanoon-server
+//!   cargo bench -p kanoon-sync --bench snapshot_memory                     # reference size
+//!   cargo bench -p kanoon-sync --bench snapshot_memory -- --fraction 0.05  # quicker
+//!
+//! Not run by tests or CI (the setup alone takes a minute or more).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use kanoon_domain::entities::CenterKind;
+use kanoon_server::{IncomingOp, SqliteStorage, Storage};
+use kanoon_store::demo::{DemoSize, generate};
+use kanoon_store::{Desk, SetupRequest};
+
+const BENCH_DATA: &str = env!("CARGO_TARGET_TMPDIR");
+const CENTER: &str = "1234";
+const CLIENTS: usize = 8;
+
+fn fraction() -> f64 {
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        if arg == "--fraction" {
+            return it.next().unwrap().parse().unwrap();
+        }
+    }
+    1.0
+}
+
+/// A field of /proc/<pid>/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn server_binary() -> PathBuf {
+    // benches run in their crate's dir; the workspace's target is two up.
+    let target = Path::new(BENCH_DATA).parent().unwrap().to_owned();
+    let binary = target.join("release").join("kanoon-server");
+    assert!(binary.exists(), "{} missing: cargo build --release -p kanoon-server first", binary.display());
+    binary
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn main() {
+    std::fs::create_dir_all(BENCH_DATA).unwrap();
+    let dir = tempfile::tempdir_in(BENCH_DATA).unwrap();
+    let database = dir.path().join("province.sqlite");
+    let size = if fraction() >= 1.0 { DemoSize::REFERENCE } else { DemoSize::fraction(fraction()) };
+
+    // 1. The center's years of work, pushed.
+    let token = {
+        let storage = SqliteStorage::open(&database).unwrap();
+        storage.add_center(CENTER, "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap();
+        let mut desk = Desk::open(&dir.path().join("desk.sqlite")).unwrap();
+        desk.setup(
+            SetupRequest {
+                center_code: CENTER.into(),
+                center_name: "مرکز شماره ۱ اراک".into(),
+                center_kind: CenterKind::Fixed,
+                desk_number: 1,
+                manager_username: "manager".into(),
+                manager_full_name: "مدیر مرکز".into(),
+            },
+            "kanoon1404",
+        )
+        .unwrap();
+        let started = Instant::now();
+        let summary = generate(&mut desk, size, 1404).unwrap();
+        println!("dataset: {summary}; generated in {:.1} s", started.elapsed().as_secs_f64());
+        let id = desk.identity().unwrap().clone();
+        let code = storage.create_enrol_code(CENTER).unwrap();
+        let enrolled = storage
+            .enrol(&kanoon_protocol::wire::EnrolRequest {
+                code,
+                center_id: Some(id.center.id),
+                device_id: id.device_id,
+                desk_number: 1,
+                device_name: "میز ۱".into(),
+            })
+            .unwrap();
+        let mut pushed = 0;
+        loop {
+            let ops = desk.ops_to_push(500).unwrap();
+            if ops.is_empty() {
+                break;
+            }
+            let ids: Vec<_> = ops.iter().map(|o| o.op_id).collect();
+            let incoming: Vec<_> = ops.into_iter().map(|o| IncomingOp::from_op(o).unwrap()).collect();
+            storage.push(id.center.id, id.device_id, &incoming).unwrap();
+            desk.mark_pushed(&ids).unwrap();
+            pushed += ids.len();
+        }
+        println!("pushed {pushed} ops");
+        enrolled.token
+    };
+
+    // 2. The real server on that file, idle.
+    let (port, admin) = (free_port(), free_port());
+    let server = Server(
+        Command::new(server_binary())
+            .args(["serve", "--database"])
+            .arg(&database)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
+            .args(["--max-snapshots", &CLIENTS.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = server.0.id();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    runtime.block_on(async {
+        for _ in 0..200 {
+            if reqwest::get(format!("{base}/health")).await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not answer");
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let idle = status_kib(pid, "VmRSS:").unwrap();
+    println!("server idle: VmRSS {:.1} MiB", idle as f64 / 1024.0);
+
+    // 3. Eight snapshots at once, the server's RSS sampled meanwhile.
+    let peak = Arc::new(AtomicU64::new(idle));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if let Some(rss) = status_kib(pid, "VmRSS:") {
+                    peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let started = Instant::now();
+    let sizes = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut tasks = Vec::new();
+        for _ in 0..CLIENTS {
+            let (client, url, token) = (client.clone(), format!("{base}/sync/v1/snapshot"), token.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut response =
+                    client.get(url).bearer_auth(token).header("accept-encoding", "gzip").send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                let mut bytes = 0usize;
+                while let Some(chunk) = response.chunk().await.unwrap() {
+                    bytes += chunk.len();
+                }
+                bytes
+            }));
+        }
+        let mut sizes = Vec::new();
+        for t in tasks {
+            sizes.push(t.await.unwrap());
+        }
+        sizes
+    });
+    let took = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let hwm = status_kib(pid, "VmHWM:").unwrap();
+    let peak = peak.load(Ordering::Relaxed);
+    let mib = |k: u64| k as f64 / 1024.0;
+    println!("{CLIENTS} snapshots at once in {took:.2} s, {:.1} MiB gzip'd each", sizes[0] as f64 / (1024.0 * 1024.0));
+    println!(
+        "server VmRSS: idle {:.1} MiB, peak sampled {:.1} MiB (+{:.1}), VmHWM {:.1} MiB (+{:.1}); target: + 100 MB",
+        mib(idle),
+        mib(peak),
+        mib(peak - idle),
+        mib(hwm),
+        mib(hwm.saturating_sub(idle))
+    );
+    drop(server);
+}
