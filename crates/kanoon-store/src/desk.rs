@@ -315,6 +315,16 @@ impl Desk {
         let identity = self.identity.clone().ok_or(StoreError::NotSetUp)?;
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A write with the clock behind the latest time (allowed within the
+        // tolerance, and for what is not circulation) leaves an op that no
+        // longer carries that time: it is kept in meta so a restart still
+        // knows it. Before `f`, so a write that sets it itself (a manager
+        // accepting the clock) has the last word.
+        if let Some(seen) = self.clock_high_water
+            && now < seen
+        {
+            crate::sql::set_meta(&tx, "clock_high_water", &seen.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))?;
+        }
         let mut w = Write { tx, hlc: self.hlc, now, identity, staff_id };
         let out = f(&mut w).map_err(StoreError::constraint_as_conflict)?;
         let high_water = self.clock_high_water.map_or(now, |seen| seen.max(now));

@@ -285,6 +285,30 @@ fn a_manager_accepts_a_corrected_clock_after_it_once_ran_far_ahead() {
 }
 
 #[test]
+fn a_clock_set_back_is_still_refused_after_an_edit_and_a_restart() {
+    // Simulation seed 497853488: a loan, the clock set back hours, a member
+    // edit (allowed: not circulation) whose op is then the outbox's last,
+    // a restart — the latest time must survive it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.sqlite");
+    let clock = kanoon_store::ManualClock::new(start_time());
+    let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
+    desk.setup(setup_request(), PASSWORD).unwrap();
+    books(&mut desk, "ساعت عقب", 1, 2);
+    let m = register(&mut desk, "ساعت", "عقب", 16);
+    lend(&mut desk, m.id, &["1"]);
+    clock.set(start_time() - Duration::hours(7));
+    let mut details = desk.member(m.id).unwrap().details;
+    details.address = "کوچه ساعت، پلاک ۷".into();
+    desk.edit_member(m.id, details).unwrap();
+    drop(desk);
+    let mut desk = kanoon_store::Desk::open(&path).unwrap().with_clock(std::sync::Arc::new(clock.clone()));
+    desk.sign_in("manager", PASSWORD).unwrap();
+    let err = desk.check_out(CheckOutRequest::new(m.id, ["2"]).confirmed()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ClockBehind);
+}
+
+#[test]
 fn circulation_is_refused_while_the_clock_is_ahead_of_the_server_and_allowed_once_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("center.sqlite");
