@@ -15,6 +15,11 @@
 //!   cargo build --release -p kanoon-server
 //!   cargo bench -p kanoon-sync --bench snapshot_memory                     # reference size
 //!   cargo bench -p kanoon-sync --bench snapshot_memory -- --fraction 0.05  # quicker
+//!   bash scripts/with-postgres.sh cargo bench -p kanoon-sync --bench snapshot_memory -- --backend postgres
+//!
+//! With PostgreSQL the database is a fresh one of the private cluster
+//! `with-postgres.sh` starts; only the server binary's own memory is read
+//! (PostgreSQL's backends are processes of their own).
 //!
 //! Not run by tests or CI (the setup alone takes a minute or more).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,7 +31,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kanoon_domain::entities::CenterKind;
-use kanoon_server::{IncomingOp, SqliteStorage, Storage};
+use kanoon_server::testing::{TestPostgres, off_async};
+use kanoon_server::{IncomingOp, PostgresStorage, SqliteStorage, Storage};
 use kanoon_store::demo::{DemoSize, generate};
 use kanoon_store::{Desk, SetupRequest};
 
@@ -34,14 +40,19 @@ const BENCH_DATA: &str = env!("CARGO_TARGET_TMPDIR");
 const CENTER: &str = "1234";
 const CLIENTS: usize = 8;
 
-fn fraction() -> f64 {
+/// The value after `--name` on the command line.
+fn arg(name: &str) -> Option<String> {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
-        if arg == "--fraction" {
-            return it.next().unwrap().parse().unwrap();
+        if arg == name {
+            return it.next();
         }
     }
-    1.0
+    None
+}
+
+fn fraction() -> f64 {
+    arg("--fraction").map_or(1.0, |f| f.parse().unwrap())
 }
 
 /// A field of /proc/<pid>/status, in KiB.
@@ -75,12 +86,29 @@ fn free_port() -> u16 {
 fn main() {
     std::fs::create_dir_all(BENCH_DATA).unwrap();
     let dir = tempfile::tempdir_in(BENCH_DATA).unwrap();
-    let database = dir.path().join("province.sqlite");
     let size = if fraction() >= 1.0 { DemoSize::REFERENCE } else { DemoSize::fraction(fraction()) };
+    let backend = arg("--backend").unwrap_or_else(|| "sqlite".into());
+    // Kept until the end: dropping it drops the database.
+    let mut _pg = None;
+    let (database, storage): (std::ffi::OsString, Box<dyn Storage>) = match backend.as_str() {
+        "sqlite" => {
+            let path = dir.path().join("province.sqlite");
+            let storage = Box::new(SqliteStorage::open(&path).unwrap());
+            (path.into_os_string(), storage)
+        }
+        "postgres" => {
+            let pg = TestPostgres::create();
+            let storage = Box::new(off_async(|| PostgresStorage::open(pg.url())).unwrap());
+            let url = pg.url().into();
+            _pg = Some(pg);
+            (url, storage)
+        }
+        other => panic!("unknown backend {other}"),
+    };
+    println!("backend: {backend}");
 
     // 1. The center's years of work, pushed.
     let token = {
-        let storage = SqliteStorage::open(&database).unwrap();
         storage.add_center(CENTER, "مرکز شماره ۱ اراک", CenterKind::Fixed).unwrap();
         let mut desk = Desk::open(&dir.path().join("desk.sqlite")).unwrap();
         desk.setup(
@@ -124,6 +152,8 @@ fn main() {
         println!("pushed {pushed} ops");
         enrolled.token
     };
+    // The server binary holds its own connections.
+    drop(storage);
 
     // 2. The real server on that file, idle.
     let (port, admin) = (free_port(), free_port());
