@@ -54,38 +54,82 @@ impl Desk {
         unreadable: &[UnreadableOp],
         cursor: Cursor,
     ) -> Result<ApplyReport> {
+        self.apply_snapshot_fed(|applying| {
+            for op in ops {
+                applying.receive(op)?;
+            }
+            Ok((cursor, unreadable.to_vec()))
+        })
+    }
+
+    /// `apply_snapshot` of a snapshot applied as it is read: `next` gives
+    /// its items one by one (None at its end, after its cursor) and may wait
+    /// for them, so reading and applying overlap. All or nothing, as
+    /// `apply_snapshot`: an error of `next` (the connection lost) rolls the
+    /// transaction back and the desk stays never-pulled.
+    pub fn apply_snapshot_streamed<E: From<StoreError>>(
+        &mut self,
+        mut next: impl FnMut() -> std::result::Result<Option<SnapshotItem>, E>,
+    ) -> std::result::Result<ApplyReport, E> {
+        self.apply_snapshot_fed(|applying| {
+            let (mut cursor, mut unreadable) = (None, Vec::new());
+            while let Some(item) = next()? {
+                match item {
+                    SnapshotItem::Op { op, json } => applying.receive_as(&op, Some(&json))?,
+                    // Set aside after the ops, as from a snapshot read whole.
+                    SnapshotItem::Unreadable(u) => unreadable.push(u),
+                    SnapshotItem::Cursor(c) => cursor = Some(c),
+                }
+            }
+            let cursor = cursor.ok_or_else(|| StoreError::InvalidInput("snapshot without a cursor".into()))?;
+            Ok((cursor, unreadable))
+        })
+    }
+
+    /// One transaction on a never-pulled desk: `feed` receives the ops and
+    /// answers the cursor and the ops that did not parse.
+    fn apply_snapshot_fed<E: From<StoreError>>(
+        &mut self,
+        feed: impl FnOnce(&mut Applying<'_>) -> std::result::Result<(Cursor, Vec<UnreadableOp>), E>,
+    ) -> std::result::Result<ApplyReport, E> {
         // One transaction of 100 MB and more for a large center: a page
         // cache to match, so its pages are not spilled to the WAL and read
         // back while it runs; the usual size again afterwards.
-        let cache: i64 = self.conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
-        self.conn.pragma_update(None, "cache_size", BOOTSTRAP_CACHE_KIB)?;
-        let result = self.apply_snapshot_in_one_transaction(ops, unreadable, cursor);
-        self.conn.pragma_update(None, "cache_size", cache)?;
+        // Its commit leaves the WAL far past `WAL_SAFETY_PAGES`: the desk's
+        // checkpoint thread copies it then, not the commit inline.
+        let pragma = |name: &str| self.conn.pragma_query_value(None, name, |r| r.get::<_, i64>(0));
+        let (cache, checkpoint) =
+            (pragma("cache_size").map_err(StoreError::from)?, pragma("wal_autocheckpoint").map_err(StoreError::from)?);
+        self.conn.pragma_update(None, "cache_size", BOOTSTRAP_CACHE_KIB).map_err(StoreError::from)?;
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(StoreError::from)?;
+        let result = self.apply_snapshot_in_one_transaction(feed);
+        self.conn.pragma_update(None, "cache_size", cache).map_err(StoreError::from)?;
+        self.conn.pragma_update(None, "wal_autocheckpoint", checkpoint).map_err(StoreError::from)?;
         result
     }
 
-    fn apply_snapshot_in_one_transaction(
+    fn apply_snapshot_in_one_transaction<E: From<StoreError>>(
         &mut self,
-        ops: &[Op],
-        unreadable: &[UnreadableOp],
-        cursor: Cursor,
-    ) -> Result<ApplyReport> {
+        feed: impl FnOnce(&mut Applying<'_>) -> std::result::Result<(Cursor, Vec<UnreadableOp>), E>,
+    ) -> std::result::Result<ApplyReport, E> {
         let identity = self.id()?.clone();
         let (now, clock) = (self.now(), self.hlc_clock());
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
         if !never_pulled(&tx)? {
             return Err(StoreError::Conflict(
                 "این میز پیش‌تر داده‌های مرکز را از سرور استان گرفته است و نمی‌توان آن را دوباره از آغاز پر کرد؛ \
                  همگام‌سازی معمولی را ادامه دهید."
                     .into(),
-            ));
+            )
+            .into());
         }
-        let mut applying = Applying::new(tx, identity.device_id, identity.center.id, now, clock);
-        for op in ops {
-            applying.receive(op)?;
-        }
-        applying.set_aside_unreadable(unreadable)?;
+        stage_search_rows(&tx)?;
+        // Never pulled: the inbox is empty in this transaction.
+        let mut applying = Applying::new(tx, identity.device_id, identity.center.id, now, clock).fresh()?;
+        let (cursor, unreadable) = feed(&mut applying)?;
+        applying.set_aside_unreadable(&unreadable)?;
         let (clock, report) = applying.finish(cursor, |tx| {
+            index_staged_search_rows(tx)?;
             set_meta(tx, crate::sync::apply::BOOTSTRAPPED, "1")?;
             continue_member_counter(tx, &identity.center.code, identity.center.id, identity.desk_number)
         })?;
@@ -93,6 +137,48 @@ impl Desk {
         self.forget_reference();
         Ok(report)
     }
+}
+
+/// One item of a snapshot as the client reads it, in the order it comes.
+#[derive(Debug)]
+pub enum SnapshotItem {
+    /// An op that parsed, with its JSON text as served (kept in the inbox).
+    Op { op: Box<Op>, json: Box<str> },
+    /// An op that did not parse: set aside as an exception.
+    Unreadable(UnreadableOp),
+    /// Where the snapshot ends in the log.
+    Cursor(Cursor),
+}
+
+/// The full-text indexes written by the records' rooms (`rows::title`,
+/// `rows::member`) while a snapshot applies.
+const SEARCH_INDEXES: [&str; 2] = ["title_search", "member_search"];
+
+/// Stages the search rows the snapshot's records write: a temporary table
+/// of the same name takes them (temp is searched before main), so the
+/// rooms' writes go there unchanged. FTS5 writes its pending rows out as a
+/// segment at every statement savepoint — every write statement of a
+/// transaction —, so row by row among the other writes each title and
+/// member became a segment, merged again and again (a fifth of the apply).
+/// Dropped with the transaction if it rolls back.
+fn stage_search_rows(tx: &Connection) -> Result<()> {
+    for index in SEARCH_INDEXES {
+        tx.execute_batch(&format!("CREATE TEMP TABLE {index} (text TEXT)"))?;
+    }
+    Ok(())
+}
+
+/// Moves the staged search rows into the indexes at once (a row a record
+/// wrote replaces the one its rowid had, as row by row) and drops the stage.
+fn index_staged_search_rows(tx: &Connection) -> Result<()> {
+    for index in SEARCH_INDEXES {
+        tx.execute_batch(&format!(
+            "DELETE FROM main.{index} WHERE rowid IN (SELECT rowid FROM temp.{index});
+             INSERT INTO main.{index} (rowid, text) SELECT rowid, text FROM temp.{index} ORDER BY rowid;
+             DROP TABLE temp.{index};"
+        ))?;
+    }
+    Ok(())
 }
 
 fn never_pulled(conn: &Connection) -> Result<bool> {

@@ -8,7 +8,7 @@
 //! arrived, a clash with a local row) is kept in the inbox and, when it is
 //! a real-world conflict, becomes an exception — it never blocks the rest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use kanoon_domain::circulation::{Event, EventRecord};
@@ -127,6 +127,22 @@ pub(crate) struct Applying<'c> {
     /// A void applied whose target this desk does not have (a snapshot
     /// left it out): the history is pulled again once (`finish`).
     void_target_missing: bool,
+    /// Set when the inbox was empty as this transaction began (`fresh`).
+    fresh: Option<FreshInbox>,
+}
+
+/// What a transaction that began on an empty inbox knows of it without
+/// asking SQLite (a bootstrap receives ~100,000 ops: a query per op for
+/// an answer kept here showed in profiles).
+#[derive(Default)]
+struct FreshInbox {
+    /// Op ids received so far: the whole inbox.
+    received: HashSet<Uuid>,
+    /// Each title's creator: the center of its first op received.
+    title_creators: HashMap<Uuid, Uuid>,
+    /// The first op of each title in this desk's outbox (which applying
+    /// never changes), as text: read once.
+    own_titles: HashMap<Uuid, String>,
 }
 
 impl<'c> Applying<'c> {
@@ -140,21 +156,49 @@ impl<'c> Applying<'c> {
             clock_before: clock.last,
             report: ApplyReport::default(),
             void_target_missing: false,
+            fresh: None,
         }
+    }
+
+    /// For a transaction that began on an empty inbox (the caller checked,
+    /// inside it): what the inbox holds is then kept in memory as ops are
+    /// received instead of being asked for op by op. Same answers.
+    pub fn fresh(mut self) -> Result<Self> {
+        let mut own_titles = HashMap::new();
+        {
+            let mut stmt = self.tx.prepare("SELECT entity_id, op FROM outbox WHERE entity = 'title' ORDER BY seq")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (title, op) = row?;
+                own_titles.entry(crate::sql::parse_uuid(&title)?).or_insert(op);
+            }
+        }
+        self.fresh = Some(FreshInbox { own_titles, ..FreshInbox::default() });
+        Ok(self)
     }
 
     /// Applies one op (once: one already received is counted a duplicate).
     pub fn receive(&mut self, op: &Op) -> Result<()> {
+        self.receive_as(op, None)
+    }
+
+    /// `receive` of an op whose JSON text is at hand (as served): the inbox
+    /// keeps that text instead of the op written again. Only for text that
+    /// parsed to `op`.
+    pub fn receive_as(&mut self, op: &Op, text: Option<&str>) -> Result<()> {
         // This desk's own ops come back too. They are applied like any
         // other (idempotently): after a restore from an older backup they
         // are how the desk gets back what it wrote since.
         if op.device_id == self.device {
             self.report.own += 1;
         }
-        let known: bool = self
-            .tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox WHERE op_id = ?1)")?
-            .query_row([op.op_id.to_string()], |r| r.get(0))?;
+        let known: bool = match &mut self.fresh {
+            Some(fresh) => !fresh.received.insert(op.op_id),
+            None => self
+                .tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox WHERE op_id = ?1)")?
+                .query_row([op.op_id.to_string()], |r| r.get(0))?,
+        };
         if known {
             self.report.duplicates += 1;
             return Ok(());
@@ -172,7 +216,7 @@ impl<'c> Applying<'c> {
                 serde_json::json!({"op_id": op.op_id, "hlc": op.hlc}),
             ));
         }
-        let applied = match ownership(&self.tx, op, self.center)? {
+        let applied = match ownership(&self.tx, op, self.center, self.fresh.as_ref())? {
             Owner::Not(refused) => {
                 found.push(refused);
                 false
@@ -184,6 +228,10 @@ impl<'c> Applying<'c> {
         if applied && void_of_missing_event(&self.tx, op)? {
             self.void_target_missing = true;
         }
+        let json = match text {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => std::borrow::Cow::Owned(serde_json::to_string(op)?),
+        };
         run(
             &self.tx,
             "INSERT INTO inbox (op_id, entity, entity_id, op, received_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -191,11 +239,16 @@ impl<'c> Applying<'c> {
                 op.op_id.to_string(),
                 op.entity.as_str(),
                 op.entity_id.to_string(),
-                serde_json::to_string(op)?,
+                json.as_ref(),
                 timestamp(self.now),
                 applied
             ],
         )?;
+        if let Some(fresh) = &mut self.fresh
+            && op.entity.as_str() == EntityKind::TITLE
+        {
+            fresh.title_creators.entry(op.entity_id).or_insert(op.center_id);
+        }
         self.record(found)?;
         if applied {
             self.report.applied += 1;
@@ -248,7 +301,7 @@ impl<'c> Applying<'c> {
                 let mut found = Vec::new();
                 // Set aside (recorded when it arrived), or still waiting for
                 // the transfer that brings its copy here.
-                if !matches!(ownership(&self.tx, &op, self.center)?, Owner::Yes) {
+                if !matches!(ownership(&self.tx, &op, self.center, None)?, Owner::Yes) {
                     continue;
                 }
                 if try_apply(&mut self.tx, &op, &mut found)? {
@@ -347,10 +400,20 @@ enum Owner {
 /// record and its transfers (and voids of those) are shared by the centers
 /// the copy's transfers name (`travelling`); every other entity, known or
 /// not, is its center's own and no other center's desk applies it.
-fn ownership(tx: &Connection, op: &Op, center: Uuid) -> Result<Owner> {
+/// `fresh`: the titles' creators as a fresh inbox knows them.
+fn ownership(tx: &Connection, op: &Op, center: Uuid, fresh: Option<&FreshInbox>) -> Result<Owner> {
     let owner = match op.entity.as_str() {
         EntityKind::CENTER => op.entity_id,
-        EntityKind::TITLE => title_creator(tx, op.entity_id)?.unwrap_or(op.center_id),
+        EntityKind::TITLE => match fresh {
+            Some(fresh) => match fresh.title_creators.get(&op.entity_id) {
+                Some(creator) => *creator,
+                None => match fresh.own_titles.get(&op.entity_id) {
+                    Some(json) => serde_json::from_str::<Op>(json)?.center_id,
+                    None => op.center_id,
+                },
+            },
+            None => title_creator(tx, op.entity_id)?.unwrap_or(op.center_id),
+        },
         _ if op.center_id != center => match travelling(tx, op, center)? {
             Some(Travel::Apply) => return Ok(Owner::Yes),
             Some(Travel::Wait) => return Ok(Owner::NotYet),
