@@ -48,6 +48,9 @@ pub struct Desk {
     hlc: HlcClock,
     /// Latest time this database has seen (circulation refuses earlier).
     clock_high_water: Option<DateTime<Utc>>,
+    /// The latest time an op was recorded at (or a manager accepted): what
+    /// a restart knows of `clock_high_water` (meta and the outbox's last op).
+    recorded_high_water: Option<DateTime<Utc>>,
     /// The last push showed this desk's clock ahead of the server's
     /// (meta `clock_ahead_of_server`): circulation is refused until a later
     /// push shows it fixed.
@@ -91,6 +94,7 @@ impl Desk {
             staff: None,
             hlc: HlcClock::default(),
             clock_high_water: None,
+            recorded_high_water: None,
             clock_ahead_of_server: false,
             reference: RefCell::new(None),
             waiting: Cell::new(None),
@@ -151,6 +155,7 @@ impl Desk {
             .flatten()
             .filter_map(|t| DateTime::parse_from_rfc3339(&t).ok().map(|t| t.with_timezone(&Utc)))
             .max();
+        self.recorded_high_water = self.clock_high_water;
         self.clock_ahead_of_server = meta(CLOCK_AHEAD_KEY)?.is_some();
         let (Some(device), Some(center_id), Some(desk_number)) =
             (meta("device_id")?, meta("center_id")?, meta("desk_number")?)
@@ -187,6 +192,7 @@ impl Desk {
     /// Only for a manager's accepted clock correction (it may go back).
     pub(crate) fn set_clock_high_water(&mut self, at: DateTime<Utc>) {
         self.clock_high_water = Some(at);
+        self.recorded_high_water = Some(at);
     }
 
     pub fn identity(&self) -> Option<&DeskIdentity> {
@@ -315,21 +321,26 @@ impl Desk {
         let identity = self.identity.clone().ok_or(StoreError::NotSetUp)?;
         let now = self.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // A write with the clock behind the latest time (allowed within the
-        // tolerance, and for what is not circulation) leaves an op that no
-        // longer carries that time: it is kept in meta so a restart still
-        // knows it. Before `f`, so a write that sets it itself (a manager
-        // accepting the clock) has the last word.
-        if let Some(seen) = self.clock_high_water
-            && now < seen
+        // A write with the clock behind the latest recorded time (allowed
+        // within the tolerance, and for what is not circulation) leaves an
+        // op that no longer carries that time: it is kept in meta so a
+        // restart still knows it. Before `f`, so a write that sets it itself
+        // (a manager accepting the clock) has the last word.
+        if let Some(recorded) = self.recorded_high_water
+            && now < recorded
         {
-            crate::sql::set_meta(&tx, "clock_high_water", &seen.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))?;
+            crate::sql::set_meta(&tx, "clock_high_water", &crate::sql::timestamp(recorded))?;
         }
+        let hlc_before = self.hlc.last;
         let mut w = Write { tx, hlc: self.hlc, now, identity, staff_id };
         let out = f(&mut w).map_err(StoreError::constraint_as_conflict)?;
         let high_water = self.clock_high_water.map_or(now, |seen| seen.max(now));
         let hlc = w.hlc;
         w.tx.commit()?;
+        if hlc.last != hlc_before {
+            // It recorded ops.
+            self.recorded_high_water = Some(self.recorded_high_water.map_or(now, |r| r.max(now)));
+        }
         self.hlc = hlc;
         self.clock_high_water = Some(high_water);
         Ok(out)
