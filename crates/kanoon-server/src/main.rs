@@ -216,6 +216,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             let storage: Arc<dyn Storage> = match database.to_str() {
                 Some(url) if is_postgres_url(url) => {
+                    if max_snapshots > kanoon_server::POSTGRES_MAX_SNAPSHOTS {
+                        anyhow::bail!(
+                            "refusing to start: --max-snapshots {max_snapshots} is more than PostgreSQL's connections \
+                             allow (each snapshot reads on two of them): give at most {}",
+                            kanoon_server::POSTGRES_MAX_SNAPSHOTS
+                        );
+                    }
                     let storage = PostgresStorage::open(url)?;
                     storage.set_photo_quota(photo_quota_bytes);
                     Arc::new(storage)

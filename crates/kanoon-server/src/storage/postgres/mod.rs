@@ -49,6 +49,10 @@ pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0003_enrolment.sql", include_str!("../../../../../migrations/server/postgres/0003_enrolment.sql")),
     ("0004_copy_shares.sql", include_str!("../../../../../migrations/server/postgres/0004_copy_shares.sql")),
     ("0005_snapshot_groups.sql", include_str!("../../../../../migrations/server/postgres/0005_snapshot_groups.sql")),
+    (
+        "0006_snapshot_ungrouped.sql",
+        include_str!("../../../../../migrations/server/postgres/0006_snapshot_ungrouped.sql"),
+    ),
 ];
 
 /// The table that records the applied migrations. A database without it
@@ -73,8 +77,13 @@ const PHOTO_LOG_LOCK: i64 = 0x4B4E_5356_0000_0004;
 #[cfg(test)]
 const ADVISORY_LOCKS: [i64; 4] = [OP_LOG_LOCK, MIGRATION_LOCK, ENROL_LOCK, PHOTO_LOG_LOCK];
 
-/// Connections kept open at most.
-const POOL_SIZE: u32 = 8;
+/// Connections kept open at most: a snapshot takes two
+/// (`http::MAX_SNAPSHOTS` of them at once), pushes and pulls the rest.
+const POOL_SIZE: u32 = 16;
+
+/// Snapshots served at once on PostgreSQL at most: two connections each,
+/// and four left for pushes, pulls and enrolment.
+pub const POSTGRES_MAX_SNAPSHOTS: u64 = (POOL_SIZE as u64 - 4) / 2;
 /// How long a call waits for a free connection (and `open` for the first).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
