@@ -216,6 +216,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             let storage: Arc<dyn Storage> = match database.to_str() {
                 Some(url) if is_postgres_url(url) => {
+                    let max_snapshots = usize::try_from(max_snapshots).unwrap_or(usize::MAX);
                     if max_snapshots > kanoon_server::POSTGRES_MAX_SNAPSHOTS {
                         anyhow::bail!(
                             "refusing to start: --max-snapshots {max_snapshots} is more than PostgreSQL's connections \
@@ -223,7 +224,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                             kanoon_server::POSTGRES_MAX_SNAPSHOTS
                         );
                     }
-                    let storage = PostgresStorage::open(url)?;
+                    let storage = PostgresStorage::open_serving(url, max_snapshots)?;
                     storage.set_photo_quota(photo_quota_bytes);
                     Arc::new(storage)
                 }

@@ -77,13 +77,18 @@ const PHOTO_LOG_LOCK: i64 = 0x4B4E_5356_0000_0004;
 #[cfg(test)]
 const ADVISORY_LOCKS: [i64; 4] = [OP_LOG_LOCK, MIGRATION_LOCK, ENROL_LOCK, PHOTO_LOG_LOCK];
 
-/// Connections kept open at most: a snapshot takes two
-/// (`http::MAX_SNAPSHOTS` of them at once), pushes and pulls the rest.
-const POOL_SIZE: u32 = 16;
+/// Connections kept open for pushes, pulls and enrolment; a snapshot
+/// takes two more (`pool_size`).
+const POOL_BASE: u32 = 8;
 
-/// Snapshots served at once on PostgreSQL at most: two connections each,
-/// and four left for pushes, pulls and enrolment.
-pub const POSTGRES_MAX_SNAPSHOTS: u64 = (POOL_SIZE as u64 - 4) / 2;
+/// Snapshots served at once on PostgreSQL at most (two connections each:
+/// PostgreSQL's own default limit is 100 connections in all).
+pub const POSTGRES_MAX_SNAPSHOTS: usize = 40;
+
+/// The pool's size for `max_snapshots` served at once.
+fn pool_size(max_snapshots: usize) -> u32 {
+    POOL_BASE + 2 * u32::try_from(max_snapshots.min(POSTGRES_MAX_SNAPSHOTS)).unwrap_or(0)
+}
 /// How long a call waits for a free connection (and `open` for the first).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -135,21 +140,28 @@ impl PostgresStorage {
     /// over TLS when its `sslmode` asks: see `tls`), creating the schema or
     /// migrating it if needed.
     pub fn open(url: &str) -> Result<Self, AppError> {
+        Self::open_serving(url, crate::http::MAX_SNAPSHOTS)
+    }
+
+    /// `open`, with connections for `max_snapshots` snapshots served at
+    /// once (at most `POSTGRES_MAX_SNAPSHOTS`).
+    pub fn open_serving(url: &str, max_snapshots: usize) -> Result<Self, AppError> {
         let (config, connector) = tls::config_and_connector(url)?;
-        fn pool<M: r2d2_postgres::r2d2::ManageConnection>(manager: M) -> Result<Pool<M>, AppError> {
+        fn pool<M: r2d2_postgres::r2d2::ManageConnection>(manager: M, size: u32) -> Result<Pool<M>, AppError> {
             Pool::builder()
-                .max_size(POOL_SIZE)
+                .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(CONNECT_TIMEOUT)
                 .build(manager)
                 .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))
         }
+        let size = pool_size(max_snapshots);
         let built = match &connector {
             tls::Connector::Plain => {
-                pool(PostgresConnectionManager::new(config.clone(), NoTls)).map(Connections::Plain)
+                pool(PostgresConnectionManager::new(config.clone(), NoTls), size).map(Connections::Plain)
             }
             tls::Connector::Rustls { connect, .. } => {
-                pool(PostgresConnectionManager::new(config.clone(), connect.clone())).map(Connections::Tls)
+                pool(PostgresConnectionManager::new(config.clone(), connect.clone()), size).map(Connections::Tls)
             }
         };
         // The pool says only that it timed out: one connection tried
