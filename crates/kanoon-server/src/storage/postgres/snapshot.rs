@@ -4,24 +4,39 @@
 //! group holds, then by group, in one read.
 //!
 //! Two connections read one snapshot of the database (the first exports
-//! it, the second imports it): the grouped events are asked for first, on
-//! the second, so PostgreSQL sorts them (most of a large center's log)
-//! while the first streams the records; then they are streamed in turn.
-//! Every read streams its rows as PostgreSQL sends them (`query_raw`):
-//! the server keeps a socket buffer of rows, whatever the center's size,
-//! and PostgreSQL works on while this side writes what came.
+//! it, the second imports it). The events (most of a large center's log)
+//! are asked for at once on the second, by a thread of their own:
+//! PostgreSQL sorts them — answering nothing until it has — while the
+//! first connection streams the records to the sink; the thread then hands
+//! the events over a few hundred at a time. Every read streams its rows as
+//! PostgreSQL sends them (`query_raw`): the server holds a socket buffer
+//! and `EVENT_BATCHES` batches of rows, whatever the center's size.
 
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use kanoon_protocol::EntityKind;
 use postgres::IsolationLevel;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::PostgresStorage;
-use kanoon_protocol::EntityKind;
-
+use super::{Connection, PostgresStorage};
 use crate::error::AppError;
 use crate::snapshot::{Streamer, ordered_entities, rank};
 use crate::storage::{PROVINCE_SCOPE, SnapshotSink};
+
+/// Events the reader thread hands over at a time.
+const EVENT_BATCH: usize = 500;
+/// Batches the reader thread reads ahead at most.
+const EVENT_BATCHES: usize = 4;
+
+/// An event as read: its group (`fold_key`; None for one no group holds),
+/// entity and text.
+struct EventRow {
+    key: Option<String>,
+    entity: String,
+    op: String,
+}
 
 pub(super) fn snapshot_into(
     storage: &PostgresStorage,
@@ -30,7 +45,7 @@ pub(super) fn snapshot_into(
 ) -> Result<(), AppError> {
     let today = chrono::Utc::now().date_naive();
     let mut client = storage.client()?;
-    let mut events_client = storage.client()?;
+    let events_client = storage.client()?;
     // One snapshot of the database for every read below. Its highest
     // `seq` is the watermark, as for a pull: pushes take their `seq`s
     // and commit one at a time under `OP_LOG_LOCK`, so every op below a
@@ -43,30 +58,35 @@ pub(super) fn snapshot_into(
     if exported.is_empty() || !exported.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(AppError::internal(format!("PostgreSQL exported a snapshot named «{exported}»")));
     }
-    let mut events_tx =
-        events_client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?;
-    events_tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{exported}'"))?;
     let center = center_id.to_string();
-    // Asked for now, read last: PostgreSQL sorts meanwhile. The events no
-    // group holds first (`fold_key` NULL), then by group. Ordered by the
-    // uuid, not its text: no collation to compare by. No index gives this
-    // order, so the planner reads the center's events in the table's
-    // order (a scan, or a bitmap of `ops_scope_seq` for a small center of
-    // a large province) and sorts them, never fetching 600,000 rows one
-    // at a time in key order.
-    let mut events = events_tx.query_raw(
-        "SELECT fold_key::text, entity, op FROM ops
-         WHERE scope = $1 AND entity IN ('circulation', 'membership') AND seq <= $2
-         ORDER BY ops.fold_key NULLS FIRST, seq",
-        [&center as &(dyn ToSql + Sync), &watermark],
-    )?;
+    let out = Streamer::start(sink, today, storage.epoch, watermark)?;
+    std::thread::scope(|scope| {
+        let (batches, events) = sync_channel(EVENT_BATCHES);
+        let reader = scope.spawn(|| read_events(events_client, &exported, &center, watermark, batches));
+        // The exporting transaction stays open until the reader is done
+        // (it imports the snapshot first thing, and `events` hangs up on
+        // it if this side fails first).
+        let written = write_snapshot(&mut tx, &center, watermark, events, out);
+        let read = reader.join().map_err(|_| AppError::internal("the snapshot's event reader panicked"))?;
+        written.and(read)
+    })?;
+    tx.commit()?;
+    Ok(())
+}
 
-    let mut out = Streamer::start(sink, today, storage.epoch, watermark)?;
+/// The records and shared ops from `tx`, then the events the reader hands over.
+fn write_snapshot(
+    tx: &mut postgres::Transaction<'_>,
+    center: &str,
+    watermark: i64,
+    events: Receiver<Result<Vec<EventRow>, AppError>>,
+    mut out: Streamer<'_>,
+) -> Result<(), AppError> {
     // The entities of both scopes that have records, walked in the index
-    // one at a time (the events' entities, read below, are left out).
+    // one at a time (the events' entities are read by the reader).
     let mut entities = Vec::new();
     let next = tx.prepare("SELECT min(entity) FROM ops WHERE scope = $1 AND entity > $2 AND fold_key IS NULL")?;
-    for scope in [center.as_str(), PROVINCE_SCOPE] {
+    for scope in [center, PROVINCE_SCOPE] {
         let mut after = String::new();
         while let Some(entity) = tx.query_one(&next, &[&scope, &after])?.try_get::<_, Option<String>>(0)? {
             entities.push((scope.to_owned(), entity.clone()));
@@ -81,23 +101,75 @@ pub(super) fn snapshot_into(
         "SELECT o.op FROM op_shares s JOIN ops o ON o.seq = s.op_seq WHERE s.scope = $1 AND s.seq <= $2
          ORDER BY s.seq",
     )?;
-    let records_done = |(_, e): &&(String, String)| rank(e) < rank(EntityKind::CIRCULATION);
-    for (scope, entity) in entities.iter().filter(records_done) {
-        keep_each(&mut tx, &ungrouped, &[scope, entity, &watermark], &mut out)?;
+    let is_record = |(_, e): &&(String, String)| rank(e) < rank(EntityKind::CIRCULATION);
+    for (scope, entity) in entities.iter().filter(is_record) {
+        keep_each(tx, &ungrouped, &[scope, entity, &watermark], &mut out)?;
     }
     // Shared with the center: a copy's record and travels.
-    keep_each(&mut tx, &shared, &[&center, &watermark], &mut out)?;
-    while let Some(row) = events.next()? {
-        match row.try_get::<_, Option<&str>>(0)? {
-            Some(key) => out.grouped(key, row.try_get(1)?, row.try_get(2)?)?,
-            None => out.keep(row.try_get(2)?)?,
+    keep_each(tx, &shared, &[&center, &watermark], &mut out)?;
+    for batch in events {
+        for EventRow { key, entity, op } in batch? {
+            match key {
+                Some(key) => out.grouped(&key, &entity, op)?,
+                None => out.keep(&op)?,
+            }
         }
     }
-    drop(events);
     out.finish()?;
-    events_tx.commit()?;
-    tx.commit()?;
     Ok(())
+}
+
+/// The reader: the center's events, the ones no group holds first, then by
+/// group, in batches to `batches` until they are all read or nobody listens.
+fn read_events(
+    mut client: Connection,
+    exported: &str,
+    center: &str,
+    watermark: i64,
+    batches: SyncSender<Result<Vec<EventRow>, AppError>>,
+) -> Result<(), AppError> {
+    let mut read = || -> Result<(), AppError> {
+        let mut tx =
+            client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?;
+        tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{exported}'"))?;
+        // Circulation and membership ops are always the center's (never
+        // province-wide). Ordered by the uuid, not its text: no collation
+        // to compare by. No index gives this order, so the planner reads
+        // the center's events in the table's order (a scan, or a bitmap
+        // of `ops_scope_seq` for a small center of a large province) and
+        // sorts them, never fetching 600,000 rows one at a time in key
+        // order from all over the table.
+        let mut rows = tx.query_raw(
+            "SELECT fold_key::text, entity, op FROM ops
+             WHERE scope = $1 AND entity IN ('circulation', 'membership') AND seq <= $2
+             ORDER BY ops.fold_key NULLS FIRST, seq",
+            [&center as &(dyn ToSql + Sync), &watermark],
+        )?;
+        let mut batch = Vec::with_capacity(EVENT_BATCH);
+        while let Some(row) = rows.next()? {
+            batch.push(EventRow { key: row.try_get(0)?, entity: row.try_get(1)?, op: row.try_get(2)? });
+            if batch.len() == EVENT_BATCH
+                && batches.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH)))).is_err()
+            {
+                // The writer stopped (its error is the snapshot's).
+                return Ok(());
+            }
+        }
+        drop(rows);
+        tx.commit()?;
+        if !batch.is_empty() {
+            let _ = batches.send(Ok(batch));
+        }
+        Ok(())
+    };
+    match read() {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // Told to the writer, which stops with it.
+            let _ = batches.send(Err(AppError::internal(format!("reading the snapshot's events: {}", e.message))));
+            Err(e)
+        }
+    }
 }
 
 /// Writes every op a read returns as it is, as PostgreSQL sends them.
