@@ -2,13 +2,14 @@
 //!
 //! One `Desk` (one SQLite connection) behind a mutex: the desk is one
 //! person at one keyboard, and every use case is a sub-millisecond
-//! transaction, so commands simply take turns.
+//! transaction, so commands simply take turns. The sync loop applies pulled
+//! pages in short chunks and gives way to a command waiting for the desk.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{Duration, Utc};
-use kanoon_store::{Desk, ManualClock};
+use kanoon_store::{Desk, ManualClock, StaffWaiting};
 
 use crate::error::{ApiError, ApiErrorCode, ApiResult};
 
@@ -34,6 +35,9 @@ pub type Picker = Box<dyn Fn(Pick) -> Option<PathBuf> + Send + Sync>;
 pub struct AppState {
     /// Shared with the background sync loop.
     desk: Arc<Mutex<Desk>>,
+    /// Commands waiting for the desk: a pulled page gives way to them
+    /// between its chunks.
+    waiting: StaffWaiting,
     pub sync: Arc<crate::sync::SyncState>,
     db_path: PathBuf,
     /// Present only when the test clock was asked for at start.
@@ -61,6 +65,7 @@ impl AppState {
         // Rows saved before names were cleaned on save (once per desk).
         desk.clean_stored_text()?;
         Ok(Self {
+            waiting: desk.staff_waiting(),
             desk: Arc::new(Mutex::new(desk)),
             sync: Arc::default(),
             db_path: path.to_path_buf(),
@@ -83,8 +88,9 @@ impl AppState {
     /// The desk, for one command. A panic in an earlier command cannot
     /// leave a half-written transaction (SQLite rolled it back), so a
     /// poisoned lock is simply taken over.
+    /// Counted as waiting meanwhile, so the sync loop gives way.
     pub fn desk(&self) -> MutexGuard<'_, Desk> {
-        self.desk.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.waiting.lock(&self.desk).unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn shared_desk(&self) -> Arc<Mutex<Desk>> {

@@ -117,11 +117,17 @@ impl<'s> Streamer<'s> {
 
     /// The next event of the grouped read (ordered by group, then log order).
     pub fn grouped(&mut self, key: &str, entity: &str, json: String) -> Result<(), AppError> {
+        let record = parse_event(entity, &json);
+        self.grouped_parsed(key, json, record)
+    }
+
+    /// `grouped`, the event already parsed (`events::parse_event`) by
+    /// whoever read it.
+    pub fn grouped_parsed(&mut self, key: &str, json: String, record: Option<EventRecord>) -> Result<(), AppError> {
         if self.key.as_deref() != Some(key) {
             self.flush()?;
             self.key = Some(key.to_owned());
         }
-        let record = parse_event(entity, &json);
         self.group.push((json, record));
         Ok(())
     }

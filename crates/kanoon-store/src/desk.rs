@@ -6,7 +6,9 @@
 use std::cell::{Cell, RefCell};
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LockResult, Mutex, MutexGuard};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kanoon_domain::age_group::AgeGroup;
@@ -64,6 +66,48 @@ pub struct Desk {
     pub(crate) waiting: Cell<Option<(i64, i64)>>,
     /// Background WAL checkpoints for a database on disk.
     _checkpointer: Option<db::Checkpointer>,
+    /// Staff calls waiting for this desk (shared with whoever locks it for
+    /// them): a pulled page gives way to them between its chunks.
+    staff_waiting: StaffWaiting,
+}
+
+/// How many staff calls wait for a desk shared with the sync loop. The
+/// window locks the desk through `lock`; applying a pulled page ends its
+/// chunk early when a call waits and lets that call take the desk before
+/// its next chunk (`give_way`), so a loan never waits behind a whole page.
+#[derive(Clone, Debug, Default)]
+pub struct StaffWaiting(Arc<AtomicUsize>);
+
+/// How long sync waits, the desk unlocked, for the calls that wait to take
+/// it: past this (a call that never comes), it takes the desk again.
+const GIVE_WAY_AT_MOST: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl StaffWaiting {
+    /// Locks `desk` for a staff call, counted as waiting until it holds it.
+    pub fn lock<'d>(&self, desk: &'d Mutex<Desk>) -> LockResult<MutexGuard<'d, Desk>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        let guard = desk.lock();
+        self.0.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// Whether a staff call waits for the desk now.
+    pub fn any(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+
+    /// Called with the desk unlocked: returns once no staff call waits (the
+    /// ones that waited hold the desk or are done), or after
+    /// `GIVE_WAY_AT_MOST`. A mutex does not hand itself to the thread that
+    /// waited longest: without this, the sync loop would take it again
+    /// before the woken call runs.
+    pub fn give_way(&self) {
+        let until = Instant::now() + GIVE_WAY_AT_MOST;
+        while self.any() && Instant::now() < until {
+            // Asleep rather than spinning: the call may need this core.
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+    }
 }
 
 /// Settings the loan check reads on every call.
@@ -99,6 +143,7 @@ impl Desk {
             reference: RefCell::new(None),
             waiting: Cell::new(None),
             _checkpointer: None,
+            staff_waiting: StaffWaiting::default(),
         };
         desk.load_identity()?;
         Ok(desk)
@@ -108,6 +153,12 @@ impl Desk {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The count of staff calls waiting for this desk: whoever shares the
+    /// desk with the sync loop locks it for staff through this.
+    pub fn staff_waiting(&self) -> StaffWaiting {
+        self.staff_waiting.clone()
     }
 
     pub fn path(&self) -> Option<&Path> {

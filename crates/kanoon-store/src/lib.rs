@@ -31,5 +31,5 @@ pub mod text_cleanup;
 mod write;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use desk::{Desk, DeskIdentity, SetupRequest};
+pub use desk::{Desk, DeskIdentity, SetupRequest, StaffWaiting};
 pub use error::{ErrorCode, Result, StoreError};

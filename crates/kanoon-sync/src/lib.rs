@@ -1,6 +1,7 @@
 //! The desk's sync client: enrolment with a one-time code, then rounds of
 //! push (the outbox, in batches) and pull (pages after the desk's cursor,
-//! each applied with its cursor in one transaction by `kanoon-store`), and
+//! each applied by `kanoon-store` in short transactions, the last saving
+//! the page's cursor, the desk unlocked between them), and
 //! a background loop that retries with exponential backoff and jitter when
 //! the provincial server cannot be reached. Resuming after a drop or a
 //! crash needs nothing special: unpushed ops stay in the outbox and the
@@ -22,7 +23,7 @@ use kanoon_protocol::wire::{
     API_PREFIX, Cursor, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, MAX_PUSH_OPS, PushRequest, PushResponse,
     RejectedOp,
 };
-use kanoon_store::sync::{ApplyReport, SyncSettings};
+use kanoon_store::sync::{ApplyReport, SyncSettings, apply_pulled_shared};
 use kanoon_store::{Desk, StoreError};
 use rand::RngExt;
 use serde::de::DeserializeOwned;
@@ -282,13 +283,12 @@ pub async fn sync_once(desk: &Mutex<Desk>, client: &Client) -> Result<RoundRepor
         let page = client.pull(&token, cursor, PULL_PAGE).await?;
         report.pulled += page.ops.len();
         report.pulled += page.unreadable.len();
-        let (applied, rewound) = {
-            let mut d = lock(desk)?;
-            let applied = d.apply_pulled_page(&page.ops, &page.unreadable, page.cursor)?;
-            // A desk started from a snapshot pulls the whole log once more
-            // when a void names history it lacks: on until caught up.
-            (applied, d.sync_cursor()? != Some(page.cursor))
-        };
+        // Chunk by chunk, the desk locked for one at a time: a staff call
+        // waiting for the desk takes it between two chunks.
+        let applied = apply_pulled_shared(|| lock(desk), &page.ops, &page.unreadable, page.cursor)?;
+        // A desk started from a snapshot pulls the whole log once more
+        // when a void names history it lacks: on until caught up.
+        let rewound = lock(desk)?.sync_cursor()? != Some(page.cursor);
         add(&mut report.applied, &applied);
         if !page.more && !rewound {
             break;

@@ -22,7 +22,7 @@ use super::ApplyReport;
 use super::exceptions::{Finding, apply_resolution, codes, forget_double_loans, record_exception};
 use crate::circulation::{insert_event, rederive};
 use crate::desk::Desk;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::rows::center::CenterRecord;
 use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
@@ -44,37 +44,30 @@ const APPLIED_KINDS: [&str; 6] = [
     EntityKind::CENTER,
 ];
 
+/// Ops a pulled page receives in one transaction at most (fewer when a
+/// staff call waits for the desk: `StaffWaiting`).
+pub const CHUNK_OPS: usize = 100;
+
 impl Desk {
-    /// Applies a page of pulled ops and saves the cursor after it, in one
-    /// transaction. Safe to call again with the same page.
+    /// Applies a page of pulled ops and saves the cursor after it. Safe to
+    /// call again with the same page.
     pub fn apply_pulled(&mut self, ops: &[Op], cursor: Cursor) -> Result<ApplyReport> {
         self.apply_pulled_page(ops, &[], cursor)
     }
 
     /// `apply_pulled` of a page some of whose ops did not parse: those are
     /// set aside as `op_unreadable` exceptions (once each) and the cursor
-    /// moves past them, so one bad op never stops the desk's sync.
+    /// moves past them, so one bad op never stops the desk's sync. Applied
+    /// chunk by chunk (`PulledPage`), as the sync loop does.
     pub fn apply_pulled_page(
         &mut self,
         ops: &[Op],
         unreadable: &[UnreadableOp],
         cursor: Cursor,
     ) -> Result<ApplyReport> {
-        let (device, center) = (self.id()?.device_id, self.id()?.center.id);
-        let (now, clock) = (self.now(), self.hlc_clock());
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut applying = Applying::new(tx, device, center, now, clock);
-        // Ops held for a clock far ahead whose time has come apply before
-        // the page, which may build on them (a return of a held loan).
-        applying.retry_waiting()?;
-        for op in ops {
-            applying.receive(op)?;
-        }
-        applying.set_aside_unreadable(unreadable)?;
-        let (clock, report) = applying.finish(cursor, |_| Ok(()))?;
-        self.set_hlc_clock(clock);
-        self.forget_reference();
-        Ok(report)
+        let mut page = PulledPage::new(ops, unreadable, cursor);
+        while page.apply_chunk(self)? {}
+        Ok(page.report)
     }
 
     /// A pulled op as this desk keeps it in its inbox (every field it came
@@ -109,6 +102,102 @@ impl UnreadableOp {
         let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, self.json.as_bytes());
         let shown: String = self.json.chars().take(Self::SHOWN).collect();
         Finding::about_op(codes::OP_UNREADABLE, id, serde_json::json!({"error": self.error, "op": shown}))
+    }
+}
+
+/// A pulled page applied in chunks, each one transaction of at most
+/// `CHUNK_OPS` ops that ends early when a staff call waits for the desk.
+/// The first chunk retries first what waits (ops held for a clock far
+/// ahead whose time has come: the page may build on them); the last sets
+/// the unreadable ops aside, retries what waits and saves the page's
+/// cursor. A chunk before the last saves no cursor: after a crash between
+/// chunks the page is pulled again and what its committed chunks received
+/// is in the inbox, so it counts as a duplicate — nothing lost, nothing
+/// applied twice.
+pub struct PulledPage<'p> {
+    ops: &'p [Op],
+    unreadable: &'p [UnreadableOp],
+    cursor: Cursor,
+    /// Ops received by the chunks committed so far.
+    next: usize,
+    /// A chunk moved the cursor back to the log's start (`rewind_once`):
+    /// the last one keeps it there.
+    rewound: bool,
+    finished: bool,
+    report: ApplyReport,
+}
+
+impl<'p> PulledPage<'p> {
+    pub fn new(ops: &'p [Op], unreadable: &'p [UnreadableOp], cursor: Cursor) -> Self {
+        PulledPage { ops, unreadable, cursor, next: 0, rewound: false, finished: false, report: ApplyReport::default() }
+    }
+
+    /// Applies and commits the next chunk; false once the page is done
+    /// (nothing was left to apply).
+    pub fn apply_chunk(&mut self, desk: &mut Desk) -> Result<bool> {
+        if self.finished {
+            return Ok(false);
+        }
+        let waiting = desk.staff_waiting();
+        let (device, center) = (desk.id()?.device_id, desk.id()?.center.id);
+        let (now, clock) = (desk.now(), desk.hlc_clock());
+        let tx = desk.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applying = Applying::new(tx, device, center, now, clock);
+        applying.report = std::mem::take(&mut self.report);
+        if self.next == 0 {
+            applying.retry_waiting()?;
+        }
+        let rest = &self.ops[self.next..];
+        let mut taken = 0;
+        for op in rest {
+            applying.receive(op)?;
+            taken += 1;
+            if taken == CHUNK_OPS || waiting.any() {
+                break;
+            }
+        }
+        let last = taken == rest.len();
+        let (clock, report, rewound) = if last {
+            applying.set_aside_unreadable(self.unreadable)?;
+            applying.retry_waiting()?;
+            let cursor = (!self.rewound).then_some(self.cursor);
+            applying.commit(cursor, self.cursor.epoch, |_| Ok(()))?
+        } else {
+            applying.commit(None, self.cursor.epoch, |_| Ok(()))?
+        };
+        desk.set_hlc_clock(clock);
+        desk.forget_reference();
+        self.next += taken;
+        self.rewound |= rewound;
+        self.finished = last;
+        self.report = report;
+        Ok(!last)
+    }
+}
+
+/// `Desk::apply_pulled_page` as the sync loop runs it beside the window:
+/// the desk is locked (`lock`) for one chunk at a time, and a staff call
+/// waiting for it (`StaffWaiting::lock`) takes it before the next chunk.
+pub fn apply_pulled_shared<G, E>(
+    mut lock: impl FnMut() -> std::result::Result<G, E>,
+    ops: &[Op],
+    unreadable: &[UnreadableOp],
+    cursor: Cursor,
+) -> std::result::Result<ApplyReport, E>
+where
+    G: std::ops::DerefMut<Target = Desk>,
+    E: From<StoreError>,
+{
+    let mut page = PulledPage::new(ops, unreadable, cursor);
+    loop {
+        let waiting = {
+            let mut desk = lock()?;
+            if !page.apply_chunk(&mut desk)? {
+                return Ok(page.report);
+            }
+            desk.staff_waiting()
+        };
+        waiting.give_way();
     }
 }
 
@@ -322,32 +411,45 @@ impl<'c> Applying<'c> {
         }
     }
 
-    /// Retries what waits, saves the cursor and the clock adopted (it
-    /// outlives a restart: the desk reopens at its last own op's clock or
-    /// this, whichever is later, so its next write still sorts after what it
-    /// has seen), runs `last` in the same transaction and commits. Returns
-    /// the clock to adopt and the report.
+    /// Retries what waits, saves the cursor and the clock adopted, runs
+    /// `last` in the same transaction and commits (`commit`). Returns the
+    /// clock to adopt and the report.
     pub fn finish(
         mut self,
         cursor: Cursor,
         last: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<(HlcClock, ApplyReport)> {
         self.retry_waiting()?;
-        let cursor = if self.void_target_missing && rewind_once(&self.tx)? {
-            // The snapshot this desk started from left out history a void
-            // names: the whole log once more (what is here counts as a
-            // duplicate), so the voided event arrives and the void applies.
-            Cursor { epoch: cursor.epoch, seq: 0 }
-        } else {
-            cursor
-        };
-        set_meta(&self.tx, "sync_cursor", &cursor.to_string())?;
+        let (clock, report, _) = self.commit(Some(cursor), cursor.epoch, last)?;
+        Ok((clock, report))
+    }
+
+    /// Saves `cursor` (none: the cursor stays where it is) and the clock
+    /// adopted (it outlives a restart: the desk reopens at its last own
+    /// op's clock or this, whichever is later, so its next write still
+    /// sorts after what it has seen), runs `last` in the same transaction
+    /// and commits. Returns the clock to adopt, the report, and whether
+    /// the cursor went back to the log's start of `epoch` instead.
+    fn commit(
+        self,
+        cursor: Option<Cursor>,
+        epoch: u64,
+        last: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<(HlcClock, ApplyReport, bool)> {
+        let rewound = self.void_target_missing && rewind_once(&self.tx)?;
+        // The snapshot this desk started from left out history a void
+        // names: the whole log once more (what is here counts as a
+        // duplicate), so the voided event arrives and the void applies.
+        let cursor = if rewound { Some(Cursor { epoch, seq: 0 }) } else { cursor };
+        if let Some(cursor) = cursor {
+            set_meta(&self.tx, "sync_cursor", &cursor.to_string())?;
+        }
         if self.clock.last > self.clock_before {
             set_meta(&self.tx, "hlc_last", &self.clock.last.to_sortable())?;
         }
         last(&self.tx)?;
         self.tx.commit()?;
-        Ok((self.clock, self.report))
+        Ok((self.clock, self.report, rewound))
     }
 }
 

@@ -12,7 +12,7 @@ mod settings;
 
 use serde::{Deserialize, Serialize};
 
-pub use apply::UnreadableOp;
+pub use apply::{CHUNK_OPS, PulledPage, UnreadableOp, apply_pulled_shared};
 pub use exceptions::{EXCEPTION_RESOLVED, ExceptionResolution, MAX_RESOLUTION_NOTE, SyncException};
 pub use settings::SyncSettings;
 

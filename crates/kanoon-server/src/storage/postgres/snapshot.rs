@@ -7,13 +7,14 @@
 //! it, the second imports it). The events (most of a large center's log)
 //! are asked for at once on the second, by a thread of their own:
 //! PostgreSQL sorts them — answering nothing until it has — while the
-//! first connection streams the records to the sink; the thread then hands
-//! the events over a few hundred at a time. Every read streams its rows as
+//! first connection streams the records to the sink; the thread then parses
+//! the events and hands them over a few hundred at a time. Every read streams its rows as
 //! PostgreSQL sends them (`query_raw`): the server holds a socket buffer
 //! and `EVENT_BATCHES` batches of rows, whatever the center's size.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use kanoon_domain::circulation::EventRecord;
 use kanoon_protocol::EntityKind;
 use postgres::IsolationLevel;
 use postgres::fallible_iterator::FallibleIterator;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use super::{Connection, PostgresStorage};
 use crate::error::AppError;
+use crate::events::parse_event;
 use crate::snapshot::{Streamer, ordered_entities, rank};
 use crate::storage::{PROVINCE_SCOPE, SnapshotSink};
 
@@ -31,11 +33,12 @@ const EVENT_BATCH: usize = 500;
 const EVENT_BATCHES: usize = 4;
 
 /// An event as read: its group (`fold_key`; None for one no group holds),
-/// entity and text.
+/// text, and the event parsed by the reader (the parse is most of a large
+/// center's snapshot work: done there, it runs beside the writer's).
 struct EventRow {
     key: Option<String>,
-    entity: String,
     op: String,
+    record: Option<EventRecord>,
 }
 
 pub(super) fn snapshot_into(
@@ -108,9 +111,9 @@ fn write_snapshot(
     // Shared with the center: a copy's record and travels.
     keep_each(tx, &shared, &[&center, &watermark], &mut out)?;
     for batch in events {
-        for EventRow { key, entity, op } in batch? {
+        for EventRow { key, op, record } in batch? {
             match key {
-                Some(key) => out.grouped(&key, &entity, op)?,
+                Some(key) => out.grouped_parsed(&key, op, record)?,
                 None => out.keep(&op)?,
             }
         }
@@ -147,7 +150,9 @@ fn read_events(
         )?;
         let mut batch = Vec::with_capacity(EVENT_BATCH);
         while let Some(row) = rows.next()? {
-            batch.push(EventRow { key: row.try_get(0)?, entity: row.try_get(1)?, op: row.try_get(2)? });
+            let (key, op): (Option<String>, String) = (row.try_get(0)?, row.try_get(2)?);
+            let record = if key.is_some() { parse_event(row.try_get(1)?, &op) } else { None };
+            batch.push(EventRow { key, op, record });
             if batch.len() == EVENT_BATCH
                 && batches.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH)))).is_err()
             {
