@@ -134,10 +134,25 @@ impl<'p> PulledPage<'p> {
 
     /// Applies and commits the next chunk; false once the page is done
     /// (nothing was left to apply).
+    ///
+    /// Its commit does not wait for the disk (`synchronous = NORMAL`, set
+    /// outside the transaction as SQLite requires, FULL again after it):
+    /// in WAL mode a power cut then loses at most the last commits, never
+    /// a commit without those before it, so it loses chunks with the
+    /// cursor that follows them and the page is pulled again; the next
+    /// desk write's commit (FULL) makes them durable with it. A staff call
+    /// that waits for the chunk waits for no fsync.
     pub fn apply_chunk(&mut self, desk: &mut Desk) -> Result<bool> {
         if self.finished {
             return Ok(false);
         }
+        run(&desk.conn, "PRAGMA synchronous = NORMAL", [])?;
+        let applied = self.apply_chunk_unsynced(desk);
+        run(&desk.conn, "PRAGMA synchronous = FULL", [])?;
+        applied
+    }
+
+    fn apply_chunk_unsynced(&mut self, desk: &mut Desk) -> Result<bool> {
         let waiting = desk.staff_waiting();
         let (device, center) = (desk.id()?.device_id, desk.id()?.center.id);
         let (now, clock) = (desk.now(), desk.hlc_clock());
