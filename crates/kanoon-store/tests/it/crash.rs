@@ -301,7 +301,7 @@ fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     let mut read = |name: &str, sql: &str| {
         let mut stmt = conn.prepare(sql).unwrap();
-        let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
         let mut rows: Vec<String> = stmt
             .query_map([], |r| {
                 let cells: Vec<String> = columns
