@@ -31,6 +31,10 @@ use kanoon_store::{Desk, SetupRequest, StaffWaiting, StoreError};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+/// The allocator the desk and server binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     fraction: f64,
     samples: usize,

@@ -36,6 +36,10 @@ use kanoon_store::sync::SyncSettings;
 use kanoon_store::{Desk, SetupRequest};
 use kanoon_sync::Client;
 
+/// The allocator the desk and server binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Databases of the bench: in the workspace's target dir (cargo runs a
 /// bench in its crate's dir), not the system's temp (often a small tmpfs).
 const BENCH_DATA: &str = env!("CARGO_TARGET_TMPDIR");
@@ -196,12 +200,14 @@ fn main() {
         let (fetched, applied) = (read, total - read);
         println!(
             "run {}: {} ops; read (request + transfer + inflate + parse, applying meanwhile) {:.2} s \
-             + apply after the last op {:.2} s = {:.2} s; applied {}, kept {}, exceptions {}",
+             + apply after the last op {:.2} s = {:.2} s (the apply waited {:.2} s for the read); \
+             applied {}, kept {}, exceptions {}",
             run + 1,
             done.received,
             fetched,
             applied,
             total,
+            done.waited.as_secs_f64(),
             report.applied,
             report.kept,
             report.exceptions

@@ -36,6 +36,10 @@ use kanoon_server::{IncomingOp, PostgresStorage, SqliteStorage, Storage};
 use kanoon_store::demo::{DemoSize, generate};
 use kanoon_store::{Desk, SetupRequest};
 
+/// The allocator the desk and server binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BENCH_DATA: &str = env!("CARGO_TARGET_TMPDIR");
 const CENTER: &str = "1234";
 const CLIENTS: usize = 8;

@@ -93,6 +93,8 @@ pub struct BootstrapReport {
     /// From the request until the snapshot's last op was read (the apply
     /// runs meanwhile and ends after it).
     pub read_in: Duration,
+    /// How long the apply waited for the read (idle: the read was behind).
+    pub waited: Duration,
 }
 
 /// Fills a desk that has pulled nothing yet from the server's snapshot and
@@ -161,7 +163,8 @@ fn apply_items(desk: &Mutex<Desk>, items: &Receiver<Items>, started: Instant) ->
     let cut = || SyncError::Unreachable("snapshot cut short".into());
     let mut first = Some(items.recv().map_err(|_| cut())?);
     let mut current = Vec::new().into_iter();
-    let (mut received, mut read_in) = (0, Duration::ZERO);
+    // From the request to the first items counts as waiting too.
+    let (mut received, mut read_in, mut waited) = (0, Duration::ZERO, started.elapsed());
     let applied = lock(desk)?.apply_snapshot_streamed(|| -> Result<Option<SnapshotItem>> {
         loop {
             if let Some(item) = current.next() {
@@ -172,7 +175,12 @@ fn apply_items(desk: &Mutex<Desk>, items: &Receiver<Items>, started: Instant) ->
             }
             let next = match first.take() {
                 Some(next) => next,
-                None => items.recv().map_err(|_| cut())?,
+                None => {
+                    let asked = Instant::now();
+                    let next = items.recv().map_err(|_| cut())?;
+                    waited += asked.elapsed();
+                    next
+                }
             };
             match next? {
                 Some(more) => current = more.into_iter(),
@@ -183,7 +191,7 @@ fn apply_items(desk: &Mutex<Desk>, items: &Receiver<Items>, started: Instant) ->
             }
         }
     })?;
-    Ok(BootstrapReport { received, applied, read_in })
+    Ok(BootstrapReport { received, applied, read_in, waited })
 }
 
 /// Takes the response body chunk by chunk (ends with the body, an error,

@@ -3,6 +3,10 @@
 
 use tauri::{WebviewUrl, WebviewWindowBuilder};
 
+/// The app's allocator: the floor is measured like for like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut context = tauri::generate_context!();
     // Not the app's window: only the blank one below.
