@@ -27,10 +27,6 @@ use kanoon_server::{PostgresStorage, SqliteStorage, Storage};
 use serde_json::json;
 use uuid::Uuid;
 
-/// The allocator the desk and server binaries use.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Databases of the bench: in the workspace's target dir (cargo runs a
 /// bench in its crate's dir), not the system's temp (often a small tmpfs).
 const BENCH_DATA: &str = env!("CARGO_TARGET_TMPDIR");

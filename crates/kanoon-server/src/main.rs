@@ -13,11 +13,6 @@ use kanoon_domain::entities::CenterKind;
 use kanoon_server::{PostgresStorage, SqliteStorage, Storage};
 use tracing_subscriber::EnvFilter;
 
-/// Snapshots and pushes parse and free many small values across threads:
-/// mimalloc, as the desk (docs/BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "kanoon-server", version, about = "Kanoon Desk provincial server")]
 struct Cli {

@@ -18,6 +18,7 @@
 //!   cargo bench -p kanoon-sync --bench bootstrap                        # reference size, SQLite server
 //!   cargo bench -p kanoon-sync --bench bootstrap -- --fraction 0.05     # quicker
 //!   bash scripts/with-postgres.sh cargo bench -p kanoon-sync --bench bootstrap -- --backend postgres
+//!   ... -- --server-process   # the real kanoon-server binary serves (cargo build --release -p kanoon-server)
 //!
 //! Not run by tests or CI (the setup alone takes a minute or more).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,7 +37,14 @@ use kanoon_store::sync::SyncSettings;
 use kanoon_store::{Desk, SetupRequest};
 use kanoon_sync::Client;
 
-/// The allocator the desk and server binaries use.
+mod real_server;
+use real_server::RealServer;
+
+/// The desk binary's allocator. The server binary keeps the system's
+/// (mimalloc held more memory under 8 snapshots); the desk's apply is the
+/// critical path. `--features bench-system-allocator` runs both sides on
+/// the system's, to bound the server's share (docs/BENCHMARKS.md).
+#[cfg(not(feature = "bench-system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -50,15 +58,20 @@ const RUNS: usize = 3;
 struct Args {
     fraction: f64,
     backend: String,
+    /// Serve the snapshots from the real `kanoon-server` binary in a
+    /// process of its own (its allocator, as a province runs it) instead of
+    /// `kanoon_server::serve` in this process.
+    server_process: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { fraction: 1.0, backend: "sqlite".into() };
+    let mut a = Args { fraction: 1.0, backend: "sqlite".into(), server_process: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--fraction" => a.fraction = it.next().unwrap().parse().unwrap(),
             "--backend" => a.backend = it.next().unwrap(),
+            "--server-process" => a.server_process = true,
             _ => {} // cargo bench passes --bench
         }
     }
@@ -102,11 +115,13 @@ fn main() {
     // The server.
     let mut _pg = None;
     let mut pg_storage = None;
+    let mut database = dir.path().join("province.sqlite").into_os_string();
     let storage: Arc<dyn Storage> = match args.backend.as_str() {
         "sqlite" => Arc::new(SqliteStorage::open(&dir.path().join("province.sqlite")).unwrap()),
         "postgres" => {
             let pg = TestPostgres::create();
             let s = Arc::new(off_async(|| PostgresStorage::open(pg.url())).unwrap());
+            database = pg.url().into();
             _pg = Some(pg);
             pg_storage = Some(s.clone());
             s
@@ -177,9 +192,19 @@ fn main() {
 
     // 2. Reinstalled desks bootstrap over HTTP.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(kanoon_server::serve(listener, storage.clone()));
+    let mut _process = None;
+    let url = if args.server_process {
+        let server = RealServer::start(BENCH_DATA, &database, 1);
+        println!("server: the real binary, pid {}", server.pid());
+        let url = server.url.clone();
+        _process = Some(server);
+        url
+    } else {
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(kanoon_server::serve(listener, storage.clone()));
+        url
+    };
     let client = Client::new(&url, None).unwrap();
     let mut rows = Vec::new();
     for run in 0..RUNS {

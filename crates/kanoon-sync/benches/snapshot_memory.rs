@@ -24,8 +24,6 @@
 //! Not run by tests or CI (the setup alone takes a minute or more).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -36,7 +34,11 @@ use kanoon_server::{IncomingOp, PostgresStorage, SqliteStorage, Storage};
 use kanoon_store::demo::{DemoSize, generate};
 use kanoon_store::{Desk, SetupRequest};
 
-/// The allocator the desk and server binaries use.
+mod real_server;
+use real_server::RealServer;
+
+/// The desk binary's allocator, for the generation; the server measured is
+/// the real binary (the system allocator) in a process of its own.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -64,27 +66,6 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn server_binary() -> PathBuf {
-    // benches run in their crate's dir; the workspace's target is two up.
-    let target = Path::new(BENCH_DATA).parent().unwrap().to_owned();
-    let binary = target.join("release").join("kanoon-server");
-    assert!(binary.exists(), "{} missing: cargo build --release -p kanoon-server first", binary.display());
-    binary
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn main() {
@@ -160,30 +141,10 @@ fn main() {
     drop(storage);
 
     // 2. The real server on that file, idle.
-    let (port, admin) = (free_port(), free_port());
-    let server = Server(
-        Command::new(server_binary())
-            .args(["serve", "--database"])
-            .arg(&database)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
-            .args(["--max-snapshots", &CLIENTS.to_string()])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let pid = server.0.id();
+    let server = RealServer::start(BENCH_DATA, &database, CLIENTS);
+    let pid = server.pid();
+    let base = server.url.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    runtime.block_on(async {
-        for _ in 0..200 {
-            if reqwest::get(format!("{base}/health")).await.is_ok_and(|r| r.status().is_success()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not answer");
-    });
     std::thread::sleep(Duration::from_secs(1));
     let idle = status_kib(pid, "VmRSS:").unwrap();
     println!("server idle: VmRSS {:.1} MiB", idle as f64 / 1024.0);
