@@ -174,7 +174,14 @@ pub fn normalize_search(s: &str) -> String {
 /// removed) that the normalized form lacks, so «کتاب‌های» is indexed as
 /// «کتاب های کتابهای» and found whether or not the searcher types the ZWNJ.
 pub fn index_text(s: &str) -> String {
-    index_with_joins(s, |left, right| JOINED_PREFIXES.contains(&left) || JOINED_SUFFIXES.contains(&right))
+    index_with_joins(s, is_indexed_joined)
+}
+
+/// Whether `index_text` also indexes neighbours `left right` joined: a
+/// prefix or suffix Persian writes with ZWNJ. (`index_name_text` joins
+/// every pair, so this holds for names too.)
+fn is_indexed_joined(left: &str, right: &str) -> bool {
+    JOINED_PREFIXES.contains(&left) || JOINED_SUFFIXES.contains(&right)
 }
 
 /// `index_text` for people's names: every pair of neighbouring words is
@@ -214,7 +221,8 @@ fn index_with_joins(s: &str, join: impl Fn(&str, &str) -> bool) -> String {
 
 /// An FTS5 MATCH expression for user query `q`: every typed word must match
 /// as a prefix (`"کتاب"*`), ANDed. A word typed with ZWNJ matches its joined
-/// form or its parts side by side (`("کتابخانه"* OR "کتاب خانه"*)`); a word
+/// form or its parts side by side (`("کتابخانه"* OR "کتاب خانه"*)`), or
+/// its joined form alone when the index joins its parts (`"کتابهای"*`); a word
 /// after a space may also be joined to the previous one
 /// (`"محمد"* AND ("رضا"* OR "محمدرضا"*)`). `None` when nothing searchable
 /// remains. Quotes are removed from words, so the expression is always valid.
@@ -231,7 +239,14 @@ pub fn fts_query(q: &str) -> Option<String> {
     let quote = |w: &str| format!("\"{w}\"*");
     let mut terms: Vec<String> = Vec::with_capacity(words.len());
     for (i, parts) in words.iter().enumerate() {
-        let term = if parts.len() > 1 {
+        let term = if let [left, right] = parts.as_slice()
+            && is_indexed_joined(left, right)
+        {
+            // «کتاب‌های»: the index holds it joined however it was stored
+            // (`index_text` joins these pairs written with a space), so
+            // the phrase would only cost: «های»* is on most titles.
+            quote(&parts.concat())
+        } else if parts.len() > 1 {
             // «کتاب‌خانه»: stored joined, with ZWNJ, or with a space.
             format!("({} OR \"{}\"*)", quote(&parts.concat()), parts.join(" "))
         } else if i > 0 && words[i - 1].len() == 1 {
@@ -459,7 +474,9 @@ mod tests {
         assert!(is_well_formed_query("(\"a\"* OR \"a b\"*) AND \"c\"*"));
         assert!(!is_well_formed_query("\"a\"* \"b\"*"));
         assert_eq!(fts_query("كتاب"), Some("\"کتاب\"*".to_string()));
-        assert_eq!(fts_query(" کتاب‌های  کودک "), Some("(\"کتابهای\"* OR \"کتاب های\"*) AND \"کودک\"*".to_string()));
+        assert_eq!(fts_query(" کتاب‌های  کودک "), Some("\"کتابهای\"* AND \"کودک\"*".to_string()));
+        assert_eq!(fts_query("کتاب‌خانه"), Some("(\"کتابخانه\"* OR \"کتاب خانه\"*)".to_string()));
+        assert_eq!(fts_query("می‌خوا"), Some("\"میخوا\"*".to_string()));
         assert_eq!(fts_query("محمد رضا"), Some("\"محمد\"* AND (\"رضا\"* OR \"محمدرضا\"*)".to_string()));
         assert_eq!(
             fts_query("\"a\" OR b*"),

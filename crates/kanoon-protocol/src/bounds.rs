@@ -43,19 +43,43 @@ impl OutOfBounds {
 /// The deepest nesting of arrays and objects in a JSON text, counted
 /// without parsing (so a text too deep for a parser is measured too).
 pub fn json_depth(json: &str) -> usize {
+    scan(json).deepest
+}
+
+/// What one pass over a JSON text finds without parsing it.
+struct Scanned {
+    deepest: usize,
+    /// The most characters between the quotes of one string (escapes
+    /// counted as written: never fewer than the string has).
+    longest_raw_string: usize,
+}
+
+fn scan(json: &str) -> Scanned {
     let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    let (mut chars, mut longest) = (0usize, 0usize);
     for b in json.bytes() {
         if in_string {
             match b {
                 _ if escaped => escaped = false,
                 b'\\' => escaped = true,
-                b'"' => in_string = false,
+                b'"' => {
+                    in_string = false;
+                    longest = longest.max(chars);
+                    continue;
+                }
                 _ => {}
+            }
+            // A character starts at every byte but UTF-8's continuations.
+            if b & 0xC0 != 0x80 {
+                chars += 1;
             }
             continue;
         }
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                in_string = true;
+                chars = 0;
+            }
             b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
@@ -64,7 +88,7 @@ pub fn json_depth(json: &str) -> usize {
             _ => {}
         }
     }
-    deepest
+    Scanned { deepest, longest_raw_string: longest }
 }
 
 /// Whether `name` is an entity name a desk can write: `[a-z][a-z0-9_]*`,
@@ -85,9 +109,14 @@ pub fn check_op(op: &Op, json: &str) -> Result<(), OutOfBounds> {
     if json.len() > MAX_OP_BYTES {
         return Err(OutOfBounds::TooLarge(json.len()));
     }
-    let depth = json_depth(json);
-    if depth > MAX_OP_DEPTH {
-        return Err(OutOfBounds::TooDeep(depth));
+    let scanned = scan(json);
+    if scanned.deepest > MAX_OP_DEPTH {
+        return Err(OutOfBounds::TooDeep(scanned.deepest));
+    }
+    // Escapes only shorten a string: with none over the bound as written,
+    // none is over it read (the common case, without building a value).
+    if scanned.longest_raw_string <= MAX_STRING_CHARS {
+        return Ok(());
     }
     let body = serde_json::to_value(&op.body).unwrap_or(Value::Null);
     let extra = op.extra.values();
@@ -118,6 +147,41 @@ mod tests {
         assert_eq!(json_depth(r#"{"a":[{"b":"[[[{{"}]}"#), 3);
         assert_eq!(json_depth(r#"{"a":"\"[[["}"#), 1);
         assert_eq!(json_depth(&format!("{}{}", "[".repeat(125), "]".repeat(125))), 125);
+    }
+
+    /// An op whose patch sets `notes` to `value`, as JSON text written by
+    /// serde_json (which escapes control characters) and parsed back.
+    fn op_with_notes(value: &str) -> (Op, String) {
+        let json = serde_json::json!({
+            "op_id": "01934f3c-0000-7000-8000-000000000001",
+            "schema_version": 9,
+            "hlc": {"wall_ms": 5, "counter": 1},
+            "device_id": "01934f3c-0000-7000-8000-000000000002",
+            "center_id": "01934f3c-0000-7000-8000-000000000003",
+            "entity": "member",
+            "entity_id": "01934f3c-0000-7000-8000-000000000004",
+            "staff_id": null,
+            "body": {"type": "patch", "fields": {"notes": {"value": value, "base": null}}}
+        })
+        .to_string();
+        let op: Op = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        (op, json)
+    }
+
+    #[test]
+    fn long_strings_are_counted_in_characters_as_read() {
+        let at_bound = "ب".repeat(MAX_STRING_CHARS);
+        let (op, json) = op_with_notes(&at_bound);
+        assert_eq!(check_op(&op, &json), Ok(()));
+        let (op, json) = op_with_notes(&format!("{at_bound}ب"));
+        assert_eq!(check_op(&op, &json), Err(OutOfBounds::LongString(MAX_STRING_CHARS + 1)));
+        // Escaped characters take six as written, one as read: within the bound.
+        let escaped = "\u{1}".repeat(MAX_STRING_CHARS);
+        let (op, json) = op_with_notes(&escaped);
+        assert!(json.len() > 6 * MAX_STRING_CHARS, "serde_json escapes control characters");
+        assert_eq!(check_op(&op, &json), Ok(()));
+        let (op, json) = op_with_notes(&format!("{escaped}\u{1}"));
+        assert_eq!(check_op(&op, &json), Err(OutOfBounds::LongString(MAX_STRING_CHARS + 1)));
     }
 
     #[test]

@@ -225,6 +225,7 @@ fn main() {
     }
     let titles = desk.list_titles(0, 100_000).unwrap();
     let mut title_search = Vec::with_capacity(a.samples);
+    let mut slowest_titles: Vec<(Duration, String)> = Vec::with_capacity(a.samples);
     for _ in 0..a.samples {
         let t = &titles[rng.random_range(0..titles.len())];
         let words: Vec<&str> = t.title.split(' ').collect();
@@ -235,8 +236,17 @@ fn main() {
         };
         let start = Instant::now();
         let hits = desk.find_titles(&q, 20).unwrap();
-        title_search.push(start.elapsed());
+        let took = start.elapsed();
+        title_search.push(took);
         assert!(!hits.is_empty(), "{q}");
+        slowest_titles.push((took, q));
+    }
+    // Where the tail is: the slowest queries with their number of matches
+    // (ranked by bm25 up to RANKED_MATCHES_MAX, newest first above).
+    slowest_titles.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (took, q) in slowest_titles.iter().take(12) {
+        let total = desk.search_titles(q, 20).unwrap().total;
+        eprintln!("title search {:>7} ms, {total:>5} matches: {q}", ms(*took));
     }
 
     let import = import_reference(&dir, &desk);

@@ -421,7 +421,16 @@ impl Desk {
             .query_row([&fts], |r| r.get(0))?;
         let by_relevance = total <= RANKED_MATCHES_MAX;
         // Relevance: bm25 ascending; otherwise the newest catalogued first.
-        let (key, direction) = if by_relevance { ("rank", "") } else { ("rowid", " DESC") };
+        // bm25() by name, not FTS5's `ORDER BY rank`: its sorter path took
+        // a third longer for the same order (docs/BENCHMARKS.md). Equal
+        // scores (a prefix matches «12» and «129» alike) keep the order
+        // of cataloguing.
+        // Newest first is FTS5's own rowid order read backwards: no sort.
+        let (key, order, outer) = if by_relevance {
+            ("bm25(title_search)", "ord, rowid", "f.ord, f.rowid")
+        } else {
+            ("rowid", "rowid DESC", "f.rowid DESC")
+        };
         let center = self.id()?.center.id.to_string();
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT t.id, t.title, t.author, t.publisher, t.age_group,
@@ -429,8 +438,8 @@ impl Desk {
                     (SELECT count(*) FROM copies c WHERE c.title_id = t.id AND c.withdrawn IS NULL AND c.center_id = ?3
                         AND NOT EXISTS (SELECT 1 FROM open_loans o WHERE o.copy_id = c.id))
              FROM (SELECT rowid, {key} AS ord FROM title_search WHERE title_search MATCH ?1
-                   ORDER BY {key}{direction} LIMIT ?2) f
-             JOIN titles t ON t.seq = f.rowid WHERE t.merged_into IS NULL ORDER BY f.ord{direction}"
+                   ORDER BY {order} LIMIT ?2) f
+             JOIN titles t ON t.seq = f.rowid WHERE t.merged_into IS NULL ORDER BY {outer}"
         ))?;
         let ranked: Vec<TitleHit> =
             stmt.query_map(params![fts, limit as i64, center], title_hit)?.collect::<rusqlite::Result<_>>()?;

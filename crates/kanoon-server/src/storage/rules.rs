@@ -12,6 +12,7 @@ use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normaliz
 use kanoon_protocol::photos::{MAX_PHOTO_BYTES, PHOTO_MIME_TYPES, PhotoBody, PhotoPage, is_photo_timestamp};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PullResponse, PushResponse, RejectedOp};
 use kanoon_protocol::{EntityKind, Op, OpBody, bounds};
+use serde::Deserialize as _;
 use uuid::Uuid;
 
 use super::secrets::{hash_code, normalize_enrol_code};
@@ -67,13 +68,13 @@ pub fn title_ids(ops: &[IncomingOp]) -> Vec<Uuid> {
 /// so no push path exists for them yet. Ops of every other entity, known
 /// or not, are scoped to the pusher's center (`scope_of`) and reach no
 /// other center's desks.
-pub fn screen_ops(
+pub fn screen_ops<'a>(
     center_id: Uuid,
-    ops: &[IncomingOp],
+    ops: &'a [IncomingOp],
     now_ms: i64,
     creators: &HashMap<Uuid, Uuid>,
     copies: &CopyFacts,
-) -> (Vec<Screened>, Vec<RejectedOp>) {
+) -> (Vec<Screened<'a>>, Vec<RejectedOp>) {
     let mut keep = Vec::with_capacity(ops.len());
     let mut refused = Vec::new();
     // What the batch itself says about copies, op by op: a copy created
@@ -83,7 +84,7 @@ pub fn screen_ops(
         let checked = screen_op(center_id, incoming, now_ms, creators)
             .and_then(|()| screen_copy_op(center_id, &incoming.op, &mut copies));
         match checked {
-            Ok(share) => keep.push(Screened { incoming: incoming.clone(), share }),
+            Ok(share) => keep.push(Screened { incoming, share }),
             Err(e) => {
                 tracing::warn!(op_id = %incoming.op.op_id, code = %e.code, "op refused: {}", e.message);
                 refused.push(RejectedOp::new(incoming.op.op_id, e.code, e.message));
@@ -132,8 +133,8 @@ fn screen_op(
 
 /// An op kept by `screen_ops`, with what it shares with other centers.
 #[derive(Clone, Debug)]
-pub struct Screened {
-    pub incoming: IncomingOp,
+pub struct Screened<'a> {
+    pub incoming: &'a IncomingOp,
     /// For an op of a copy's record or of its travels (a `copy` patch, a
     /// transfer, a void of a transfer): the copy, served to every center
     /// that has held it.
@@ -180,7 +181,8 @@ pub struct CopyRefs {
 fn event_of(op: &Op) -> Option<Event> {
     match (&op.entity, &op.body) {
         (entity, OpBody::Event { data, .. }) if entity.as_str() == EntityKind::CIRCULATION => {
-            serde_json::from_value(data.clone()).ok()
+            // Read in place (`&Value` is a deserializer): no copy of the data.
+            Event::deserialize(data).ok()
         }
         _ => None,
     }
@@ -665,7 +667,6 @@ pub struct FoldLink {
 }
 
 pub fn fold_link(op: &Op) -> FoldLink {
-    use serde::Deserialize as _;
     if !matches!(op.entity.as_str(), EntityKind::CIRCULATION | EntityKind::MEMBERSHIP) {
         return FoldLink::default();
     }

@@ -90,7 +90,7 @@ impl<'a> PushRows<'a> {
         }
     }
 
-    fn add(&mut self, screened: &'a Screened) {
+    fn add(&mut self, screened: &'a Screened<'a>) {
         let incoming = &screened.incoming;
         let op = &incoming.op;
         self.copy_ids.push(screened.share.map(|s| s.copy_id));
@@ -112,7 +112,7 @@ pub(super) fn push(
     storage: &PostgresStorage,
     center_id: Uuid,
     device_id: Uuid,
-    ops: &[Screened],
+    ops: &[Screened<'_>],
 ) -> Result<PushResponse, AppError> {
     let mut response = PushResponse::default();
     let now = Utc::now();
@@ -204,7 +204,7 @@ pub(super) fn push(
     }
     tx.commit()?;
     for (screened, stored) in ops.iter().zip(outcomes) {
-        record_push_outcome(&mut response, device_id, &screened.incoming, stored);
+        record_push_outcome(&mut response, device_id, screened.incoming, stored);
     }
     Ok(response)
 }
@@ -212,7 +212,7 @@ pub(super) fn push(
 /// Serves an op that travels with its copy (`rules::CopyShare`) to every
 /// center that has held the copy, as the SQLite backend does (see there).
 /// Under `OP_LOG_LOCK`: the shares' positions commit in order with the ops'.
-fn share_with_holders(tx: &mut Transaction<'_>, seq: i64, screened: &Screened) -> Result<(), AppError> {
+fn share_with_holders(tx: &mut Transaction<'_>, seq: i64, screened: &Screened<'_>) -> Result<(), AppError> {
     let Some(share) = screened.share else { return Ok(()) };
     let (copy_id, op) = (share.copy_id, &screened.incoming.op);
     let add = "INSERT INTO copy_holders (copy_id, center_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";

@@ -53,7 +53,7 @@ pub(super) fn push(
     storage: &SqliteStorage,
     center_id: Uuid,
     device_id: Uuid,
-    ops: &[Screened],
+    ops: &[Screened<'_>],
 ) -> Result<PushResponse, AppError> {
     let mut response = PushResponse::default();
     let (center, pusher, now) = (center_id.to_string(), device_id.to_string(), now_iso());
@@ -65,7 +65,7 @@ pub(super) fn push(
         let mut stored = tx.prepare_cached("SELECT op FROM ops WHERE op_id = ?1")?;
         // One op's row, under `op_id` with this text (the canary stores
         // one again under a new id).
-        let mut insert_op = |screened: &Screened, op_id: Uuid, json: &str| {
+        let mut insert_op = |screened: &Screened<'_>, op_id: Uuid, json: &str| {
             let (incoming, copy_id) = (&screened.incoming, screened.share.map(|s| s.copy_id.to_string()));
             let op = &incoming.op;
             let fold = fold_link(op);
@@ -86,7 +86,7 @@ pub(super) fn push(
             ])
         };
         // The ops inserted that travel with a copy: (seq, op), shared below.
-        let mut travelling: Vec<(i64, &Screened)> = Vec::new();
+        let mut travelling: Vec<(i64, &Screened<'_>)> = Vec::new();
         for screened in ops {
             let incoming = &screened.incoming;
             let op_id = incoming.op.op_id;
@@ -126,7 +126,7 @@ pub(super) fn push(
 /// center that has held the copy: the copy's first holder is the center of
 /// its first such op; a transfer's destination becomes one and first gets,
 /// at new positions, the copy's earlier ops it has not had.
-fn share_with_holders(tx: &Connection, seq: i64, screened: &Screened) -> Result<(), AppError> {
+fn share_with_holders(tx: &Connection, seq: i64, screened: &Screened<'_>) -> Result<(), AppError> {
     let Some(share) = screened.share else { return Ok(()) };
     let (copy_id, op) = (share.copy_id.to_string(), &screened.incoming.op);
     let holders = holders_of(tx, &copy_id)?;
