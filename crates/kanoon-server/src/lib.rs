@@ -30,7 +30,7 @@ pub use http::{
     serve_with_tls, shutdown_signal,
 };
 pub use listen::{ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE};
-pub use storage::postgres::{OP_LOG_LOCK, POSTGRES_MAX_SNAPSHOTS, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
+pub use storage::postgres::{POSTGRES_MAX_SNAPSHOTS, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
 pub use storage::rules::{
     CENTER_PHOTO_QUOTA, MAX_CLOCK_AHEAD_MS, check_cursor, check_device_name, check_push, same_op_json,
 };

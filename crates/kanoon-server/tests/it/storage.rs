@@ -188,7 +188,7 @@ async fn reopening_keeps_the_epoch_and_the_data(backend: Backend) {
 /// watermark), so every op is pulled exactly once.
 async fn concurrent_pushes_never_let_a_pull_skip_an_op(backend: Backend) {
     const WRITERS: u8 = 4;
-    const BATCHES: usize = 25;
+    const BATCHES: usize = 60;
     const PER_BATCH: usize = 4;
     let db = TestDatabase::create(backend);
     off_async(|| {
@@ -251,3 +251,46 @@ backend_tests!(
     reopening_keeps_the_epoch_and_the_data,
     concurrent_pushes_never_let_a_pull_skip_an_op,
 );
+
+/// PostgreSQL: a push in flight — registered, holding the next `seq`, not
+/// yet committed — caps every pull and snapshot below it, however many
+/// later pushes commit meanwhile; once it ends, the pull goes on. The
+/// in-flight push is played by a second connection holding the marker the
+/// push takes (`IN_FLIGHT_SQL`: a shared advisory lock keyed by the next
+/// `seq`).
+#[test]
+fn postgres_pull_and_snapshot_stay_below_a_push_in_flight() {
+    if kanoon_server::testing::postgres_skipped() {
+        return;
+    }
+    let db = TestDatabase::create(Backend::Postgres);
+    let TestDatabase::Postgres(pg) = &db else { unreachable!() };
+    let store = db.open();
+    let s = store.storage();
+    let center = s.add_center("1234", "مرکز", CenterKind::Fixed).unwrap().id;
+    let desk = enrol(s.as_ref(), "1234", 1);
+    let first = loan_op(&desk, 1);
+    s.push(center, desk.device_id, &incoming(std::slice::from_ref(&first))).unwrap();
+    let mut in_flight = ::postgres::Client::connect(pg.url(), ::postgres::NoTls).unwrap();
+    let mut tx = in_flight.transaction().unwrap();
+    let next: i64 = tx
+        .query_one("SELECT pg_sequence_last_value(pg_get_serial_sequence('ops', 'seq')::regclass) + 1", &[])
+        .unwrap()
+        .get(0);
+    tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&next]).unwrap();
+    let later: Vec<_> = (2..6).map(|i| loan_op(&desk, i)).collect();
+    s.push(center, desk.device_id, &incoming(&later)).unwrap();
+    let page = s.pull(center, Cursor::default(), 100).unwrap();
+    assert_eq!(
+        page.ops.iter().map(|o| o.op_id).collect::<Vec<_>>(),
+        vec![first.op_id],
+        "a pull passed a push in flight"
+    );
+    assert!(page.cursor.seq < u64::try_from(next).unwrap());
+    let snapshot = s.snapshot(center).unwrap();
+    assert!(snapshot.cursor.seq < u64::try_from(next).unwrap(), "a snapshot's cursor passed a push in flight");
+    // The pushes' outcome does not wait for the one in flight.
+    tx.rollback().unwrap();
+    let page = s.pull(center, page.cursor, 100).unwrap();
+    assert_eq!(page.ops.iter().map(|o| o.op_id).collect::<Vec<_>>(), later.iter().map(|o| o.op_id).collect::<Vec<_>>());
+}

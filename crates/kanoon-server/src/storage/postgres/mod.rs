@@ -7,13 +7,21 @@
 //! still commit. A PostgreSQL sequence hands out numbers when rows are
 //! inserted, not when they commit, so two concurrent pushes could commit
 //! `seq` 8 before `seq` 7; a desk pulling in between would move its cursor
-//! past 7 and never see it. Every push therefore takes one
-//! transaction-level advisory lock (`OP_LOG_LOCK`) before it inserts and
-//! holds it until it commits: pushes take their numbers and commit one at a
-//! time, so every op below a committed one has committed (or rolled back,
-//! leaving a gap no op will fill), and the watermark is simply the highest
-//! visible `seq`. An advisory lock rather than `LOCK TABLE ops`, which would
-//! also queue behind (anti-wraparound) autovacuum.
+//! past 7 and never see it. Pushes run and commit concurrently (their
+//! fsyncs overlap), and each says it is in flight: before it takes any
+//! `seq` it takes a *shared* transaction-level advisory lock keyed by the
+//! next number the sequence will hand out (`IN_FLIGHT_SQL`), a lower bound
+//! of every `seq` it takes, released when it commits or rolls back. A pull
+//! (and a snapshot) reads the sequence's last value `L`, then the in-flight
+//! keys in `pg_locks`, then the log: it serves only `seq`s at or below
+//! `min(L, lowest key − 1)` (`watermark`). A push that took a `seq` at or
+//! below `L` registered before taking it, so before the keys were read: it
+//! is either still listed (and caps the watermark below its numbers) or has
+//! committed and is visible to the page's read, which starts after. A push
+//! that registers later takes numbers above `L`. Ops that travel with a copy
+//! (a copy's record, a transfer) also take an exclusive lock per copy
+//! (`COPY_LOCK_CLASS`) until commit, so that the pushes of one copy and its
+//! holders stay one at a time, as they were under the old single lock.
 //!
 //! Calls block on the connection (the `postgres` crate runs a small tokio
 //! runtime of its own per connection): make them from a blocking context —
@@ -59,9 +67,13 @@ pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
 /// but with other tables is another program's: refused, never migrated.
 pub const SCHEMA_TABLE: &str = "kanoon_server_schema";
 
-/// Advisory lock held by every push until it commits (see the module
-/// documentation): "KNSV" and 1.
-pub const OP_LOG_LOCK: i64 = 0x4B4E_5356_0000_0001;
+/// The class (first key of the two-key form) of the per-copy advisory locks
+/// a push takes for the ops that travel with a copy: "KNSC". The in-flight
+/// markers use the one-key form, whose keys are `seq`s.
+const COPY_LOCK_CLASS: i32 = 0x4B4E_5343;
+/// In-flight keys at or above this are not `seq`s but one of the constants
+/// below (all of the one-key form): the watermark ignores them.
+const LOCK_CONSTANTS: i64 = 0x4B4E_5356_0000_0000;
 /// Advisory lock held while migrating, so two processes opening a new
 /// database do not both migrate it.
 const MIGRATION_LOCK: i64 = 0x4B4E_5356_0000_0002;
@@ -75,7 +87,7 @@ const PHOTO_LOG_LOCK: i64 = 0x4B4E_5356_0000_0004;
 
 /// Every advisory lock id this server takes: each distinct (a test checks).
 #[cfg(test)]
-const ADVISORY_LOCKS: [i64; 4] = [OP_LOG_LOCK, MIGRATION_LOCK, ENROL_LOCK, PHOTO_LOG_LOCK];
+const ADVISORY_LOCKS: [i64; 3] = [MIGRATION_LOCK, ENROL_LOCK, PHOTO_LOG_LOCK];
 
 /// Connections kept open for pushes, pulls and enrolment; a snapshot
 /// takes two more (`pool_size`).
@@ -213,6 +225,8 @@ mod tests {
     fn advisory_lock_ids_are_distinct() {
         let ids: std::collections::BTreeSet<i64> = super::ADVISORY_LOCKS.into_iter().collect();
         assert_eq!(ids.len(), super::ADVISORY_LOCKS.len());
+        // None of them is read as an in-flight push's `seq`.
+        assert!(ids.iter().all(|&id| id >= super::LOCK_CONSTANTS));
     }
 }
 
@@ -291,6 +305,49 @@ fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
 fn lock(tx: &mut Transaction<'_>, lock: i64) -> Result<(), AppError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])?;
     Ok(())
+}
+
+/// The end of the log and its watermark (see the module documentation),
+/// read before the statement that reads ops under them: `last_seq` the
+/// last number the sequence handed out (every `seq`, of an op or a share,
+/// comes from it; a cursor past it is stale), `watermark` the highest
+/// `seq` a page may serve.
+#[derive(Clone, Copy, Debug)]
+struct LogEnd {
+    last_seq: i64,
+    watermark: i64,
+}
+
+/// The sequence's last value, read first: every push with a `seq` at or
+/// below it registered before the in-flight keys are read below.
+const SEQUENCE_LAST_SQL: &str =
+    "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('ops', 'seq')::regclass), 0)";
+
+/// The lowest key of a push in flight in this database (`IN_FLIGHT_SQL`):
+/// shared advisory locks of the one-key form (`objsubid` 1) below the
+/// constants' range.
+const LOWEST_IN_FLIGHT_SQL: &str = "
+    SELECT min((l.classid::bigint << 32) | l.objid::bigint) FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.mode = 'ShareLock'
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND ((l.classid::bigint << 32) | l.objid::bigint) < $1";
+
+/// Registers the push of `tx` as in flight until it commits: keyed by the
+/// next number the sequence hands out, a lower bound of every `seq` the
+/// push takes after this. Shared: pushes in flight never wait for each
+/// other here.
+const IN_FLIGHT_SQL: &str = "
+    SELECT pg_advisory_xact_lock_shared(
+        coalesce(pg_sequence_last_value(pg_get_serial_sequence('ops', 'seq')::regclass), 0) + 1)";
+
+/// Reads the end of the log and the watermark, in this order: the
+/// sequence, then the pushes in flight (two statements, so that the order
+/// is not the planner's); the ops are read by a later statement.
+fn log_end(client: &mut postgres::Client) -> Result<LogEnd, AppError> {
+    let last_seq: i64 = client.query_one(SEQUENCE_LAST_SQL, &[])?.try_get(0)?;
+    let lowest_in_flight: Option<i64> = client.query_one(LOWEST_IN_FLIGHT_SQL, &[&LOCK_CONSTANTS])?.try_get(0)?;
+    let watermark = lowest_in_flight.map_or(last_seq, |key| last_seq.min(key - 1));
+    Ok(LogEnd { last_seq, watermark })
 }
 
 /// Whether the database answers.

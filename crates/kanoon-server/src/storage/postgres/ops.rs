@@ -1,6 +1,7 @@
-//! The op log on PostgreSQL: push (each op once by id, one statement
-//! under `OP_LOG_LOCK`) and pull (pages after a cursor, below the
-//! watermark: see the backend's module documentation).
+//! The op log on PostgreSQL: push (each op once by id, one statement,
+//! registered as in flight until it commits) and pull (pages after a
+//! cursor, at or below the watermark: see the backend's module
+//! documentation).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -11,7 +12,7 @@ use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
 use postgres::Transaction;
 use uuid::Uuid;
 
-use super::{OP_LOG_LOCK, PostgresStorage, lock};
+use super::{COPY_LOCK_CLASS, IN_FLIGHT_SQL, PostgresStorage, log_end};
 use crate::error::AppError;
 use crate::storage::PROVINCE_SCOPE;
 use crate::storage::rules::{
@@ -20,20 +21,17 @@ use crate::storage::rules::{
 
 /// Pulled ops: the device's center's, the province's and those shared with
 /// the center (at the share's position), each side read in position order
-/// from its (scope, seq) index and merged.
+/// from its (scope, seq) index and merged; after the cursor ($3), at or
+/// below the watermark ($5).
 const PULL_SQL: &str = "
     SELECT seq, op FROM (
-        (SELECT seq, op FROM ops WHERE scope = $1 AND seq > $3 ORDER BY seq LIMIT $4)
+        (SELECT seq, op FROM ops WHERE scope = $1 AND seq > $3 AND seq <= $5 ORDER BY seq LIMIT $4)
         UNION ALL
-        (SELECT seq, op FROM ops WHERE scope = $2 AND seq > $3 ORDER BY seq LIMIT $4)
+        (SELECT seq, op FROM ops WHERE scope = $2 AND seq > $3 AND seq <= $5 ORDER BY seq LIMIT $4)
         UNION ALL
         (SELECT s.seq, o.op FROM op_shares s JOIN ops o ON o.seq = s.op_seq
-         WHERE s.scope = $1 AND s.seq > $3 ORDER BY s.seq LIMIT $4)
+         WHERE s.scope = $1 AND s.seq > $3 AND s.seq <= $5 ORDER BY s.seq LIMIT $4)
     ) AS page ORDER BY seq LIMIT $4";
-
-/// The highest position of the log: of an op or of a share.
-pub(super) const LAST_SEQ_SQL: &str = "
-    SELECT greatest(coalesce((SELECT max(seq) FROM ops), 0), coalesce((SELECT max(seq) FROM op_shares), 0))::bigint";
 
 /// A push's rows, inserted by one statement: one array per column, in
 /// batch order (`seq`s are taken in that order), an op id already in the
@@ -126,16 +124,93 @@ pub(super) fn push(
             rows.add(screened);
         }
     }
+    // The copies whose holders this push reads and extends: locked one
+    // at a time, in one order (no two pushes wait for each other in a
+    // circle), until commit.
+    let mut copy_keys: Vec<i32> =
+        ops.iter().filter_map(|s| s.share.map(|share| copy_lock_key(share.copy_id))).collect();
+    copy_keys.sort_unstable();
+    copy_keys.dedup();
     let mut client = storage.client()?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match push_once(&mut client, center_id, device_id, ops, &rows, &first, &copy_keys, now) {
+            Ok(outcomes) => {
+                for (screened, stored) in ops.iter().zip(outcomes) {
+                    record_push_outcome(&mut response, device_id, screened.incoming, stored.as_deref());
+                }
+                return Ok(response);
+            }
+            // Two pushes of the same ops in opposite orders (a desk's retry
+            // beside a relay of its ops) can wait for each other; PostgreSQL
+            // ends one of them, which then runs again.
+            Err(PushError::Deadlock) if attempt < PUSH_ATTEMPTS => continue,
+            Err(PushError::Deadlock) => {
+                return Err(AppError::internal(format!("push deadlocked {PUSH_ATTEMPTS} times in a row")));
+            }
+            Err(PushError::Other(e)) => return Err(e),
+        }
+    }
+}
+
+/// How many times a push that deadlocked is run again.
+const PUSH_ATTEMPTS: u32 = 3;
+
+enum PushError {
+    Deadlock,
+    Other(AppError),
+}
+
+impl From<postgres::Error> for PushError {
+    fn from(e: postgres::Error) -> Self {
+        if e.code() == Some(&postgres::error::SqlState::T_R_DEADLOCK_DETECTED) {
+            PushError::Deadlock
+        } else {
+            PushError::Other(e.into())
+        }
+    }
+}
+
+impl From<AppError> for PushError {
+    fn from(e: AppError) -> Self {
+        PushError::Other(e)
+    }
+}
+
+/// A copy's advisory lock key (second key of the two-key form; two copies
+/// sharing one only wait for each other).
+fn copy_lock_key(copy_id: Uuid) -> i32 {
+    let b = copy_id.as_bytes();
+    i32::from_be_bytes([b[12], b[13], b[14], b[15]])
+}
+
+/// One transaction of `push`: per op in batch order, `None` accepted or
+/// the JSON it is compared with.
+#[allow(clippy::too_many_arguments)]
+fn push_once(
+    client: &mut postgres::Client,
+    center_id: Uuid,
+    device_id: Uuid,
+    ops: &[Screened<'_>],
+    rows: &PushRows<'_>,
+    first: &HashMap<Uuid, (usize, &str)>,
+    copy_keys: &[i32],
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<Option<String>>, PushError> {
     let mut tx = client.transaction()?;
-    // Prepared before the lock, so that only the insert, the read and
-    // the commit run while it is held.
     let insert = tx.prepare(PUSH_INSERT_SQL)?;
     let select_stored = tx.prepare("SELECT op_id, op FROM ops WHERE op_id = ANY($1)")?;
-    // Held until commit: `seq`s are taken and committed one push at a
-    // time, so a pull never passes a `seq` that commits later (module
-    // documentation).
-    lock(&mut tx, OP_LOG_LOCK)?;
+    if !copy_keys.is_empty() {
+        // In the array's (sorted) order: a function scan of `unnest`.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) AS k",
+            &[&COPY_LOCK_CLASS, &copy_keys],
+        )?;
+    }
+    // In flight from before its first `seq` until it commits (module
+    // documentation): pulls stay below it meanwhile.
+    tx.execute(IN_FLIGHT_SQL, &[])?;
     let inserted = tx
         .query(
             &insert,
@@ -187,31 +262,32 @@ pub(super) fn push(
         }
     }
     // Per op, in batch order: `None` accepted, or the JSON it is compared with.
-    let mut outcomes: Vec<Option<&str>> = Vec::with_capacity(ops.len());
+    let mut outcomes: Vec<Option<String>> = Vec::with_capacity(ops.len());
     for (i, screened) in ops.iter().enumerate() {
         let op_id = screened.incoming.op.op_id;
         let outcome = match first.get(&op_id) {
             Some(&(first_index, first_json)) if inserted.contains_key(&op_id) => {
-                (first_index != i).then_some(first_json)
+                (first_index != i).then(|| first_json.to_owned())
             }
             _ => match existing.get(&op_id) {
-                Some(json) => Some(json.as_str()),
-                // Under the lock nothing else inserts: a conflict is a stored op.
-                None => return Err(AppError::internal(format!("op {op_id} was neither inserted nor stored"))),
+                Some(json) => Some(json.clone()),
+                // A conflict waits for the other push to commit or roll
+                // back: an op not inserted is stored by then.
+                None => {
+                    return Err(AppError::internal(format!("op {op_id} was neither inserted nor stored")).into());
+                }
             },
         };
         outcomes.push(outcome);
     }
     tx.commit()?;
-    for (screened, stored) in ops.iter().zip(outcomes) {
-        record_push_outcome(&mut response, device_id, screened.incoming, stored);
-    }
-    Ok(response)
+    Ok(outcomes)
 }
 
 /// Serves an op that travels with its copy (`rules::CopyShare`) to every
 /// center that has held the copy, as the SQLite backend does (see there).
-/// Under `OP_LOG_LOCK`: the shares' positions commit in order with the ops'.
+/// Under the copy's lock: the pushes of one copy, and so its holders and
+/// shares, one at a time.
 fn share_with_holders(tx: &mut Transaction<'_>, seq: i64, screened: &Screened<'_>) -> Result<(), AppError> {
     let Some(share) = screened.share else { return Ok(()) };
     let (copy_id, op) = (share.copy_id, &screened.incoming.op);
@@ -278,12 +354,12 @@ pub(super) fn pull(
     limit: usize,
 ) -> Result<PullResponse, AppError> {
     let mut client = storage.client()?;
-    // Every visible `seq` is below the watermark (pushes commit in `seq`
-    // order), so the highest one is the end of the log.
-    let last_seq: i64 = client.query_one(LAST_SEQ_SQL, &[])?.try_get(0)?;
-    let window = PullWindow::new(after, storage.epoch, last_seq, limit)?;
-    let rows =
-        client.query(PULL_SQL, &[&center_id.to_string(), &PROVINCE_SCOPE, &window.after_seq(), &window.fetch()])?;
+    let end = log_end(&mut client)?;
+    let window = PullWindow::new(after, storage.epoch, end.last_seq, limit)?;
+    let rows = client.query(
+        PULL_SQL,
+        &[&center_id.to_string(), &PROVINCE_SCOPE, &window.after_seq(), &window.fetch(), &end.watermark],
+    )?;
     window.page(rows.iter().map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, &str>(1)?))))
 }
 

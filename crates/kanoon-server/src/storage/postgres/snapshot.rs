@@ -49,12 +49,13 @@ pub(super) fn snapshot_into(
     let today = chrono::Utc::now().date_naive();
     let mut client = storage.client()?;
     let events_client = storage.client()?;
-    // One snapshot of the database for every read below. Its highest
-    // `seq` is the watermark, as for a pull: pushes take their `seq`s
-    // and commit one at a time under `OP_LOG_LOCK`, so every op below a
-    // visible one has committed (or rolled back for good).
+    // The watermark first, as for a pull (the backend's module
+    // documentation): every op at or below it has committed (or rolled
+    // back for good) before the snapshot below is taken, so the snapshot
+    // holds all of them.
+    let watermark = super::log_end(&mut client)?.watermark;
+    // One snapshot of the database for every read below.
     let mut tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?;
-    let watermark: i64 = tx.query_one(super::ops::LAST_SEQ_SQL, &[])?.try_get(0)?;
     let exported: String = tx.query_one("SELECT pg_export_snapshot()", &[])?.try_get(0)?;
     // PostgreSQL names a snapshot with hex digits and dashes; anything
     // else is not put into a statement.
