@@ -126,6 +126,62 @@ const $ = (s) => browser.$(s);
   const loanLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
   console.log(`loan window scan → row: n=${loanLat.length} p50 ${fmt(pct(loanLat, 50))} ms p99 ${fmt(pct(loanLat, 99))} ms max ${fmt(Math.max(...loanLat))} ms`);
 
+  // ---- the same scans with the keys dispatched in the page (value + Enter,
+  // as the memory phase types) instead of WebDriver's key actions, which
+  // go through the app's main loop — the one that also carries the IPC.
+  await browser.execute(() => { globalThis.__kanoonScanLatencies.length = 0; });
+  const inPage = await browser.executeAsync((regnos, done) => {
+    const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+    const until = async (pred) => { for (let k = 0; k < 500; k++) { if (pred()) return true; await sleep(2); } return false; };
+    (async () => {
+      for (const b of regnos) {
+        await until(() => !document.getElementById("loan-book")?.disabled);
+        await sleep(30);
+        const el = document.getElementById("loan-book");
+        el.value = b;
+        el.dispatchEvent(new Event("input", { bubbles: true }));
+        el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        const row = await until(() => document.querySelector(`#loan-rows tr[data-regno="${b}"]`));
+        if (!row) return done({ err: b });
+        document.querySelector(`#loan-rows tr[data-regno="${b}"] button`)?.click();
+      }
+      done({ ok: [...globalThis.__kanoonScanLatencies] });
+    })();
+  }, free.slice(LOANS, LOANS + 200));
+  if (inPage.err) throw new Error(`in-page scan: ${inPage.err}`);
+  const ip = inPage.ok;
+  console.log(`loan window scan → row, keys dispatched in the page: n=${ip.length} p50 ${fmt(pct(ip, 50))} ms p99 ${fmt(pct(ip, 99))} ms max ${fmt(Math.max(...ip))} ms`);
+
+  // ---- where a scan's time goes, each part alone in the page, spaced as
+  // the scans are: the IPC round trip of a command that does no work
+  // (`age_groups`), the loan window's own command (`preview_check_out` of
+  // one book, no rendering), and the wait from a DOM change to the next
+  // frame painted (what `afterPaint` waits for).
+  const parts = await browser.executeAsync((memberNumber, regno, done) => {
+    const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+    const ipc = window.__TAURI_INTERNALS__;
+    const timed = async (f) => { const t = performance.now(); await f(); return performance.now() - t; };
+    (async () => {
+      const member = (await ipc.invoke("member_by_number", { args: memberNumber })).id;
+      const out = { noop: [], preview: [], frame: [] };
+      const probe = document.createElement("div");
+      document.body.append(probe);
+      for (let i = 0; i < 200; i++) {
+        await sleep(25);
+        out.noop.push(await timed(() => ipc.invoke("age_groups", { args: null })));
+        await sleep(25);
+        out.preview.push(await timed(() => ipc.invoke("preview_check_out", { args: { member_id: member, registration_numbers: [regno] } })));
+        await sleep(25);
+        out.frame.push(await timed(() => { probe.textContent = String(i); return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))); }));
+      }
+      probe.remove();
+      done(out);
+    })();
+  }, members[0], free[LOANS]);
+  for (const [name, xs] of Object.entries(parts)) {
+    console.log(`  part ${name}: n=${xs.length} p50 ${fmt(pct(xs, 50))} ms p99 ${fmt(pct(xs, 99))} ms max ${fmt(Math.max(...xs))} ms`);
+  }
+
   // ---- scan → row, returns: 200 books on loan, one scan each.
   await (await $('button[data-screen="returns"]')).click();
   await (await $("#return-book")).waitForDisplayed({ timeout: 5000 });
