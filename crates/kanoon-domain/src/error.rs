@@ -15,4 +15,10 @@ pub enum DomainError {
     InvalidMemberNumber(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("صندوق روز {} بسته شده است؛ برای اصلاح، یک برگشت در روز جاری ثبت کنید.", crate::text::to_persian_digits(&.0.to_string()))]
+    DayClosed(chrono::NaiveDate),
+    #[error("مبلغ باید بیشتر از صفر ریال باشد.")]
+    NotPositive,
+    #[error("مبلغ برگشتی ({} ریال) از مبلغ پرداخت‌شده‌ی باقی‌مانده ({} ریال) بیشتر است.", crate::text::to_persian_digits(&.0.to_string()), crate::text::to_persian_digits(&.1.to_string()))]
+    RefundTooLarge(i64, i64),
 }

@@ -3,7 +3,9 @@
 //! database. Both the desk store and the provincial server call these, so a
 //! rule exists once.
 
+pub mod activities;
 pub mod age_group;
+pub mod cashbook;
 pub mod circulation;
 pub mod entities;
 pub mod error;
@@ -12,6 +14,7 @@ pub mod jalali;
 pub mod merge;
 pub mod policy;
 pub mod text;
+pub mod workshops;
 
 pub use error::DomainError;
 
