@@ -50,7 +50,11 @@ const PUSH_INSERT_SQL: &str = "
     RETURNING op_id, seq";
 
 /// A renewal or void pushed joins the group of the event it names, when
-/// that one is stored (by now, or earlier in the same batch).
+/// that one is stored (by now, or earlier in the same batch). Pushes run
+/// side by side, so an event named from another push still in flight is
+/// not found: the renewal is then kept as its own op in a snapshot. Only a
+/// desk's second push of ops it is still pushing could do that, and a
+/// desk's retry carries the named loan again (it was not yet answered).
 const RESOLVE_FOLD_SQL: &str = "
     UPDATE ops o SET fold_key = l.fold_key
     FROM (SELECT DISTINCT ON (entity_id) entity_id, fold_key FROM ops
