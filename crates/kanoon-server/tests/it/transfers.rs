@@ -180,9 +180,42 @@ async fn a_copy_transferred_before_its_record_arrived_still_reaches_the_receiver
     accepted(&server.push(&b, std::slice::from_ref(&lent)).await, &[&lent]);
 }
 
+/// Transfers and changes of the same copies pushed at once by two desks of
+/// the sending center: every change of a copy reaches the receiving center,
+/// whether it committed before or after the transfer (PostgreSQL pushes
+/// run side by side; the copy's own lock keeps each copy's pushes in turn).
+async fn copy_changes_racing_their_transfers_all_reach_the_receiver(backend: Backend) {
+    const COPIES: usize = 24;
+    let server = TestServer::start(backend).await;
+    server.add_center("1234");
+    server.add_center("5678");
+    let (a1, a2, b) = (server.enrol("1234", 1).await, server.enrol("1234", 2).await, server.enrol("5678", 1).await);
+    let copies: Vec<Uuid> = (0..COPIES).map(|_| Uuid::now_v7()).collect();
+    let records: Vec<Op> = copies.iter().enumerate().map(|(i, &c)| copy_op(&a1, c, 1000 + i as i64)).collect();
+    accepted(&server.push(&a1, &records).await, &records.iter().collect::<Vec<_>>());
+    let sends: Vec<Op> =
+        copies.iter().enumerate().map(|(i, &c)| transfer(&a1, c, a1.center_id, b.center_id, 2000 + i as i64)).collect();
+    let changes: Vec<Op> = copies.iter().enumerate().map(|(i, &c)| withdraw_op(&a2, c, 2000 + i as i64)).collect();
+    let sending = async {
+        for s in &sends {
+            accepted(&server.push(&a1, std::slice::from_ref(s)).await, &[s]);
+        }
+    };
+    let changing = async {
+        for c in &changes {
+            accepted(&server.push(&a2, std::slice::from_ref(c)).await, &[c]);
+        }
+    };
+    tokio::join!(sending, changing);
+    let at_b: BTreeSet<Uuid> = pulled(&server, &b).await.into_iter().collect();
+    let expected: BTreeSet<Uuid> = records.iter().chain(&sends).chain(&changes).map(|o| o.op_id).collect();
+    assert_eq!(at_b, expected, "every record, transfer and change of the sent copies, once");
+}
+
 backend_tests!(
     a_transferred_copy_reaches_the_receiving_center_and_no_third_one,
     a_copy_transferred_before_its_record_arrived_still_reaches_the_receiver,
+    copy_changes_racing_their_transfers_all_reach_the_receiver,
 );
 
 /// A database of the version before copies travelled, with a copy already
