@@ -105,6 +105,10 @@ pub enum Permission {
     Backup,
     /// Enrolling this desk with the provincial server (its sync settings).
     EnrolDesk,
+    /// Planning the week's activities and recording attendance.
+    PlanActivities,
+    /// Adding the center's own activity kinds to the province's list.
+    EditActivityKinds,
 }
 
 impl Role {
@@ -140,7 +144,7 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Instructor => &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords],
+            Role::Instructor => &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords, PlanActivities],
             Role::CenterManager | Role::ProvincialAdmin => &[
                 LoanDesk,
                 RegisterMembers,
@@ -154,6 +158,8 @@ impl Role {
                 Restore,
                 MergeRecords,
                 EnrolDesk,
+                PlanActivities,
+                EditActivityKinds,
             ],
         }
     }

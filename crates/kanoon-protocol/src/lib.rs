@@ -8,6 +8,7 @@
 pub mod bounds;
 mod hlc;
 mod op;
+pub mod owned;
 pub mod photos;
 pub mod wire;
 

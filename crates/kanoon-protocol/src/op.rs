@@ -31,6 +31,25 @@ impl EntityKind {
     /// A sync exception settled by staff (event `exception_resolved`);
     /// its entity id is the exception's id. Center-scoped.
     pub const SYNC_EXCEPTION: &'static str = "sync_exception";
+    /// A center's own activity kind beside the province's list (record).
+    pub const ACTIVITY_KIND: &'static str = "activity_kind";
+    /// One session of the weekly activity program (record).
+    pub const ACTIVITY_SESSION: &'static str = "activity_session";
+    /// Attendance at an activity session or a workshop session (events:
+    /// `attended`, `void`).
+    pub const ATTENDANCE: &'static str = "attendance";
+    /// A workshop of a term (record).
+    pub const WORKSHOP: &'static str = "workshop";
+    /// A workshop participant, member or not (record).
+    pub const PARTICIPANT: &'static str = "participant";
+    /// A workshop's enrolment events (join, offer, accept, leave).
+    pub const ENROLMENT: &'static str = "enrolment";
+    /// The cash book: payments, refunds and voids (events).
+    pub const CASH: &'static str = "cash";
+    /// A staff member's day of cash closed and confirmed (events).
+    pub const CASH_CLOSING: &'static str = "cash_closing";
+    /// A referral to the Iran Language Institute (events).
+    pub const REFERRAL: &'static str = "referral";
 
     pub fn new(s: &str) -> Self {
         Self(s.to_owned())

@@ -5,6 +5,7 @@
 //! one SQLite transaction that also appends the change's ops to the outbox,
 //! so sync needs nothing from the use cases. Only this crate knows rusqlite.
 
+pub mod activities;
 pub mod auth;
 pub mod backup;
 pub mod bootstrap;

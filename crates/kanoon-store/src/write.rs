@@ -93,6 +93,19 @@ impl Write<'_> {
         Ok(record)
     }
 
+    /// Appends an event of a service's own log (activities, workshops, the
+    /// cash book: not the circulation fold) as one op; `data` gains when
+    /// it happened (`data.at`). Returns the op's clock; storing the event
+    /// in its room is the caller's, in the same transaction.
+    pub fn service_event(&mut self, entity: &str, id: Uuid, kind: &str, data: serde_json::Value) -> Result<Hlc> {
+        let mut data = data;
+        if let Some(fields) = data.as_object_mut() {
+            fields.insert(EVENT_AT.to_owned(), serde_json::Value::String(timestamp(self.now)));
+        }
+        let (_, hlc) = self.push_op(entity, id, OpBody::Event { kind: kind.to_owned(), data })?;
+        Ok(hlc)
+    }
+
     /// Records a field-by-field change of a record and returns the clock
     /// it was written with and the record's new field stamps. `old` are the
     /// fields' current stamps: each change carries the version it replaced.

@@ -8,6 +8,7 @@
 //! serializes to exactly its op fields, an `impl Record` with `load` and
 //! `store`, and a line in `sync::apply::apply_op` if desks apply it.
 
+pub(crate) mod activity;
 pub(crate) mod center;
 pub(crate) mod copy;
 pub(crate) mod event;

@@ -23,6 +23,7 @@ use super::exceptions::{Finding, apply_resolution, codes, forget_double_loans, r
 use crate::circulation::{insert_event, rederive};
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
+use crate::rows::activity::{self, ActivityKindRecord, SessionRecord};
 use crate::rows::center::CenterRecord;
 use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
@@ -35,13 +36,16 @@ use crate::sql::{run, set_meta, timestamp};
 pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 6] = [
+const APPLIED_KINDS: [&str; 9] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
     EntityKind::TITLE,
     EntityKind::COPY,
     EntityKind::CENTER,
+    EntityKind::ACTIVITY_KIND,
+    EntityKind::ACTIVITY_SESSION,
+    EntityKind::ATTENDANCE,
 ];
 
 /// Ops a pulled page receives in one transaction at most (fewer when a
@@ -389,9 +393,11 @@ impl<'c> Applying<'c> {
     pub fn retry_waiting(&mut self) -> Result<()> {
         loop {
             let waiting: Vec<(String, String)> = {
-                let mut stmt = self.tx.prepare_cached(
-                    "SELECT op_id, op FROM inbox WHERE applied = 0 AND entity IN (?1, ?2, ?3, ?4, ?5, ?6) ORDER BY rowid",
-                )?;
+                let placeholders: Vec<String> = (1..=APPLIED_KINDS.len()).map(|i| format!("?{i}")).collect();
+                let mut stmt = self.tx.prepare_cached(&format!(
+                    "SELECT op_id, op FROM inbox WHERE applied = 0 AND entity IN ({}) ORDER BY rowid",
+                    placeholders.join(", ")
+                ))?;
                 let rows = stmt.query_map(APPLIED_KINDS, |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
@@ -751,6 +757,13 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
         (EntityKind::COPY, OpBody::Patch { fields }) => merge_pulled::<CopyRecord>(tx, op, fields, found),
         (EntityKind::CENTER, OpBody::Patch { fields }) => merge_pulled::<CenterRecord>(tx, op, fields, found),
         (EntityKind::SYNC_EXCEPTION, OpBody::Event { kind, data }) => apply_resolution(tx, op, kind, data),
+        (EntityKind::ACTIVITY_KIND, OpBody::Patch { fields }) => {
+            merge_pulled::<ActivityKindRecord>(tx, op, fields, found)
+        }
+        (EntityKind::ACTIVITY_SESSION, OpBody::Patch { fields }) => {
+            merge_pulled::<SessionRecord>(tx, op, fields, found)
+        }
+        (EntityKind::ATTENDANCE, OpBody::Event { kind, data }) => apply_attendance(tx, op, kind, data),
         // Staff, settings and kinds of newer versions: kept for the version
         // that applies them.
         _ => Ok(false),
@@ -805,6 +818,34 @@ fn apply_event(tx: &Connection, op: &Op, data: &serde_json::Value, found: &mut V
         found.push(Finding::from_anomaly(&a));
     }
     Ok(true)
+}
+
+/// An attendance event: an `attended` waits for its session; a void marks
+/// its attendance, or waits in `attendance_voids` for it. A kind this
+/// version does not know is kept.
+fn apply_attendance(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value) -> Result<bool> {
+    match kind {
+        activity::ATTENDED => {
+            let Ok(attended) = serde_json::from_value::<activity::Attended>(data.clone()) else { return Ok(false) };
+            if !exists(tx, "activity_sessions", attended.session_id)? {
+                return Ok(false);
+            }
+            let stamp = activity::Stamp {
+                hlc: op.hlc,
+                device_id: op.device_id,
+                at: event_at(data, op.hlc),
+                staff_id: op.staff_id,
+            };
+            activity::insert_attended(tx, op.entity_id, &attended, &stamp)?;
+            Ok(true)
+        }
+        activity::VOID => {
+            let Ok(void) = serde_json::from_value::<activity::AttendanceVoid>(data.clone()) else { return Ok(false) };
+            activity::insert_void(tx, op.entity_id, &void)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// When an event happened: the writer's time it carries (`data.at`), or
