@@ -56,7 +56,7 @@ macro_rules! storage_from_modules {
                 now_ms: i64,
             ) -> Result<kanoon_protocol::wire::PushResponse, AppError> {
                 $crate::storage::rules::check_push(center_id, device_id, ops)?;
-                let creators = ops::title_creators(self, &$crate::storage::rules::title_ids(ops))?;
+                let creators = ops::record_creators(self, &$crate::storage::rules::record_refs(ops))?;
                 let copies = ops::copy_facts(self, &$crate::storage::rules::copy_refs(ops))?;
                 let (ops, refused) = $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators, &copies);
                 let mut response = if ops.is_empty() {
@@ -311,9 +311,10 @@ pub trait Storage: Send + Sync {
     /// the same content → duplicate; its id stored with other content →
     /// rejected, never overwritten). A batch over `MAX_PUSH_OPS` (413) or
     /// with an op of another center (403) is refused whole, nothing stored.
-    /// An op that changes another center's record, is out of bounds or is
-    /// stamped ahead of the server's clock is rejected with its code
-    /// (`rules::screen_ops`), the rest stored.
+    /// An op that changes another center's record (or, of a center-owned
+    /// kind, names one), is out of bounds or is stamped ahead of the
+    /// server's clock is rejected with its code (`rules::screen_ops`), the
+    /// rest stored.
     fn push(&self, center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Result<PushResponse, AppError> {
         self.push_at(center_id, device_id, ops, crate::clock::now_ms())
     }

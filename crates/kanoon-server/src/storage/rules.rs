@@ -11,7 +11,7 @@ use kanoon_domain::circulation::Event;
 use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
 use kanoon_protocol::photos::{MAX_PHOTO_BYTES, PHOTO_MIME_TYPES, PhotoBody, PhotoPage, is_photo_timestamp};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PullResponse, PushResponse, RejectedOp};
-use kanoon_protocol::{EntityKind, Op, OpBody, bounds};
+use kanoon_protocol::{EntityKind, Op, OpBody, bounds, owned};
 use serde::Deserialize as _;
 use uuid::Uuid;
 
@@ -46,33 +46,53 @@ pub fn check_push(center_id: Uuid, device_id: Uuid, ops: &[IncomingOp]) -> Resul
 /// refused `clock_ahead` (and pushed again by its desk later).
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
 
-/// The title ids a batch touches, whose creators `screen_ops` needs.
-pub fn title_ids(ops: &[IncomingOp]) -> Vec<Uuid> {
-    let mut ids: Vec<Uuid> =
-        ops.iter().filter(|o| o.op.entity.as_str() == EntityKind::TITLE).map(|o| o.op.entity_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+/// Who created each record a batch touches, as read from the log: the
+/// center of the first stored op of each (entity, entity id) that
+/// `record_refs` names. A record the log does not have is absent.
+pub type RecordCreators = HashMap<(String, Uuid), Uuid>;
+
+/// The records an op touches whose creator alone may write them: a
+/// title's own id, and every center-owned id (`owned::owned_ids`: its own
+/// entity id when its kind is owned, and the owned ids its event names).
+fn creator_bound(op: &Op) -> Vec<(&'static str, Uuid)> {
+    if op.entity.as_str() == EntityKind::TITLE {
+        return vec![(EntityKind::TITLE, op.entity_id)];
+    }
+    owned::owned_ids(op)
+}
+
+/// The (entity, id) of every record of a batch whose creator `screen_ops`
+/// needs (`creator_bound`), sorted, once each.
+pub fn record_refs(ops: &[IncomingOp]) -> Vec<(&'static str, Uuid)> {
+    let mut refs: Vec<(&'static str, Uuid)> = ops.iter().flat_map(|o| creator_bound(&o.op)).collect();
+    refs.sort_unstable();
+    refs.dedup();
+    refs
 }
 
 /// Splits a checked batch (every op of the pusher's center) into the ops
 /// to store and those refused each on its own, the rest of the batch not
 /// affected: outside the bounds every desk reads (`op_too_large`,
 /// `op_out_of_bounds`); changing another center's record (`not_owner`: a
-/// `center` patch of another center, or an op on a title whose first op —
-/// its creation — is another center's; `creators` maps a stored title to
-/// that center); stamped more than `MAX_CLOCK_AHEAD_MS` ahead of `now_ms`
+/// `center` patch of another center, or an op on a record whose first op —
+/// its creation — is another center's: a title, or an id of a center-owned
+/// kind the op writes or names, `owned::owned_ids`; `creators` from
+/// `record_refs`); stamped more than `MAX_CLOCK_AHEAD_MS` ahead of `now_ms`
 /// (`clock_ahead`). Titles are province-wide: any center adds one, only its
 /// creator edits or merges it (`merged_into` is a field like any other).
 /// Provincial staff may edit any title; they write through no desk token,
-/// so no push path exists for them yet. Ops of every other entity, known
-/// or not, are scoped to the pusher's center (`scope_of`) and reach no
-/// other center's desks.
+/// so no push path exists for them yet. The records and events of the
+/// center-owned kinds (activities, workshops, the cash book, referrals)
+/// are their creating center's alone: no other center's op writes them or
+/// names them. A record the log does not have yet is the pusher's (created
+/// by it, maybe earlier in the same batch: every op of a batch is the
+/// pusher's center's). Ops of every other entity, known or not, are scoped
+/// to the pusher's center (`scope_of`) and reach no other center's desks.
 pub fn screen_ops<'a>(
     center_id: Uuid,
     ops: &'a [IncomingOp],
     now_ms: i64,
-    creators: &HashMap<Uuid, Uuid>,
+    creators: &RecordCreators,
     copies: &CopyFacts,
 ) -> (Vec<Screened<'a>>, Vec<RejectedOp>) {
     let mut keep = Vec::with_capacity(ops.len());
@@ -94,33 +114,25 @@ pub fn screen_ops<'a>(
     (keep, refused)
 }
 
-fn screen_op(
-    center_id: Uuid,
-    incoming: &IncomingOp,
-    now_ms: i64,
-    creators: &HashMap<Uuid, Uuid>,
-) -> Result<(), AppError> {
+fn screen_op(center_id: Uuid, incoming: &IncomingOp, now_ms: i64, creators: &RecordCreators) -> Result<(), AppError> {
     let op = &incoming.op;
     if let Err(e) = bounds::check_op(op, &incoming.json) {
         let code = if e.is_size() { ErrorCode::OpTooLarge } else { ErrorCode::OpOutOfBounds };
         return Err(AppError::new(code, e.to_string()));
     }
-    match op.entity.as_str() {
-        EntityKind::CENTER if op.entity_id != center_id => {
-            return Err(AppError::new(ErrorCode::NotOwner, "a desk changes only its own center's record"));
-        }
-        EntityKind::TITLE => {
-            if let Some(&creator) = creators.get(&op.entity_id).filter(|&&c| c != center_id) {
-                return Err(AppError::new(
-                    ErrorCode::NotOwner,
-                    format!(
-                        "title {} was created by center {creator}; only that center edits or merges it",
-                        op.entity_id
-                    ),
-                ));
-            }
-        }
-        _ => {}
+    if op.entity.as_str() == EntityKind::CENTER && op.entity_id != center_id {
+        return Err(AppError::new(ErrorCode::NotOwner, "a desk changes only its own center's record"));
+    }
+    for (entity, id) in creator_bound(op) {
+        let Some(&creator) = creators.get(&(entity.to_owned(), id)).filter(|&&c| c != center_id) else { continue };
+        let message = if entity == EntityKind::TITLE {
+            format!("title {id} was created by center {creator}; only that center edits or merges it")
+        } else if (entity, id) == (op.entity.as_str(), op.entity_id) {
+            format!("{entity} {id} was created by center {creator}; only that center writes it")
+        } else {
+            format!("names {entity} {id}, which center {creator} created; only that center's ops name it")
+        };
+        return Err(AppError::new(ErrorCode::NotOwner, message));
     }
     if op.hlc.wall_ms > now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
         return Err(AppError::new(
@@ -652,6 +664,62 @@ mod tests {
     fn same_op_json_ignores_key_order_and_spacing_only() {
         assert!(same_op_json(r#"{"a":1,"b":[2]}"#, r#"{ "b": [2], "a": 1 }"#));
         assert!(!same_op_json(r#"{"a":1}"#, r#"{"a":2}"#));
+    }
+
+    fn op_of(center_id: Uuid, entity: &str, entity_id: Uuid, body: OpBody) -> IncomingOp {
+        IncomingOp::from_op(Op {
+            op_id: Uuid::now_v7(),
+            schema_version: kanoon_protocol::SCHEMA_VERSION,
+            hlc: kanoon_protocol::Hlc::new(1000, 0),
+            device_id: Uuid::now_v7(),
+            center_id,
+            entity: EntityKind::new(entity),
+            entity_id,
+            staff_id: None,
+            body,
+            extra: Default::default(),
+        })
+        .unwrap()
+    }
+
+    fn event(center_id: Uuid, entity: &str, data: serde_json::Value) -> IncomingOp {
+        op_of(center_id, entity, Uuid::now_v7(), OpBody::Event { kind: "x".into(), data })
+    }
+
+    #[test]
+    fn a_record_created_by_another_center_is_refused_when_written_or_named() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (session, title, unknown) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let patch = OpBody::Patch { fields: Default::default() };
+        let batch = [
+            op_of(b, EntityKind::ACTIVITY_SESSION, session, patch.clone()),
+            event(b, EntityKind::ATTENDANCE, serde_json::json!({"session_id": session})),
+            op_of(b, EntityKind::TITLE, title, patch.clone()),
+            // What nobody stored is the pusher's: written, then named.
+            op_of(b, EntityKind::ACTIVITY_SESSION, unknown, patch.clone()),
+            event(b, EntityKind::ATTENDANCE, serde_json::json!({"session_id": unknown})),
+            // A shared kind names nothing owned.
+            op_of(b, EntityKind::MEMBER, session, patch.clone()),
+        ];
+        let refs = record_refs(&batch);
+        assert!(refs.contains(&(EntityKind::ACTIVITY_SESSION, session)) && refs.contains(&(EntityKind::TITLE, title)));
+        assert_eq!(refs.iter().filter(|r| r.1 == session).count(), 1, "{refs:?}");
+        let creators: RecordCreators =
+            [((EntityKind::ACTIVITY_SESSION.to_owned(), session), a), ((EntityKind::TITLE.to_owned(), title), a)]
+                .into();
+        let (kept, refused) = screen_ops(b, &batch, 1000, &creators, &CopyFacts::default());
+        let refused: Vec<(Uuid, Option<ErrorCode>)> = refused.iter().map(|r| (r.op_id, r.code)).collect();
+        let expected: Vec<(Uuid, Option<ErrorCode>)> =
+            batch[..3].iter().map(|o| (o.op.op_id, Some(ErrorCode::NotOwner))).collect();
+        assert_eq!(refused, expected);
+        assert_eq!(kept.len(), 3);
+        // The creator itself writes and names them.
+        let own = [
+            op_of(a, EntityKind::ACTIVITY_SESSION, session, patch),
+            event(a, EntityKind::ATTENDANCE, serde_json::json!({"session_id": session})),
+        ];
+        let (kept, refused) = screen_ops(a, &own, 1000, &creators, &CopyFacts::default());
+        assert!(refused.is_empty() && kept.len() == 2, "{refused:?}");
     }
 }
 

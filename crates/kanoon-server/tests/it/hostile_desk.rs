@@ -9,7 +9,9 @@ use kanoon_server::{ErrorCode, MAX_CLOCK_AHEAD_MS};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{Backend, loan_op, op, other_center_still_syncs, patch_op, title_op, two_centers};
+use crate::support::{
+    Backend, Desk, TestServer, loan_op, op, other_center_still_syncs, patch_op, title_op, two_centers,
+};
 
 /// The one refusal of a push of one op: its code.
 fn refused(response: &PushResponse, op: &Op) -> ErrorCode {
@@ -142,6 +144,169 @@ async fn a_push_too_deep_for_any_parser_is_400_and_nothing_is_stored(backend: Ba
     other_center_still_syncs(&server, &b, &[]).await;
 }
 
+/// An event op of `entity` (a new event id) of kind `kind` with `data`.
+fn event_op(desk: &Desk, entity: &str, wall_ms: i64, kind: &str, data: serde_json::Value) -> Op {
+    op(desk, entity, Uuid::now_v7(), wall_ms, OpBody::Event { kind: kind.into(), data })
+}
+
+/// What center A's desk writes in its own services: a session of its
+/// program and an attendance at it, a workshop and an enrolment in it, a
+/// payment in its cash book.
+struct OwnRecords {
+    session: Op,
+    attended: Op,
+    workshop: Op,
+    enrolment: Op,
+    payment: Op,
+}
+
+impl OwnRecords {
+    fn write(desk: &Desk, wall_ms: i64) -> OwnRecords {
+        let session = patch_op(desk, EntityKind::ACTIVITY_SESSION, Uuid::now_v7(), wall_ms, "title", json!("قصه‌گویی"));
+        let attended = event_op(
+            desk,
+            EntityKind::ATTENDANCE,
+            wall_ms + 1,
+            "attended",
+            json!({"session_id": session.entity_id, "card": "123401000017", "member_id": Uuid::now_v7()}),
+        );
+        let workshop = patch_op(desk, EntityKind::WORKSHOP, Uuid::now_v7(), wall_ms + 2, "title", json!("نقاشی"));
+        let enrolment = event_op(
+            desk,
+            EntityKind::ENROLMENT,
+            wall_ms + 3,
+            "join",
+            json!({"workshop_id": workshop.entity_id, "participant": Uuid::now_v7(), "standing": "enrolled"}),
+        );
+        let payment = event_op(
+            desk,
+            EntityKind::CASH,
+            wall_ms + 4,
+            "payment",
+            json!({"amount": 500_000, "receipt": "1-0001", "workshop_id": workshop.entity_id}),
+        );
+        OwnRecords { session, attended, workshop, enrolment, payment }
+    }
+
+    fn ops(&self) -> Vec<Op> {
+        vec![
+            self.session.clone(),
+            self.attended.clone(),
+            self.workshop.clone(),
+            self.enrolment.clone(),
+            self.payment.clone(),
+        ]
+    }
+}
+
+/// Center A has stored its records (pushed as one batch: each record
+/// created, then named, in the same push).
+async fn a_center_with_its_records(backend: Backend) -> (TestServer, Desk, Desk, OwnRecords) {
+    let (server, a, b) = two_centers(backend).await;
+    let own = OwnRecords::write(&a, 1000);
+    let answer = server.push(&a, &own.ops()).await;
+    assert_eq!(answer.accepted, own.ops().iter().map(|o| o.op_id).collect::<Vec<_>>(), "{answer:?}");
+    (server, a, b, own)
+}
+
+async fn another_centers_activities_workshops_and_cash_are_not_owner_and_never_reach_it(backend: Backend) {
+    let (server, a, b, own) = a_center_with_its_records(backend).await;
+    let stored = server.op_count();
+    // B's enrolled desk, with a valid token, writes into A's services.
+    let hostile = [
+        patch_op(&b, EntityKind::ACTIVITY_SESSION, own.session.entity_id, 2000, "title", json!("ربوده")),
+        event_op(
+            &b,
+            EntityKind::ATTENDANCE,
+            2001,
+            "attended",
+            json!({"session_id": own.session.entity_id, "card": "567801000013"}),
+        ),
+        event_op(&b, EntityKind::ATTENDANCE, 2002, "void", json!({"target": own.attended.entity_id})),
+        event_op(
+            &b,
+            EntityKind::ENROLMENT,
+            2003,
+            "join",
+            json!({"workshop_id": own.workshop.entity_id, "participant": Uuid::now_v7(), "standing": "enrolled"}),
+        ),
+        event_op(&b, EntityKind::CASH, 2004, "refund", json!({"refund_of": own.payment.entity_id, "amount": 500_000})),
+    ];
+    // And into its own, in the same batch: a session, then an attendance naming it.
+    let session = patch_op(&b, EntityKind::ACTIVITY_SESSION, Uuid::now_v7(), 2005, "title", json!("کتاب‌خوانی"));
+    let attended =
+        event_op(&b, EntityKind::ATTENDANCE, 2006, "attended", json!({"session_id": session.entity_id, "card": "5"}));
+    let mut batch = hostile.to_vec();
+    batch.insert(2, session.clone());
+    batch.push(attended.clone());
+    let answer = server.push(&b, &batch).await;
+    assert_eq!(answer.accepted, vec![session.op_id, attended.op_id], "{answer:?}");
+    assert!(answer.duplicates.is_empty(), "{answer:?}");
+    let refused: Vec<(Uuid, Option<ErrorCode>)> = answer.rejected.iter().map(|r| (r.op_id, r.code)).collect();
+    let expected: Vec<(Uuid, Option<ErrorCode>)> =
+        hostile.iter().map(|o| (o.op_id, Some(ErrorCode::NotOwner))).collect();
+    assert_eq!(refused, expected, "{answer:?}");
+    // Said in English, naming the record and its center.
+    assert!(answer.rejected.iter().all(|r| r.reason.contains(&a.center_id.to_string())), "{answer:?}");
+    assert_eq!(server.op_count(), stored + 2);
+
+    // A pulls and bootstraps what it wrote and nothing of B's.
+    let b_ops: Vec<Uuid> = batch.iter().map(|o| o.op_id).collect();
+    let page = server.pull(&a, "").await;
+    let pulled: Vec<Uuid> = page.ops.iter().map(|o| o.op_id).collect();
+    assert!(own.ops().iter().all(|o| pulled.contains(&o.op_id)), "{pulled:?}");
+    assert!(pulled.iter().all(|id| !b_ops.contains(id)), "an op of B reached A's pull");
+    let snapshot = server.call(move |s| s.snapshot(a.center_id)).unwrap();
+    assert!(b_ops.iter().all(|id| snapshot.ops.iter().all(|json| !json.contains(&id.to_string()))));
+    // B pulls its own two, and A's records stay A's for its next ops.
+    let page = server.pull(&b, "").await;
+    assert!(page.ops.iter().any(|o| o.op_id == attended.op_id));
+    let follow_up = patch_op(&a, EntityKind::ACTIVITY_SESSION, own.session.entity_id, 3000, "title", json!("قصه"));
+    assert_eq!(server.push(&a, std::slice::from_ref(&follow_up)).await.accepted, vec![follow_up.op_id]);
+    let refused_ids: Vec<Uuid> = hostile.iter().map(|o| o.op_id).collect();
+    other_center_still_syncs(&server, &a, &refused_ids).await;
+}
+
+async fn a_center_writes_and_names_its_own_activities_workshops_and_cash(backend: Backend) {
+    let (server, a, b, own) = a_center_with_its_records(backend).await;
+    // Later pushes of A on the ids it stored: edits, a second attendance,
+    // a void, an offer, a refund.
+    let later = [
+        patch_op(&a, EntityKind::ACTIVITY_SESSION, own.session.entity_id, 2000, "room", json!("سالن ۲")),
+        event_op(
+            &a,
+            EntityKind::ATTENDANCE,
+            2001,
+            "attended",
+            json!({"session_id": own.session.entity_id, "card": "123401000025"}),
+        ),
+        event_op(&a, EntityKind::ATTENDANCE, 2002, "void", json!({"target": own.attended.entity_id})),
+        patch_op(&a, EntityKind::WORKSHOP, own.workshop.entity_id, 2003, "capacity", json!(12)),
+        event_op(
+            &a,
+            EntityKind::ENROLMENT,
+            2004,
+            "offer",
+            json!({"workshop_id": own.workshop.entity_id, "participant": Uuid::now_v7()}),
+        ),
+        event_op(&a, EntityKind::CASH, 2005, "refund", json!({"refund_of": own.payment.entity_id, "amount": 100_000})),
+        event_op(&a, EntityKind::ENROLMENT, 2006, "void", json!({"target": own.enrolment.entity_id})),
+    ];
+    let answer = server.push(&a, &later).await;
+    assert_eq!(answer.accepted, later.iter().map(|o| o.op_id).collect::<Vec<_>>(), "{answer:?}");
+    assert!(answer.rejected.is_empty(), "{answer:?}");
+    // Pushed again (a retry): duplicates, not refusals.
+    let again = server.push(&a, &later).await;
+    assert_eq!(again.duplicates.len(), later.len(), "{again:?}");
+    assert!(again.rejected.is_empty(), "{again:?}");
+    let page = server.pull(&a, "").await;
+    assert!(later.iter().all(|o| page.ops.iter().any(|p| p.op_id == o.op_id)));
+    // A patch of B's session id that nobody stored yet is B's creation.
+    let fresh = patch_op(&b, EntityKind::ACTIVITY_SESSION, Uuid::now_v7(), 2100, "title", json!("تازه"));
+    assert_eq!(server.push(&b, std::slice::from_ref(&fresh)).await.accepted, vec![fresh.op_id]);
+    other_center_still_syncs(&server, &b, &[]).await;
+}
+
 backend_tests!(
     a_center_patch_of_another_center_is_not_owner_and_not_stored,
     a_title_of_another_center_is_edited_or_merged_only_by_it,
@@ -149,4 +314,6 @@ backend_tests!(
     ops_out_of_bounds_are_refused_each_and_not_stored,
     an_op_stamped_ahead_of_the_server_clock_is_clock_ahead_and_not_stored,
     a_push_too_deep_for_any_parser_is_400_and_nothing_is_stored,
+    another_centers_activities_workshops_and_cash_are_not_owner_and_never_reach_it,
+    a_center_writes_and_names_its_own_activities_workshops_and_cash,
 );

@@ -69,6 +69,7 @@ use kanoon_domain::entities::CenterKind;
 use kanoon_protocol::wire::{Cursor, EnrolRequest};
 use kanoon_protocol::{EntityKind, Hlc, Op, OpBody, SCHEMA_VERSION};
 use kanoon_server::{ErrorCode, IncomingOp, SqliteStorage, Storage};
+use kanoon_store::activities::{SessionInput, SessionView};
 use kanoon_store::catalog::{CopyView, TitleHit, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
@@ -218,6 +219,8 @@ struct Center {
     /// transferred to it (registration numbers are unique in the province).
     copies: Vec<(Uuid, String)>,
     desks: Vec<usize>,
+    /// Activity sessions its desks planned.
+    sessions: Vec<Uuid>,
 }
 
 /// A desk enrolled with a real code that pushes only what it must not:
@@ -235,6 +238,8 @@ static LOANS_OF_TRANSFERRED: AtomicU64 = AtomicU64::new(0);
 const OWN_COPIES: usize = 5;
 static HOSTILE_REFUSED: AtomicU64 = AtomicU64::new(0);
 static HOSTILE_SEEDS: AtomicU64 = AtomicU64::new(0);
+static ATTENDANCE: AtomicU64 = AtomicU64::new(0);
+static ATTENDED_TWICE: AtomicU64 = AtomicU64::new(0);
 
 /// A loan as it happened in true time.
 #[derive(Clone, Debug)]
@@ -323,6 +328,7 @@ impl World {
                 title: Uuid::nil(),
                 copies: Vec::new(),
                 desks: Vec::new(),
+                sessions: Vec::new(),
             };
             for n in 1..=rng.random_range(1..=2u8) {
                 let clock = ManualClock::new(now);
@@ -629,6 +635,29 @@ impl World {
                 ErrorCode::OpOutOfBounds,
             ),
         ];
+        // Another center's activity session the server has: not to be
+        // changed or named. (One not pushed yet the other center's desks
+        // never see: its id is its center's alone.)
+        let stored = self.centers[o].sessions.iter().copied().find(|id| {
+            self.server.storage.with_connection(|c| {
+                c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM ops WHERE entity = 'activity_session' AND entity_id = ?1)",
+                    [id.to_string()],
+                    |r| r.get::<_, bool>(0),
+                )
+                .unwrap_or(false)
+            })
+        });
+        if let Some(session) = stored {
+            let attended = serde_json::json!({"kind": "attended", "session_id": session, "card": "1"});
+            probes.extend([
+                (
+                    self.hostile_op(EntityKind::ACTIVITY_SESSION, session, at, patch("title", "ربوده".into()))?,
+                    ErrorCode::NotOwner,
+                ),
+                (self.hostile_op(EntityKind::ATTENDANCE, Uuid::now_v7(), at, event(attended))?, ErrorCode::NotOwner),
+            ]);
+        }
         // A copy the hostile desk's center never held.
         let foreign: Vec<Uuid> = self.centers[o]
             .copies
@@ -798,6 +827,83 @@ impl World {
     /// A member's address edited, in every seed (wrong clocks too, unless
     /// `KANOON_SIM_NO_EDITS_WITH_WRONG_CLOCKS` is set): the store stamps an
     /// edit after the version it replaced, however far behind its clock.
+    /// The activity program: plan a session for today, move or cancel
+    /// one, scan a card into one (a member's or a visitor's; the same card
+    /// at two desks offline counts once), or take an attendance back.
+    fn activity(&mut self, d: usize) -> Result<(), String> {
+        let c = self.desks[d].center;
+        let sessions = self.centers[c].sessions.clone();
+        let roll = self.rng.random_range(0..100);
+        if sessions.is_empty() || roll < 20 {
+            let desk = &mut self.desks[d].desk;
+            let Some(me) = desk.signed_in().map(|s| s.id) else { return Ok(()) };
+            let groups = desk.age_groups().map_err(err)?;
+            let group = groups[self.rng.random_range(0..groups.len())].code.clone();
+            let input = SessionInput {
+                kind: ["storytelling", "painting", "film"][self.rng.random_range(0..3usize)].into(),
+                title: format!("جلسه {}", self.rng.random_range(0..100)),
+                age_group: group,
+                on: desk.today(),
+                at: "10:00".into(),
+                minutes: 60,
+                room: String::new(),
+                instructor_id: me,
+                capacity: 20,
+            };
+            match desk.plan_session(input) {
+                Ok(s) => {
+                    self.wrote(d, true);
+                    self.centers[c].sessions.push(s.id);
+                    self.say(|| format!("desk {d} plans session {}", s.id));
+                }
+                Err(e) => return Err(format!("desk {d} cannot plan a session: {e}")),
+            }
+            return Ok(());
+        }
+        let session = sessions[self.rng.random_range(0..sessions.len())];
+        let desk = &mut self.desks[d].desk;
+        if roll < 28 {
+            // Unknown here yet (not pulled): nothing to move.
+            let day = desk.today();
+            let out = if self.rng.random_bool(0.5) {
+                desk.move_session(session, day, "11:30", "جابه‌جایی")
+            } else {
+                desk.cancel_session(session, "لغو")
+            };
+            if out.is_ok() {
+                self.wrote(d, true);
+                self.say(|| format!("desk {d} moves or cancels session {session}"));
+            }
+        } else if roll < 35 {
+            let Ok(list) = desk.session_attendance(session) else { return Ok(()) };
+            if let Some(row) = list.first()
+                && desk.void_attendance(row.attendance_id, "اشتباه").is_ok()
+            {
+                self.wrote(d, true);
+                self.say(|| format!("desk {d} takes back attendance {}", row.attendance_id));
+            }
+        } else {
+            let members = &self.centers[c].members;
+            let card = match desk.member(members[self.rng.random_range(0..members.len())]) {
+                Ok(m) if self.rng.random_bool(0.8) => m.member_number,
+                _ => format!("9{}", self.rng.random_range(0..5)),
+            };
+            // Unknown here yet, cancelled, or moved to a later day: refused.
+            if let Ok(scan) = desk.record_attendance(session, &card) {
+                ATTENDANCE.fetch_add(1, Ordering::Relaxed);
+                // A card already in writes nothing.
+                match scan.attendance_id {
+                    Some(_) => self.wrote(d, true),
+                    None => {
+                        ATTENDED_TWICE.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                self.say(|| format!("desk {d} scans card {card} into session {session}"));
+            }
+        }
+        Ok(())
+    }
+
     fn edit(&mut self, d: usize) -> Result<(), String> {
         if !self.edits {
             return Ok(());
@@ -1003,6 +1109,9 @@ impl World {
         }
         if self.hostile.is_some() && self.rng.random_bool(0.05) {
             return self.hostile_push();
+        }
+        if self.rng.random_bool(0.08) {
+            return self.activity(d);
         }
         match self.rng.random_range(0..100) {
             0..=19 => self.lend(d)?,
@@ -1248,7 +1357,19 @@ impl World {
             .map(|e| (e.id, e.code, e.detail.to_string()))
             .collect();
         exceptions.sort();
+        let mut program = Vec::new();
+        for &id in &self.centers[c].sessions {
+            let mut list: Vec<_> = desk
+                .session_attendance(id)
+                .map_err(err)?
+                .into_iter()
+                .map(|a| (a.attendance_id, a.card, a.late, a.staff_name, a.recorded_jalali))
+                .collect();
+            list.sort();
+            program.push((desk.session(id).map_err(err)?, list));
+        }
         Ok(Snapshot {
+            program,
             events,
             open_loans: desk.all_open_loans().map_err(err)?,
             members,
@@ -1270,7 +1391,8 @@ fn apply_in_pages(desk: &mut Desk, log: &[Op], page: usize, start: Cursor) -> Re
 /// The circulation events of a log, as the domain folds them.
 fn events_of(log: &[Op]) -> Result<Vec<EventRecord>, String> {
     let mut events = Vec::new();
-    for op in log {
+    let circulation = [EntityKind::CIRCULATION, EntityKind::MEMBERSHIP];
+    for op in log.iter().filter(|o| circulation.contains(&o.entity.as_str())) {
         if let OpBody::Event { data, .. } = &op.body {
             let event: Event = serde_json::from_value(data.clone()).map_err(err)?;
             let at = DateTime::<Utc>::from_timestamp_millis(op.hlc.wall_ms).unwrap_or_default();
@@ -1318,7 +1440,13 @@ struct Snapshot {
     titles: Vec<TitleHit>,
     copies: Vec<CopyView>,
     exceptions: Vec<(Uuid, String, String)>,
+    /// Each session the center planned with its attendance.
+    program: Vec<(SessionView, Vec<Attended>)>,
 }
+
+/// An attendance as every desk must show it: id, card, late, who recorded
+/// it, when.
+type Attended = (Uuid, String, bool, Option<String>, String);
 
 impl Snapshot {
     fn diff(&self, other: &Snapshot) -> Option<String> {
@@ -1344,6 +1472,9 @@ impl Snapshot {
         }
         if self.exceptions != other.exceptions {
             return Some(show("exceptions", &self.exceptions, &other.exceptions));
+        }
+        if self.program != other.program {
+            return Some(show("activity program", &self.program, &other.program));
         }
         None
     }
@@ -1460,12 +1591,15 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
         HOSTILE_REFUSED.load(Ordering::Relaxed),
         HOSTILE_SEEDS.load(Ordering::Relaxed),
     );
+    let (attended, twice) = (ATTENDANCE.load(Ordering::Relaxed), ATTENDED_TWICE.load(Ordering::Relaxed));
     eprintln!(
         "simulation: {seeds} seeds from {base} passed in {:.1?}: {transfers} transfers ({on} of copies \
-         transferred in: back or on), {lent} loans of copies transferred in, {refused} hostile ops refused in {hostile} seeds with a hostile desk",
+         transferred in: back or on), {lent} loans of copies transferred in, {refused} hostile ops refused in {hostile} seeds with a hostile desk, \
+         {attended} attendance scans ({twice} of a card already in)",
         started.elapsed()
     );
     if seeds >= 100 {
+        assert!(attended > 0 && twice > 0, "no attendance was scanned, or never a card twice");
         assert!(transfers > 0 && on > 0 && lent > 0, "no copy was transferred, lent at its new center and sent on");
         assert!(refused > 0 && hostile >= seeds / 4, "too few seeds with a hostile desk");
     }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use chrono::Utc;
-use kanoon_protocol::EntityKind;
 use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
 use postgres::Transaction;
 use uuid::Uuid;
@@ -16,7 +15,8 @@ use super::{COPY_LOCK_CLASS, IN_FLIGHT_SQL, PostgresStorage, log_end};
 use crate::error::AppError;
 use crate::storage::PROVINCE_SCOPE;
 use crate::storage::rules::{
-    CopyFacts, CopyRefs, FOLD_PASSES, PullWindow, Screened, fold_link, record_push_outcome, stored_event,
+    CopyFacts, CopyRefs, FOLD_PASSES, PullWindow, RecordCreators, Screened, fold_link, record_push_outcome,
+    stored_event,
 };
 
 /// Pulled ops: the device's center's, the province's and those shared with
@@ -367,25 +367,65 @@ pub(super) fn pull(
     window.page(rows.iter().map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, &str>(1)?))))
 }
 
-/// The center that created each of these titles (wrote its first op), for
-/// those stored.
-pub(super) fn title_creators(storage: &PostgresStorage, ids: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, AppError> {
-    let mut creators = HashMap::with_capacity(ids.len());
-    if ids.is_empty() {
+/// The center that created each of these records (wrote the first op of
+/// its entity and id), for those stored (`rules::RecordCreators`): one
+/// query for the batch, each record's first op read from the `ops_entity`
+/// index.
+pub(super) fn record_creators(
+    storage: &PostgresStorage,
+    refs: &[(&'static str, Uuid)],
+) -> Result<RecordCreators, AppError> {
+    let mut creators = RecordCreators::with_capacity(refs.len());
+    if refs.is_empty() {
         return Ok(creators);
     }
-    let rows = storage.client()?.query(
-        "SELECT DISTINCT ON (entity_id) entity_id, center_id FROM ops
-         WHERE entity = $1 AND entity_id = ANY($2) ORDER BY entity_id, seq",
-        &[&EntityKind::TITLE, &ids],
-    )?;
+    let (entities, ids): (Vec<&str>, Vec<Uuid>) = refs.iter().copied().unzip();
+    let rows = storage.client()?.query(CREATORS_SQL, &[&entities, &ids])?;
     for row in rows {
-        creators.insert(row.try_get(0)?, row.try_get(1)?);
+        creators.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
     }
     Ok(creators)
 }
 
+/// The center of each record's first op, for the (entity, entity id)
+/// pairs of the two arrays (once each): every op of those records, read
+/// from `ops_entity`, the first kept.
+const CREATORS_SQL: &str = "
+    SELECT DISTINCT ON (o.entity, o.entity_id) o.entity, o.entity_id, o.center_id
+    FROM unnest($1::text[], $2::uuid[]) AS r (entity, entity_id)
+    JOIN ops o ON o.entity = r.entity AND o.entity_id = r.entity_id
+    ORDER BY o.entity, o.entity_id, o.seq";
+
 pub(super) fn log_length(storage: &PostgresStorage) -> Result<u64, AppError> {
     let n: i64 = storage.client()?.query_one("SELECT count(*) FROM ops", &[])?.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::testing::{TestPostgres, postgres_skipped};
+
+    #[test]
+    fn record_creators_read_each_record_from_the_entity_index() {
+        if postgres_skipped() {
+            return;
+        }
+        let db = TestPostgres::create();
+        let storage = PostgresStorage::open(db.url()).unwrap();
+        let plan: Vec<String> = storage
+            .with_client(|c| {
+                // An empty table is read whole whatever the indexes: ask
+                // whether the index can serve the query at all.
+                let mut tx = c.transaction().unwrap();
+                tx.batch_execute("SET LOCAL enable_seqscan = off").unwrap();
+                let entities = vec!["activity_session"];
+                let ids = vec![Uuid::nil()];
+                let rows = tx.query(&format!("EXPLAIN {CREATORS_SQL}"), &[&entities, &ids]).unwrap();
+                rows.iter().map(|r| r.get::<_, String>(0)).collect()
+            })
+            .unwrap();
+        assert!(plan.iter().any(|l| l.contains("ops_entity")), "{plan:#?}");
+    }
 }

@@ -2,9 +2,8 @@
 //! transaction) and pull (pages after a cursor, every committed op: see the
 //! backend's watermark note).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use kanoon_protocol::EntityKind;
 use kanoon_protocol::wire::{Cursor, PullResponse, PushResponse};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
@@ -13,7 +12,8 @@ use super::{SqliteStorage, now_iso, parse_uuid};
 use crate::error::AppError;
 use crate::storage::PROVINCE_SCOPE;
 use crate::storage::rules::{
-    CopyFacts, CopyRefs, FOLD_PASSES, PullWindow, Screened, fold_link, record_push_outcome, stored_event,
+    CopyFacts, CopyRefs, FOLD_PASSES, PullWindow, RecordCreators, Screened, fold_link, record_push_outcome,
+    stored_event,
 };
 
 /// Pulled ops: the device's center's, the province's and those shared with
@@ -239,25 +239,30 @@ pub(super) fn pull(
     window.page(rows.into_iter().map(Ok))
 }
 
-/// The center that created each of these titles (wrote its first op), for
-/// those stored.
-pub(super) fn title_creators(storage: &SqliteStorage, ids: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, AppError> {
-    let mut creators = HashMap::with_capacity(ids.len());
-    if ids.is_empty() {
+/// The center that created each of these records (wrote the first op of
+/// its entity and id), for those stored (`rules::RecordCreators`): one
+/// statement, read once per record from the `ops_entity` index.
+pub(super) fn record_creators(
+    storage: &SqliteStorage,
+    refs: &[(&'static str, Uuid)],
+) -> Result<RecordCreators, AppError> {
+    let mut creators = RecordCreators::with_capacity(refs.len());
+    if refs.is_empty() {
         return Ok(creators);
     }
     let conn = storage.conn();
-    let mut stmt =
-        conn.prepare_cached("SELECT center_id FROM ops WHERE entity = ?1 AND entity_id = ?2 ORDER BY seq LIMIT 1")?;
-    for id in ids {
-        let center: Option<String> =
-            stmt.query_row(params![EntityKind::TITLE, id.to_string()], |r| r.get(0)).optional()?;
+    let mut stmt = conn.prepare_cached(CREATOR_SQL)?;
+    for &(entity, id) in refs {
+        let center: Option<String> = stmt.query_row(params![entity, id.to_string()], |r| r.get(0)).optional()?;
         if let Some(center) = center {
-            creators.insert(*id, parse_uuid(&center, "center id")?);
+            creators.insert((entity.to_owned(), id), parse_uuid(&center, "center id")?);
         }
     }
     Ok(creators)
 }
+
+/// The center of a record's first op.
+const CREATOR_SQL: &str = "SELECT center_id FROM ops WHERE entity = ?1 AND entity_id = ?2 ORDER BY seq LIMIT 1";
 
 pub(super) fn log_length(storage: &SqliteStorage) -> Result<u64, AppError> {
     let n: i64 = storage.conn().query_row("SELECT count(*) FROM ops", [], |r| r.get(0))?;
@@ -283,5 +288,19 @@ mod tests {
         assert_eq!(index_reads, 2, "{plan:#?}");
         assert_eq!(plan.iter().filter(|l| l.contains("op_shares_scope_seq")).count(), 1, "{plan:#?}");
         assert!(!plan.iter().any(|l| l.starts_with("SCAN ops")), "{plan:#?}");
+    }
+
+    #[test]
+    fn a_records_creator_is_read_from_the_entity_index() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let plan: Vec<String> = storage.with_connection(|c| {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {CREATOR_SQL}")).unwrap();
+            stmt.query_map(params!["activity_session", Uuid::nil().to_string()], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        });
+        assert!(plan.iter().any(|l| l.contains("ops_entity")), "{plan:#?}");
+        assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:#?}");
     }
 }
