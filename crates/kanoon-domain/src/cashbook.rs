@@ -21,6 +21,7 @@ use crate::text::to_persian_digits;
 
 /// What a payment was for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentKind {
     MembershipFee,
@@ -33,11 +34,60 @@ pub enum PaymentKind {
 
 /// How it was paid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Cash,
     /// The card reader (POS); the entry keeps the reader's reference number.
     Card,
+}
+
+impl PaymentKind {
+    pub const ALL: [PaymentKind; 4] =
+        [PaymentKind::MembershipFee, PaymentKind::Tuition, PaymentKind::Installment, PaymentKind::LostBook];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentKind::MembershipFee => "membership_fee",
+            PaymentKind::Tuition => "tuition",
+            PaymentKind::Installment => "installment",
+            PaymentKind::LostBook => "lost_book",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// As staff read it on a receipt.
+    pub fn persian(self) -> &'static str {
+        match self {
+            PaymentKind::MembershipFee => "حق عضویت",
+            PaymentKind::Tuition => "شهریهٔ کارگاه",
+            PaymentKind::Installment => "قسط شهریهٔ کارگاه",
+            PaymentKind::LostBook => "بهای کتاب گم‌شده",
+        }
+    }
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Cash => "cash",
+            PaymentMethod::Card => "card",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        [PaymentMethod::Cash, PaymentMethod::Card].into_iter().find(|m| m.as_str() == s)
+    }
+
+    pub fn persian(self) -> &'static str {
+        match self {
+            PaymentMethod::Cash => "نقدی",
+            PaymentMethod::Card => "کارت‌خوان",
+        }
+    }
 }
 
 /// A receipt's number: the desk that issued it and its place in that

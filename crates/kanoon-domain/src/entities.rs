@@ -109,6 +109,10 @@ pub enum Permission {
     PlanActivities,
     /// Adding the center's own activity kinds to the province's list.
     EditActivityKinds,
+    /// Taking payments and refunds into the cash book.
+    TakePayments,
+    /// Confirming a staff member's day of cash (صندوق) as closed.
+    CloseCash,
 }
 
 impl Role {
@@ -144,7 +148,7 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Instructor => &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords, PlanActivities],
+            Role::Instructor => &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords, PlanActivities, TakePayments],
             Role::CenterManager | Role::ProvincialAdmin => &[
                 LoanDesk,
                 RegisterMembers,
@@ -160,6 +164,8 @@ impl Role {
                 EnrolDesk,
                 PlanActivities,
                 EditActivityKinds,
+                TakePayments,
+                CloseCash,
             ],
         }
     }

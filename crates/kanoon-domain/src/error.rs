@@ -15,10 +15,10 @@ pub enum DomainError {
     InvalidMemberNumber(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("صندوق روز {} بسته شده است؛ برای اصلاح، یک برگشت در روز جاری ثبت کنید.", crate::text::to_persian_digits(&.0.to_string()))]
+    #[error("صندوق روز {} بسته شده است؛ برای اصلاح، یک برگشت در روز جاری ثبت کنید.", crate::jalali::JalaliDate::from_gregorian(*.0).to_persian_string())]
     DayClosed(chrono::NaiveDate),
     #[error("مبلغ باید بیشتر از صفر ریال باشد.")]
     NotPositive,
-    #[error("مبلغ برگشتی ({} ریال) از مبلغ پرداخت‌شده‌ی باقی‌مانده ({} ریال) بیشتر است.", crate::text::to_persian_digits(&.0.to_string()), crate::text::to_persian_digits(&.1.to_string()))]
+    #[error("مبلغ برگشتی ({} ریال) از مبلغ پرداخت‌شدهٔ باقی‌مانده ({} ریال) بیشتر است؛ مبلغ کمتری بنویسید.", crate::text::format_rials(*.0), crate::text::format_rials(*.1))]
     RefundTooLarge(i64, i64),
 }

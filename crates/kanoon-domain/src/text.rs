@@ -54,6 +54,21 @@ fn shift(c: char, from: u32, to: char) -> char {
 /// kept once and only between letters, whitespace runs → one space,
 /// trimmed. Unlike `normalize_search` it keeps every letter the reader
 /// sees (آ, ة, ئ, hamza) and its punctuation. Idempotent.
+/// An amount of rials as staff read it: Persian digits in groups of three
+/// separated by «٬» (U+066C), «۱٬۲۵۰٬۰۰۰».
+pub fn format_rials(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('\u{066C}');
+        }
+        grouped.push(c);
+    }
+    let sign = if n < 0 { "-" } else { "" };
+    to_persian_digits(&format!("{sign}{grouped}"))
+}
+
 pub fn clean_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
@@ -357,6 +372,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn rials_are_grouped_by_three_in_persian_digits() {
+        assert_eq!(format_rials(0), "۰");
+        assert_eq!(format_rials(999), "۹۹۹");
+        assert_eq!(format_rials(1_250_000), "۱٬۲۵۰٬۰۰۰");
+        assert_eq!(format_rials(-350_000), "-۳۵۰٬۰۰۰");
+    }
 
     #[test]
     fn clean_text_spells_persian_one_way() {

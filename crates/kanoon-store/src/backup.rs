@@ -30,7 +30,7 @@ const SUFFIX: &str = ".sqlite";
 
 /// Meta values that only ever grow and must survive a restore (the
 /// clocks, "hlc_last" and "clock_high_water", compare as text).
-const MONOTONIC_META: &[&str] = &["member_counter"];
+const MONOTONIC_META: &[&str] = &["member_counter", "receipt_counter"];
 
 /// Meta of this PC, not of the center: never in a backup, kept by restore.
 const PC_META: &[&str] = &["sync_settings"];
@@ -153,11 +153,14 @@ impl Desk {
         }
         drop(source);
 
-        let counter: Option<String> =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'member_counter'", [], |r| r.get(0)).optional()?;
+        let counter = |key: &str| -> Result<Option<String>> {
+            Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        };
         let pc_data = PcData::read(&self.conn)?;
         let keep: Vec<(String, Option<String>)> = vec![
-            ("member_counter".into(), counter),
+            ("member_counter".into(), counter("member_counter")?),
+            // A receipt number printed is never issued again either.
+            ("receipt_counter".into(), counter("receipt_counter")?),
             ("hlc_last".into(), Some(self.hlc_last().to_sortable())),
             (
                 "clock_high_water".into(),

@@ -9,6 +9,7 @@ pub mod activities;
 pub mod auth;
 pub mod backup;
 pub mod bootstrap;
+pub mod cashbook;
 pub mod catalog;
 pub mod circulation;
 pub mod clock;

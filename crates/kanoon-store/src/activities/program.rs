@@ -65,6 +65,15 @@ impl Desk {
         })
     }
 
+    /// The center's active staff a session may be given to (staff who
+    /// plan activities see them; the full staff list is a manager's).
+    pub fn instructors(&self) -> Result<Vec<kanoon_domain::entities::Staff>> {
+        self.require(Permission::PlanActivities)?;
+        let mut staff = crate::rows::staff::of_center(&self.conn, self.center_id()?)?;
+        staff.retain(|s| s.active);
+        Ok(staff)
+    }
+
     /// Plans a session.
     pub fn plan_session(&mut self, input: SessionInput) -> Result<SessionView> {
         self.require(Permission::PlanActivities)?;

@@ -9,6 +9,7 @@
 //! `store`, and a line in `sync::apply::apply_op` if desks apply it.
 
 pub(crate) mod activity;
+pub(crate) mod cash;
 pub(crate) mod center;
 pub(crate) mod copy;
 pub(crate) mod event;

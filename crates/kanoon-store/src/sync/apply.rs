@@ -24,6 +24,7 @@ use crate::circulation::{insert_event, rederive};
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
 use crate::rows::activity::{self, ActivityKindRecord, SessionRecord};
+use crate::rows::cash;
 use crate::rows::center::CenterRecord;
 use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
@@ -36,7 +37,7 @@ use crate::sql::{run, set_meta, timestamp};
 pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 9] = [
+const APPLIED_KINDS: [&str; 11] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
@@ -46,6 +47,8 @@ const APPLIED_KINDS: [&str; 9] = [
     EntityKind::ACTIVITY_KIND,
     EntityKind::ACTIVITY_SESSION,
     EntityKind::ATTENDANCE,
+    EntityKind::CASH,
+    EntityKind::CASH_CLOSING,
 ];
 
 /// Ops a pulled page receives in one transaction at most (fewer when a
@@ -764,6 +767,9 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
             merge_pulled::<SessionRecord>(tx, op, fields, found)
         }
         (EntityKind::ATTENDANCE, OpBody::Event { kind, data }) => apply_attendance(tx, op, kind, data),
+        (EntityKind::CASH | EntityKind::CASH_CLOSING, OpBody::Event { kind, data }) => {
+            apply_cash(tx, op, kind, data, found)
+        }
         // Staff, settings and kinds of newer versions: kept for the version
         // that applies them.
         _ => Ok(false),
@@ -842,6 +848,32 @@ fn apply_attendance(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Val
         activity::VOID => {
             let Ok(void) = serde_json::from_value::<activity::AttendanceVoid>(data.clone()) else { return Ok(false) };
             activity::insert_void(tx, op.entity_id, &void)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A cash book event: a payment or refund is kept whatever else the book
+/// holds (the money changed hands), a receipt number another entry carries
+/// reported; a closed day kept. A kind this version does not know is kept.
+fn apply_cash(
+    tx: &Connection,
+    op: &Op,
+    kind: &str,
+    data: &serde_json::Value,
+    found: &mut Vec<Finding>,
+) -> Result<bool> {
+    let stamp = cash::Stamp { hlc: op.hlc, device_id: op.device_id, at: event_at(data, op.hlc), staff_id: op.staff_id };
+    match (op.entity.as_str(), kind) {
+        (EntityKind::CASH, cash::PAYMENT | cash::REFUND) => {
+            let Ok(entry) = serde_json::from_value::<cash::CashData>(data.clone()) else { return Ok(false) };
+            cash::insert_entry(tx, op.entity_id, kind == cash::REFUND, &entry, &stamp, found)?;
+            Ok(true)
+        }
+        (EntityKind::CASH_CLOSING, cash::CLOSED) => {
+            let Ok(closing) = serde_json::from_value::<cash::ClosingData>(data.clone()) else { return Ok(false) };
+            cash::insert_closing(tx, op.entity_id, &closing, &stamp)?;
             Ok(true)
         }
         _ => Ok(false),

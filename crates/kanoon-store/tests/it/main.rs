@@ -7,6 +7,7 @@ mod activities;
 mod backup;
 mod bad_input;
 mod bootstrap;
+mod cashbook;
 mod catalog;
 mod circulation;
 mod crash;

@@ -64,12 +64,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kanoon_domain::cashbook::{PaymentKind, PaymentMethod};
 use kanoon_domain::circulation::{Anomaly, Event, EventRecord, OpenLoan, fold};
 use kanoon_domain::entities::CenterKind;
 use kanoon_protocol::wire::{Cursor, EnrolRequest};
 use kanoon_protocol::{EntityKind, Hlc, Op, OpBody, SCHEMA_VERSION};
 use kanoon_server::{ErrorCode, IncomingOp, SqliteStorage, Storage};
 use kanoon_store::activities::{SessionInput, SessionView};
+use kanoon_store::cashbook::{PaymentInput, ReceiptProblem};
 use kanoon_store::catalog::{CopyView, TitleHit, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
@@ -221,6 +223,8 @@ struct Center {
     desks: Vec<usize>,
     /// Activity sessions its desks planned.
     sessions: Vec<Uuid>,
+    /// Cash book entries (payments and refunds) its desks took.
+    cash: Vec<Uuid>,
 }
 
 /// A desk enrolled with a real code that pushes only what it must not:
@@ -240,6 +244,7 @@ static HOSTILE_REFUSED: AtomicU64 = AtomicU64::new(0);
 static HOSTILE_SEEDS: AtomicU64 = AtomicU64::new(0);
 static ATTENDANCE: AtomicU64 = AtomicU64::new(0);
 static ATTENDED_TWICE: AtomicU64 = AtomicU64::new(0);
+static PAYMENTS: AtomicU64 = AtomicU64::new(0);
 
 /// A loan as it happened in true time.
 #[derive(Clone, Debug)]
@@ -329,6 +334,7 @@ impl World {
                 copies: Vec::new(),
                 desks: Vec::new(),
                 sessions: Vec::new(),
+                cash: Vec::new(),
             };
             for n in 1..=rng.random_range(1..=2u8) {
                 let clock = ManualClock::new(now);
@@ -904,6 +910,49 @@ impl World {
         Ok(())
     }
 
+    /// The cash book: take a payment, refund part of one this desk sees,
+    /// or close the signed-in staff member's day (after which the desk
+    /// takes nothing more that day).
+    fn cash(&mut self, d: usize) -> Result<(), String> {
+        let c = self.desks[d].center;
+        let roll = self.rng.random_range(0..100);
+        let desk = &mut self.desks[d].desk;
+        let Some(me) = desk.signed_in().map(|s| s.id) else { return Ok(()) };
+        if roll < 70 || self.centers[c].cash.is_empty() {
+            let input = PaymentInput {
+                kind: PaymentKind::Tuition,
+                method: if self.rng.random_bool(0.5) { PaymentMethod::Cash } else { PaymentMethod::Card },
+                pos_ref: Some(format!("{}", self.rng.random_range(1000..9999))),
+                amount_rials: self.rng.random_range(1..50) * 100_000,
+                payer: "خانواده".into(),
+                member_id: None,
+            };
+            if let Ok(e) = desk.take_payment(input) {
+                self.centers[c].cash.push(e.id);
+                self.wrote(d, true);
+                PAYMENTS.fetch_add(1, Ordering::Relaxed);
+                self.say(|| format!("desk {d} takes payment {} (receipt {})", e.id, e.receipt));
+            }
+        } else if roll < 90 {
+            let id = self.centers[c].cash[self.rng.random_range(0..self.centers[c].cash.len())];
+            let Ok(paid) = desk.cash_entry(id) else { return Ok(()) };
+            if paid.refundable_rials > 0
+                && let Ok(e) = desk.refund_payment(id, paid.refundable_rials.min(100_000), "انصراف")
+            {
+                self.centers[c].cash.push(e.id);
+                self.wrote(d, true);
+                self.say(|| format!("desk {d} refunds part of payment {id}"));
+            }
+        } else {
+            let today = desk.today();
+            if desk.close_cash_day(me, today).is_ok() {
+                self.wrote(d, true);
+                self.say(|| format!("desk {d} closes its day of cash"));
+            }
+        }
+        Ok(())
+    }
+
     fn edit(&mut self, d: usize) -> Result<(), String> {
         if !self.edits {
             return Ok(());
@@ -1112,6 +1161,9 @@ impl World {
         }
         if self.rng.random_bool(0.08) {
             return self.activity(d);
+        }
+        if self.rng.random_bool(0.05) {
+            return self.cash(d);
         }
         match self.rng.random_range(0..100) {
             0..=19 => self.lend(d)?,
@@ -1368,8 +1420,16 @@ impl World {
             list.sort();
             program.push((desk.session(id).map_err(err)?, list));
         }
+        let mut cash = Vec::new();
+        for &id in &self.centers[c].cash {
+            let e = desk.cash_entry(id).map_err(err)?;
+            cash.push((e.id, e.receipt, e.amount_rials, e.refundable_rials, e.recorded_jalali));
+        }
+        let receipts = desk.receipt_problems().map_err(err)?;
         Ok(Snapshot {
             program,
+            cash,
+            receipts,
             events,
             open_loans: desk.all_open_loans().map_err(err)?,
             members,
@@ -1442,6 +1502,10 @@ struct Snapshot {
     exceptions: Vec<(Uuid, String, String)>,
     /// Each session the center planned with its attendance.
     program: Vec<(SessionView, Vec<Attended>)>,
+    /// Each cash book entry the center took: id, receipt, amount, what is
+    /// left to refund, when; and the receipt numbers issued twice or missing.
+    cash: Vec<(Uuid, String, i64, i64, String)>,
+    receipts: Vec<ReceiptProblem>,
 }
 
 /// An attendance as every desk must show it: id, card, late, who recorded
@@ -1475,6 +1539,12 @@ impl Snapshot {
         }
         if self.program != other.program {
             return Some(show("activity program", &self.program, &other.program));
+        }
+        if self.cash != other.cash {
+            return Some(show("cash book", &self.cash, &other.cash));
+        }
+        if self.receipts != other.receipts {
+            return Some(show("receipt problems", &self.receipts, &other.receipts));
         }
         None
     }
@@ -1592,14 +1662,16 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
         HOSTILE_SEEDS.load(Ordering::Relaxed),
     );
     let (attended, twice) = (ATTENDANCE.load(Ordering::Relaxed), ATTENDED_TWICE.load(Ordering::Relaxed));
+    let payments = PAYMENTS.load(Ordering::Relaxed);
     eprintln!(
         "simulation: {seeds} seeds from {base} passed in {:.1?}: {transfers} transfers ({on} of copies \
          transferred in: back or on), {lent} loans of copies transferred in, {refused} hostile ops refused in {hostile} seeds with a hostile desk, \
-         {attended} attendance scans ({twice} of a card already in)",
+         {attended} attendance scans ({twice} of a card already in), {payments} payments",
         started.elapsed()
     );
     if seeds >= 100 {
         assert!(attended > 0 && twice > 0, "no attendance was scanned, or never a card twice");
+        assert!(payments > 0, "no payment was taken");
         assert!(transfers > 0 && on > 0 && lent > 0, "no copy was transferred, lent at its new center and sent on");
         assert!(refused > 0 && hostile >= seeds / 4, "too few seeds with a hostile desk");
     }
