@@ -48,6 +48,10 @@ fn samples() -> BTreeMap<&'static str, Value> {
     let policy = serde_json::to_value(kanoon_domain::policy::Policy::default()).unwrap_or_default();
     let mapping = serde_json::to_value(kanoon_import::ColumnMapping::default()).unwrap_or_default();
     let credentials = json!({"username": "manager", "password": PASSWORD});
+    let session = json!({
+        "kind": "storytelling", "title": "قصه", "age_group": "ب", "on": "2025-04-05", "at": "10:00",
+        "minutes": 60, "room": "", "instructor_id": id, "capacity": 20,
+    });
     BTreeMap::from([
         ("app_status", Value::Null),
         ("setup_desk", setup_args()),
@@ -98,6 +102,32 @@ fn samples() -> BTreeMap<&'static str, Value> {
         ("reinstate_copy", id.clone()),
         ("transfer_copy", json!({"copy_id": id, "to_center_code": "5678"})),
         ("centers", Value::Null),
+        (
+            "take_payment",
+            json!({"kind": "tuition", "method": "cash", "pos_ref": null, "amount_rials": 1000, "payer": "خانواده", "member_id": null}),
+        ),
+        ("refund_payment", json!({"payment_id": id, "amount_rials": 1000, "reason": "انصراف"})),
+        ("cash_entry", id.clone()),
+        ("cash_day", json!({"staff_id": id, "day": "2025-04-05"})),
+        ("close_cash_day", json!({"staff_id": id, "day": "2025-04-05"})),
+        ("receipt_problems", Value::Null),
+        ("activity_kinds", Value::Null),
+        ("add_activity_kind", json!("شعرخوانی")),
+        ("set_activity_kind_retired", json!({"kind_id": id, "retired": true})),
+        ("instructors", Value::Null),
+        ("week_program", json!("2025-04-05")),
+        ("activity_session", id.clone()),
+        ("plan_session", session.clone()),
+        ("edit_session", json!({"session_id": id, "session": session})),
+        ("move_session", json!({"session_id": id, "on": "2025-04-06", "at": "10:00", "reason": "اتاق"})),
+        ("cancel_session", json!({"session_id": id, "reason": "برق"})),
+        ("copy_week", json!({"from": "2025-04-05", "to": "2025-04-12"})),
+        ("record_attendance", json!({"session_id": id, "card": "1234010000018"})),
+        ("tick_attendance", json!({"session_id": id, "member_id": id})),
+        ("void_attendance", json!({"attendance_id": id, "reason": "اشتباه"})),
+        ("session_attendance", id.clone()),
+        ("member_activities", id.clone()),
+        ("instructor_month", json!({"instructor_id": id, "year": 1404, "month": 1})),
         ("import_preview", json!({"file_base64": csv})),
         ("import_dry_run", json!({"kind": "members", "file_base64": csv, "mapping": mapping})),
         ("import_commit", json!({"kind": "members", "file_base64": csv, "mapping": mapping})),
@@ -174,6 +204,10 @@ fn an_instructor_cannot_back_up_restore_enrol_or_change_settings_through_the_com
         "set_holidays",
         "staff_list",
         "set_staff_active",
+        "add_activity_kind",
+        "set_activity_kind_retired",
+        "close_cash_day",
+        "receipt_problems",
     ] {
         let e = call(&state, name, samples[name].clone()).unwrap_err();
         assert_eq!(e.code, ApiErrorCode::Forbidden, "{name}: {e:?}");

@@ -11,6 +11,11 @@ use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::policy::Policy;
 use kanoon_import::{ColumnMapping, ImportKind};
 use kanoon_store::SetupRequest;
+use kanoon_store::activities::{
+    ActivityKindView, AttendanceRow, AttendanceScan, InstructorMonth, MemberActivity, SessionInput, SessionView,
+    WeekProgram,
+};
+use kanoon_store::cashbook::{CashDay, CashEntryView, PaymentInput, ReceiptProblem};
 use kanoon_store::catalog::{CopyView, TitleInput, TitleSearch, TitleView};
 use kanoon_store::circulation::{
     CheckInResult, CheckOutRequest, CheckOutResult, LoanHistoryRow, LoanView, OverdueRow, TodaySummary,
@@ -31,6 +36,79 @@ use crate::sync::{SyncStatus, sync_error};
 use kanoon_store::sync::SyncException;
 
 // ---------------------------------------------------------------- DTOs of the shell
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct RefundArgs {
+    pub payment_id: Uuid,
+    pub amount_rials: i64,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct StaffDay {
+    pub staff_id: Uuid,
+    pub day: NaiveDate,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct KindRetired {
+    pub kind_id: Uuid,
+    pub retired: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct EditSession {
+    pub session_id: Uuid,
+    pub session: SessionInput,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct MoveSession {
+    pub session_id: Uuid,
+    pub on: NaiveDate,
+    /// "HH:MM".
+    pub at: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct CancelSession {
+    pub session_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct CopyWeek {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct AttendanceArgs {
+    pub session_id: Uuid,
+    /// As scanned or typed.
+    pub card: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct TickArgs {
+    pub session_id: Uuid,
+    pub member_id: Uuid,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct VoidAttendance {
+    pub attendance_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct MonthArgs {
+    pub instructor_id: Uuid,
+    /// Jalali year and month.
+    pub year: i32,
+    pub month: u8,
+}
 
 /// What the window needs to decide which screen to show.
 #[derive(Clone, Debug, Serialize, TS)]
@@ -411,6 +489,40 @@ commands! {
     /// A call to a family about overdue books, with what came of it.
     record_reminder_call(ReminderCall) -> () = |s, a| Ok(s.desk().record_reminder_call(a.member_id, &a.note)?);
     todays_circulation(()) -> TodaySummary = |s, ()| Ok(s.desk().todays_circulation()?);
+
+    // --- activities
+    activity_kinds(()) -> Vec<ActivityKindView> = |s, ()| Ok(s.desk().activity_kinds()?);
+    add_activity_kind(String) -> ActivityKindView = |s, name| Ok(s.desk().add_activity_kind(&name)?);
+    set_activity_kind_retired(KindRetired) -> () =
+        |s, a| Ok(s.desk().set_activity_kind_retired(a.kind_id, a.retired)?);
+    instructors(()) -> Vec<Staff> = |s, ()| Ok(s.desk().instructors()?);
+    /// The week (Saturday to Friday) that holds the day.
+    week_program(NaiveDate) -> WeekProgram = |s, day| Ok(s.desk().week_program(day)?);
+    activity_session(Uuid) -> SessionView = |s, id| Ok(s.desk().session(id)?);
+    plan_session(SessionInput) -> SessionView = |s, a| Ok(s.desk().plan_session(a)?);
+    edit_session(EditSession) -> SessionView = |s, a| Ok(s.desk().edit_session(a.session_id, a.session)?);
+    move_session(MoveSession) -> SessionView =
+        |s, a| Ok(s.desk().move_session(a.session_id, a.on, &a.at, &a.reason)?);
+    cancel_session(CancelSession) -> SessionView = |s, a| Ok(s.desk().cancel_session(a.session_id, &a.reason)?);
+    copy_week(CopyWeek) -> WeekProgram = |s, a| Ok(s.desk().copy_week(a.from, a.to)?);
+    record_attendance(AttendanceArgs) -> AttendanceScan =
+        |s, a| Ok(s.desk().record_attendance(a.session_id, &a.card)?);
+    tick_attendance(TickArgs) -> AttendanceScan = |s, a| Ok(s.desk().tick_attendance(a.session_id, a.member_id)?);
+    void_attendance(VoidAttendance) -> () = |s, a| Ok(s.desk().void_attendance(a.attendance_id, &a.reason)?);
+    session_attendance(Uuid) -> Vec<AttendanceRow> = |s, id| Ok(s.desk().session_attendance(id)?);
+    member_activities(Uuid) -> Vec<MemberActivity> = |s, id| Ok(s.desk().member_activities(id)?);
+    instructor_month(MonthArgs) -> InstructorMonth =
+        |s, a| Ok(s.desk().instructor_month(a.instructor_id, a.year, a.month)?);
+
+    // --- the cash book
+    take_payment(PaymentInput) -> CashEntryView = |s, a| Ok(s.desk().take_payment(a)?);
+    refund_payment(RefundArgs) -> CashEntryView =
+        |s, a| Ok(s.desk().refund_payment(a.payment_id, a.amount_rials, &a.reason)?);
+    cash_entry(Uuid) -> CashEntryView = |s, id| Ok(s.desk().cash_entry(id)?);
+    cash_day(StaffDay) -> CashDay = |s, a| Ok(s.desk().cash_day(a.staff_id, a.day)?);
+    /// A manager confirms a staff member's day as closed.
+    close_cash_day(StaffDay) -> CashDay = |s, a| Ok(s.desk().close_cash_day(a.staff_id, a.day)?);
+    receipt_problems(()) -> Vec<ReceiptProblem> = |s, ()| Ok(s.desk().receipt_problems()?);
 
     // --- catalog
     search_titles(Search) -> TitleSearch = |s, a| Ok(s.desk().search_titles(&a.query, limit(a.limit))?);

@@ -193,6 +193,28 @@ const $ = (s) => browser.$(s);
   const retLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
   console.log(`returns scan → row: n=${retLat.length} p50 ${fmt(pct(retLat, 50))} ms p99 ${fmt(pct(retLat, 99))} ms max ${fmt(Math.max(...retLat))} ms`);
 
+  // ---- scan → name, attendance: a session planned today, 200 member
+  // cards scanned one after another into it (each a new attendee).
+  const me = (await invoke(browser, "app_status", null)).ok;
+  const group = (await invoke(browser, "age_groups", null)).ok[0].code;
+  const planned = await invoke(browser, "plan_session", {
+    kind: "storytelling", title: "سنجش حضور", age_group: group, on: me.today, at: "00:00", minutes: 60,
+    room: "", instructor_id: me.signed_in.id, capacity: 500,
+  });
+  if (planned.err) throw new Error(JSON.stringify(planned.err));
+  await (await $('button[data-screen="activities"]')).click();
+  const open = await $(`[data-session="${planned.ok.id}"] button[data-action=attendance]`);
+  await open.waitForDisplayed({ timeout: 5000 });
+  await open.click();
+  await (await $("#attendance-card")).waitForDisplayed({ timeout: 5000 });
+  await browser.execute(() => { globalThis.__kanoonScanLatencies.length = 0; });
+  for (const card of sql("SELECT member_number FROM members WHERE merged_into IS NULL ORDER BY seq DESC LIMIT 200")) {
+    await (await $("#attendance-card")).setValue(card + ENTER);
+    await (await $(`#attendance-last[data-card="${card}"]`)).waitForExist({ timeout: 5000 });
+  }
+  const attLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
+  console.log(`attendance scan → name: n=${attLat.length} p50 ${fmt(pct(attLat, 50))} ms p99 ${fmt(pct(attLat, 99))} ms max ${fmt(Math.max(...attLat))} ms`);
+
   await stop();
 }
 

@@ -520,6 +520,66 @@ try {
     await look("import", "16-import");
   });
 
+  await step("activities: plan a week, copy it to the next, print the poster", async () => {
+    await nav("activities");
+    await (await $("#activities-new")).waitForDisplayed({ timeout: 5000 });
+    const plan = async (title, kind, group, time) => {
+      await (await $("#activities-new")).click();
+      await (await $("#session-kind")).waitForDisplayed({ timeout: 5000 });
+      await (await $("#session-kind")).selectByAttribute("value", kind);
+      await typeInto("#session-title", title);
+      await (await $("#session-age-group")).selectByAttribute("value", group);
+      await typeInto("#session-at", time);
+      await (await $("#session-submit")).click();
+      await waitText("#week-program", (t) => t.includes(title), `the session «${title}» in the week`);
+    };
+    await plan("قصه‌های شب یلدا", "storytelling", "ب", "۱۰:۰۰");
+    await (await $("#activities-new")).click();
+    await (await $("#session-kind")).waitForDisplayed({ timeout: 5000 });
+    await look("activities-form", "20-activities-form");
+    await (await $("button=انصراف")).click();
+    await plan("نقاشی با آبرنگ", "painting", "ج", "۱۶:۳۰");
+    await look("activities", "21-activities-week");
+    await (await $("#week-next")).click();
+    await browser.waitUntil(async () => (await browser.$$("#week-program [data-session]")).length === 0, { timeout: 5000, timeoutMsg: "an empty next week" });
+    await (await $("#activities-copy")).click();
+    await browser.waitUntil(async () => (await browser.$$("#week-program [data-session]")).length === 2, { timeout: 5000, timeoutMsg: "two sessions copied" });
+    await (await $("#activities-notice")).waitForDisplayed({ timeout: 5000 });
+    await shot("22-activities-copied");
+    // A second copy into the same week is refused; nothing is copied twice.
+    await (await $("#activities-copy")).click();
+    await (await $('section [data-error-code="conflict"]')).waitForDisplayed({ timeout: 5000 });
+    if ((await browser.$$("#week-program [data-session]")).length !== 2) throw new Error("a week copied twice");
+    await (await $("#week-prev")).click();
+    await (await $("#activities-print")).click();
+    await (await $("#print-week")).waitForDisplayed({ timeout: 5000 });
+    await waitText("#print-week", (t) => t.includes("قصه‌های شب یلدا") && t.includes("نقاشی با آبرنگ"), "both sessions on the poster");
+    await look("print-week", "23-print-week");
+    await browser.keys("\uE00C");
+    await (await $("#activities-new")).waitForDisplayed({ timeout: 5000 });
+  });
+
+  await step("activities: attendance by scanning three cards (a visitor warns, a repeat counts once)", async () => {
+    const session = await $("#week-program [data-session] button[data-action=attendance]");
+    await session.click();
+    await (await $("#attendance-card")).waitForDisplayed({ timeout: 5000 });
+    if ((await focused()) !== "attendance-card") throw new Error(`focus is on ${await focused()}, not the card field`);
+    await keys(memberNumber + ENTER);
+    await waitText("#attendance-last", (t) => t.includes("سارا"), "Sara's name after her card");
+    await keys(kimiaNumber + ENTER);
+    await waitText("#attendance-last", (t) => t.includes("کیمیا"), "Kimia's name after her card");
+    await keys("۷۷۷۷۱" + ENTER);
+    await (await $('#attendance-last [data-warning="not_a_member"]')).waitForDisplayed({ timeout: 5000 });
+    await browser.pause(600);
+    await keys(memberNumber + ENTER);
+    await (await $('#attendance-last [data-warning="already_in"]')).waitForDisplayed({ timeout: 5000 });
+    await waitText("#attendance-count", (t) => t.includes("۳"), "three present");
+    const rows = await browser.$$("#attendance-rows tbody tr");
+    if (rows.length !== 3) throw new Error(`${rows.length} attendance rows, expected 3`);
+    if ((await focused()) !== "attendance-card") throw new Error(`focus is on ${await focused()} after the scans`);
+    await look("activities-attendance", "24-activities-attendance");
+  });
+
   await step("every screen: no Latin digits, screenshots at 1280×800 and 1024×700", async () => {
     const screens = await browser.execute(() => [...document.querySelectorAll("nav button[data-screen]")].map((b) => b.dataset.screen));
     for (const [w, h] of [[1280, 800], [1024, 700]]) {

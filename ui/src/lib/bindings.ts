@@ -1,6 +1,12 @@
 // Generated from the Rust types by `KANOON_UPDATE_BINDINGS=1 cargo test -p kanoon-desk bindings`.
 // Do not edit: change the Rust type and regenerate.
 
+export type ActivityKindView = { code: string, name: string, 
+/**
+ * The center's own record (None: the province's list).
+ */
+id: string | null, retired: boolean, };
+
 export type AgeGroup = { 
 /**
  * As printed on the book: "الف", "ب", "+7", ...
@@ -38,11 +44,67 @@ export type AppStatus = { set_up: boolean, center: Center | null, desk_number: n
  */
 database: string | null, test_clock: boolean, };
 
+export type AttendanceArgs = { session_id: string, 
+/**
+ * As scanned or typed.
+ */
+card: string, };
+
+export type AttendanceRow = { attendance_id: string, card: string, attendee: Attendee | null, 
+/**
+ * Tehran time it was recorded, "۱۴۰۵/۰۹/۱۶ ۱۰:۰۵".
+ */
+recorded_jalali: string, 
+/**
+ * Entered after the session's day, by `staff_name`.
+ */
+late: boolean, staff_name: string | null, };
+
+export type AttendanceScan = { 
+/**
+ * None when the card was already in (nothing new recorded).
+ */
+attendance_id: string | null, card: string, attendee: Attendee | null, warnings: Array<AttendanceWarning>, 
+/**
+ * The session's attendance after it.
+ */
+count: number, };
+
+export type AttendanceWarning = { 
+/**
+ * `not_a_member`, `other_age_group`, `already_in`.
+ */
+code: string, message: string, };
+
+export type Attendee = { member_id: string, member_number: string, full_name: string, age_group: string | null, };
+
 export type BookOutcome = { registration_number: string, title: string | null, status: BookStatus, issues: Array<LoanIssue>, loan_id: string | null, due_on: string | null, due_on_jalali: string | null, };
 
 export type BookStatus = "lent" | "ready" | "needs_confirmation" | "refused";
 
+export type CancelSession = { session_id: string, reason: string, };
+
 export type CardView = { member_number: string, full_name: string, father_name: string, center_name: string, expires_jalali: string | null, photo_data_url: string | null, };
+
+export type CashDay = { day: string, day_jalali: string, staff_id: string, entries: Array<CashEntryView>, totals: Array<DayTotalView>, cash_rials: number, card_rials: number, closed: DayClosed | null, };
+
+export type CashEntryView = { id: string, 
+/**
+ * «۱-۱۲» (desk, then number).
+ */
+receipt: string, kind: PaymentKind, kind_name: string, method: PaymentMethod, method_name: string, pos_ref: string | null, 
+/**
+ * Negative for a refund.
+ */
+amount_rials: number, payer: string, member_id: string | null, 
+/**
+ * For a refund: the payment it gives back.
+ */
+refund_of: string | null, reason: string | null, staff_name: string | null, day_jalali: string, recorded_jalali: string, 
+/**
+ * For a payment: what may still be refunded.
+ */
+refundable_rials: number, };
 
 export type Center = { id: string, 
 /**
@@ -90,13 +152,25 @@ export type CopyStatus = { "type": "available" } | { "type": "on_loan", member_n
 
 export type CopyView = { id: string, title_id: string, title: string, author: string, registration_number: string, age_group: string | null, status: CopyStatus, };
 
+export type CopyWeek = { from: string, to: string, };
+
 export type Credentials = { username: string, password: string, };
+
+export type DayClosed = { confirmed_by: string | null, at_jalali: string, 
+/**
+ * The day's total as the manager confirmed it.
+ */
+confirmed_rials: number, };
+
+export type DayTotalView = { kind_name: string, method_name: string, count: number, amount_rials: number, };
 
 export type Documents = { photo: boolean, birth_certificate_copy: boolean, };
 
 export type Draft = { form: string, body: string, };
 
 export type EditMemberArgs = { member_id: string, details: MemberDetails, };
+
+export type EditSession = { session_id: string, session: SessionInput, };
 
 export type EditTitle = { title_id: string, title: TitleInput, };
 
@@ -141,11 +215,25 @@ sample: Array<Array<string>>, rows: number, suggested: { [key in string]: Column
 
 export type ImportReport = { kind: ImportKind, rows: number, errors: Array<RowError>, counts: ImportCounts, committed: boolean, };
 
+export type InstructorMonth = { instructor_id: string, instructor_name: string, 
+/**
+ * "آذر ۱۴۰۵".
+ */
+month_name: string, held: number, cancelled: number, attendance: number, by_kind: Array<KindTotal>, 
+/**
+ * Held sessions in order, with their attendance.
+ */
+sessions: Array<SessionView>, };
+
 export type IssueCode = "unknown_registration_number" | "copy_withdrawn" | "copy_lost" | "already_on_loan" | "already_on_loan_to_this_member" | "copy_at_another_center" | "repeated_in_this_loan" | "no_membership" | "membership_expired" | "limit_reached" | "overdue_books" | "for_older_readers";
 
 export type JalaliDate = { year: number, month: number, day: number, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+export type KindRetired = { kind_id: string, retired: boolean, };
+
+export type KindTotal = { kind_name: string, sessions: number, attendance: number, };
 
 export type LoanHistoryRow = { loan_id: string, registration_number: string, title: string, lent_on_jalali: string, due_on_jalali: string, returned_on_jalali: string | null, 
 /**
@@ -167,6 +255,8 @@ export type LoanRule = { max_open_loans: number, loan_days: number, max_renewals
 allow_override: boolean, };
 
 export type LoanView = { loan_id: string, copy_id: string, registration_number: string, title: string, lent_on: string, lent_on_jalali: string, due_on: string, due_on_jalali: string, renewals: number, days_overdue: number, };
+
+export type MemberActivity = { session_id: string, title: string, kind_name: string, held_on_jalali: string, instructor_name: string, };
 
 export type MemberDetails = { first_name: string, last_name: string, father_name: string, gender: Gender, birth_date: JalaliDate | null, 
 /**
@@ -202,6 +292,18 @@ export type MembershipState = { ends_on: string | null, ends_on_jalali: string |
 
 export type MembershipTerms = { fee_rials: number, period_days: number, };
 
+export type MonthArgs = { instructor_id: string, 
+/**
+ * Jalali year and month.
+ */
+year: number, month: number, };
+
+export type MoveSession = { session_id: string, on: string, 
+/**
+ * "HH:MM".
+ */
+at: string, reason: string, };
+
 export type NewCopy = { title_id: string, registration_number: string, };
 
 export type NewStaff = { username: string, full_name: string, role: Role, password: string, };
@@ -218,6 +320,20 @@ last_call: ReminderCallView | null, };
 
 export type PasswordChange = { current_password: string, new_password: string, };
 
+export type PaymentInput = { kind: PaymentKind, method: PaymentMethod, 
+/**
+ * The card reader's reference number (a card payment needs it).
+ */
+pos_ref: string | null, amount_rials: number, 
+/**
+ * Who paid (a member's or a family's name).
+ */
+payer: string, member_id: string | null, };
+
+export type PaymentKind = "membership_fee" | "tuition" | "installment" | "lost_book";
+
+export type PaymentMethod = "cash" | "card";
+
 export type PhotoUpload = { member_id: string, data_url: string, };
 
 export type Policy = { 
@@ -231,6 +347,14 @@ default_rule: LoanRule,
 by_center_kind: { [key in string]: LoanRule }, closed: ClosedDays, };
 
 export type PreviewArgs = { member_id: string, registration_numbers: Array<string>, };
+
+export type ReceiptProblem = { 
+/**
+ * `clash` or `gap`.
+ */
+code: string, receipt: string, entry_ids: Array<string>, message: string, };
+
+export type RefundArgs = { payment_id: string, amount_rials: number, reason: string, };
 
 export type RegisterArgs = { details: MemberDetails, photo_data_url: string | null, fee: FeeInput, confirm_duplicate_national_id: boolean, legacy_number: string | null, };
 
@@ -282,6 +406,33 @@ message: string, };
 
 export type Search = { query: string, limit: number, };
 
+export type SessionInput = { kind: string, title: string, age_group: string, on: string, 
+/**
+ * "HH:MM" (digits of any script).
+ */
+at: string, minutes: number, room: string, instructor_id: string, capacity: number, };
+
+export type SessionState = "planned" | "moved" | "cancelled";
+
+export type SessionView = { id: string, kind: string, kind_name: string, title: string, age_group: string, 
+/**
+ * The planned day and time.
+ */
+on: string, at: string, 
+/**
+ * When it takes place (the planned slot, or where it was moved; None
+ * when cancelled).
+ */
+held_on: string | null, held_on_jalali: string | null, held_weekday: string | null, held_at: string | null, minutes: number, room: string, instructor_id: string, instructor_name: string, capacity: number, state: SessionState, 
+/**
+ * Why it was moved or cancelled.
+ */
+reason: string | null, 
+/**
+ * Each card once, voids left out.
+ */
+attendance: number, };
+
 export type SetHolidays = { from: string, to: string, holidays: Array<Holiday>, };
 
 export type SetupArgs = { request: SetupRequest, manager_password: string, };
@@ -314,6 +465,8 @@ sheet: string | null, };
 export type Staff = { id: string, center_id: string, username: string, full_name: string, role: Role, active: boolean, };
 
 export type StaffActive = { staff_id: string, active: boolean, };
+
+export type StaffDay = { staff_id: string, day: string, };
 
 export type SyncEnrol = { 
 /**
@@ -359,6 +512,8 @@ open_exceptions: number,
  * server's (circulation is refused until it is fixed and synced).
  */
 clock_warning: string | null, };
+
+export type TickArgs = { session_id: string, member_id: string, };
 
 export type TitleHit = { id: string, title: string, author: string, publisher: string, age_group: string | null, copies: number, available: number, };
 
@@ -418,6 +573,19 @@ export type TransferArgs = { copy_id: string, to_center_code: string, };
 
 export type VoidArgs = { event_id: string, reason: string, };
 
+export type VoidAttendance = { attendance_id: string, reason: string, };
+
+export type WeekProgram = { week_start: string, 
+/**
+ * "۱۵ آذر ۱۴۰۵ تا ۲۱ آذر ۱۴۰۵".
+ */
+title_jalali: string, 
+/**
+ * By the day and time they take place, cancelled ones at their
+ * planned slot.
+ */
+sessions: Array<SessionView>, };
+
 export type WithdrawArgs = { copy_id: string, reason: WithdrawReason, };
 
 export type WithdrawReason = "lost" | "damaged" | "weeded";
@@ -454,6 +622,29 @@ export type Commands = {
   overdue_loans: { args: null; result: Array<OverdueRow> };
   record_reminder_call: { args: ReminderCall; result: null };
   todays_circulation: { args: null; result: TodaySummary };
+  activity_kinds: { args: null; result: Array<ActivityKindView> };
+  add_activity_kind: { args: string; result: ActivityKindView };
+  set_activity_kind_retired: { args: KindRetired; result: null };
+  instructors: { args: null; result: Array<Staff> };
+  week_program: { args: string; result: WeekProgram };
+  activity_session: { args: string; result: SessionView };
+  plan_session: { args: SessionInput; result: SessionView };
+  edit_session: { args: EditSession; result: SessionView };
+  move_session: { args: MoveSession; result: SessionView };
+  cancel_session: { args: CancelSession; result: SessionView };
+  copy_week: { args: CopyWeek; result: WeekProgram };
+  record_attendance: { args: AttendanceArgs; result: AttendanceScan };
+  tick_attendance: { args: TickArgs; result: AttendanceScan };
+  void_attendance: { args: VoidAttendance; result: null };
+  session_attendance: { args: string; result: Array<AttendanceRow> };
+  member_activities: { args: string; result: Array<MemberActivity> };
+  instructor_month: { args: MonthArgs; result: InstructorMonth };
+  take_payment: { args: PaymentInput; result: CashEntryView };
+  refund_payment: { args: RefundArgs; result: CashEntryView };
+  cash_entry: { args: string; result: CashEntryView };
+  cash_day: { args: StaffDay; result: CashDay };
+  close_cash_day: { args: StaffDay; result: CashDay };
+  receipt_problems: { args: null; result: Array<ReceiptProblem> };
   search_titles: { args: Search; result: TitleSearch };
   title: { args: string; result: TitleView };
   add_title: { args: NewTitle; result: TitleView };
