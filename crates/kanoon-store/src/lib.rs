@@ -23,6 +23,7 @@ pub mod import;
 mod local;
 pub mod members;
 pub mod photo_sync;
+pub mod referrals;
 mod rows;
 pub mod settings;
 mod setup;

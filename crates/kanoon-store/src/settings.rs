@@ -95,7 +95,61 @@ fn save_setting<T: Serialize>(w: &mut Write<'_>, key: &str, value: &T) -> Result
     Ok(())
 }
 
+/// What the desk shows and prints about the language institute.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LanguageInstitute {
+    /// The institute's site, where registration happens.
+    pub site: String,
+    /// How to register for the placement test, in a few lines.
+    pub how_to_register: String,
+    pub branch_name: String,
+    pub branch_address: String,
+    pub branch_phone: String,
+    pub notes: String,
+}
+
+impl Default for LanguageInstitute {
+    fn default() -> Self {
+        LanguageInstitute {
+            site: "https://www.ili.ir".into(),
+            how_to_register: "ثبت‌نام، آزمون تعیین سطح و پرداخت شهریه فقط در وب‌گاه کانون زبان ایران انجام می‌شود: \
+                              وارد وب‌گاه شوید، «ثبت‌نام» را بزنید و زمان آزمون تعیین سطح را انتخاب کنید."
+                .into(),
+            branch_name: String::new(),
+            branch_address: String::new(),
+            branch_phone: String::new(),
+            notes: String::new(),
+        }
+    }
+}
+
+const INSTITUTE_KEY: &str = "language_institute";
+
 impl Desk {
+    pub fn language_institute(&self) -> Result<LanguageInstitute> {
+        self.signed()?;
+        load_setting(&self.conn, INSTITUTE_KEY, LanguageInstitute::default)
+    }
+
+    /// The manager edits what families are told about the institute.
+    pub fn set_language_institute(&mut self, info: LanguageInstitute) -> Result<()> {
+        self.require(Permission::EditPolicy)?;
+        let clean = |s: &str| kanoon_domain::text::clean_text(s);
+        let info = LanguageInstitute {
+            site: info.site.trim().to_owned(),
+            how_to_register: clean(&info.how_to_register),
+            branch_name: clean(&info.branch_name),
+            branch_address: clean(&info.branch_address),
+            branch_phone: kanoon_domain::text::to_ascii_digits(info.branch_phone.trim()),
+            notes: clean(&info.notes),
+        };
+        if info.site.is_empty() {
+            return Err(StoreError::InvalidInput("نشانی وب‌گاه کانون زبان را بنویسید.".into()));
+        }
+        self.write(|w| save_setting(w, INSTITUTE_KEY, &info))
+    }
+
     pub fn membership_terms(&self) -> Result<MembershipTerms> {
         self.signed()?;
         load_setting(&self.conn, "membership_terms", MembershipTerms::default)

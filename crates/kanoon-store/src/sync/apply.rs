@@ -28,6 +28,7 @@ use crate::rows::cash;
 use crate::rows::center::CenterRecord;
 use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
+use crate::rows::referral;
 use crate::rows::title::TitleRecord;
 use crate::rows::{FieldClocks, FieldStamp, Record, exists};
 use crate::sql::{run, set_meta, timestamp};
@@ -37,7 +38,7 @@ use crate::sql::{run, set_meta, timestamp};
 pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 11] = [
+const APPLIED_KINDS: [&str; 12] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
@@ -49,6 +50,7 @@ const APPLIED_KINDS: [&str; 11] = [
     EntityKind::ATTENDANCE,
     EntityKind::CASH,
     EntityKind::CASH_CLOSING,
+    EntityKind::REFERRAL,
 ];
 
 /// Ops a pulled page receives in one transaction at most (fewer when a
@@ -770,6 +772,7 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
         (EntityKind::CASH | EntityKind::CASH_CLOSING, OpBody::Event { kind, data }) => {
             apply_cash(tx, op, kind, data, found)
         }
+        (EntityKind::REFERRAL, OpBody::Event { kind, data }) => apply_referral(tx, op, kind, data),
         // Staff, settings and kinds of newer versions: kept for the version
         // that applies them.
         _ => Ok(false),
@@ -874,6 +877,30 @@ fn apply_cash(
         (EntityKind::CASH_CLOSING, cash::CLOSED) => {
             let Ok(closing) = serde_json::from_value::<cash::ClosingData>(data.clone()) else { return Ok(false) };
             cash::insert_closing(tx, op.entity_id, &closing, &stamp)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A referral to the language institute, or its void (which may come
+/// first). A kind this version does not know is kept.
+fn apply_referral(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value) -> Result<bool> {
+    match kind {
+        referral::REFERRED => {
+            let Ok(r) = serde_json::from_value::<referral::Referred>(data.clone()) else { return Ok(false) };
+            let stamp = referral::Stamp {
+                hlc: op.hlc,
+                device_id: op.device_id,
+                at: event_at(data, op.hlc),
+                staff_id: op.staff_id,
+            };
+            referral::insert_referral(tx, op.entity_id, &r, &stamp)?;
+            Ok(true)
+        }
+        referral::VOID => {
+            let Ok(v) = serde_json::from_value::<referral::ReferralVoid>(data.clone()) else { return Ok(false) };
+            referral::insert_void(tx, op.entity_id, &v)?;
             Ok(true)
         }
         _ => Ok(false),

@@ -246,3 +246,73 @@ fn a_void_that_arrives_before_its_attendance_still_takes_it_back() {
     assert_eq!(b.session(s.id).unwrap().attendance, 0);
     assert!(b.session_attendance(s.id).unwrap().is_empty());
 }
+
+#[test]
+fn the_language_institute_is_shown_as_the_manager_wrote_it_and_referrals_count() {
+    let mut f = desk();
+    let sara = register(&mut f.desk, "سارا", "رضایی", 1);
+    let info = f.desk.language_institute().unwrap();
+    assert!(info.site.contains("ili.ir"), "shipped with the institute's site");
+    f.desk
+        .set_language_institute(kanoon_store::settings::LanguageInstitute {
+            branch_name: "شعبهٔ اراک".into(),
+            branch_phone: "۰۸۶۳۲۲۲۲۲۲۲".into(),
+            ..info.clone()
+        })
+        .unwrap();
+    let saved = f.desk.language_institute().unwrap();
+    assert_eq!((saved.branch_name.as_str(), saved.branch_phone.as_str()), ("شعبهٔ اراک", "08632222222"));
+    assert_eq!(
+        f.desk
+            .set_language_institute(kanoon_store::settings::LanguageInstitute { site: " ".into(), ..info })
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidInput
+    );
+
+    use kanoon_store::referrals::ReferralInput;
+    let member = f
+        .desk
+        .record_referral(ReferralInput {
+            member_id: Some(sara.id),
+            visitor_name: String::new(),
+            age_group: None,
+            note: String::new(),
+        })
+        .unwrap();
+    assert_eq!(member.name, "سارا رضایی");
+    let visitor = f
+        .desk
+        .record_referral(ReferralInput {
+            member_id: None,
+            visitor_name: "علی كريمي".into(),
+            age_group: Some("ج".into()),
+            note: "آزمون تعیین سطح".into(),
+        })
+        .unwrap();
+    assert_eq!(visitor.name, "علی کریمی", "typed with Arabic letters, kept in Persian");
+    assert_eq!(
+        f.desk
+            .record_referral(ReferralInput {
+                member_id: None,
+                visitor_name: " ".into(),
+                age_group: None,
+                note: String::new()
+            })
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidInput
+    );
+    let today = f.desk.today();
+    assert_eq!(f.desk.referrals(today, today).unwrap().len(), 2);
+    f.desk.void_referral(visitor.id, "اشتباه").unwrap();
+    assert_eq!(f.desk.referrals(today, today).unwrap().len(), 1);
+
+    // Another desk of the center gets them.
+    let mut b = Desk::open_in_memory().unwrap().with_clock(Arc::new(f.clock.clone()));
+    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }, PASSWORD).unwrap();
+    let ops = f.desk.ops_to_push(1000).unwrap();
+    b.apply_pulled(&ops, Cursor { epoch: 1, seq: ops.len() as u64 }).unwrap();
+    let there = b.referrals(today, today).unwrap();
+    assert_eq!(there.iter().map(|r| r.id).collect::<Vec<_>>(), vec![member.id]);
+}

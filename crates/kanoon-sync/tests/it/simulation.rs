@@ -75,6 +75,7 @@ use kanoon_store::cashbook::{PaymentInput, ReceiptProblem};
 use kanoon_store::catalog::{CopyView, TitleHit, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
+use kanoon_store::referrals::{ReferralInput, ReferralView};
 use kanoon_store::{Desk, ManualClock, SetupRequest, StoreError};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -880,6 +881,17 @@ impl World {
                 self.wrote(d, true);
                 self.say(|| format!("desk {d} moves or cancels session {session}"));
             }
+        } else if roll < 32 {
+            let input = ReferralInput {
+                member_id: None,
+                visitor_name: format!("مراجعه‌کننده {}", self.rng.random_range(0..100)),
+                age_group: None,
+                note: String::new(),
+            };
+            if desk.record_referral(input).is_ok() {
+                self.wrote(d, true);
+                self.say(|| format!("desk {d} records a language-institute referral"));
+            }
         } else if roll < 35 {
             let Ok(list) = desk.session_attendance(session) else { return Ok(()) };
             if let Some(row) = list.first()
@@ -1426,10 +1438,14 @@ impl World {
             cash.push((e.id, e.receipt, e.amount_rials, e.refundable_rials, e.recorded_jalali));
         }
         let receipts = desk.receipt_problems().map_err(err)?;
+        let first = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).ok_or("a date")?;
+        let last = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).ok_or("a date")?;
+        let referrals = desk.referrals(first, last).map_err(err)?;
         Ok(Snapshot {
             program,
             cash,
             receipts,
+            referrals,
             events,
             open_loans: desk.all_open_loans().map_err(err)?,
             members,
@@ -1506,6 +1522,7 @@ struct Snapshot {
     /// left to refund, when; and the receipt numbers issued twice or missing.
     cash: Vec<(Uuid, String, i64, i64, String)>,
     receipts: Vec<ReceiptProblem>,
+    referrals: Vec<ReferralView>,
 }
 
 /// An attendance as every desk must show it: id, card, late, who recorded
@@ -1545,6 +1562,9 @@ impl Snapshot {
         }
         if self.receipts != other.receipts {
             return Some(show("receipt problems", &self.receipts, &other.receipts));
+        }
+        if self.referrals != other.referrals {
+            return Some(show("referrals", &self.referrals, &other.referrals));
         }
         None
     }
