@@ -102,6 +102,14 @@ fn samples() -> BTreeMap<&'static str, Value> {
         ("reinstate_copy", id.clone()),
         ("transfer_copy", json!({"copy_id": id, "to_center_code": "5678"})),
         ("centers", Value::Null),
+        ("language_institute", Value::Null),
+        (
+            "set_language_institute",
+            json!({"site": "https://www.ili.ir", "how_to_register": "", "branch_name": "", "branch_address": "", "branch_phone": "", "notes": ""}),
+        ),
+        ("record_referral", json!({"member_id": null, "visitor_name": "علی", "age_group": null, "note": ""})),
+        ("void_referral", json!({"referral_id": id, "reason": "اشتباه"})),
+        ("referrals", json!({"from": "2025-03-21", "to": "2025-04-21"})),
         (
             "take_payment",
             json!({"kind": "tuition", "method": "cash", "pos_ref": null, "amount_rials": 1000, "payer": "خانواده", "member_id": null}),
@@ -208,6 +216,7 @@ fn an_instructor_cannot_back_up_restore_enrol_or_change_settings_through_the_com
         "set_activity_kind_retired",
         "close_cash_day",
         "receipt_problems",
+        "set_language_institute",
     ] {
         let e = call(&state, name, samples[name].clone()).unwrap_err();
         assert_eq!(e.code, ApiErrorCode::Forbidden, "{name}: {e:?}");

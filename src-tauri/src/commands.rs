@@ -25,7 +25,8 @@ use kanoon_store::members::{
     FeeInput, MemberDetails, MemberEdit, MemberSummary, MemberView, MembershipPeriod, Photo, RegisterMember,
     RegisterOutcome,
 };
-use kanoon_store::settings::{FeeExemption, Holiday, MembershipTerms};
+use kanoon_store::referrals::{ReferralInput, ReferralView};
+use kanoon_store::settings::{FeeExemption, Holiday, LanguageInstitute, MembershipTerms};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -36,6 +37,18 @@ use crate::sync::{SyncStatus, sync_error};
 use kanoon_store::sync::SyncException;
 
 // ---------------------------------------------------------------- DTOs of the shell
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct VoidReferral {
+    pub referral_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct DayRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
 
 #[derive(Clone, Debug, Deserialize, TS)]
 pub struct RefundArgs {
@@ -513,6 +526,13 @@ commands! {
     member_activities(Uuid) -> Vec<MemberActivity> = |s, id| Ok(s.desk().member_activities(id)?);
     instructor_month(MonthArgs) -> InstructorMonth =
         |s, a| Ok(s.desk().instructor_month(a.instructor_id, a.year, a.month)?);
+
+    // --- the language institute (service E)
+    language_institute(()) -> LanguageInstitute = |s, ()| Ok(s.desk().language_institute()?);
+    set_language_institute(LanguageInstitute) -> () = |s, a| Ok(s.desk().set_language_institute(a)?);
+    record_referral(ReferralInput) -> ReferralView = |s, a| Ok(s.desk().record_referral(a)?);
+    void_referral(VoidReferral) -> () = |s, a| Ok(s.desk().void_referral(a.referral_id, &a.reason)?);
+    referrals(DayRange) -> Vec<ReferralView> = |s, a| Ok(s.desk().referrals(a.from, a.to)?);
 
     // --- the cash book
     take_payment(PaymentInput) -> CashEntryView = |s, a| Ok(s.desk().take_payment(a)?);

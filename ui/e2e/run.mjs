@@ -580,6 +580,24 @@ try {
     await look("activities-attendance", "24-activities-attendance");
   });
 
+  await step("language institute: a referral recorded, the family's handout printed", async () => {
+    await nav("activities");
+    await (await $("#activities-language")).click();
+    await (await $("#referral-visitor")).waitForDisplayed({ timeout: 5000 });
+    await typeInto("#referral-visitor", "علی رضایی");
+    await typeInto("#referral-note", "آزمون تعیین سطح");
+    await (await $("#referral-submit")).click();
+    await waitText("#referral-done", (t) => t.includes("علی رضایی"), "the referral recorded");
+    await waitText("#referral-list", (t) => t.includes("علی رضایی"), "the referral listed");
+    await look("activities-language", "25-activities-language");
+    await (await $("#language-print")).click();
+    await (await $("#print-handout")).waitForDisplayed({ timeout: 5000 });
+    await waitText("#print-handout", (t) => t.includes("۳۵۰٬۰۰۰") && t.includes("ili.ir"), "the fee and the institute's site");
+    await look("print-handout", "26-print-handout");
+    await browser.keys("\uE00C");
+    await (await $("#activities-new")).waitForDisplayed({ timeout: 5000 });
+  });
+
   await step("every screen: no Latin digits, screenshots at 1280×800 and 1024×700", async () => {
     const screens = await browser.execute(() => [...document.querySelectorAll("nav button[data-screen]")].map((b) => b.dataset.screen));
     for (const [w, h] of [[1280, 800], [1024, 700]]) {

@@ -5,7 +5,7 @@ import { loadReference } from "./reference.svelte";
 
 export type Screen =
   | "home" | "loan" | "returns" | "members" | "register" | "catalog" | "import" | "overdue" | "settings"
-  | "sync" | "print-card" | "print-labels" | "activities" | "print-week";
+  | "sync" | "print-card" | "print-labels" | "activities" | "print-week" | "print-handout";
 
 export const app = $state({
   status: null as AppStatus | null,

@@ -162,6 +162,8 @@ export type DayClosed = { confirmed_by: string | null, at_jalali: string,
  */
 confirmed_rials: number, };
 
+export type DayRange = { from: string, to: string, };
+
 export type DayTotalView = { kind_name: string, method_name: string, count: number, amount_rials: number, };
 
 export type Documents = { photo: boolean, birth_certificate_copy: boolean, };
@@ -234,6 +236,16 @@ export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in
 export type KindRetired = { kind_id: string, retired: boolean, };
 
 export type KindTotal = { kind_name: string, sessions: number, attendance: number, };
+
+export type LanguageInstitute = { 
+/**
+ * The institute's site, where registration happens.
+ */
+site: string, 
+/**
+ * How to register for the placement test, in a few lines.
+ */
+how_to_register: string, branch_name: string, branch_address: string, branch_phone: string, notes: string, };
 
 export type LoanHistoryRow = { loan_id: string, registration_number: string, title: string, lent_on_jalali: string, due_on_jalali: string, returned_on_jalali: string | null, 
 /**
@@ -353,6 +365,18 @@ export type ReceiptProblem = {
  * `clash` or `gap`.
  */
 code: string, receipt: string, entry_ids: Array<string>, message: string, };
+
+export type ReferralInput = { member_id: string | null, 
+/**
+ * A visitor's name (ignored for a member).
+ */
+visitor_name: string, 
+/**
+ * A visitor's age group (a member's is their own).
+ */
+age_group: string | null, note: string, };
+
+export type ReferralView = { id: string, day_jalali: string, member_id: string | null, name: string, age_group: string | null, note: string, staff_name: string | null, };
 
 export type RefundArgs = { payment_id: string, amount_rials: number, reason: string, };
 
@@ -575,6 +599,8 @@ export type VoidArgs = { event_id: string, reason: string, };
 
 export type VoidAttendance = { attendance_id: string, reason: string, };
 
+export type VoidReferral = { referral_id: string, reason: string, };
+
 export type WeekProgram = { week_start: string, 
 /**
  * "۱۵ آذر ۱۴۰۵ تا ۲۱ آذر ۱۴۰۵".
@@ -639,6 +665,11 @@ export type Commands = {
   session_attendance: { args: string; result: Array<AttendanceRow> };
   member_activities: { args: string; result: Array<MemberActivity> };
   instructor_month: { args: MonthArgs; result: InstructorMonth };
+  language_institute: { args: null; result: LanguageInstitute };
+  set_language_institute: { args: LanguageInstitute; result: null };
+  record_referral: { args: ReferralInput; result: ReferralView };
+  void_referral: { args: VoidReferral; result: null };
+  referrals: { args: DayRange; result: Array<ReferralView> };
   take_payment: { args: PaymentInput; result: CashEntryView };
   refund_payment: { args: RefundArgs; result: CashEntryView };
   cash_entry: { args: string; result: CashEntryView };
