@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
-use crate::rows::referral::{self, ReferralVoid, Referred, Stamp};
+use crate::rows::referral::{self, ReferralVoid, Referred};
 use crate::sql::parse_uuid;
 
 /// A referral as the window lists it.
@@ -70,8 +70,7 @@ impl Desk {
         };
         let id = Uuid::now_v7();
         self.write(|w| {
-            let hlc = w.service_event(EntityKind::REFERRAL, id, referral::REFERRED, serde_json::to_value(&data)?)?;
-            let stamp = Stamp { hlc, device_id: w.identity.device_id, at: w.now, staff_id: w.staff_id };
+            let stamp = w.service_event(EntityKind::REFERRAL, id, referral::REFERRED, serde_json::to_value(&data)?)?;
             referral::insert_referral(&w.tx, id, &data, &stamp)
         })?;
         Ok(view(id, &data))

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::identity::DeskIdentity;
-use crate::rows::{FieldClocks, FieldStamp, Record};
+use crate::rows::{EventStamp, FieldClocks, FieldStamp, Record};
 use crate::sql::{run, timestamp};
 
 /// The field of an event op's data that carries when it happened (older
@@ -95,15 +95,15 @@ impl Write<'_> {
 
     /// Appends an event of a service's own log (activities, workshops, the
     /// cash book: not the circulation fold) as one op; `data` gains when
-    /// it happened (`data.at`). Returns the op's clock; storing the event
-    /// in its room is the caller's, in the same transaction.
-    pub fn service_event(&mut self, entity: &str, id: Uuid, kind: &str, data: serde_json::Value) -> Result<Hlc> {
+    /// it happened (`data.at`). Returns how it was stamped; storing the
+    /// event in its room is the caller's, in the same transaction.
+    pub fn service_event(&mut self, entity: &str, id: Uuid, kind: &str, data: serde_json::Value) -> Result<EventStamp> {
         let mut data = data;
         if let Some(fields) = data.as_object_mut() {
             fields.insert(EVENT_AT.to_owned(), serde_json::Value::String(timestamp(self.now)));
         }
         let (_, hlc) = self.push_op(entity, id, OpBody::Event { kind: kind.to_owned(), data })?;
-        Ok(hlc)
+        Ok(EventStamp { hlc, device_id: self.identity.device_id, at: self.now, staff_id: self.staff_id })
     }
 
     /// Records a field-by-field change of a record and returns the clock

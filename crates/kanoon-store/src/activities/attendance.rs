@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::program::{SESSION_MISSING, required_text};
 use super::*;
 use crate::desk::Desk;
-use crate::rows::activity::{self as rows, AttendanceVoid, Attended, Stamp, session_columns, session_from_row};
+use crate::rows::activity::{self as rows, AttendanceVoid, Attended, session_columns, session_from_row};
 use crate::rows::load_existing;
 use crate::sql::parse_uuid;
 
@@ -89,9 +89,8 @@ impl Desk {
                 staff_name: self.signed_in().map(|s| s.full_name.clone()),
             };
             self.write(|w| {
-                let hlc =
+                let stamp =
                     w.service_event(EntityKind::ATTENDANCE, id, rows::ATTENDED, serde_json::to_value(&attended)?)?;
-                let stamp = Stamp { hlc, device_id: w.identity.device_id, at: w.now, staff_id: w.staff_id };
                 rows::insert_attended(&w.tx, id, &attended, &stamp)
             })?;
             Some(id)

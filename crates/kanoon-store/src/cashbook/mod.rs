@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
-use crate::rows::cash::{self, CashData, ClosingData, Stamp, StoredEntry};
+use crate::rows::cash::{self, CashData, ClosingData, StoredEntry};
 use crate::sql::set_meta;
 
 /// Largest amount one entry may carry (ten billion rials): a slip of the
@@ -122,29 +122,19 @@ impl Desk {
         if let Some(m) = input.member_id {
             self.member(m)?;
         }
-        let today = self.today();
-        self.check_day_open(staff.id, today)?;
-        let id = Uuid::now_v7();
-        let desk = self.identity.as_ref().ok_or(StoreError::NotSetUp)?.desk_number;
-        self.write(|w| {
-            let data = CashData {
-                receipt: next_receipt(&w.tx, desk)?,
-                day: today,
-                kind: input.kind,
-                method: input.method,
-                pos_ref,
-                amount_rials: input.amount_rials,
-                payer,
-                member_id: input.member_id,
-                refund_of: None,
-                reason: None,
-                staff_name: Some(staff.full_name.clone()),
-            };
-            let hlc = w.service_event(EntityKind::CASH, id, cash::PAYMENT, serde_json::to_value(&data)?)?;
-            let stamp = Stamp { hlc, device_id: w.identity.device_id, at: w.now, staff_id: w.staff_id };
-            cash::insert_entry(&w.tx, id, false, &data, &stamp, &mut Vec::new())
-        })?;
-        self.cash_entry(id)
+        self.record_entry(&staff, |receipt, day| CashData {
+            receipt,
+            day,
+            kind: input.kind,
+            method: input.method,
+            pos_ref,
+            amount_rials: input.amount_rials,
+            payer,
+            member_id: input.member_id,
+            refund_of: None,
+            reason: None,
+            staff_name: Some(staff.full_name.clone()),
+        })
     }
 
     /// Gives back part or all of a payment (its own entry and receipt, on
@@ -160,27 +150,39 @@ impl Desk {
             .filter(|e| e.refund_of.is_none())
             .ok_or_else(|| StoreError::NotFound("این پرداخت در دفتر صندوق پیدا نشد.".into()))?;
         cashbook::check_refund(paid.entry.amount_rials, cash::refunded(&self.conn, payment_id)?, amount_rials)?;
+        self.record_entry(&staff, |receipt, day| CashData {
+            receipt,
+            day,
+            kind: paid.entry.kind,
+            method: paid.entry.method,
+            pos_ref: None,
+            amount_rials,
+            payer: paid.payer.clone(),
+            member_id: paid.member_id,
+            refund_of: Some(payment_id),
+            reason: Some(reason),
+            staff_name: Some(staff.full_name.clone()),
+        })
+    }
+
+    /// Records one entry on today's book of `staff` (refused once the day
+    /// is closed) with the next receipt number of this desk: a payment, or
+    /// a refund when the entry names the payment it gives back.
+    fn record_entry(
+        &mut self,
+        staff: &kanoon_domain::entities::Staff,
+        entry: impl FnOnce(ReceiptNumber, NaiveDate) -> CashData,
+    ) -> Result<CashEntryView> {
         let today = self.today();
         self.check_day_open(staff.id, today)?;
         let id = Uuid::now_v7();
         let desk = self.identity.as_ref().ok_or(StoreError::NotSetUp)?.desk_number;
         self.write(|w| {
-            let data = CashData {
-                receipt: next_receipt(&w.tx, desk)?,
-                day: today,
-                kind: paid.entry.kind,
-                method: paid.entry.method,
-                pos_ref: None,
-                amount_rials,
-                payer: paid.payer.clone(),
-                member_id: paid.member_id,
-                refund_of: Some(payment_id),
-                reason: Some(reason),
-                staff_name: Some(staff.full_name.clone()),
-            };
-            let hlc = w.service_event(EntityKind::CASH, id, cash::REFUND, serde_json::to_value(&data)?)?;
-            let stamp = Stamp { hlc, device_id: w.identity.device_id, at: w.now, staff_id: w.staff_id };
-            cash::insert_entry(&w.tx, id, true, &data, &stamp, &mut Vec::new())
+            let data = entry(next_receipt(&w.tx, desk)?, today);
+            let refund = data.refund_of.is_some();
+            let kind = if refund { cash::REFUND } else { cash::PAYMENT };
+            let stamp = w.service_event(EntityKind::CASH, id, kind, serde_json::to_value(&data)?)?;
+            cash::insert_entry(&w.tx, id, refund, &data, &stamp, &mut Vec::new())
         })?;
         self.cash_entry(id)
     }
@@ -249,8 +251,7 @@ impl Desk {
             ClosingData { staff_id, staff_name, day, totals, confirmed_by_name: Some(manager.full_name.clone()) };
         self.write(|w| {
             let id = Uuid::now_v7();
-            let hlc = w.service_event(EntityKind::CASH_CLOSING, id, cash::CLOSED, serde_json::to_value(&data)?)?;
-            let stamp = Stamp { hlc, device_id: w.identity.device_id, at: w.now, staff_id: w.staff_id };
+            let stamp = w.service_event(EntityKind::CASH_CLOSING, id, cash::CLOSED, serde_json::to_value(&data)?)?;
             cash::insert_closing(&w.tx, id, &data, &stamp)
         })?;
         self.cash_day(staff_id, day)

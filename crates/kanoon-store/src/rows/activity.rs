@@ -5,12 +5,12 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use kanoon_domain::activities::SessionStatus;
-use kanoon_protocol::{EntityKind, Hlc};
+use kanoon_protocol::EntityKind;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{FieldClocks, Record, parse_clocks};
+use super::{EventStamp, FieldClocks, Record, parse_clocks};
 use crate::error::{Result, StoreError};
 use crate::sql::{parse_date, parse_uuid, run, timestamp};
 
@@ -250,17 +250,9 @@ pub(crate) struct AttendanceVoid {
 pub(crate) const ATTENDED: &str = "attended";
 pub(crate) const VOID: &str = "void";
 
-/// Where and by whom an attendance event was written.
-pub(crate) struct Stamp {
-    pub hlc: Hlc,
-    pub device_id: Uuid,
-    pub at: DateTime<Utc>,
-    pub staff_id: Option<Uuid>,
-}
-
 /// Keeps an `attended` event (once: events merge by id), voided at once
 /// when its void came first.
-pub(crate) fn insert_attended(conn: &Connection, id: Uuid, a: &Attended, stamp: &Stamp) -> Result<bool> {
+pub(crate) fn insert_attended(conn: &Connection, id: Uuid, a: &Attended, stamp: &EventStamp) -> Result<bool> {
     let inserted = conn
         .prepare_cached(
             "INSERT INTO attendance (id, session_id, card, member_id, late, hlc, device_id, at, staff_id,

@@ -2,13 +2,13 @@
 //! (`cash_closings`), both append-only events. No other module writes
 //! them.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use kanoon_domain::cashbook::{CashEntry, DayTotal, PaymentKind, PaymentMethod, ReceiptNumber};
-use kanoon_protocol::Hlc;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::EventStamp;
 use crate::error::{Result, StoreError};
 use crate::findings::Finding;
 use crate::sql::{parse_date, parse_uuid, timestamp};
@@ -44,14 +44,6 @@ pub(crate) struct CashData {
     pub staff_name: Option<String>,
 }
 
-/// Where and by whom an event was written.
-pub(crate) struct Stamp {
-    pub hlc: Hlc,
-    pub device_id: Uuid,
-    pub at: DateTime<Utc>,
-    pub staff_id: Option<Uuid>,
-}
-
 /// Keeps a payment (`refund` false) or a refund once; a receipt number
 /// another entry already carries is reported (`found`), both kept.
 pub(crate) fn insert_entry(
@@ -59,7 +51,7 @@ pub(crate) fn insert_entry(
     id: Uuid,
     refund: bool,
     d: &CashData,
-    stamp: &Stamp,
+    stamp: &EventStamp,
     found: &mut Vec<Finding>,
 ) -> Result<bool> {
     let amount = if refund { -d.amount_rials } else { d.amount_rials };
@@ -191,7 +183,7 @@ pub(crate) struct ClosingData {
 }
 
 /// Keeps a closing once.
-pub(crate) fn insert_closing(conn: &Connection, id: Uuid, c: &ClosingData, stamp: &Stamp) -> Result<bool> {
+pub(crate) fn insert_closing(conn: &Connection, id: Uuid, c: &ClosingData, stamp: &EventStamp) -> Result<bool> {
     let inserted = conn
         .prepare_cached(
             "INSERT INTO cash_closings (id, staff_id, staff_name, day, confirmed_by, confirmed_by_name, totals, hlc,

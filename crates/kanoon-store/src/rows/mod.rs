@@ -46,6 +46,16 @@ impl FieldStamp {
     }
 }
 
+/// Where, when and by whom an event of a service's own log (attendance,
+/// the cash book, referrals) was written: from the use case's `Write`, or
+/// from a pulled op.
+pub(crate) struct EventStamp {
+    pub hlc: Hlc,
+    pub device_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub staff_id: Option<Uuid>,
+}
+
 /// Every field's stamp, by field name.
 pub(crate) type FieldClocks = BTreeMap<String, FieldStamp>;
 

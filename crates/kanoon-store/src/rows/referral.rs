@@ -1,12 +1,12 @@
 //! Referral rows: referrals to the Iran Language Institute and their
 //! voids. No other module writes `referrals` or `referral_voids`.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use kanoon_protocol::Hlc;
+use chrono::NaiveDate;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::EventStamp;
 use crate::error::Result;
 use crate::sql::{run, timestamp};
 
@@ -35,15 +35,8 @@ pub(crate) struct ReferralVoid {
     pub reason: String,
 }
 
-pub(crate) struct Stamp {
-    pub hlc: Hlc,
-    pub device_id: Uuid,
-    pub at: DateTime<Utc>,
-    pub staff_id: Option<Uuid>,
-}
-
 /// Keeps a referral once (voided at once when its void came first).
-pub(crate) fn insert_referral(conn: &Connection, id: Uuid, r: &Referred, stamp: &Stamp) -> Result<()> {
+pub(crate) fn insert_referral(conn: &Connection, id: Uuid, r: &Referred, stamp: &EventStamp) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO referrals (id, day, member_id, name, age_group, note, staff_id, staff_name, hlc, device_id, at,
              void_id, void_reason)

@@ -30,7 +30,7 @@ use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
 use crate::rows::referral;
 use crate::rows::title::TitleRecord;
-use crate::rows::{FieldClocks, FieldStamp, Record, exists};
+use crate::rows::{EventStamp, FieldClocks, FieldStamp, Record, exists};
 use crate::sql::{run, set_meta, timestamp};
 
 /// How far ahead of this desk's time a pulled op's clock may be before it is
@@ -839,12 +839,7 @@ fn apply_attendance(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Val
             if !exists(tx, "activity_sessions", attended.session_id)? {
                 return Ok(false);
             }
-            let stamp = activity::Stamp {
-                hlc: op.hlc,
-                device_id: op.device_id,
-                at: event_at(data, op.hlc),
-                staff_id: op.staff_id,
-            };
+            let stamp = pulled_stamp(op, data);
             activity::insert_attended(tx, op.entity_id, &attended, &stamp)?;
             Ok(true)
         }
@@ -867,7 +862,7 @@ fn apply_cash(
     data: &serde_json::Value,
     found: &mut Vec<Finding>,
 ) -> Result<bool> {
-    let stamp = cash::Stamp { hlc: op.hlc, device_id: op.device_id, at: event_at(data, op.hlc), staff_id: op.staff_id };
+    let stamp = pulled_stamp(op, data);
     match (op.entity.as_str(), kind) {
         (EntityKind::CASH, cash::PAYMENT | cash::REFUND) => {
             let Ok(entry) = serde_json::from_value::<cash::CashData>(data.clone()) else { return Ok(false) };
@@ -889,12 +884,7 @@ fn apply_referral(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value
     match kind {
         referral::REFERRED => {
             let Ok(r) = serde_json::from_value::<referral::Referred>(data.clone()) else { return Ok(false) };
-            let stamp = referral::Stamp {
-                hlc: op.hlc,
-                device_id: op.device_id,
-                at: event_at(data, op.hlc),
-                staff_id: op.staff_id,
-            };
+            let stamp = pulled_stamp(op, data);
             referral::insert_referral(tx, op.entity_id, &r, &stamp)?;
             Ok(true)
         }
@@ -905,6 +895,12 @@ fn apply_referral(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value
         }
         _ => Ok(false),
     }
+}
+
+/// A pulled event's stamp: its clock, device and staff, and the writer's
+/// time it carries.
+fn pulled_stamp(op: &Op, data: &serde_json::Value) -> EventStamp {
+    EventStamp { hlc: op.hlc, device_id: op.device_id, at: event_at(data, op.hlc), staff_id: op.staff_id }
 }
 
 /// When an event happened: the writer's time it carries (`data.at`), or
