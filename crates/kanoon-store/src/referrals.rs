@@ -8,6 +8,7 @@ use kanoon_domain::entities::Permission;
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::text;
 use kanoon_protocol::EntityKind;
+use rusqlite::OptionalExtension;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -87,7 +88,7 @@ impl Desk {
             .conn
             .prepare_cached("SELECT void_id FROM referrals WHERE id = ?1")?
             .query_row([id.to_string()], |r| r.get(0))
-            .ok();
+            .optional()?;
         match state {
             None => return Err(StoreError::NotFound("این معرفی پیدا نشد.".into())),
             Some(Some(_)) => return Err(StoreError::Conflict("این معرفی پیش‌تر حذف شده است.".into())),

@@ -8,6 +8,7 @@ use kanoon_domain::activities::{AttendeeWarning, check_attendee};
 use kanoon_domain::entities::Permission;
 use kanoon_domain::jalali::{self, JalaliDate};
 use kanoon_protocol::EntityKind;
+use rusqlite::OptionalExtension;
 use rusqlite::params;
 use uuid::Uuid;
 
@@ -113,7 +114,7 @@ impl Desk {
             .conn
             .prepare_cached("SELECT void_id FROM attendance WHERE id = ?1")?
             .query_row([attendance_id.to_string()], |r| r.get(0))
-            .ok();
+            .optional()?;
         match voided {
             None => return Err(StoreError::NotFound("این حضور پیدا نشد.".into())),
             Some(Some(_)) => return Err(StoreError::Conflict("این حضور پیش‌تر حذف شده است.".into())),

@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate};
 use kanoon_domain::activities::{self, SessionStatus, default_activity_kinds, week_start};
 use kanoon_domain::entities::Permission;
 use kanoon_domain::text;
+use rusqlite::OptionalExtension;
 use rusqlite::params;
 use uuid::Uuid;
 
@@ -225,7 +226,7 @@ impl Desk {
             .conn
             .prepare_cached("SELECT name FROM activity_kinds WHERE code = ?1")?
             .query_row([code], |r| r.get(0))
-            .ok();
+            .optional()?;
         Ok(name.unwrap_or_else(|| code.to_owned()))
     }
 
