@@ -215,6 +215,30 @@ const $ = (s) => browser.$(s);
   const attLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
   console.log(`attendance scan → name: n=${attLat.length} p50 ${fmt(pct(attLat, 50))} ms p99 ${fmt(pct(attLat, 99))} ms max ${fmt(Math.max(...attLat))} ms`);
 
+  // ---- the attendance command alone (IPC + store + its fsync, no
+  // rendering), into a second session, spaced as the scans are.
+  const second = await invoke(browser, "plan_session", {
+    kind: "storytelling", title: "سنجش فرمان حضور", age_group: group, on: me.today, at: "00:00", minutes: 60,
+    room: "", instructor_id: me.signed_in.id, capacity: 500,
+  });
+  if (second.err) throw new Error(JSON.stringify(second.err));
+  const cards = sql("SELECT member_number FROM members WHERE merged_into IS NULL ORDER BY seq DESC LIMIT 200");
+  const attend = await browser.executeAsync((session, cards, done) => {
+    const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+    const ipc = window.__TAURI_INTERNALS__;
+    (async () => {
+      const out = [];
+      for (const card of cards) {
+        await sleep(25);
+        const t = performance.now();
+        await ipc.invoke("record_attendance", { args: { session_id: session, card } });
+        out.push(performance.now() - t);
+      }
+      done(out);
+    })();
+  }, second.ok.id, cards);
+  console.log(`  part record_attendance: n=${attend.length} p50 ${fmt(pct(attend, 50))} ms p99 ${fmt(pct(attend, 99))} ms max ${fmt(Math.max(...attend))} ms`);
+
   await stop();
 }
 
