@@ -113,6 +113,12 @@ pub enum Permission {
     TakePayments,
     /// Confirming a staff member's day of cash (صندوق) as closed.
     CloseCash,
+    /// Enrolling participants in workshops, their withdrawals and
+    /// attendance.
+    EnrolWorkshops,
+    /// Setting up, changing and cancelling workshops, and enrolling past a
+    /// full workshop.
+    ManageWorkshops,
 }
 
 impl Role {
@@ -148,7 +154,9 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Instructor => &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords, PlanActivities, TakePayments],
+            Role::Instructor => {
+                &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords, PlanActivities, TakePayments, EnrolWorkshops]
+            }
             Role::CenterManager | Role::ProvincialAdmin => &[
                 LoanDesk,
                 RegisterMembers,
@@ -166,6 +174,8 @@ impl Role {
                 EditActivityKinds,
                 TakePayments,
                 CloseCash,
+                EnrolWorkshops,
+                ManageWorkshops,
             ],
         }
     }

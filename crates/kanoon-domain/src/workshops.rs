@@ -1,7 +1,7 @@
 //! Workshops (service D): who holds a place, who waits, what a family pays
 //! and gets back, who completed. Pure rules over a workshop's terms and the
 //! enrolment events folded in order, so the desk and the server decide the
-//! same (issue 13: the store, sync and window build on these).
+//! same.
 //!
 //! A place is decided where it is taken: the desk records "enrolled" or
 //! "waiting" in the event, from the roster it has (`Roster::decide`). Two
@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -132,6 +133,11 @@ impl Roster {
         self.standing.get(&participant).copied()
     }
 
+    /// Every participant's standing.
+    pub fn standings(&self) -> impl Iterator<Item = Standing> + '_ {
+        self.standing.values().copied()
+    }
+
     /// Places held (enrolled, or offered and not yet answered).
     pub fn places_held(&self) -> u32 {
         u32::try_from(self.standing.values().filter(|s| s.holds_place()).count()).unwrap_or(u32::MAX)
@@ -222,6 +228,40 @@ pub fn completed(attended: u32, held: u32, percent: u8) -> bool {
     held > 0 && u64::from(attended.min(held)) * 100 >= u64::from(percent.min(100)) * u64::from(held)
 }
 
+/// Most sessions one workshop may have (a year of three a week).
+pub const MAX_SESSIONS: u16 = 160;
+
+/// The days of a workshop's `count` sessions: from `first_on`, on the
+/// weekdays given (0 = Saturday … 6 = Friday, the Persian week), in order.
+/// Empty when no weekday is valid or `count` is 0 or past `MAX_SESSIONS`.
+pub fn session_days(first_on: NaiveDate, weekdays: &[u8], count: u16) -> Vec<NaiveDate> {
+    let valid: Vec<u8> = weekdays.iter().copied().filter(|d| *d < 7).collect();
+    if valid.is_empty() || count == 0 || count > MAX_SESSIONS {
+        return Vec::new();
+    }
+    let mut days = Vec::with_capacity(usize::from(count));
+    let mut day = first_on;
+    while days.len() < usize::from(count) {
+        if valid.contains(&persian_weekday(day)) {
+            days.push(day);
+        }
+        day += Duration::days(1);
+    }
+    days
+}
+
+/// A day's place in the Persian week: 0 = Saturday … 6 = Friday.
+pub fn persian_weekday(day: NaiveDate) -> u8 {
+    // chrono: Monday = 0 … Sunday = 6; Saturday is 5.
+    u8::try_from((day.weekday().num_days_from_monday() + 2) % 7).unwrap_or(0)
+}
+
+/// What a participant still owes: tuition less the exemption, less what
+/// was paid net of refunds (never below zero).
+pub fn balance_due(tuition_rials: i64, exemption_rials: i64, paid_net_rials: i64) -> i64 {
+    (tuition_rials - exemption_rials.clamp(0, tuition_rials.max(0)) - paid_net_rials).max(0)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -307,6 +347,29 @@ mod tests {
         assert!(completed(9, 12, 75));
         assert!(!completed(8, 12, 75));
         assert!(!completed(0, 0, 75));
+    }
+
+    #[test]
+    fn sessions_fall_on_the_weekdays_from_the_first_day() {
+        // 1405/04/01 is a Monday (Persian weekday 2).
+        let first = NaiveDate::from_ymd_opt(2026, 6, 22).unwrap();
+        assert_eq!(persian_weekday(first), 2);
+        let days = session_days(first, &[0, 2], 4);
+        let expected: Vec<NaiveDate> = [22, 27, 29]
+            .iter()
+            .map(|d| NaiveDate::from_ymd_opt(2026, 6, *d).unwrap())
+            .chain([NaiveDate::from_ymd_opt(2026, 7, 4).unwrap()])
+            .collect();
+        assert_eq!(days, expected);
+        assert!(session_days(first, &[9], 3).is_empty());
+        assert!(session_days(first, &[1], 0).is_empty());
+    }
+
+    #[test]
+    fn the_balance_is_what_is_left_of_tuition_less_exemption() {
+        assert_eq!(balance_due(3_000_000, 1_000_000, 500_000), 1_500_000);
+        assert_eq!(balance_due(3_000_000, 0, 3_500_000), 0);
+        assert_eq!(balance_due(3_000_000, 9_000_000, 0), 0);
     }
 
     fn arb_events(people: usize) -> impl Strategy<Value = Vec<(usize, u8)>> {

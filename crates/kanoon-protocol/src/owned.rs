@@ -41,7 +41,15 @@ const EVENT_REFS: &[(&str, &[(&str, &str)])] = &[
             ("target", EntityKind::ENROLMENT),
         ],
     ),
-    (EntityKind::CASH, &[("refund_of", EntityKind::CASH), ("target", EntityKind::CASH)]),
+    (
+        EntityKind::CASH,
+        &[
+            ("refund_of", EntityKind::CASH),
+            ("target", EntityKind::CASH),
+            ("workshop_id", EntityKind::WORKSHOP),
+            ("participant_id", EntityKind::PARTICIPANT),
+        ],
+    ),
     (EntityKind::REFERRAL, &[("target", EntityKind::REFERRAL)]),
 ];
 

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_activities.sql", include_str!("../../../migrations/local/0009_activities.sql")),
     ("0010_cashbook.sql", include_str!("../../../migrations/local/0010_cashbook.sql")),
     ("0011_referrals.sql", include_str!("../../../migrations/local/0011_referrals.sql")),
+    ("0012_workshops.sql", include_str!("../../../migrations/local/0012_workshops.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

@@ -246,6 +246,11 @@ impl Desk {
         self.recorded_high_water = Some(at);
     }
 
+    /// The center this desk serves (refused before the first run).
+    pub(crate) fn center_id(&self) -> Result<Uuid> {
+        Ok(self.identity.as_ref().ok_or(StoreError::NotSetUp)?.center.id)
+    }
+
     pub fn identity(&self) -> Option<&DeskIdentity> {
         self.identity.as_ref()
     }

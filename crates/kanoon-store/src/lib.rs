@@ -31,6 +31,7 @@ mod sql;
 mod staff;
 pub mod sync;
 pub mod text_cleanup;
+pub mod workshops;
 mod write;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -235,10 +235,6 @@ impl Desk {
         Ok(crate::rows::staff::StaffRecord::load(&self.conn, id)?.map(|(s, _)| s.full_name))
     }
 
-    pub(super) fn center_id(&self) -> Result<Uuid> {
-        Ok(self.identity.as_ref().ok_or(StoreError::NotSetUp)?.center.id)
-    }
-
     /// A session's record from what was typed, every field checked.
     fn checked_session(&self, input: &SessionInput, status: SessionStatus) -> Result<SessionRecord> {
         let center = self.center_id()?;

@@ -3,7 +3,11 @@
 //! never more than was paid, a staff member's day closed and confirmed by
 //! a manager, after which it cannot change; receipt numbers issued twice
 //! are found and reported. The rules are the domain's
-//! (`kanoon_domain::cashbook`).
+//! (`kanoon_domain::cashbook`); workshop tuition is `tuition`.
+
+mod tuition;
+
+pub use tuition::TuitionInput;
 
 use chrono::NaiveDate;
 use kanoon_domain::cashbook::{self, PaymentKind, PaymentMethod, ReceiptNumber, audit_receipts, day_totals};
@@ -17,7 +21,6 @@ use uuid::Uuid;
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
 use crate::rows::cash::{self, CashData, ClosingData, StoredEntry};
-use crate::sql::set_meta;
 
 /// Largest amount one entry may carry (ten billion rials): a slip of the
 /// keyboard, not a payment.
@@ -61,6 +64,10 @@ pub struct CashEntryView {
     pub recorded_jalali: String,
     /// For a payment: what may still be refunded.
     pub refundable_rials: i64,
+    /// Tuition: the workshop it is for.
+    pub workshop_id: Option<Uuid>,
+    pub workshop_title: Option<String>,
+    pub participant_id: Option<Uuid>,
 }
 
 /// A day's total of one kind paid by one method.
@@ -134,6 +141,8 @@ impl Desk {
             refund_of: None,
             reason: None,
             staff_name: Some(staff.full_name.clone()),
+            workshop_id: None,
+            participant_id: None,
         })
     }
 
@@ -162,6 +171,8 @@ impl Desk {
             refund_of: Some(payment_id),
             reason: Some(reason),
             staff_name: Some(staff.full_name.clone()),
+            workshop_id: paid.workshop_id,
+            participant_id: paid.participant_id,
         })
     }
 
@@ -178,7 +189,7 @@ impl Desk {
         let id = Uuid::now_v7();
         let desk = self.identity.as_ref().ok_or(StoreError::NotSetUp)?.desk_number;
         self.write(|w| {
-            let data = entry(next_receipt(&w.tx, desk)?, today);
+            let data = entry(cash::next_receipt(&w.tx, desk)?, today);
             let refund = data.refund_of.is_some();
             let kind = if refund { cash::REFUND } else { cash::PAYMENT };
             let stamp = w.service_event(EntityKind::CASH, id, kind, serde_json::to_value(&data)?)?;
@@ -321,6 +332,15 @@ impl Desk {
             day_jalali: JalaliDate::from_gregorian(e.entry.day).to_persian_string(),
             recorded_jalali: crate::sql::parse_time(&e.at).map(jalali::format_tehran_datetime).unwrap_or_default(),
             refundable_rials: refundable,
+            workshop_title: match e.workshop_id {
+                Some(w) => {
+                    use crate::rows::Record;
+                    crate::rows::workshop::WorkshopRecord::load(&self.conn, w)?.map(|(r, _)| r.title)
+                }
+                None => None,
+            },
+            workshop_id: e.workshop_id,
+            participant_id: e.participant_id,
         })
     }
 }
@@ -348,19 +368,4 @@ fn pos_reference(method: PaymentMethod, input: Option<&str>) -> Result<Option<St
         }
         PaymentMethod::Card => Ok(Some(digits)),
     }
-}
-
-/// The next receipt number of this desk: past every number of its desk
-/// number the book holds (a synced entry from another PC with the same
-/// desk number included) and past the counter, which only grows.
-fn next_receipt(tx: &rusqlite::Connection, desk: u8) -> Result<ReceiptNumber> {
-    let counter: Option<u32> = tx
-        .query_row("SELECT value FROM meta WHERE key = 'receipt_counter'", [], |r| r.get::<_, String>(0))
-        .ok()
-        .and_then(|s| s.parse().ok());
-    let last = counter.max(cash::highest_receipt(tx, desk)?);
-    let next = ReceiptNumber::next(desk, last)
-        .ok_or_else(|| StoreError::Conflict("شمارهٔ رسید این میز به پایان رسیده است.".into()))?;
-    set_meta(tx, "receipt_counter", &next.seq.to_string())?;
-    Ok(next)
 }

@@ -42,6 +42,11 @@ pub(crate) struct CashData {
     pub reason: Option<String>,
     #[serde(default)]
     pub staff_name: Option<String>,
+    /// Tuition: the workshop and the participant it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workshop_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_id: Option<Uuid>,
 }
 
 /// Keeps a payment (`refund` false) or a refund once; a receipt number
@@ -58,8 +63,8 @@ pub(crate) fn insert_entry(
     let inserted = conn
         .prepare_cached(
             "INSERT INTO cash_entries (id, receipt_desk, receipt_seq, day, kind, method, pos_ref, amount_rials, payer,
-                 member_id, refund_of, reason, staff_id, staff_name, hlc, device_id, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                 member_id, refund_of, reason, staff_id, staff_name, hlc, device_id, at, workshop_id, participant_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![
@@ -80,6 +85,8 @@ pub(crate) fn insert_entry(
             stamp.hlc.to_sortable(),
             stamp.device_id.to_string(),
             timestamp(stamp.at),
+            d.workshop_id.map(|w| w.to_string()),
+            d.participant_id.map(|p| p.to_string()),
         ])?;
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM cash_entries WHERE receipt_desk = ?1 AND receipt_seq = ?2 AND id <> ?3 ORDER BY id",
@@ -103,6 +110,22 @@ pub(crate) fn highest_receipt(conn: &Connection, desk: u8) -> Result<Option<u32>
         .query_row([desk], |r| r.get::<_, Option<u32>>(0))?)
 }
 
+/// The next receipt number of `desk`: past every number of its desk number
+/// the book holds (a synced entry from another PC with the same desk number
+/// included) and past meta `receipt_counter`, which only grows; the counter
+/// is moved to it.
+pub(crate) fn next_receipt(conn: &Connection, desk: u8) -> Result<ReceiptNumber> {
+    let counter: Option<u32> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'receipt_counter'", [], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|s| s.parse().ok());
+    let last = counter.max(highest_receipt(conn, desk)?);
+    let next = ReceiptNumber::next(desk, last)
+        .ok_or_else(|| StoreError::Conflict("شمارهٔ رسید این میز به پایان رسیده است.".into()))?;
+    crate::sql::set_meta(conn, "receipt_counter", &next.seq.to_string())?;
+    Ok(next)
+}
+
 /// A stored entry, for the domain's rules and the window.
 #[derive(Clone, Debug)]
 pub(crate) struct StoredEntry {
@@ -114,10 +137,12 @@ pub(crate) struct StoredEntry {
     pub reason: Option<String>,
     pub staff_name: Option<String>,
     pub at: String,
+    pub workshop_id: Option<Uuid>,
+    pub participant_id: Option<Uuid>,
 }
 
 const ENTRY_COLUMNS: &str = "id, receipt_desk, receipt_seq, staff_id, day, kind, method, amount_rials, pos_ref, payer, \
-                             member_id, refund_of, reason, staff_name, at";
+                             member_id, refund_of, reason, staff_name, at, workshop_id, participant_id";
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> Result<StoredEntry> {
     let text = |i: usize| r.get::<_, String>(i);
@@ -142,6 +167,8 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> Result<StoredEntry> {
         reason: opt(12)?,
         staff_name: opt(13)?,
         at: text(14)?,
+        workshop_id: opt(15)?.map(|s| parse_uuid(&s)).transpose()?,
+        participant_id: opt(16)?.map(|s| parse_uuid(&s)).transpose()?,
     })
 }
 
@@ -161,6 +188,36 @@ pub(crate) fn entries_where(conn: &Connection, condition: &str, arg: &str) -> Re
 
 pub(crate) fn entry(conn: &Connection, id: Uuid) -> Result<Option<StoredEntry>> {
     Ok(entries_where(conn, "id = ?1", &id.to_string())?.pop())
+}
+
+/// A participant's payments and refunds for a workshop, in receipt order.
+pub(crate) fn of_participant(conn: &Connection, workshop: Uuid, participant: Uuid) -> Result<Vec<StoredEntry>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM cash_entries WHERE workshop_id = ?1 AND participant_id = ?2
+         ORDER BY receipt_desk, receipt_seq, id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![workshop.to_string(), participant.to_string()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(entry_from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// What each participant of a workshop paid, net of refunds.
+pub(crate) fn paid_by_participant(conn: &Connection, workshop: Uuid) -> Result<Vec<(Uuid, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT participant_id, sum(amount_rials) FROM cash_entries
+         WHERE workshop_id = ?1 AND participant_id IS NOT NULL GROUP BY participant_id",
+    )?;
+    let rows = stmt.query_map([workshop.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (p, sum) = row?;
+        out.push((parse_uuid(&p)?, sum));
+    }
+    Ok(out)
 }
 
 /// What has been refunded of a payment so far (a positive sum).

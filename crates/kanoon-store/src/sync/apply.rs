@@ -30,6 +30,7 @@ use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
 use crate::rows::referral;
 use crate::rows::title::TitleRecord;
+use crate::rows::workshop::{self, ParticipantRecord, WorkshopRecord};
 use crate::rows::{EventStamp, FieldClocks, FieldStamp, Record, exists};
 use crate::sql::{run, set_meta, timestamp};
 
@@ -38,7 +39,7 @@ use crate::sql::{run, set_meta, timestamp};
 pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 12] = [
+const APPLIED_KINDS: [&str; 15] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
@@ -51,6 +52,9 @@ const APPLIED_KINDS: [&str; 12] = [
     EntityKind::CASH,
     EntityKind::CASH_CLOSING,
     EntityKind::REFERRAL,
+    EntityKind::WORKSHOP,
+    EntityKind::PARTICIPANT,
+    EntityKind::ENROLMENT,
 ];
 
 /// Ops a pulled page receives in one transaction at most (fewer when a
@@ -773,6 +777,9 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
             apply_cash(tx, op, kind, data, found)
         }
         (EntityKind::REFERRAL, OpBody::Event { kind, data }) => apply_referral(tx, op, kind, data),
+        (EntityKind::WORKSHOP, OpBody::Patch { fields }) => merge_pulled::<WorkshopRecord>(tx, op, fields, found),
+        (EntityKind::PARTICIPANT, OpBody::Patch { fields }) => merge_pulled::<ParticipantRecord>(tx, op, fields, found),
+        (EntityKind::ENROLMENT, OpBody::Event { kind, data }) => apply_enrolment(tx, op, kind, data, found),
         // Staff, settings and kinds of newer versions: kept for the version
         // that applies them.
         _ => Ok(false),
@@ -895,6 +902,41 @@ fn apply_referral(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value
         }
         _ => Ok(false),
     }
+}
+
+/// An enrolment event waits for its workshop and participant; a join that
+/// leaves the workshop holding more places than it has (two desks gave the
+/// last place offline) is kept and reported. An attendance mark waits for
+/// its workshop; the latest mark of a session wins. A kind this version
+/// does not know is kept.
+fn apply_enrolment(
+    tx: &Connection,
+    op: &Op,
+    kind: &str,
+    data: &serde_json::Value,
+    found: &mut Vec<Finding>,
+) -> Result<bool> {
+    let stamp = pulled_stamp(op, data);
+    if kind == workshop::ATTENDED {
+        let Ok(mark) = serde_json::from_value::<workshop::SessionMark>(data.clone()) else { return Ok(false) };
+        if !exists(tx, "workshops", mark.workshop_id)? {
+            return Ok(false);
+        }
+        workshop::insert_mark(tx, op.entity_id, &mark, &stamp)?;
+        return Ok(true);
+    }
+    let Ok(d) = serde_json::from_value::<workshop::EnrolmentData>(data.clone()) else { return Ok(false) };
+    if d.roster_event(kind).is_none()
+        || !exists(tx, "workshops", d.workshop_id)?
+        || !exists(tx, "participants", d.participant)?
+    {
+        return Ok(false);
+    }
+    workshop::insert_enrolment(tx, op.entity_id, kind, &d, &stamp)?;
+    if kind == workshop::JOINED || kind == workshop::ACCEPTED {
+        workshop::check_capacity(tx, d.workshop_id, d.participant, found)?;
+    }
+    Ok(true)
 }
 
 /// A pulled event's stamp: its clock, device and staff, and the writer's

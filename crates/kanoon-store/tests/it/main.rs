@@ -21,3 +21,4 @@ mod support;
 mod sync;
 mod sync_restart;
 mod transfers;
+mod workshops;
