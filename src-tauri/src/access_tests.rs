@@ -52,6 +52,15 @@ fn samples() -> BTreeMap<&'static str, Value> {
         "kind": "storytelling", "title": "قصه", "age_group": "ب", "on": "2025-04-05", "at": "10:00",
         "minutes": 60, "room": "", "instructor_id": id, "capacity": 20,
     });
+    let workshop = json!({
+        "term": "تابستان", "title": "نقاشی", "instructor_id": id, "age_groups": [], "gender": null, "room": "",
+        "first_on": "2025-04-12", "weekdays": [0], "session_count": 4, "at": "16:00", "minutes": 90,
+        "capacity": 10, "minimum": 2, "tuition_rials": 1000000, "instructor_share_percent": 50,
+        "max_installments": 2, "completion_percent": 75, "refund_before_percent": 100, "refund_after_percent": 50,
+    });
+    let participant = json!({
+        "full_name": "آوا", "gender": "female", "age_group": null, "guardian_name": "", "guardian_phone": "09121234567",
+    });
     BTreeMap::from([
         ("app_status", Value::Null),
         ("setup_desk", setup_args()),
@@ -116,6 +125,33 @@ fn samples() -> BTreeMap<&'static str, Value> {
         ),
         ("refund_payment", json!({"payment_id": id, "amount_rials": 1000, "reason": "انصراف"})),
         ("cash_entry", id.clone()),
+        ("workshops", json!({"term": null, "include_past": false})),
+        ("workshop_terms", Value::Null),
+        ("workshop", id.clone()),
+        ("create_workshop", workshop.clone()),
+        ("edit_workshop", json!({"workshop_id": id, "workshop": workshop})),
+        ("cancel_workshop", json!({"workshop_id": id, "reason": "به حد نصاب نرسید"})),
+        ("family_workshop_list", Value::Null),
+        ("add_participant", participant.clone()),
+        ("edit_participant", json!({"participant_id": id, "participant": participant})),
+        ("participant_for_member", id.clone()),
+        ("link_participant_to_member", json!({"participant_id": id, "member_id": id})),
+        ("find_participants", json!("آوا")),
+        (
+            "enrol",
+            json!({"workshop_id": id, "participant_id": id, "exemption_rials": 0, "exemption_reason": "", "installments": 1, "over_capacity": false}),
+        ),
+        ("offer_place", id.clone()),
+        ("accept_place", json!({"workshop_id": id, "participant_id": id})),
+        ("withdraw_participant", json!({"workshop_id": id, "participant_id": id, "reason": "سفر"})),
+        ("mark_workshop_attendance", json!({"workshop_id": id, "session": 1, "participant_id": id, "present": true})),
+        ("workshop_attendance", id.clone()),
+        ("workshop_certificate", json!({"workshop_id": id, "participant_id": id})),
+        (
+            "pay_tuition",
+            json!({"workshop_id": id, "participant_id": id, "method": "cash", "pos_ref": null, "amount_rials": 1000}),
+        ),
+        ("refund_tuition", json!({"workshop_id": id, "participant_id": id})),
         ("cash_day", json!({"staff_id": id, "day": "2025-04-05"})),
         ("close_cash_day", json!({"staff_id": id, "day": "2025-04-05"})),
         ("receipt_problems", Value::Null),
@@ -217,6 +253,9 @@ fn an_instructor_cannot_back_up_restore_enrol_or_change_settings_through_the_com
         "close_cash_day",
         "receipt_problems",
         "set_language_institute",
+        "create_workshop",
+        "edit_workshop",
+        "cancel_workshop",
     ] {
         let e = call(&state, name, samples[name].clone()).unwrap_err();
         assert_eq!(e.code, ApiErrorCode::Forbidden, "{name}: {e:?}");

@@ -15,7 +15,7 @@ use kanoon_store::activities::{
     ActivityKindView, AttendanceRow, AttendanceScan, InstructorMonth, MemberActivity, SessionInput, SessionView,
     WeekProgram,
 };
-use kanoon_store::cashbook::{CashDay, CashEntryView, PaymentInput, ReceiptProblem};
+use kanoon_store::cashbook::{CashDay, CashEntryView, PaymentInput, ReceiptProblem, TuitionInput};
 use kanoon_store::catalog::{CopyView, TitleInput, TitleSearch, TitleView};
 use kanoon_store::circulation::{
     CheckInResult, CheckOutRequest, CheckOutResult, LoanHistoryRow, LoanView, OverdueRow, TodaySummary,
@@ -27,6 +27,10 @@ use kanoon_store::members::{
 };
 use kanoon_store::referrals::{ReferralInput, ReferralView};
 use kanoon_store::settings::{FeeExemption, Holiday, LanguageInstitute, MembershipTerms};
+use kanoon_store::workshops::{
+    AttendanceSheet, Certificate, EnrolInput, FamilyList, ParticipantInput, ParticipantView, WorkshopDetail,
+    WorkshopInput, WorkshopSummary,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
@@ -37,6 +41,60 @@ use crate::sync::{SyncStatus, sync_error};
 use kanoon_store::sync::SyncException;
 
 // ---------------------------------------------------------------- DTOs of the shell
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct WorkshopFilter {
+    /// None or empty: every term.
+    pub term: Option<String>,
+    pub include_past: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct EditWorkshop {
+    pub workshop_id: Uuid,
+    pub workshop: WorkshopInput,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct CancelWorkshop {
+    pub workshop_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct EditParticipant {
+    pub participant_id: Uuid,
+    pub participant: ParticipantInput,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct LinkParticipant {
+    pub participant_id: Uuid,
+    pub member_id: Uuid,
+}
+
+/// A participant of a workshop.
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct RosterArgs {
+    pub workshop_id: Uuid,
+    pub participant_id: Uuid,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct WithdrawParticipant {
+    pub workshop_id: Uuid,
+    pub participant_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct MarkWorkshopAttendance {
+    pub workshop_id: Uuid,
+    /// 1 = the first session.
+    pub session: u16,
+    pub participant_id: Uuid,
+    pub present: bool,
+}
 
 #[derive(Clone, Debug, Deserialize, TS)]
 pub struct VoidReferral {
@@ -533,6 +591,42 @@ commands! {
     record_referral(ReferralInput) -> ReferralView = |s, a| Ok(s.desk().record_referral(a)?);
     void_referral(VoidReferral) -> () = |s, a| Ok(s.desk().void_referral(a.referral_id, &a.reason)?);
     referrals(DayRange) -> Vec<ReferralView> = |s, a| Ok(s.desk().referrals(a.from, a.to)?);
+
+    // --- workshops (service D)
+    workshops(WorkshopFilter) -> Vec<WorkshopSummary> =
+        |s, a| Ok(s.desk().workshops(a.term.as_deref(), a.include_past)?);
+    workshop_terms(()) -> Vec<String> = |s, ()| Ok(s.desk().workshop_terms()?);
+    workshop(Uuid) -> WorkshopDetail = |s, id| Ok(s.desk().workshop(id)?);
+    create_workshop(WorkshopInput) -> WorkshopDetail = |s, a| Ok(s.desk().create_workshop(a)?);
+    edit_workshop(EditWorkshop) -> WorkshopDetail = |s, a| Ok(s.desk().edit_workshop(a.workshop_id, a.workshop)?);
+    /// Cancels a workshop: every family is owed back all it paid.
+    cancel_workshop(CancelWorkshop) -> WorkshopDetail =
+        |s, a| Ok(s.desk().cancel_workshop(a.workshop_id, &a.reason)?);
+    /// The printable list of workshops a family may still join.
+    family_workshop_list(()) -> FamilyList = |s, ()| Ok(s.desk().family_workshop_list()?);
+    add_participant(ParticipantInput) -> ParticipantView = |s, a| Ok(s.desk().add_participant(a)?);
+    edit_participant(EditParticipant) -> ParticipantView =
+        |s, a| Ok(s.desk().edit_participant(a.participant_id, a.participant)?);
+    participant_for_member(Uuid) -> ParticipantView = |s, id| Ok(s.desk().participant_for_member(id)?);
+    link_participant_to_member(LinkParticipant) -> ParticipantView =
+        |s, a| Ok(s.desk().link_participant_to_member(a.participant_id, a.member_id)?);
+    find_participants(String) -> Vec<ParticipantView> = |s, q| Ok(s.desk().find_participants(&q)?);
+    enrol(EnrolInput) -> WorkshopDetail = |s, a| Ok(s.desk().enrol(a)?);
+    /// Offers a freed place to the first waiting.
+    offer_place(Uuid) -> WorkshopDetail = |s, id| Ok(s.desk().offer_place(id)?);
+    accept_place(RosterArgs) -> WorkshopDetail = |s, a| Ok(s.desk().accept_place(a.workshop_id, a.participant_id)?);
+    withdraw_participant(WithdrawParticipant) -> WorkshopDetail =
+        |s, a| Ok(s.desk().withdraw(a.workshop_id, a.participant_id, &a.reason)?);
+    mark_workshop_attendance(MarkWorkshopAttendance) -> AttendanceSheet = |s, a| {
+        Ok(s.desk().mark_workshop_attendance(a.workshop_id, a.session, a.participant_id, a.present)?)
+    };
+    workshop_attendance(Uuid) -> AttendanceSheet = |s, id| Ok(s.desk().workshop_attendance(id)?);
+    workshop_certificate(RosterArgs) -> Certificate =
+        |s, a| Ok(s.desk().workshop_certificate(a.workshop_id, a.participant_id)?);
+    pay_tuition(TuitionInput) -> CashEntryView = |s, a| Ok(s.desk().pay_tuition(a)?);
+    /// Gives back what a participant who withdrew, or whose workshop was cancelled, is owed.
+    refund_tuition(RosterArgs) -> Vec<CashEntryView> =
+        |s, a| Ok(s.desk().refund_tuition(a.workshop_id, a.participant_id)?);
 
     // --- the cash book
     take_payment(PaymentInput) -> CashEntryView = |s, a| Ok(s.desk().take_payment(a)?);

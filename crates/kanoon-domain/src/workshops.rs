@@ -28,6 +28,7 @@ pub struct WorkshopTerms {
 
 /// Where a participant stands in one workshop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
     Enrolled,

@@ -70,6 +70,8 @@ attendance_id: string | null, card: string, attendee: Attendee | null, warnings:
  */
 count: number, };
 
+export type AttendanceSheet = { workshop_id: string, title: string, sessions: Array<WorkshopSessionView>, rows: Array<SheetRow>, completion_percent: number, };
+
 export type AttendanceWarning = { 
 /**
  * `not_a_member`, `other_age_group`, `already_in`.
@@ -83,6 +85,8 @@ export type BookOutcome = { registration_number: string, title: string | null, s
 export type BookStatus = "lent" | "ready" | "needs_confirmation" | "refused";
 
 export type CancelSession = { session_id: string, reason: string, };
+
+export type CancelWorkshop = { workshop_id: string, reason: string, };
 
 export type CardView = { member_number: string, full_name: string, father_name: string, center_name: string, expires_jalali: string | null, photo_data_url: string | null, };
 
@@ -104,7 +108,11 @@ refund_of: string | null, reason: string | null, staff_name: string | null, day_
 /**
  * For a payment: what may still be refunded.
  */
-refundable_rials: number, };
+refundable_rials: number, 
+/**
+ * Tuition: the workshop it is for.
+ */
+workshop_id: string | null, workshop_title: string | null, participant_id: string | null, };
 
 export type Center = { id: string, 
 /**
@@ -113,6 +121,12 @@ export type Center = { id: string,
 code: string, name: string, kind: CenterKind, address: string, phone: string, };
 
 export type CenterKind = "fixed" | "mobile" | "postal";
+
+export type Certificate = { center_name: string, participant_name: string, workshop_title: string, term: string, instructor_name: string, first_on_jalali: string, last_on_jalali: string, sessions_held: number, attended: number, 
+/**
+ * Hours of the sessions attended.
+ */
+hours: string, issued_jalali: string, };
 
 export type CheckInResult = { loan_id: string, registration_number: string, title: string, member: MemberSummary, lent_on_jalali: string, due_on_jalali: string, days_late: number, };
 
@@ -172,9 +186,27 @@ export type Draft = { form: string, body: string, };
 
 export type EditMemberArgs = { member_id: string, details: MemberDetails, };
 
+export type EditParticipant = { participant_id: string, participant: ParticipantInput, };
+
 export type EditSession = { session_id: string, session: SessionInput, };
 
 export type EditTitle = { title_id: string, title: TitleInput, };
+
+export type EditWorkshop = { workshop_id: string, workshop: WorkshopInput, };
+
+export type EnrolInput = { workshop_id: string, participant_id: string, 
+/**
+ * The part of the tuition the family is exempted from.
+ */
+exemption_rials: number, exemption_reason: string, 
+/**
+ * 1: in full.
+ */
+installments: number, 
+/**
+ * A manager enrolling past a full workshop.
+ */
+over_capacity: boolean, };
 
 export type ExceptionResolution = { 
 /**
@@ -186,6 +218,8 @@ op_id: string, note: string, staff_id: string | null,
  * travels with the event.
  */
 staff_name: string, resolved_at: string, };
+
+export type FamilyList = { center_name: string, printed_jalali: string, workshops: Array<WorkshopSummary>, };
 
 export type Fee = { "type": "paid", amount_rials: number, receipt_number: string, } | { "type": "exempt", exemption: string, reason: string, };
 
@@ -247,6 +281,8 @@ site: string,
  */
 how_to_register: string, branch_name: string, branch_address: string, branch_phone: string, notes: string, };
 
+export type LinkParticipant = { participant_id: string, member_id: string, };
+
 export type LoanHistoryRow = { loan_id: string, registration_number: string, title: string, lent_on_jalali: string, due_on_jalali: string, returned_on_jalali: string | null, 
 /**
  * The return event, to void a return recorded by mistake.
@@ -267,6 +303,12 @@ export type LoanRule = { max_open_loans: number, loan_days: number, max_renewals
 allow_override: boolean, };
 
 export type LoanView = { loan_id: string, copy_id: string, registration_number: string, title: string, lent_on: string, lent_on_jalali: string, due_on: string, due_on_jalali: string, renewals: number, days_overdue: number, };
+
+export type MarkWorkshopAttendance = { workshop_id: string, 
+/**
+ * 1 = the first session.
+ */
+session: number, participant_id: string, present: boolean, };
 
 export type MemberActivity = { session_id: string, title: string, kind_name: string, held_on_jalali: string, instructor_name: string, };
 
@@ -329,6 +371,18 @@ export type OverdueRow = { loan_id: string, member_id: string, member_number: st
  * The latest call to this member's family about overdue books.
  */
 last_call: ReminderCallView | null, };
+
+export type ParticipantInput = { full_name: string, gender: Gender | null, age_group: string | null, guardian_name: string, 
+/**
+ * The guardian's mobile (any digits).
+ */
+guardian_phone: string, };
+
+export type ParticipantView = { id: string, full_name: string, gender: Gender | null, age_group: string | null, guardian_name: string, guardian_phone: string, member_id: string | null, 
+/**
+ * Titles of the workshops they are in or waiting for.
+ */
+workshops: Array<string>, };
 
 export type PasswordChange = { current_password: string, new_password: string, };
 
@@ -402,6 +456,18 @@ note: string, };
 
 export type Role = "instructor" | "center_manager" | "provincial_admin";
 
+export type RosterArgs = { workshop_id: string, participant_id: string, };
+
+export type RosterLine = { participant_id: string, full_name: string, guardian_phone: string, member_id: string | null, standing: Standing, 
+/**
+ * «ثبت‌نام شده» / «در انتظار» / «جای خالی پیشنهاد شده» / «انصراف».
+ */
+standing_name: string, 
+/**
+ * 1 = first on the waiting list.
+ */
+queue_position: number | null, exemption_rials: number, exemption_reason: string | null, installments: number, owed_rials: number, paid_rials: number, refunded_rials: number, balance_rials: number, refund_due_rials: number, next_installment_rials: number, attended: number, completed: boolean, };
+
 export type RoundSummary = { pushed: number, rejected: number, pulled: number, new_exceptions: number, };
 
 export type RowError = { 
@@ -465,6 +531,12 @@ export type SetupRequest = { center_code: string, center_name: string, center_ki
 
 export type Severity = "warning" | "refusal";
 
+export type SheetRow = { participant_id: string, full_name: string, 
+/**
+ * Session numbers marked present.
+ */
+present: Array<number>, attended: number, completed: boolean, };
+
 export type SourceFormat = "csv" | "xlsx";
 
 export type SourceInfo = { 
@@ -491,6 +563,8 @@ export type Staff = { id: string, center_id: string, username: string, full_name
 export type StaffActive = { staff_id: string, active: boolean, };
 
 export type StaffDay = { staff_id: string, day: string, };
+
+export type Standing = "enrolled" | "waiting" | "offered" | "withdrawn";
 
 export type SyncEnrol = { 
 /**
@@ -595,6 +669,8 @@ export type TodaySummary = { date_jalali: string, loans: number, returns: number
 
 export type TransferArgs = { copy_id: string, to_center_code: string, };
 
+export type TuitionInput = { workshop_id: string, participant_id: string, method: PaymentMethod, pos_ref: string | null, amount_rials: number, };
+
 export type VoidArgs = { event_id: string, reason: string, };
 
 export type VoidAttendance = { attendance_id: string, reason: string, };
@@ -614,7 +690,88 @@ sessions: Array<SessionView>, };
 
 export type WithdrawArgs = { copy_id: string, reason: WithdrawReason, };
 
+export type WithdrawParticipant = { workshop_id: string, participant_id: string, reason: string, };
+
 export type WithdrawReason = "lost" | "damaged" | "weeded";
+
+export type WorkshopDetail = { summary: WorkshopSummary, 
+/**
+ * Its details as the form edits them.
+ */
+input: WorkshopInput, sessions: Array<WorkshopSessionView>, 
+/**
+ * Enrolled and offered first, then the waiting list in order, then
+ * those who withdrew.
+ */
+roster: Array<RosterLine>, 
+/**
+ * A freed place no one has been offered yet: the first waiting.
+ */
+next_offer: string | null, 
+/**
+ * Tuition taken net of refunds, and the instructor's share of it.
+ */
+taken_rials: number, instructor_share_rials: number, };
+
+export type WorkshopFilter = { 
+/**
+ * None or empty: every term.
+ */
+term: string | null, include_past: boolean, };
+
+export type WorkshopInput = { term: string, title: string, instructor_id: string, 
+/**
+ * Age groups it takes (empty: any).
+ */
+age_groups: Array<string>, 
+/**
+ * Girls or boys only (None: both).
+ */
+gender: Gender | null, room: string, first_on: string, 
+/**
+ * 0 = Saturday … 6 = Friday.
+ */
+weekdays: Array<number>, session_count: number, 
+/**
+ * "HH:MM" (digits of any script).
+ */
+at: string, minutes: number, capacity: number, minimum: number, tuition_rials: number, instructor_share_percent: number, 
+/**
+ * 1: paid in full.
+ */
+max_installments: number, completion_percent: number, refund_before_percent: number, refund_after_percent: number, };
+
+export type WorkshopSessionView = { 
+/**
+ * 1 = the first.
+ */
+no: number, on: string, on_jalali: string, weekday: string, 
+/**
+ * On or before today.
+ */
+held: boolean, };
+
+export type WorkshopSummary = { id: string, term: string, title: string, instructor_name: string, age_groups: Array<string>, gender: Gender | null, 
+/**
+ * «دختران» / «پسران» / «دختر و پسر».
+ */
+gender_name: string, room: string, 
+/**
+ * e.g. «شنبه و دوشنبه، ساعت ۱۶:۰۰ (۹۰ دقیقه)».
+ */
+schedule: string, first_on_jalali: string, last_on_jalali: string, session_count: number, sessions_held: number, capacity: number, minimum: number, enrolled: number, offered: number, waiting: number, places_left: number, 
+/**
+ * Places held past the capacity (two desks gave the last place).
+ */
+over_capacity: number, tuition_rials: number, max_installments: number, cancelled: string | null, 
+/**
+ * Not enough enrolled to run.
+ */
+below_minimum: boolean, 
+/**
+ * Its last session is past.
+ */
+finished: boolean, };
 
 /** Every command: its argument (`args`) and result types. */
 export type Commands = {
@@ -670,6 +827,27 @@ export type Commands = {
   record_referral: { args: ReferralInput; result: ReferralView };
   void_referral: { args: VoidReferral; result: null };
   referrals: { args: DayRange; result: Array<ReferralView> };
+  workshops: { args: WorkshopFilter; result: Array<WorkshopSummary> };
+  workshop_terms: { args: null; result: Array<string> };
+  workshop: { args: string; result: WorkshopDetail };
+  create_workshop: { args: WorkshopInput; result: WorkshopDetail };
+  edit_workshop: { args: EditWorkshop; result: WorkshopDetail };
+  cancel_workshop: { args: CancelWorkshop; result: WorkshopDetail };
+  family_workshop_list: { args: null; result: FamilyList };
+  add_participant: { args: ParticipantInput; result: ParticipantView };
+  edit_participant: { args: EditParticipant; result: ParticipantView };
+  participant_for_member: { args: string; result: ParticipantView };
+  link_participant_to_member: { args: LinkParticipant; result: ParticipantView };
+  find_participants: { args: string; result: Array<ParticipantView> };
+  enrol: { args: EnrolInput; result: WorkshopDetail };
+  offer_place: { args: string; result: WorkshopDetail };
+  accept_place: { args: RosterArgs; result: WorkshopDetail };
+  withdraw_participant: { args: WithdrawParticipant; result: WorkshopDetail };
+  mark_workshop_attendance: { args: MarkWorkshopAttendance; result: AttendanceSheet };
+  workshop_attendance: { args: string; result: AttendanceSheet };
+  workshop_certificate: { args: RosterArgs; result: Certificate };
+  pay_tuition: { args: TuitionInput; result: CashEntryView };
+  refund_tuition: { args: RosterArgs; result: Array<CashEntryView> };
   take_payment: { args: PaymentInput; result: CashEntryView };
   refund_payment: { args: RefundArgs; result: CashEntryView };
   cash_entry: { args: string; result: CashEntryView };

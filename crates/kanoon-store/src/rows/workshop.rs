@@ -371,37 +371,30 @@ pub(crate) fn workshops_of_participant(conn: &Connection, participant: Uuid) -> 
     rows.map(|r| parse_uuid(&r?)).collect()
 }
 
-/// Reports the workshop as over capacity when the roster holds more places
-/// than its capacity and the manager's overrides (two desks gave the last
-/// place offline). Recorded once per participant who went past it.
-pub(crate) fn check_capacity(
-    conn: &Connection,
-    workshop: Uuid,
-    participant: Uuid,
-    found: &mut Vec<Finding>,
-) -> Result<()> {
+/// The workshop's over-capacity exception, derived again from the fold
+/// of all its enrolment events: the old one is forgotten first (one seen
+/// on a partial log may vanish when a withdrawal arrives, and every desk
+/// must end with the same set; a resolution is kept by id and recorded
+/// again by `record_exception`). Some when the roster holds more places
+/// than the capacity and the manager's overrides.
+pub(crate) fn capacity_finding(conn: &Connection, workshop: Uuid) -> Result<Option<Finding>> {
     use crate::rows::Record as _;
-    let Some((record, _)) = WorkshopRecord::load(conn, workshop)? else { return Ok(()) };
-    let events = enrolments_of(conn, workshop)?;
-    let roster = kanoon_domain::workshops::Roster::fold(
-        events.iter().filter_map(|(kind, d)| d.roster_event(kind)).collect::<Vec<_>>().iter(),
-    );
-    let over = roster.over_capacity(&record.terms());
-    if over > 0 {
-        found.push(Finding::new(
-            WORKSHOP_OVER_CAPACITY,
-            &[workshop, participant],
-            serde_json::json!({
-                "workshop_id": workshop,
-                "title": record.title,
-                "participant": participant,
-                "capacity": record.capacity,
-                "places_held": roster.places_held(),
-                "over_by": over,
-            }),
-        ));
+    run(
+        conn,
+        "DELETE FROM sync_exceptions WHERE code = ?2 AND json_extract(detail, '$.workshop_id') = ?1",
+        [workshop.to_string().as_str(), WORKSHOP_OVER_CAPACITY],
+    )?;
+    let Some((record, _)) = WorkshopRecord::load(conn, workshop)? else { return Ok(None) };
+    let (roster, _) = roster_of(conn, workshop)?;
+    if roster.over_capacity(&record.terms()) == 0 {
+        return Ok(None);
     }
-    Ok(())
+    let held = roster.places_held();
+    Ok(Some(Finding::new(
+        WORKSHOP_OVER_CAPACITY,
+        &[workshop, Uuid::from_u128(u128::from(held))],
+        serde_json::json!({"workshop_id": workshop, "places_held": held}),
+    )))
 }
 
 /// One session's attendance mark, as the `attended` event carries it.

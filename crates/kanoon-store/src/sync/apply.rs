@@ -904,9 +904,9 @@ fn apply_referral(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value
     }
 }
 
-/// An enrolment event waits for its workshop and participant; a join that
-/// leaves the workshop holding more places than it has (two desks gave the
-/// last place offline) is kept and reported. An attendance mark waits for
+/// An enrolment event waits for its workshop and participant; a workshop
+/// holding more places than it has (two desks gave the last place offline)
+/// is reported, derived again from all its events after each. An attendance mark waits for
 /// its workshop; the latest mark of a session wins. A kind this version
 /// does not know is kept.
 fn apply_enrolment(
@@ -933,9 +933,7 @@ fn apply_enrolment(
         return Ok(false);
     }
     workshop::insert_enrolment(tx, op.entity_id, kind, &d, &stamp)?;
-    if kind == workshop::JOINED || kind == workshop::ACCEPTED {
-        workshop::check_capacity(tx, d.workshop_id, d.participant, found)?;
-    }
+    found.extend(workshop::capacity_finding(tx, d.workshop_id)?);
     Ok(true)
 }
 

@@ -286,6 +286,10 @@ fn record(w: &mut Write<'_>, kind: &str, data: &EnrolmentData) -> Result<()> {
     let id = Uuid::now_v7();
     let stamp = w.service_event(EntityKind::ENROLMENT, id, kind, serde_json::to_value(data)?)?;
     rows::insert_enrolment(&w.tx, id, kind, data, &stamp)?;
+    // A withdrawal here may end an over-capacity another desk caused.
+    if let Some(f) = rows::capacity_finding(&w.tx, data.workshop_id)? {
+        crate::findings::record_exception(&w.tx, &f, w.now)?;
+    }
     Ok(())
 }
 

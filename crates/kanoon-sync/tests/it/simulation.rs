@@ -71,11 +71,12 @@ use kanoon_protocol::wire::{Cursor, EnrolRequest};
 use kanoon_protocol::{EntityKind, Hlc, Op, OpBody, SCHEMA_VERSION};
 use kanoon_server::{ErrorCode, IncomingOp, SqliteStorage, Storage};
 use kanoon_store::activities::{SessionInput, SessionView};
-use kanoon_store::cashbook::{PaymentInput, ReceiptProblem};
+use kanoon_store::cashbook::{PaymentInput, ReceiptProblem, TuitionInput};
 use kanoon_store::catalog::{CopyView, TitleHit, TitleInput};
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
 use kanoon_store::members::{FeeInput, MemberDetails, MemberView, RegisterMember, RegisterOutcome};
 use kanoon_store::referrals::{ReferralInput, ReferralView};
+use kanoon_store::workshops::{EnrolInput, ParticipantInput, WorkshopInput};
 use kanoon_store::{Desk, ManualClock, SetupRequest, StoreError};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -226,6 +227,9 @@ struct Center {
     sessions: Vec<Uuid>,
     /// Cash book entries (payments and refunds) its desks took.
     cash: Vec<Uuid>,
+    /// Workshops its desks set up, and their participants.
+    workshops: Vec<Uuid>,
+    participants: Vec<Uuid>,
 }
 
 /// A desk enrolled with a real code that pushes only what it must not:
@@ -246,6 +250,12 @@ static HOSTILE_SEEDS: AtomicU64 = AtomicU64::new(0);
 static ATTENDANCE: AtomicU64 = AtomicU64::new(0);
 static ATTENDED_TWICE: AtomicU64 = AtomicU64::new(0);
 static PAYMENTS: AtomicU64 = AtomicU64::new(0);
+static ENROLMENTS: AtomicU64 = AtomicU64::new(0);
+static TUITION: AtomicU64 = AtomicU64::new(0);
+static WORKSHOP_MARKS: AtomicU64 = AtomicU64::new(0);
+/// Centers whose workshop ended over capacity after sync (the last place
+/// given at two desks offline).
+static OVER_CAPACITY: AtomicU64 = AtomicU64::new(0);
 
 /// A loan as it happened in true time.
 #[derive(Clone, Debug)]
@@ -336,6 +346,8 @@ impl World {
                 desks: Vec::new(),
                 sessions: Vec::new(),
                 cash: Vec::new(),
+                workshops: Vec::new(),
+                participants: Vec::new(),
             };
             for n in 1..=rng.random_range(1..=2u8) {
                 let clock = ManualClock::new(now);
@@ -428,6 +440,11 @@ impl World {
             }
             for _ in 0..2 {
                 w.register(first)?;
+            }
+            // A workshop of two places and four children who may enrol.
+            w.set_up_workshop(first)?;
+            for _ in 0..4 {
+                w.add_participant(first)?;
             }
         }
         w.heal()?;
@@ -663,6 +680,22 @@ impl World {
                     ErrorCode::NotOwner,
                 ),
                 (self.hostile_op(EntityKind::ATTENDANCE, Uuid::now_v7(), at, event(attended))?, ErrorCode::NotOwner),
+            ]);
+        }
+        // Another center's workshop (set up before the first sync, so the
+        // server has it): not to be edited, enrolled in, or paid for.
+        if let Some(&workshop) = self.centers[o].workshops.first() {
+            let join = serde_json::json!({"kind": "joined", "workshop_id": workshop,
+                "participant": Uuid::now_v7(), "standing": "enrolled"});
+            let tuition = serde_json::json!({"kind": "payment", "receipt": {"desk": 1, "seq": 1}, "day": "2025-04-05",
+                "kind_of": "tuition", "method": "cash", "amount_rials": 1, "payer": "x", "workshop_id": workshop});
+            probes.extend([
+                (
+                    self.hostile_op(EntityKind::WORKSHOP, workshop, at, patch("capacity", 500.into()))?,
+                    ErrorCode::NotOwner,
+                ),
+                (self.hostile_op(EntityKind::ENROLMENT, Uuid::now_v7(), at, event(join))?, ErrorCode::NotOwner),
+                (self.hostile_op(EntityKind::CASH, Uuid::now_v7(), at, event(tuition))?, ErrorCode::NotOwner),
             ]);
         }
         // A copy the hostile desk's center never held.
@@ -965,6 +998,123 @@ impl World {
         Ok(())
     }
 
+    /// Workshops: set one up (two places, its first session today), add a
+    /// participant, enrol one (at two desks offline the last place may go
+    /// twice: both kept, flagged), withdraw one (the first waiting offered
+    /// the place), accept an offer, take tuition, mark the first session.
+    fn set_up_workshop(&mut self, d: usize) -> Result<(), String> {
+        let c = self.desks[d].center;
+        let desk = &mut self.desks[d].desk;
+        let Some(me) = desk.signed_in().map(|s| s.id) else { return Ok(()) };
+        let input = WorkshopInput {
+            term: "تابستان".into(),
+            title: format!("کارگاه {}", self.rng.random_range(0..100)),
+            instructor_id: me,
+            age_groups: Vec::new(),
+            gender: None,
+            room: String::new(),
+            first_on: desk.today(),
+            weekdays: (0..7).collect(),
+            session_count: 3,
+            at: "09:00".into(),
+            minutes: 60,
+            capacity: 2,
+            minimum: 1,
+            tuition_rials: 900_000,
+            instructor_share_percent: 50,
+            max_installments: 3,
+            completion_percent: 75,
+            refund_before_percent: 100,
+            refund_after_percent: 50,
+        };
+        let w = desk.create_workshop(input).map_err(|e| format!("desk {d} cannot set up a workshop: {e}"))?;
+        self.wrote(d, true);
+        self.centers[c].workshops.push(w.summary.id);
+        self.say(|| format!("desk {d} sets up workshop {}", w.summary.id));
+        Ok(())
+    }
+
+    fn add_participant(&mut self, d: usize) -> Result<(), String> {
+        let c = self.desks[d].center;
+        let input = ParticipantInput {
+            full_name: format!("کودک {}", self.rng.random_range(0..1000)),
+            gender: None,
+            age_group: None,
+            guardian_name: String::new(),
+            guardian_phone: "09121234567".into(),
+        };
+        let p =
+            self.desks[d].desk.add_participant(input).map_err(|e| format!("desk {d} cannot add a participant: {e}"))?;
+        self.wrote(d, true);
+        self.centers[c].participants.push(p.id);
+        self.say(|| format!("desk {d} adds participant {}", p.id));
+        Ok(())
+    }
+
+    fn workshop(&mut self, d: usize) -> Result<(), String> {
+        let c = self.desks[d].center;
+        let roll = self.rng.random_range(0..100);
+        let (workshops, participants) = (self.centers[c].workshops.clone(), self.centers[c].participants.clone());
+        if workshops.is_empty() || roll < 5 {
+            return self.set_up_workshop(d);
+        }
+        if participants.is_empty() || roll < 10 {
+            return self.add_participant(d);
+        }
+        let w = workshops[self.rng.random_range(0..workshops.len())];
+        let p = participants[self.rng.random_range(0..participants.len())];
+        let desk = &mut self.desks[d].desk;
+        // Unknown here yet, finished, or the participant already in: refused.
+        if roll < 60 {
+            let input = EnrolInput {
+                workshop_id: w,
+                participant_id: p,
+                exemption_rials: 0,
+                exemption_reason: String::new(),
+                installments: 3,
+                over_capacity: false,
+            };
+            if desk.enrol(input).is_ok() {
+                self.wrote(d, true);
+                ENROLMENTS.fetch_add(1, Ordering::Relaxed);
+                self.say(|| format!("desk {d} enrols {p} in workshop {w}"));
+            }
+        } else if roll < 70 {
+            if desk.withdraw(w, p, "انصراف").is_ok() {
+                self.wrote(d, true);
+                self.say(|| format!("desk {d} withdraws {p} from workshop {w}"));
+            }
+        } else if roll < 76 {
+            if desk.accept_place(w, p).is_ok() {
+                self.wrote(d, true);
+                self.say(|| format!("desk {d}: {p} takes the place offered in workshop {w}"));
+            }
+        } else if roll < 90 {
+            let Ok(detail) = desk.workshop(w) else { return Ok(()) };
+            let Some(line) = detail.roster.iter().find(|l| l.participant_id == p) else { return Ok(()) };
+            let input = TuitionInput {
+                workshop_id: w,
+                participant_id: p,
+                method: PaymentMethod::Cash,
+                pos_ref: None,
+                amount_rials: line.next_installment_rials,
+            };
+            if line.next_installment_rials > 0
+                && let Ok(e) = desk.pay_tuition(input)
+            {
+                self.centers[c].cash.push(e.id);
+                self.wrote(d, true);
+                TUITION.fetch_add(1, Ordering::Relaxed);
+                self.say(|| format!("desk {d} takes tuition from {p} for workshop {w} (receipt {})", e.receipt));
+            }
+        } else if desk.mark_workshop_attendance(w, 1, p, self.rng.random_bool(0.7)).is_ok() {
+            self.wrote(d, true);
+            WORKSHOP_MARKS.fetch_add(1, Ordering::Relaxed);
+            self.say(|| format!("desk {d} marks {p} at workshop {w}'s first session"));
+        }
+        Ok(())
+    }
+
     fn edit(&mut self, d: usize) -> Result<(), String> {
         if !self.edits {
             return Ok(());
@@ -1177,6 +1327,9 @@ impl World {
         if self.rng.random_bool(0.05) {
             return self.cash(d);
         }
+        if self.rng.random_bool(0.08) {
+            return self.workshop(d);
+        }
         match self.rng.random_range(0..100) {
             0..=19 => self.lend(d)?,
             20..=30 => self.give_back(d)?,
@@ -1323,6 +1476,18 @@ impl World {
             if anomalies_of(&replay)? != expected {
                 return Err(format!("center {c}: the replayed desk's exceptions are not the fold of the log"));
             }
+            for (id, _, _, over, _, _) in &reference.workshops {
+                if *over > 0 {
+                    OVER_CAPACITY.fetch_add(1, Ordering::Relaxed);
+                    let told = reference
+                        .exceptions
+                        .iter()
+                        .any(|(_, code, detail)| code == "workshop_over_capacity" && detail.contains(&id.to_string()));
+                    if !told {
+                        return Err(format!("center {c}: workshop {id} is over capacity and no one was told"));
+                    }
+                }
+            }
             for &d in &self.centers[c].desks {
                 let desk = &self.desks[d].desk;
                 let state = self.snapshot(c, desk)?;
@@ -1441,7 +1606,33 @@ impl World {
         let first = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).ok_or("a date")?;
         let last = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).ok_or("a date")?;
         let referrals = desk.referrals(first, last).map_err(err)?;
+        let mut workshops = Vec::new();
+        for &id in &self.centers[c].workshops {
+            let w = desk.workshop(id).map_err(err)?;
+            let mut roster: Vec<RosterSeen> = w
+                .roster
+                .iter()
+                .map(|l| {
+                    (
+                        l.participant_id,
+                        format!("{:?}", l.standing),
+                        l.queue_position,
+                        l.paid_rials,
+                        l.refunded_rials,
+                        l.balance_rials,
+                        l.refund_due_rials,
+                    )
+                })
+                .collect();
+            roster.sort();
+            let sheet = desk.workshop_attendance(id).map_err(err)?;
+            let mut marks: Vec<(Uuid, Vec<u16>)> =
+                sheet.rows.into_iter().map(|r| (r.participant_id, r.present)).collect();
+            marks.sort();
+            workshops.push((id, w.summary.enrolled, w.summary.waiting, w.summary.over_capacity, roster, marks));
+        }
         Ok(Snapshot {
+            workshops,
             program,
             cash,
             receipts,
@@ -1523,7 +1714,18 @@ struct Snapshot {
     cash: Vec<(Uuid, String, i64, i64, String)>,
     receipts: Vec<ReceiptProblem>,
     referrals: Vec<ReferralView>,
+    /// Each workshop: id, enrolled, waiting, over capacity, the roster and
+    /// the first sessions' marks.
+    workshops: Vec<WorkshopSeen>,
 }
+
+/// A workshop as every desk must show it: id, enrolled, waiting, over
+/// capacity, the roster, each participant's sessions marked present.
+type WorkshopSeen = (Uuid, u32, u32, u32, Vec<RosterSeen>, Vec<(Uuid, Vec<u16>)>);
+
+/// A participant's line as every desk must show it: who, standing, place
+/// on the waiting list, paid, refunded, balance, owed back.
+type RosterSeen = (Uuid, String, Option<u32>, i64, i64, i64, i64);
 
 /// An attendance as every desk must show it: id, card, late, who recorded
 /// it, when.
@@ -1562,6 +1764,9 @@ impl Snapshot {
         }
         if self.receipts != other.receipts {
             return Some(show("receipt problems", &self.receipts, &other.receipts));
+        }
+        if self.workshops != other.workshops {
+            return Some(show("workshops", &self.workshops, &other.workshops));
         }
         if self.referrals != other.referrals {
             return Some(show("referrals", &self.referrals, &other.referrals));
@@ -1683,15 +1888,24 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
     );
     let (attended, twice) = (ATTENDANCE.load(Ordering::Relaxed), ATTENDED_TWICE.load(Ordering::Relaxed));
     let payments = PAYMENTS.load(Ordering::Relaxed);
+    let (enrolments, tuition, marks, over) = (
+        ENROLMENTS.load(Ordering::Relaxed),
+        TUITION.load(Ordering::Relaxed),
+        WORKSHOP_MARKS.load(Ordering::Relaxed),
+        OVER_CAPACITY.load(Ordering::Relaxed),
+    );
     eprintln!(
         "simulation: {seeds} seeds from {base} passed in {:.1?}: {transfers} transfers ({on} of copies \
          transferred in: back or on), {lent} loans of copies transferred in, {refused} hostile ops refused in {hostile} seeds with a hostile desk, \
-         {attended} attendance scans ({twice} of a card already in), {payments} payments",
+         {attended} attendance scans ({twice} of a card already in), {payments} payments, {enrolments} enrolments, \
+         {tuition} tuition payments, {marks} workshop attendance marks, {over} workshops over capacity after sync",
         started.elapsed()
     );
     if seeds >= 100 {
         assert!(attended > 0 && twice > 0, "no attendance was scanned, or never a card twice");
         assert!(payments > 0, "no payment was taken");
+        assert!(enrolments > 0 && tuition > 0 && marks > 0, "no enrolment, tuition or workshop attendance");
+        assert!(over > 0, "the last place of a workshop was never given at two desks offline");
         assert!(transfers > 0 && on > 0 && lent > 0, "no copy was transferred, lent at its new center and sent on");
         assert!(refused > 0 && hostile >= seeds / 4, "too few seeds with a hostile desk");
     }
