@@ -598,6 +598,109 @@ try {
     await (await $("#activities-new")).waitForDisplayed({ timeout: 5000 });
   });
 
+  await step("workshops: capacity 2, three enrol (the third waits), one withdraws (the waiting one is offered the place), an installment taken and its receipt printed", async () => {
+    await nav("workshops");
+    await (await $("#workshop-new")).click();
+    await (await $("#workshop-term")).waitForDisplayed({ timeout: 5000 });
+    await fill({
+      "#workshop-term": "تابستان ۱۴۰۵",
+      "#workshop-title": "نقاشی با آبرنگ",
+      "#workshop-at": "۱۶:۰۰",
+      "#workshop-count": "۸",
+      "#workshop-capacity": "۲",
+      "#workshop-minimum": "۲",
+      "#workshop-tuition": "۳۰۰۰۰۰۰",
+      "#workshop-installments": "۳",
+    });
+    for (const box of await browser.$$("#workshop-form input[data-weekday]")) await box.click();
+    await look("workshop-form", "27-workshop-form");
+    await (await $("#workshop-submit")).click();
+    await waitText("#workshop-detail", (t) => t.includes("نقاشی با آبرنگ"), "the workshop set up");
+    const enrol = async (name, installments) => {
+      await (await $("#workshop-enrol")).click();
+      await (await $("#enrol-new")).waitForDisplayed({ timeout: 5000 });
+      await (await $("#enrol-new")).click();
+      await fill({ "#participant-name": name, "#participant-phone": "۰۹۱۲۱۲۳۴۵۶۷" });
+      await (await $("#participant-submit")).click();
+      await (await $("#enrol-form")).waitForDisplayed({ timeout: 5000 });
+      if (installments) await (await $("#enrol-installments")).selectByAttribute("value", installments);
+      await (await $("#enrol-submit")).click();
+      await waitText("#workshop-note", (t) => t.includes(name), `${name} enrolled`);
+    };
+    await enrol("آوا کریمی", "۳");
+    await enrol("باران احمدی");
+    await (await $("#workshop-enrol")).click();
+    await (await $("#enrol-new")).waitForDisplayed({ timeout: 5000 });
+    await look("workshop-enrol", "28-workshop-enrol");
+    await (await $("button=فهرست ثبت‌نام")).click();
+    await enrol("ترانه صالحی");
+    await waitText("#workshop-note", (t) => t.includes("فهرست انتظار"), "the third on the waiting list");
+    const standings = async () => browser.execute(() => [...document.querySelectorAll("#workshop-roster tr[data-standing]")].map((r) => r.dataset.standing));
+    const before = await standings();
+    if (JSON.stringify(before) !== JSON.stringify(["enrolled", "enrolled", "waiting"])) throw new Error(`roster ${before}`);
+    // Baran withdraws: Taraneh, the first waiting, is offered the place.
+    const baran = await $("//tr[@data-standing and contains(., 'باران')]");
+    await (await baran.$("button[data-action=withdraw]")).click();
+    await typeInto("#withdraw-reason", "سفر خانواده");
+    await (await $("#withdraw-submit")).click();
+    await waitText("#workshop-note", (t) => t.includes("ترانه"), "the place offered to Taraneh");
+    const after = await standings();
+    if (!after.includes("offered") || !after.includes("withdrawn")) throw new Error(`roster after the withdrawal ${after}`);
+    await look("workshops", "29-workshop-offered");
+    const taraneh = await $("//tr[@data-standing='offered']");
+    await (await taraneh.$("button[data-action=accept]")).click();
+    await waitText("#workshop-note", (t) => t.includes("پذیرفت"), "the place accepted");
+    // Ava pays the first of three installments: 1,000,000 rials.
+    const ava = await $("//tr[@data-standing and contains(., 'آوا')]");
+    await (await ava.$("button[data-action=pay]")).click();
+    await (await $("#tuition-amount")).waitForDisplayed({ timeout: 5000 });
+    const amount = await (await $("#tuition-amount")).getValue();
+    if (ascii(amount) !== "1000000") throw new Error(`the first installment offered is ${amount}`);
+    await (await $("#tuition-submit")).click();
+    await (await $("#tuition-receipt")).waitForDisplayed({ timeout: 5000 });
+    await waitText("#workshop-note", (t) => t.includes("رسید"), "the receipt number");
+    await (await $("#tuition-receipt")).click();
+    await (await $("#print-receipt")).waitForDisplayed({ timeout: 5000 });
+    await waitText("#print-receipt", (t) => t.includes("۱٬۰۰۰٬۰۰۰") && t.includes("نقاشی با آبرنگ") && t.includes("ریال"), "the receipt's amount and workshop");
+    await look("print-receipt", "30-print-receipt");
+    await browser.keys("\uE00C");
+    await (await $("#workshop-list")).waitForDisplayed({ timeout: 5000 });
+  });
+
+  await step("workshops: the attendance sheet and the family's printed list", async () => {
+    await (await $("//table[@id='workshop-list']//button[contains(., 'نقاشی با آبرنگ')]")).click();
+    await (await $("#workshop-sheet-open")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#workshop-sheet-open")).click();
+    const box = await $("#workshop-sheet input[data-session='1']");
+    await box.waitForDisplayed({ timeout: 5000 });
+    await box.click();
+    await browser.waitUntil(async () => (await $("#workshop-sheet input[data-session='1']")).isSelected(), { timeout: 5000, timeoutMsg: "the first session ticked" });
+    await look("workshop-sheet", "31-workshop-sheet");
+    await (await $("#workshops-print")).click();
+    await (await $("#print-workshops")).waitForDisplayed({ timeout: 5000 });
+    await waitText("#print-workshops", (t) => t.includes("نقاشی با آبرنگ") && t.includes("۳٬۰۰۰٬۰۰۰"), "the workshop and its tuition on the list");
+    await look("print-workshops", "32-print-workshops");
+    await browser.keys("\uE00C");
+    await (await $("#workshop-list")).waitForDisplayed({ timeout: 5000 });
+  });
+
+  await step("cash book: the day's entries with the installment, the manager closes the day, nothing more is taken on it", async () => {
+    await nav("cashbook");
+    await waitText("#cash-entries", (t) => t.includes("۱٬۰۰۰٬۰۰۰") && t.includes("نقاشی با آبرنگ"), "the installment in today's book");
+    if ((await focused()) !== "payment-amount") throw new Error(`focus is on ${await focused()}, not the amount`);
+    await look("cashbook", "33-cashbook");
+    await (await $("#close-day")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#close-day")).click();
+    await (await $("#close-day-confirm")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#close-day-confirm")).click();
+    await (await $("#close-day-done")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#cash-closed")).waitForDisplayed({ timeout: 5000 });
+    await look("cashbook-closed", "34-cashbook-closed");
+    // The form's fieldset is disabled (WebKit's WebDriver looks at the button alone).
+    const open = await browser.execute(() => !document.querySelector("#payment-submit")?.matches(":disabled"));
+    if (open) throw new Error("a closed day still takes payments");
+  });
+
   await step("every screen: no Latin digits, screenshots at 1280×800 and 1024×700", async () => {
     const screens = await browser.execute(() => [...document.querySelectorAll("nav button[data-screen]")].map((b) => b.dataset.screen));
     for (const [w, h] of [[1280, 800], [1024, 700]]) {

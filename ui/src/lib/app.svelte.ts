@@ -5,7 +5,8 @@ import { loadReference } from "./reference.svelte";
 
 export type Screen =
   | "home" | "loan" | "returns" | "members" | "register" | "catalog" | "import" | "overdue" | "settings"
-  | "sync" | "print-card" | "print-labels" | "activities" | "print-week" | "print-handout";
+  | "sync" | "print-card" | "print-labels" | "activities" | "print-week" | "print-handout"
+  | "workshops" | "print-workshops" | "print-certificate" | "cashbook" | "print-receipt";
 
 export const app = $state({
   status: null as AppStatus | null,

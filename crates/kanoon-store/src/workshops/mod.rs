@@ -490,6 +490,7 @@ const WEEKDAYS: [&str; 7] = ["شنبه", "یکشنبه", "دوشنبه", "سه�
 fn schedule_text(s: &Schedule) -> String {
     let days: Vec<&str> = s.weekdays.iter().filter_map(|d| WEEKDAYS.get(usize::from(*d)).copied()).collect();
     let days = match days.split_last() {
+        _ if days.len() == WEEKDAYS.len() => "هر روز".to_owned(),
         Some((last, rest)) if !rest.is_empty() => format!("{} و {last}", rest.join("، ")),
         Some((last, _)) => (*last).to_owned(),
         None => String::new(),
