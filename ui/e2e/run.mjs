@@ -350,8 +350,7 @@ try {
       "#reg-birth-date": "۱۳۹۶/۰۵/۱۲",
       "#reg-guardian-phone": "۰۹۱۸۱۲۳۴۵۶۷",
     });
-    const receipt = await $("#reg-fee-receipt");
-    if (await receipt.isExisting()) await receipt.setValue("۴۵۶۸");
+    // No receipt number: the fee is paid here and the cash book issues one.
     await (await $("#reg-submit")).click();
     await waitText("#reg-member-number", (t) => /[۰-۹]{6,}/.test(t), "the new member number");
     kimiaNumber = ascii((await (await $("#reg-member-number")).getText()).replace(/[^۰-۹]/g, ""));
@@ -371,6 +370,8 @@ try {
     const printed = await browser.execute(() => document.getElementById("print-card")?.textContent ?? "");
     await shot("20-print-card-persian-letters");
     if (!printed.includes("کیمیا کریمی") || /[يك]/.test(printed)) throw new Error(`card reads «${printed}»`);
+    await nav("cashbook");
+    await waitText("#cash-entries", (t) => t.includes("کیمیا کریمی") && t.includes("حق عضویت"), "the fee in the cash book");
   });
 
   await step("at 1024×700 two books, one with a warning, are lent with the keyboard only", async () => {

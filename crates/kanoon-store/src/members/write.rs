@@ -80,7 +80,15 @@ pub(crate) fn add_membership_period(
     Ok(period_id)
 }
 
-pub(crate) fn fee_from_input(conn: &Connection, fee: FeeInput) -> Result<Fee> {
+/// A membership fee as the form gives it: paid elsewhere (a receipt
+/// number of a bank slip or another book), paid here at this desk (no
+/// receipt number: the cash book issues one), or exempt.
+pub(crate) enum FeeSource {
+    Ready(Fee),
+    AtDesk { amount_rials: i64 },
+}
+
+pub(crate) fn fee_from_input(conn: &Connection, fee: FeeInput) -> Result<FeeSource> {
     match fee {
         FeeInput::Paid { amount_rials, receipt_number } => {
             let receipt_number = text::to_ascii_digits(receipt_number.trim());
@@ -89,10 +97,13 @@ pub(crate) fn fee_from_input(conn: &Connection, fee: FeeInput) -> Result<Fee> {
                     "مبلغ پرداختی را به ریال وارد کنید، یا معافیت از پرداخت را با دلیل آن ثبت کنید.".into(),
                 ));
             }
-            if receipt_number.is_empty() {
-                return Err(StoreError::InvalidInput("شماره رسید پرداخت را وارد کنید.".into()));
+            if amount_rials > 10_000_000_000 {
+                return Err(StoreError::InvalidInput("مبلغ حق عضویت بیش از اندازه است؛ دوباره بنویسید.".into()));
             }
-            Ok(Fee::Paid { amount_rials, receipt_number })
+            if receipt_number.is_empty() {
+                return Ok(FeeSource::AtDesk { amount_rials });
+            }
+            Ok(FeeSource::Ready(Fee::Paid { amount_rials, receipt_number }))
         }
         FeeInput::Exempt { exemption, reason } => {
             let known: bool = conn.query_row(
@@ -106,16 +117,60 @@ pub(crate) fn fee_from_input(conn: &Connection, fee: FeeInput) -> Result<Fee> {
             if reason.trim().is_empty() {
                 return Err(StoreError::InvalidInput("دلیل معافیت از حق عضویت را بنویسید.".into()));
             }
-            Ok(Fee::Exempt { exemption, reason: reason.trim().to_owned() })
+            Ok(FeeSource::Ready(Fee::Exempt { exemption, reason: reason.trim().to_owned() }))
         }
     }
+}
+
+/// The fee of a membership period: a fee paid here is taken into the cash
+/// book first (cash, on the signed-in staff member's day, which must be
+/// open) and the period carries the receipt number the desk issued.
+pub(crate) fn settle_fee(
+    w: &mut Write<'_>,
+    source: &FeeSource,
+    member_id: Uuid,
+    payer: &str,
+    staff_name: &str,
+) -> Result<Fee> {
+    use crate::rows::cash::{self, CashData};
+    use kanoon_domain::cashbook::{PaymentKind, PaymentMethod};
+    let amount_rials = match source {
+        FeeSource::Ready(fee) => return Ok(fee.clone()),
+        FeeSource::AtDesk { amount_rials } => *amount_rials,
+    };
+    let today = w.today();
+    if let Some(staff) = w.staff_id
+        && cash::closing_of(&w.tx, staff, today)?.is_some()
+    {
+        return Err(kanoon_domain::DomainError::DayClosed(today).into());
+    }
+    let receipt = cash::next_receipt(&w.tx, w.identity.desk_number)?;
+    let data = CashData {
+        receipt,
+        day: today,
+        kind: PaymentKind::MembershipFee,
+        method: PaymentMethod::Cash,
+        pos_ref: None,
+        amount_rials,
+        payer: payer.to_owned(),
+        member_id: Some(member_id),
+        refund_of: None,
+        reason: None,
+        staff_name: Some(staff_name.to_owned()),
+        workshop_id: None,
+        participant_id: None,
+    };
+    let id = Uuid::now_v7();
+    let stamp = w.service_event(kanoon_protocol::EntityKind::CASH, id, cash::PAYMENT, serde_json::to_value(&data)?)?;
+    cash::insert_entry(&w.tx, id, false, &data, &stamp, &mut Vec::new())?;
+    Ok(Fee::Paid { amount_rials, receipt_number: format!("{}-{}", receipt.desk, receipt.seq) })
 }
 
 impl Desk {
     /// Registers a member: record, documents, photo and the first
     /// membership period with its fee or exemption, in one transaction.
     pub fn register_member(&mut self, req: RegisterMember) -> Result<RegisterOutcome> {
-        self.require(Permission::RegisterMembers)?;
+        let staff_name = self.require(Permission::RegisterMembers)?.full_name.clone();
         // The membership period is dated by today: a wrong clock would date it wrong.
         self.check_clock()?;
         let kind = self.id()?.center.kind;
@@ -139,6 +194,8 @@ impl Desk {
             )?;
             let start = w.today();
             let end = start.checked_add_days(Days::new(u64::from(terms.period_days))).unwrap_or(start);
+            let payer = format!("{} {}", valid.details.first_name, valid.details.last_name);
+            let fee = settle_fee(w, &fee, id, &payer, &staff_name)?;
             add_membership_period(w, id, start, end, fee)?;
             Ok(id)
         })?;
@@ -148,7 +205,7 @@ impl Desk {
     /// A new membership period: from the day after the current one ends,
     /// or from today if it has already ended.
     pub fn renew_membership(&mut self, member_id: Uuid, fee: FeeInput) -> Result<MemberView> {
-        self.require(Permission::RegisterMembers)?;
+        let staff_name = self.require(Permission::RegisterMembers)?.full_name.clone();
         self.check_clock()?;
         let member = self.member(member_id)?;
         refuse_merged(&member)?;
@@ -164,6 +221,7 @@ impl Desk {
                 }
                 _ => (today, today.checked_add_days(days).unwrap_or(today)),
             };
+            let fee = settle_fee(w, &fee, member_id, &member.full_name, &staff_name)?;
             add_membership_period(w, member_id, start, end, fee)
         })?;
         self.member(member_id)

@@ -161,3 +161,37 @@ fn a_restore_from_an_older_backup_never_issues_a_receipt_number_again() {
     desk.restore_from(&backup).unwrap();
     assert_eq!(desk.take_payment(cash(3)).unwrap().receipt, "۱-۳", "number 2 was printed; it is not issued again");
 }
+
+#[test]
+fn a_membership_fee_paid_at_the_desk_is_taken_into_the_cash_book_with_the_desks_receipt() {
+    use kanoon_domain::circulation::Fee;
+    use kanoon_store::members::{FeeInput, RegisterMember, RegisterOutcome};
+    let mut f = desk();
+    let at_desk = FeeInput::Paid { amount_rials: 350_000, receipt_number: " ".into() };
+    let out = f
+        .desk
+        .register_member(RegisterMember::new(details("سارا", "رضایی", Some(national_id(7))), at_desk.clone()))
+        .unwrap();
+    let RegisterOutcome::Registered { member } = out else { panic!("not registered") };
+    let periods = f.desk.membership_periods(member.id).unwrap();
+    assert_eq!(periods[0].fee, Fee::Paid { amount_rials: 350_000, receipt_number: "1-1".into() });
+    let me = f.desk.signed_in().unwrap().id;
+    let day = f.desk.cash_day(me, f.desk.today()).unwrap();
+    assert_eq!(day.entries.len(), 1);
+    let e = &day.entries[0];
+    assert_eq!(
+        (e.kind, e.receipt.as_str(), e.member_id, e.payer.as_str()),
+        (PaymentKind::MembershipFee, "۱-۱", Some(member.id), "سارا رضایی")
+    );
+    // A receipt of elsewhere (a bank slip) is only noted; the book is not touched.
+    register(&mut f.desk, "کیمیا", "صالحی", 8);
+    assert_eq!(f.desk.cash_day(me, f.desk.today()).unwrap().entries.len(), 1);
+    // A renewal paid here is the book's next receipt.
+    f.desk.renew_membership(member.id, at_desk.clone()).unwrap();
+    assert_eq!(f.desk.cash_day(me, f.desk.today()).unwrap().entries[1].receipt, "۱-۲");
+    // Once the day is closed, a fee is not taken here (a typed receipt still is).
+    f.desk.close_cash_day(me, f.desk.today()).unwrap();
+    let e = f.desk.renew_membership(member.id, at_desk).unwrap_err();
+    assert!(e.to_string().contains("بسته"), "{e}");
+    f.desk.renew_membership(member.id, paid()).unwrap();
+}

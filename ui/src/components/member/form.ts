@@ -189,7 +189,6 @@ export function feeFormErrors(f: FeeFormState, exemptions: FeeExemption[]): Fiel
   if (f.mode === "paid") {
     const n = parseInteger(f.amount);
     if (n === null || n <= 0) e.fee_amount = "مبلغ پرداختی را به ریال وارد کنید (فقط عدد)، یا «معاف از پرداخت» را انتخاب کنید.";
-    if (toAsciiDigits(f.receipt).trim() === "") e.fee_receipt = "شماره رسید پرداخت را از روی رسید وارد کنید.";
   } else {
     if (!exemptions.some((x) => x.active && x.code === f.exemption)) e.fee_exemption = "نوع معافیت را از فهرست انتخاب کنید.";
     if (f.reason.trim() === "") e.fee_reason = "دلیل معافیت را بنویسید (مثلاً شماره نامه یا نام معرف).";
