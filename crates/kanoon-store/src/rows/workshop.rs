@@ -135,6 +135,12 @@ impl Record for WorkshopRecord {
         )?;
         Ok(())
     }
+
+    /// A capacity changed at another desk may end (or make) an excess.
+    fn after_pulled(conn: &Connection, id: Uuid, _record: &Self, found: &mut Vec<Finding>) -> Result<()> {
+        found.extend(capacity_finding(conn, id)?);
+        Ok(())
+    }
 }
 
 /// A record kept whole as JSON in `body`, and its clocks.

@@ -196,7 +196,14 @@ impl Desk {
                 "جلسه‌هایی که برگزار شده‌اند جابه‌جا نمی‌شوند؛ فقط جلسه‌های آینده را تغییر دهید.".into(),
             ));
         }
-        self.write(|w| w.save(id, &record, Some((&old, &clocks))).map(|_| ()))?;
+        self.write(|w| {
+            w.save(id, &record, Some((&old, &clocks)))?;
+            // More places may end an excess two desks made.
+            if let Some(f) = rows::capacity_finding(&w.tx, id)? {
+                crate::findings::record_exception(&w.tx, &f, w.now)?;
+            }
+            Ok(())
+        })?;
         self.workshop(id)
     }
 

@@ -374,6 +374,13 @@ fn the_last_place_given_at_two_desks_offline_keeps_both_and_tells_the_manager() 
             desk.sync_exceptions().unwrap().into_iter().filter(|e| e.code == "workshop_over_capacity").collect();
         assert_eq!(flagged.len(), 1, "reported once");
     }
+    // The manager makes room for both: the exception goes, at both desks.
+    f.desk.edit_workshop(w, input(&f.desk, next_week(&f), 3)).unwrap();
+    send(&mut seq, &mut f.desk, &mut b);
+    for desk in [&f.desk, &b] {
+        assert_eq!(desk.workshop(w).unwrap().summary.over_capacity, 0);
+        assert!(!desk.sync_exceptions().unwrap().iter().any(|e| e.code == "workshop_over_capacity"), "cleared");
+    }
     // Attendance marked at both desks converges on the later mark.
     f.clock.advance(Duration::days(8));
     f.desk.mark_workshop_attendance(w, 1, x, true).unwrap();
