@@ -13,6 +13,7 @@ pub mod ids;
 pub mod jalali;
 pub mod merge;
 pub mod policy;
+pub mod settings;
 pub mod text;
 pub mod workshops;
 

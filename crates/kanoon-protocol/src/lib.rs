@@ -10,6 +10,7 @@ mod hlc;
 mod op;
 pub mod owned;
 pub mod photos;
+pub mod province;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock};

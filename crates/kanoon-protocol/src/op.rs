@@ -50,6 +50,12 @@ impl EntityKind {
     pub const CASH_CLOSING: &'static str = "cash_closing";
     /// A referral to the Iran Language Institute (events).
     pub const REFERRAL: &'static str = "referral";
+    /// A province-wide setting (record), written only by the provincial
+    /// server as the province's pseudo-center (`province`).
+    pub const PROVINCE_SETTING: &'static str = "province_setting";
+    /// A center's own value of a setting the province lets it change
+    /// (record, center-scoped; id `province::override_id(key)`).
+    pub const SETTING_OVERRIDE: &'static str = "setting_override";
 
     pub fn new(s: &str) -> Self {
         Self(s.to_owned())

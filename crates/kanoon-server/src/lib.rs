@@ -32,7 +32,8 @@ pub use http::{
 pub use listen::{ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE};
 pub use storage::postgres::{POSTGRES_MAX_SNAPSHOTS, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
 pub use storage::rules::{
-    CENTER_PHOTO_QUOTA, MAX_CLOCK_AHEAD_MS, check_cursor, check_device_name, check_push, same_op_json,
+    CENTER_PHOTO_QUOTA, MAX_CLOCK_AHEAD_MS, ProvinceSetting, ProvinceSettings, check_cursor, check_device_name,
+    check_push, same_op_json,
 };
 pub use storage::secrets::{ENROL_CODE_DIGITS, hash_secret, normalize_enrol_code};
 pub use storage::sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};

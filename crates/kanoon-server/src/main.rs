@@ -1,5 +1,6 @@
 //! `kanoon-server`: serves the sync API, and runs the province's admin
-//! commands (centers, enrolment codes, devices) before the web admin exists.
+//! commands (centers, enrolment codes, devices, province-wide settings)
+//! before the web admin exists.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -97,6 +98,15 @@ enum Command {
         #[command(subcommand)]
         command: Option<DevicesCommand>,
     },
+    /// Province-wide settings: fees, free-membership campaigns, loan rules,
+    /// holidays and activity kinds, published to every desk by sync.
+    Province {
+        /// The server database (a SQLite file or a PostgreSQL URL).
+        #[arg(long)]
+        database: PathBuf,
+        #[command(subcommand)]
+        command: ProvinceCommand,
+    },
     /// List sync exceptions: what each center's circulation log shows (a
     /// copy lent twice, a return of a loan not open, …) and what staff
     /// resolved at a desk. Unresolved first.
@@ -124,6 +134,66 @@ enum DevicesCommand {
         /// The device's id (as `devices` lists it).
         #[arg(long)]
         device: uuid::Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProvinceCommand {
+    /// Set a key's value (JSON) for every center: `membership_terms`
+    /// (`{"fee_rials":400000,"period_days":365}`), `policy`,
+    /// `fee_exemptions`, `activity_kinds`, `holidays` (value `null`).
+    Set {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        value: String,
+        /// A center may keep its own value (`membership_terms`, `policy`)
+        /// or add its own (`holidays`, `activity_kinds`).
+        #[arg(long)]
+        center_may_override: bool,
+    },
+    /// Clear a key: every desk goes back to its own value.
+    Clear {
+        #[arg(long)]
+        key: String,
+    },
+    /// A holiday for every center, on a Jalali date (`1404/07/13`).
+    Holiday {
+        #[arg(long)]
+        date: String,
+        /// The holiday's name; without it (and with `--remove`) the date is
+        /// no longer a province holiday.
+        #[arg(long, required_unless_present = "remove")]
+        name: Option<String>,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// A dated free-membership campaign, days included (Jalali dates).
+    Campaign {
+        /// Latin letters, digits and `_` (e.g. `childrens_week_1404`).
+        #[arg(long)]
+        code: String,
+        #[arg(long, required_unless_present = "withdraw")]
+        name: Option<String>,
+        #[arg(long, required_unless_present = "withdraw")]
+        from: Option<String>,
+        #[arg(long, required_unless_present = "withdraw")]
+        to: Option<String>,
+        /// The fee of a new registration is waived.
+        #[arg(long)]
+        registration: bool,
+        /// The fee of a renewal is waived.
+        #[arg(long)]
+        renewal: bool,
+        /// Withdraw the campaign.
+        #[arg(long)]
+        withdraw: bool,
+    },
+    /// Print the province's settings as they stand.
+    Show {
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -276,6 +346,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("one-time enrolment code for center {center} (shown only now):");
             println!("{code}");
         }
+        Command::Province { database, command } => province(open(&database)?.as_ref(), command)?,
         Command::Exceptions { database, center, json } => {
             let storage = open(&database)?;
             let found = kanoon_server::province_exceptions(storage.as_ref(), center.as_deref())?;
@@ -319,6 +390,66 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The `province` subcommands.
+fn province(storage: &dyn Storage, command: ProvinceCommand) -> anyhow::Result<()> {
+    use kanoon_domain::jalali::JalaliDate;
+    use kanoon_protocol::province as key;
+    let jalali = |s: &str| -> anyhow::Result<chrono::NaiveDate> {
+        Ok(JalaliDate::parse(s).with_context(|| format!("{s} is not a Jalali date (1404/07/13)"))?.to_gregorian())
+    };
+    let (k, value, may) = match command {
+        ProvinceCommand::Show { json } => {
+            let settings = storage.province_settings()?;
+            for s in settings.values() {
+                if json {
+                    println!("{}", serde_json::to_string(s)?);
+                } else {
+                    println!(
+                        "{}\t{}\t{}",
+                        s.key,
+                        if s.center_may_override { "center may change" } else { "locked" },
+                        s.value
+                    );
+                }
+            }
+            eprintln!("{} province settings", settings.len());
+            return Ok(());
+        }
+        ProvinceCommand::Set { key, value, center_may_override } => {
+            let value = serde_json::from_str(&value).context("--value is not JSON")?;
+            (key, value, center_may_override)
+        }
+        ProvinceCommand::Clear { key } => (key, serde_json::Value::Null, true),
+        ProvinceCommand::Holiday { date, name, remove } => {
+            let day = jalali(&date)?;
+            let value =
+                if remove { serde_json::Value::Null } else { serde_json::Value::from(name.unwrap_or_default()) };
+            (format!("{}{day}", key::HOLIDAY_PREFIX), value, false)
+        }
+        ProvinceCommand::Campaign { code, name, from, to, registration, renewal, withdraw } => {
+            let value = if withdraw {
+                serde_json::Value::Null
+            } else {
+                let (Some(name), Some(from), Some(to)) = (name, from, to) else {
+                    anyhow::bail!("--name, --from and --to are needed");
+                };
+                serde_json::to_value(kanoon_domain::settings::FeeCampaign {
+                    code: code.clone(),
+                    name,
+                    from: jalali(&from)?,
+                    to: jalali(&to)?,
+                    registration,
+                    renewal,
+                })?
+            };
+            (format!("{}{code}", key::FEE_CAMPAIGN_PREFIX), value, false)
+        }
+    };
+    let op = storage.put_province_setting(&k, value, may)?;
+    eprintln!("{k} published to every center (op {}); desks apply it at their next sync", op.op_id);
     Ok(())
 }
 

@@ -57,7 +57,7 @@ pub fn rank(entity: &str) -> u8 {
     match entity {
         EntityKind::CIRCULATION | EntityKind::MEMBERSHIP => 9,
         EntityKind::CENTER => 0,
-        EntityKind::POLICY => 1,
+        EntityKind::POLICY | EntityKind::PROVINCE_SETTING => 1,
         EntityKind::STAFF => 2,
         EntityKind::TITLE => 3,
         EntityKind::MEMBER => 4,

@@ -18,28 +18,7 @@ use crate::error::{Result, StoreError};
 use crate::rows::parse_clocks;
 use crate::rows::setting::load_setting;
 
-/// Membership terms: the annual fee (the seed's 350,000 rials, changed
-/// yearly) and how long a period lasts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct MembershipTerms {
-    pub fee_rials: i64,
-    pub period_days: u32,
-}
-
-impl Default for MembershipTerms {
-    fn default() -> Self {
-        Self { fee_rials: 350_000, period_days: 365 }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct FeeExemption {
-    pub code: String,
-    pub name: String,
-    pub active: bool,
-}
+pub use kanoon_domain::settings::{FeeExemption, MembershipTerms};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

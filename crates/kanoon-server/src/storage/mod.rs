@@ -26,10 +26,12 @@ macro_rules! storage_from_modules {
             }
 
             fn create_enrol_code(&self, center_code: &str) -> Result<String, AppError> {
+                $crate::storage::rules::refuse_province_code(center_code)?;
                 enrolment::create_enrol_code(self, center_code, None)
             }
 
             fn create_reenrol_code(&self, center_code: &str, device_id: uuid::Uuid) -> Result<String, AppError> {
+                $crate::storage::rules::refuse_province_code(center_code)?;
                 enrolment::create_enrol_code(self, center_code, Some(device_id))
             }
 
@@ -58,7 +60,13 @@ macro_rules! storage_from_modules {
                 $crate::storage::rules::check_push(center_id, device_id, ops)?;
                 let creators = ops::record_creators(self, &$crate::storage::rules::record_refs(ops))?;
                 let copies = ops::copy_facts(self, &$crate::storage::rules::copy_refs(ops))?;
-                let (ops, refused) = $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators, &copies);
+                let province = if $crate::storage::rules::needs_province_settings(ops) {
+                    self.province_settings()?
+                } else {
+                    Default::default()
+                };
+                let (ops, refused) =
+                    $crate::storage::rules::screen_ops(center_id, ops, now_ms, &creators, &copies, &province);
                 let mut response = if ops.is_empty() {
                     kanoon_protocol::wire::PushResponse::default()
                 } else {
@@ -87,7 +95,9 @@ macro_rules! storage_from_modules {
             }
 
             fn devices(&self) -> Result<Vec<$crate::storage::DeviceInfo>, AppError> {
-                enrolment::devices(self)
+                let mut devices = enrolment::devices(self)?;
+                devices.retain(|d| d.device_id != kanoon_protocol::province::PROVINCE_DEVICE_ID);
+                Ok(devices)
             }
 
             fn epoch(&self) -> u64 {
@@ -121,6 +131,37 @@ macro_rules! storage_from_modules {
                 photos::photos_after(self, center_id, after, limit)
             }
 
+            fn province_settings(&self) -> Result<$crate::storage::rules::ProvinceSettings, AppError> {
+                $crate::storage::rules::province_settings_from(&ops::province_settings(self)?)
+            }
+
+            fn put_province_setting_at(
+                &self,
+                key: &str,
+                value: serde_json::Value,
+                center_may_override: bool,
+                now_ms: i64,
+            ) -> Result<kanoon_protocol::Op, AppError> {
+                let current = self.province_settings()?;
+                let incoming = $crate::storage::rules::province_setting_op(
+                    key,
+                    value,
+                    center_may_override,
+                    current.get(key),
+                    now_ms,
+                )?;
+                // The one path that writes as the province: not a desk's
+                // push, so none of a desk's checks apply.
+                let screened = [$crate::storage::rules::Screened { incoming: &incoming, share: None }];
+                ops::push(
+                    self,
+                    kanoon_protocol::province::PROVINCE_CENTER_ID,
+                    kanoon_protocol::province::PROVINCE_DEVICE_ID,
+                    &screened,
+                )?;
+                Ok(incoming.op)
+            }
+
             fn center_ops(
                 &self,
                 center_id: Option<uuid::Uuid>,
@@ -148,7 +189,7 @@ use crate::error::AppError;
 
 /// Entities every desk of the province pulls, whichever center wrote them.
 /// Everything else is pulled only by the desks of the op's center.
-pub const PROVINCE_WIDE_ENTITIES: &[&str] = &[EntityKind::TITLE, EntityKind::CENTER];
+pub const PROVINCE_WIDE_ENTITIES: &[&str] = &[EntityKind::TITLE, EntityKind::CENTER, EntityKind::PROVINCE_SETTING];
 
 /// The `scope` of a province-wide op (a center-scoped op's scope is its
 /// center's id).
@@ -372,6 +413,31 @@ pub trait Storage: Send + Sync {
     /// The center's photos changed after position `after`, oldest change
     /// first, at most `limit`.
     fn photos_after(&self, center_id: Uuid, after: u64, limit: usize) -> Result<PhotoPage, AppError>;
+
+    /// The province's settings as they stand (the latest op of each key).
+    fn province_settings(&self) -> Result<rules::ProvinceSettings, AppError>;
+
+    /// Publishes the province's value of `key` to every desk (null clears
+    /// it), and whether a center may change it: an op of the province's
+    /// pseudo-center, scope `province`, based on the key's previous op. A
+    /// key or value the province does not set is refused (400).
+    fn put_province_setting(
+        &self,
+        key: &str,
+        value: serde_json::Value,
+        center_may_override: bool,
+    ) -> Result<Op, AppError> {
+        self.put_province_setting_at(key, value, center_may_override, crate::clock::now_ms())
+    }
+
+    /// `put_province_setting` stamped at `now_ms` (the simulation's clock).
+    fn put_province_setting_at(
+        &self,
+        key: &str,
+        value: serde_json::Value,
+        center_may_override: bool,
+        now_ms: i64,
+    ) -> Result<Op, AppError>;
 
     /// Every stored op of these entities, of one center or of all, with its
     /// center's code, in log order (the admin's exception report).

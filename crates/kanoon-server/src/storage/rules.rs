@@ -3,7 +3,7 @@
 //! same pages: checks of a request before anything is written, and the
 //! shapes of push outcomes, pull pages and photo pages built from rows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -11,8 +11,8 @@ use kanoon_domain::circulation::Event;
 use kanoon_domain::entities::{Center, CenterKind, is_valid_center_code, normalize_center_code};
 use kanoon_protocol::photos::{MAX_PHOTO_BYTES, PHOTO_MIME_TYPES, PhotoBody, PhotoPage, is_photo_timestamp};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, MAX_PUSH_OPS, PullResponse, PushResponse, RejectedOp};
-use kanoon_protocol::{EntityKind, Op, OpBody, bounds, owned};
-use serde::Deserialize as _;
+use kanoon_protocol::{EntityKind, FieldChange, FieldVersion, HlcClock, Op, OpBody, bounds, owned, province};
+use serde::{Deserialize as _, Serialize};
 use uuid::Uuid;
 
 use super::secrets::{hash_code, normalize_enrol_code};
@@ -88,12 +88,19 @@ pub fn record_refs(ops: &[IncomingOp]) -> Vec<(&'static str, Uuid)> {
 /// by it, maybe earlier in the same batch: every op of a batch is the
 /// pusher's center's). Ops of every other entity, known or not, are scoped
 /// to the pusher's center (`scope_of`) and reach no other center's desks.
+///
+/// Province settings are written only by the server (`province_setting_op`):
+/// a desk's `province_setting` op is refused `not_owner` (stored, it would
+/// reach every desk of the province). A center's `setting_override` is kept
+/// only for a key that accepts one and that the province has not locked
+/// (`province`, read for batches that hold one).
 pub fn screen_ops<'a>(
     center_id: Uuid,
     ops: &'a [IncomingOp],
     now_ms: i64,
     creators: &RecordCreators,
     copies: &CopyFacts,
+    province: &ProvinceSettings,
 ) -> (Vec<Screened<'a>>, Vec<RejectedOp>) {
     let mut keep = Vec::with_capacity(ops.len());
     let mut refused = Vec::new();
@@ -102,6 +109,7 @@ pub fn screen_ops<'a>(
     let mut copies = copies.clone();
     for incoming in ops {
         let checked = screen_op(center_id, incoming, now_ms, creators)
+            .and_then(|()| screen_setting_op(&incoming.op, province))
             .and_then(|()| screen_copy_op(center_id, &incoming.op, &mut copies));
         match checked {
             Ok(share) => keep.push(Screened { incoming, share }),
@@ -141,6 +149,134 @@ fn screen_op(center_id: Uuid, incoming: &IncomingOp, now_ms: i64, creators: &Rec
         ));
     }
     Ok(())
+}
+
+/// Refuses a desk's op on the province's settings: any `province_setting`,
+/// and a `setting_override` of a key that takes none or that the province
+/// locked (`center_may_override` false), or whose `key` field is not the
+/// key its id stands for.
+fn screen_setting_op(op: &Op, province: &ProvinceSettings) -> Result<(), AppError> {
+    match op.entity.as_str() {
+        EntityKind::PROVINCE_SETTING => {
+            Err(AppError::new(ErrorCode::NotOwner, "only the province writes province settings"))
+        }
+        EntityKind::SETTING_OVERRIDE => {
+            let Some(key) = overridden_key(op.entity_id) else {
+                return Err(AppError::new(ErrorCode::NotOwner, "not an override of a setting a center may change"));
+            };
+            if let OpBody::Patch { fields } = &op.body
+                && let Some(named) = fields.get("key")
+                && named.value.as_str() != Some(key)
+            {
+                return Err(AppError::new(ErrorCode::NotOwner, format!("an override of {key} names another key")));
+            }
+            if province.get(key).is_some_and(|s| !s.center_may_override) {
+                return Err(AppError::new(
+                    ErrorCode::NotOwner,
+                    format!("the province has locked {key}; a center does not change it"),
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The key an override id stands for, among the keys that accept one.
+fn overridden_key(id: Uuid) -> Option<&'static str> {
+    [province::MEMBERSHIP_TERMS, province::POLICY].into_iter().find(|k| province::override_id(k) == id)
+}
+
+/// No desk enrols at the province's pseudo-center.
+pub fn refuse_province_code(center_code: &str) -> Result<(), AppError> {
+    if normalize_center_code(center_code) == province::PROVINCE_CENTER_CODE {
+        return Err(AppError::not_found("the province is not a center; no desk enrols there"));
+    }
+    Ok(())
+}
+
+/// Whether a batch holds an op that needs the province's settings read.
+pub fn needs_province_settings(ops: &[IncomingOp]) -> bool {
+    ops.iter().any(|o| o.op.entity.as_str() == EntityKind::SETTING_OVERRIDE)
+}
+
+/// The province's settings: the last op of each, from the `ops_entity` index.
+pub const PROVINCE_SETTINGS_SQL: &str = "
+    SELECT op FROM ops WHERE seq IN (
+        SELECT max(seq) FROM ops WHERE entity = 'province_setting' GROUP BY entity_id)
+    ORDER BY seq";
+
+/// One province setting as the log holds it (its latest op).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProvinceSetting {
+    pub key: String,
+    /// Null when the province cleared it.
+    pub value: serde_json::Value,
+    pub center_may_override: bool,
+    /// The version of the latest op: the next op's `base` and lower bound.
+    #[serde(skip)]
+    pub version: FieldVersion,
+}
+
+/// The province's current settings by key.
+pub type ProvinceSettings = BTreeMap<String, ProvinceSetting>;
+
+/// Reads the stored latest ops (`PROVINCE_SETTINGS_SQL`) into settings. An
+/// op that is not the shape this server writes is an internal error: only
+/// this server writes them.
+pub fn province_settings_from(stored: &[String]) -> Result<ProvinceSettings, AppError> {
+    let mut settings = ProvinceSettings::new();
+    for json in stored {
+        let op: Op = serde_json::from_str(json).map_err(|e| AppError::internal(format!("province setting: {e}")))?;
+        let OpBody::Patch { fields } = &op.body else {
+            return Err(AppError::internal("province setting: not a patch"));
+        };
+        let field = |name: &str| fields.get(name).map(|f| f.value.clone()).unwrap_or_default();
+        let Some(key) = field("key").as_str().map(str::to_owned) else {
+            return Err(AppError::internal("province setting: no key"));
+        };
+        let version = FieldVersion { hlc: op.hlc, device_id: op.device_id };
+        let center_may_override = field("center_may_override").as_bool().unwrap_or(false);
+        settings.insert(key.clone(), ProvinceSetting { key, value: field("value"), center_may_override, version });
+    }
+    Ok(settings)
+}
+
+/// The op that sets the province's `key` (value null clears it): its three
+/// fields every time, based on the previous op of the key and stamped after
+/// it, as the province's pseudo-device. A value without its key's shape is
+/// refused (`kanoon_domain::settings::check_province_value`).
+pub fn province_setting_op(
+    key: &str,
+    value: serde_json::Value,
+    center_may_override: bool,
+    previous: Option<&ProvinceSetting>,
+    now_ms: i64,
+) -> Result<IncomingOp, AppError> {
+    kanoon_domain::settings::check_province_value(key, &value).map_err(AppError::bad_request)?;
+    let base = previous.map(|p| p.version);
+    let mut clock = HlcClock::new(base.map(|b| b.hlc).unwrap_or_default());
+    let change = |value: serde_json::Value| FieldChange { value, base };
+    let fields = BTreeMap::from([
+        ("key".to_owned(), change(serde_json::Value::from(key))),
+        ("value".to_owned(), change(value)),
+        ("center_may_override".to_owned(), change(serde_json::Value::from(center_may_override))),
+    ]);
+    let op = Op {
+        op_id: Uuid::now_v7(),
+        schema_version: kanoon_protocol::SCHEMA_VERSION,
+        hlc: clock.tick(now_ms),
+        device_id: province::PROVINCE_DEVICE_ID,
+        center_id: province::PROVINCE_CENTER_ID,
+        entity: EntityKind::new(EntityKind::PROVINCE_SETTING),
+        entity_id: province::province_setting_id(key),
+        staff_id: None,
+        body: OpBody::Patch { fields },
+        extra: serde_json::Map::new(),
+    };
+    let incoming = IncomingOp::from_op(op)?;
+    bounds::check_op(&incoming.op, &incoming.json).map_err(|e| AppError::bad_request(e.to_string()))?;
+    Ok(incoming)
 }
 
 /// An op kept by `screen_ops`, with what it shares with other centers.
@@ -707,7 +843,7 @@ mod tests {
         let creators: RecordCreators =
             [((EntityKind::ACTIVITY_SESSION.to_owned(), session), a), ((EntityKind::TITLE.to_owned(), title), a)]
                 .into();
-        let (kept, refused) = screen_ops(b, &batch, 1000, &creators, &CopyFacts::default());
+        let (kept, refused) = screen_ops(b, &batch, 1000, &creators, &CopyFacts::default(), &ProvinceSettings::new());
         let refused: Vec<(Uuid, Option<ErrorCode>)> = refused.iter().map(|r| (r.op_id, r.code)).collect();
         let expected: Vec<(Uuid, Option<ErrorCode>)> =
             batch[..3].iter().map(|o| (o.op.op_id, Some(ErrorCode::NotOwner))).collect();
@@ -718,7 +854,7 @@ mod tests {
             op_of(a, EntityKind::ACTIVITY_SESSION, session, patch),
             event(a, EntityKind::ATTENDANCE, serde_json::json!({"session_id": session})),
         ];
-        let (kept, refused) = screen_ops(a, &own, 1000, &creators, &CopyFacts::default());
+        let (kept, refused) = screen_ops(a, &own, 1000, &creators, &CopyFacts::default(), &ProvinceSettings::new());
         assert!(refused.is_empty() && kept.len() == 2, "{refused:?}");
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kanoon_domain::entities::CenterKind;
+use kanoon_protocol::Op;
 use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
 use kanoon_server::{
@@ -67,6 +68,12 @@ impl Storage for Faulty {
         Err(AppError::internal(SECRET))
     }
     fn center_ops(&self, _: Option<Uuid>, _: &[&str]) -> Result<Vec<CenterOp>, AppError> {
+        Err(AppError::internal(SECRET))
+    }
+    fn province_settings(&self) -> Result<kanoon_server::ProvinceSettings, AppError> {
+        Err(AppError::internal(SECRET))
+    }
+    fn put_province_setting_at(&self, _: &str, _: serde_json::Value, _: bool, _: i64) -> Result<Op, AppError> {
         Err(AppError::internal(SECRET))
     }
 }

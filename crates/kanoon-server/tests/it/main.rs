@@ -18,6 +18,7 @@ mod openapi;
 mod photos;
 mod postgres_only;
 mod process;
+mod province_settings;
 mod pull;
 mod push;
 mod snapshot;

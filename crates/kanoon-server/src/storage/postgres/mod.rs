@@ -61,6 +61,7 @@ pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "0006_snapshot_ungrouped.sql",
         include_str!("../../../../../migrations/server/postgres/0006_snapshot_ungrouped.sql"),
     ),
+    ("0007_province.sql", include_str!("../../../../../migrations/server/postgres/0007_province.sql")),
 ];
 
 /// The table that records the applied migrations. A database without it

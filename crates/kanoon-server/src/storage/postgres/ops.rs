@@ -396,6 +396,12 @@ const CREATORS_SQL: &str = "
     JOIN ops o ON o.entity = r.entity AND o.entity_id = r.entity_id
     ORDER BY o.entity, o.entity_id, o.seq";
 
+/// The latest op of each province setting (`rules::ProvinceSettings`), as stored.
+pub(super) fn province_settings(storage: &PostgresStorage) -> Result<Vec<String>, AppError> {
+    let rows = storage.client()?.query(crate::storage::rules::PROVINCE_SETTINGS_SQL, &[])?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
 pub(super) fn log_length(storage: &PostgresStorage) -> Result<u64, AppError> {
     let n: i64 = storage.client()?.query_one("SELECT count(*) FROM ops", &[])?.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or(0))

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_enrolment.sql", include_str!("../../../../../migrations/server/sqlite/0003_enrolment.sql")),
     ("0004_copy_shares.sql", include_str!("../../../../../migrations/server/sqlite/0004_copy_shares.sql")),
     ("0005_snapshot_groups.sql", include_str!("../../../../../migrations/server/sqlite/0005_snapshot_groups.sql")),
+    ("0006_province.sql", include_str!("../../../../../migrations/server/sqlite/0006_province.sql")),
 ];
 
 /// `PRAGMA application_id` of a Kanoon server database ("KNSV"): a desk's

@@ -264,6 +264,14 @@ pub(super) fn record_creators(
 /// The center of a record's first op.
 const CREATOR_SQL: &str = "SELECT center_id FROM ops WHERE entity = ?1 AND entity_id = ?2 ORDER BY seq LIMIT 1";
 
+/// The latest op of each province setting (`rules::ProvinceSettings`), as stored.
+pub(super) fn province_settings(storage: &SqliteStorage) -> Result<Vec<String>, AppError> {
+    let conn = storage.conn();
+    let mut stmt = conn.prepare_cached(crate::storage::rules::PROVINCE_SETTINGS_SQL)?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub(super) fn log_length(storage: &SqliteStorage) -> Result<u64, AppError> {
     let n: i64 = storage.conn().query_row("SELECT count(*) FROM ops", [], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
