@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0010_cashbook.sql", include_str!("../../../migrations/local/0010_cashbook.sql")),
     ("0011_referrals.sql", include_str!("../../../migrations/local/0011_referrals.sql")),
     ("0012_workshops.sql", include_str!("../../../migrations/local/0012_workshops.sql")),
+    ("0013_province_settings.sql", include_str!("../../../migrations/local/0013_province_settings.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

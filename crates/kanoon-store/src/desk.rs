@@ -112,8 +112,11 @@ impl StaffWaiting {
 
 /// Settings the loan check reads on every call.
 pub(crate) struct Reference {
+    /// The policy that applies, every holiday folded in.
     pub policy: Policy,
     pub age_groups: Vec<AgeGroup>,
+    /// The province's and the center's settings, resolved.
+    pub settings: crate::settings::province::ResolvedSettings,
 }
 
 impl Desk {
@@ -349,9 +352,11 @@ impl Desk {
         if let Some(r) = self.reference.borrow().as_ref() {
             return Ok(r.clone());
         }
+        let settings = crate::settings::province::ResolvedSettings::load(&self.conn)?;
         let r = Arc::new(Reference {
-            policy: crate::rows::setting::load_policy(&self.conn)?,
+            policy: settings.effective_policy(),
             age_groups: crate::rows::setting::load_age_groups(&self.conn)?,
+            settings,
         });
         *self.reference.borrow_mut() = Some(r.clone());
         Ok(r)

@@ -25,12 +25,17 @@ impl Desk {
     pub fn activity_kinds(&self) -> Result<Vec<ActivityKindView>> {
         self.signed()?;
         let center = self.center_id()?;
-        let mut kinds: Vec<ActivityKindView> = default_activity_kinds()
+        let settings = &self.reference()?.settings;
+        let mut kinds: Vec<ActivityKindView> = settings
+            .base_activity_kinds()
             .into_iter()
             .map(|k| ActivityKindView { code: k.code, name: k.name, id: None, retired: false })
             .collect();
+        // While the province keeps the list closed, the center's own kinds
+        // stay for old sessions' names but are not offered.
+        let open = settings.center_kinds_allowed;
         for (id, k) in rows::kinds_of(&self.conn, center)? {
-            kinds.push(ActivityKindView { code: k.code, name: k.name, id: Some(id), retired: k.retired });
+            kinds.push(ActivityKindView { code: k.code, name: k.name, id: Some(id), retired: k.retired || !open });
         }
         Ok(kinds)
     }
@@ -38,6 +43,9 @@ impl Desk {
     /// Adds the center's own activity kind (a manager's).
     pub fn add_activity_kind(&mut self, name: &str) -> Result<ActivityKindView> {
         self.require(Permission::EditActivityKinds)?;
+        if !self.reference()?.settings.center_kinds_allowed {
+            return Err(crate::settings::province::locked_message());
+        }
         let name = required_text(name, "نام نوع فعالیت")?;
         if self
             .activity_kinds()?
@@ -219,7 +227,10 @@ impl Desk {
     }
 
     pub(super) fn kind_name(&self, code: &str) -> Result<String> {
-        if let Some(k) = default_activity_kinds().into_iter().find(|k| k.code == code) {
+        // The province's list, then the shipped one (an old session may name
+        // a kind the province's list no longer has).
+        let mut listed = self.reference()?.settings.base_activity_kinds().into_iter().chain(default_activity_kinds());
+        if let Some(k) = listed.find(|k| k.code == code) {
             return Ok(k.name);
         }
         let name: Option<String> = self

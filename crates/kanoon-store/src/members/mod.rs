@@ -9,7 +9,7 @@ use kanoon_domain::entities::{AlternativeId, CenterKind, Documents, Gender, Perm
 use kanoon_domain::ids::{MemberNumber, Mobile, NationalId};
 use kanoon_domain::jalali::JalaliDate;
 use kanoon_domain::text;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

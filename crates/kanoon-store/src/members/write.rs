@@ -2,6 +2,8 @@
 
 use super::*;
 
+use kanoon_domain::settings::{FeeAction, FeeCampaign, FeeExemption};
+
 pub(crate) struct NewMember<'a> {
     pub valid: &'a ValidMember,
     pub legacy_number: Option<&'a str>,
@@ -88,7 +90,16 @@ pub(crate) enum FeeSource {
     AtDesk { amount_rials: i64 },
 }
 
-pub(crate) fn fee_from_input(conn: &Connection, fee: FeeInput) -> Result<FeeSource> {
+/// `exemptions` and `campaigns` are what applies at this desk today
+/// (`Desk::fee_exemptions`, the province's campaigns); a campaign's code is
+/// accepted as an exemption only on its dates and for the action it waives.
+pub(crate) fn fee_from_input(
+    fee: FeeInput,
+    exemptions: &[FeeExemption],
+    campaigns: &[FeeCampaign],
+    today: NaiveDate,
+    action: FeeAction,
+) -> Result<FeeSource> {
     match fee {
         FeeInput::Paid { amount_rials, receipt_number } => {
             let receipt_number = text::to_ascii_digits(receipt_number.trim());
@@ -106,11 +117,23 @@ pub(crate) fn fee_from_input(conn: &Connection, fee: FeeInput) -> Result<FeeSour
             Ok(FeeSource::Ready(Fee::Paid { amount_rials, receipt_number }))
         }
         FeeInput::Exempt { exemption, reason } => {
-            let known: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM fee_exemptions WHERE code = ?1 AND active = 1)",
-                [&exemption],
-                |r| r.get(0),
-            )?;
+            if let Some(c) = campaigns.iter().find(|c| c.code == exemption) {
+                if !c.covers(today, action) {
+                    let what = match action {
+                        FeeAction::Registration => "ثبت‌نام",
+                        FeeAction::Renewal => "تمدید",
+                    };
+                    return Err(StoreError::InvalidInput(format!(
+                        "طرح «{}» حق عضویت {what} را فقط از {} تا {} می‌بخشد؛ امروز حق عضویت را دریافت کنید یا معافیت دیگری انتخاب کنید.",
+                        c.name,
+                        JalaliDate::from_gregorian(c.from),
+                        JalaliDate::from_gregorian(c.to)
+                    )));
+                }
+                let reason = if reason.trim().is_empty() { c.name.clone() } else { reason.trim().to_owned() };
+                return Ok(FeeSource::Ready(Fee::Exempt { exemption, reason }));
+            }
+            let known = exemptions.iter().any(|e| e.active && e.code == exemption);
             if !known {
                 return Err(StoreError::InvalidInput(format!("معافیت «{exemption}» در سیاست‌های مرکز تعریف نشده است.")));
             }
@@ -167,6 +190,13 @@ pub(crate) fn settle_fee(
 }
 
 impl Desk {
+    /// The fee the form gives, checked against today's exemptions and campaigns.
+    fn fee_source(&self, fee: FeeInput, action: FeeAction) -> Result<FeeSource> {
+        let exemptions = self.fee_exemptions()?;
+        let reference = self.reference()?;
+        fee_from_input(fee, &exemptions, &reference.settings.campaigns, self.today(), action)
+    }
+
     /// Registers a member: record, documents, photo and the first
     /// membership period with its fee or exemption, in one transaction.
     pub fn register_member(&mut self, req: RegisterMember) -> Result<RegisterOutcome> {
@@ -176,7 +206,7 @@ impl Desk {
         let kind = self.id()?.center.kind;
         let groups = self.reference()?.age_groups.clone();
         let valid = validate(req.details, kind, &groups, self.today())?;
-        let fee = fee_from_input(&self.conn, req.fee)?;
+        let fee = self.fee_source(req.fee, FeeAction::Registration)?;
         if let Some(nid) = &valid.national_id
             && !req.confirm_duplicate_national_id
         {
@@ -209,7 +239,7 @@ impl Desk {
         self.check_clock()?;
         let member = self.member(member_id)?;
         refuse_merged(&member)?;
-        let fee = fee_from_input(&self.conn, fee)?;
+        let fee = self.fee_source(fee, FeeAction::Renewal)?;
         let terms = self.membership_terms()?;
         self.write(|w| {
             let today = w.today();

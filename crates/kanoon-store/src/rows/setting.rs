@@ -3,7 +3,6 @@
 //! Settings are changed by `settings`' use cases.
 
 use kanoon_domain::age_group::{AgeGroup, AgeScheme};
-use kanoon_domain::policy::Policy;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 
@@ -24,14 +23,26 @@ pub(crate) fn load_setting<T: for<'de> Deserialize<'de>>(
     }
 }
 
-/// The policy with the holiday table folded into its closed days.
-pub(crate) fn load_policy(conn: &Connection) -> Result<Policy> {
-    let mut policy: Policy = load_setting(conn, "policy", Policy::shipped)?;
-    let mut stmt = conn.prepare_cached("SELECT date FROM holidays WHERE active = 1")?;
-    for d in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        policy.closed.holidays.insert(crate::sql::parse_date(&d?)?);
-    }
-    Ok(policy)
+/// The center's own holidays (the holiday table, active rows).
+pub(crate) fn load_center_holidays(conn: &Connection) -> Result<Vec<(chrono::NaiveDate, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT date, name FROM holidays WHERE active = 1 ORDER BY date")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|r| {
+        let (d, name) = r?;
+        Ok((crate::sql::parse_date(&d)?, name))
+    })
+    .collect()
+}
+
+/// The desk's own stored value of a key, unless it is the shipped one
+/// (every desk stores the shipped policy and terms at setup).
+pub(crate) fn load_desk_value<T: for<'de> Deserialize<'de> + PartialEq>(
+    conn: &Connection,
+    key: &str,
+    shipped: &T,
+) -> Result<Option<T>> {
+    let value: Option<T> = load_setting(conn, key, || None)?;
+    Ok(value.filter(|v| v != shipped))
 }
 
 pub(crate) fn load_age_groups(conn: &Connection) -> Result<Vec<AgeGroup>> {

@@ -28,6 +28,7 @@ use crate::rows::cash;
 use crate::rows::center::CenterRecord;
 use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
+use crate::rows::province_setting::{ProvinceSettingRecord, SettingOverrideRecord};
 use crate::rows::referral;
 use crate::rows::title::TitleRecord;
 use crate::rows::workshop::{self, ParticipantRecord, WorkshopRecord};
@@ -39,7 +40,7 @@ use crate::sql::{run, set_meta, timestamp};
 pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 15] = [
+const APPLIED_KINDS: [&str; 17] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
@@ -55,6 +56,8 @@ const APPLIED_KINDS: [&str; 15] = [
     EntityKind::WORKSHOP,
     EntityKind::PARTICIPANT,
     EntityKind::ENROLMENT,
+    EntityKind::PROVINCE_SETTING,
+    EntityKind::SETTING_OVERRIDE,
 ];
 
 /// Ops a pulled page receives in one transaction at most (fewer when a
@@ -536,6 +539,8 @@ enum Owner {
 fn ownership(tx: &Connection, op: &Op, center: Uuid, fresh: Option<&FreshInbox>) -> Result<Owner> {
     let owner = match op.entity.as_str() {
         EntityKind::CENTER => op.entity_id,
+        // Only the provincial server writes the province's settings.
+        EntityKind::PROVINCE_SETTING => kanoon_protocol::province::PROVINCE_CENTER_ID,
         EntityKind::TITLE => match fresh {
             Some(fresh) => match fresh.title_creators.get(&op.entity_id) {
                 Some(creator) => *creator,
@@ -780,6 +785,12 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
         (EntityKind::WORKSHOP, OpBody::Patch { fields }) => merge_pulled::<WorkshopRecord>(tx, op, fields, found),
         (EntityKind::PARTICIPANT, OpBody::Patch { fields }) => merge_pulled::<ParticipantRecord>(tx, op, fields, found),
         (EntityKind::ENROLMENT, OpBody::Event { kind, data }) => apply_enrolment(tx, op, kind, data, found),
+        (EntityKind::PROVINCE_SETTING, OpBody::Patch { fields }) => {
+            merge_pulled::<ProvinceSettingRecord>(tx, op, fields, found)
+        }
+        (EntityKind::SETTING_OVERRIDE, OpBody::Patch { fields }) => {
+            merge_pulled::<SettingOverrideRecord>(tx, op, fields, found)
+        }
         // Staff, settings and kinds of newer versions: kept for the version
         // that applies them.
         _ => Ok(false),

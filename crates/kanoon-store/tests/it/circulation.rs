@@ -254,12 +254,16 @@ fn each_changed_holiday_is_one_op_and_a_policy_edit_names_the_version_it_replace
     let names: Vec<String> = f.desk.holidays(year.0, year.1).unwrap().into_iter().map(|h| h.name).collect();
     assert_eq!(names, vec!["سیزده بدر", "عاشورا"]);
 
-    let mut policy = f.desk.policy().unwrap();
-    policy.default_rule.loan_days = 10;
-    f.desk.set_policy(policy).unwrap();
+    // The center's policy is its override record: a second edit names the first's version.
+    for days in [10, 12] {
+        let mut policy = f.desk.policy().unwrap();
+        policy.default_rule.loan_days = days;
+        f.desk.set_policy(policy).unwrap();
+    }
     let ops = f.desk.outbox(100_000).unwrap();
     let kanoon_protocol::OpBody::Patch { fields } = &ops.last().unwrap().body else { panic!("not a patch") };
-    assert!(fields["policy"].base.is_some(), "the edit names the shipped policy's version");
+    assert!(fields["value"].base.is_some(), "the edit names the version it replaced");
+    assert_eq!(f.desk.policy().unwrap().default_rule.loan_days, 12);
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod import;
 mod local;
 mod members;
 mod props;
+mod settings;
 mod support;
 mod sync;
 mod sync_restart;

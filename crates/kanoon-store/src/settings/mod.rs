@@ -18,7 +18,10 @@ use crate::error::{Result, StoreError};
 use crate::rows::parse_clocks;
 use crate::rows::setting::load_setting;
 
-pub use kanoon_domain::settings::{FeeExemption, MembershipTerms};
+pub(crate) mod province;
+
+pub use kanoon_domain::settings::{FeeCampaign, FeeExemption, MembershipTerms, Source};
+pub use province::{FeeCampaignView, SettingOrigin, SettingOrigins};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -129,17 +132,19 @@ impl Desk {
         self.write(|w| save_setting(w, INSTITUTE_KEY, &info))
     }
 
+    /// The membership fee and length that apply (the province's, the
+    /// center's own where allowed, or the shipped ones).
     pub fn membership_terms(&self) -> Result<MembershipTerms> {
         self.signed()?;
-        load_setting(&self.conn, "membership_terms", MembershipTerms::default)
+        Ok(self.reference()?.settings.membership_terms.value.clone())
     }
 
+    /// The center's own fee and length: refused while the province holds
+    /// them; recorded as the center's override, which its other desks apply.
     pub fn set_membership_terms(&mut self, terms: MembershipTerms) -> Result<()> {
         self.require(Permission::EditPolicy)?;
-        if terms.fee_rials < 0 || terms.period_days == 0 {
-            return Err(StoreError::InvalidInput("مبلغ حق عضویت و مدت عضویت باید مثبت باشد.".into()));
-        }
-        self.write(|w| save_setting(w, "membership_terms", &terms))
+        terms.check().map_err(StoreError::InvalidInput)?;
+        self.save_override(kanoon_protocol::province::MEMBERSHIP_TERMS, Some(&terms))
     }
 
     /// Replaces the circulation policy (rules and weekly closed days; the
@@ -150,8 +155,7 @@ impl Desk {
             return Err(StoreError::InvalidInput("مدت امانت و سقف امانت باید دست‌کم یک باشد.".into()));
         }
         policy.closed.holidays.clear();
-        self.forget_reference();
-        self.write(|w| save_setting(w, "policy", &policy))
+        self.save_override(kanoon_protocol::province::POLICY, Some(&policy))
     }
 
     pub fn holidays(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Holiday>> {
@@ -171,8 +175,16 @@ impl Desk {
 
     /// Replaces the holidays between `from` and `to` (a year's table: lunar
     /// holidays move every year).
+    /// Dates the province already closes are left to the province; while
+    /// the province does not let the center add days, nothing is written.
     pub fn set_holidays(&mut self, from: NaiveDate, to: NaiveDate, holidays: Vec<Holiday>) -> Result<()> {
         self.require(Permission::EditPolicy)?;
+        let reference = self.reference()?;
+        if !reference.settings.center_holidays_allowed {
+            return Err(province::locked_message());
+        }
+        let holidays: Vec<Holiday> =
+            holidays.into_iter().filter(|h| !reference.settings.province_holidays.contains_key(&h.date)).collect();
         if let Some(h) = holidays.iter().find(|h| h.date < from || h.date > to) {
             return Err(StoreError::InvalidInput(format!(
                 "تعطیلی {} بیرون از بازه سال انتخاب‌شده است.",
@@ -188,7 +200,8 @@ impl Desk {
             }
         }
         for c in &current {
-            if !holidays.iter().any(|h| h.date == c.date) {
+            if !holidays.iter().any(|h| h.date == c.date) && !reference.settings.province_holidays.contains_key(&c.date)
+            {
                 changes.push((c.date, None));
             }
         }
@@ -248,8 +261,13 @@ impl Desk {
         Ok(self.reference()?.age_groups.clone())
     }
 
+    /// The exemptions staff may choose: the province's list when it set
+    /// one, otherwise the desk's own table.
     pub fn fee_exemptions(&self) -> Result<Vec<FeeExemption>> {
         self.signed()?;
+        if let Some(list) = &self.reference()?.settings.fee_exemptions {
+            return Ok(list.clone());
+        }
         let mut stmt = self.conn.prepare_cached("SELECT code, name, active FROM fee_exemptions ORDER BY code")?;
         let rows = stmt.query_map([], |r| Ok(FeeExemption { code: r.get(0)?, name: r.get(1)?, active: r.get(2)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
