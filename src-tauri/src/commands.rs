@@ -26,7 +26,9 @@ use kanoon_store::members::{
     RegisterOutcome,
 };
 use kanoon_store::referrals::{ReferralInput, ReferralView};
-use kanoon_store::settings::{FeeExemption, Holiday, LanguageInstitute, MembershipTerms};
+use kanoon_store::settings::{
+    FeeCampaignView, FeeExemption, Holiday, LanguageInstitute, MembershipTerms, SettingOrigins,
+};
 use kanoon_store::workshops::{
     AttendanceSheet, Certificate, EnrolInput, FamilyList, ParticipantInput, ParticipantView, WorkshopDetail,
     WorkshopInput, WorkshopSummary,
@@ -667,6 +669,11 @@ commands! {
     age_groups(()) -> Vec<AgeGroup> = |s, ()| Ok(s.desk().age_groups()?);
     holidays(HolidayRange) -> Vec<Holiday> = |s, r| Ok(s.desk().holidays(r.from, r.to)?);
     set_holidays(SetHolidays) -> () = |s, h| Ok(s.desk().set_holidays(h.from, h.to, h.holidays)?);
+    /// Which value applies to each setting and where it came from (province, center, program).
+    setting_origins(()) -> SettingOrigins = |s, ()| Ok(s.desk().setting_origins()?);
+    /// Takes back the center's own value of `membership_terms` or `policy`.
+    clear_setting_override(String) -> () = |s, key| Ok(s.desk().clear_setting_override(&key)?);
+    fee_campaigns(()) -> Vec<FeeCampaignView> = |s, ()| Ok(s.desk().fee_campaigns()?);
     /// Backs up into a folder the manager picks in the system dialog
     /// (None: the dialog was closed).
     backup_now(()) -> Option<String> = |s, ()| {

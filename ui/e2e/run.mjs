@@ -7,7 +7,8 @@
 // unsaved holidays. Every screen is checked with axe-core and for Latin
 // digits (key names aside), and screenshotted at 1280×800 and 1024×700.
 // Run by scripts/e2e.sh (which builds the app first).
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { toJalaali } from "jalaali-js";
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { ROOT, axeViolations, invoke, openApp, screenshotDir } from "./driver.mjs";
@@ -155,6 +156,8 @@ async function fill(fields) {
 }
 
 let memberNumber = "";
+/** The provincial server the province-settings step starts. */
+let server = null;
 let kimiaNumber = "";
 
 try {
@@ -702,6 +705,57 @@ try {
     if (open) throw new Error("a closed day still takes payments");
   });
 
+  await step("province settings: a locked fee and a campaign from the provincial server reach the desk", async () => {
+    // A real provincial server on loopback, set up with its CLI as an administrator would.
+    const bin = path.join(ROOT, "target/debug/kanoon-server");
+    const sdb = path.join(workDir, "e2e-province.sqlite");
+    rmSync(sdb, { force: true });
+    const admin = (...args) => execFileSync(bin, args, { encoding: "utf8" }).trim();
+    admin("center", "add", "--database", sdb, "--code", "1234", "--name", "مرکز فرهنگی هنری شماره ۱ اراک", "--kind", "fixed");
+    const code = admin("enrol-code", "--database", sdb, "--center", "1234");
+    const province = (...args) => admin("province", "--database", sdb, ...args);
+    province("set", "--key", "membership_terms", "--value", '{"fee_rials":420000,"period_days":365}');
+    // Around today (the desk's clock was moved on by the overdue steps).
+    const jalali = (offset) => {
+      const d = new Date(Date.now() + offset * 86400000);
+      const j = toJalaali(d.getFullYear(), d.getMonth() + 1, d.getDate());
+      return `${j.jy}/${j.jm}/${j.jd}`;
+    };
+    province("campaign", "--code", "childrens_week", "--name", "هفته ملی کودک", "--from", jalali(-1), "--to", jalali(40), "--registration", "--renewal");
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    server = spawn(bin, ["serve", "--database", sdb, "--listen", `127.0.0.1:${port}`], { stdio: "ignore" });
+    await browser.waitUntil(async () => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false), { timeout: 10000, timeoutMsg: "the server listens" });
+
+    await nav("settings");
+    await typeInto("#sync-server", `http://127.0.0.1:${port}`);
+    await typeInto("#sync-code", code);
+    await (await $("#sync-enrol")).click();
+    await (await $("#sync-now")).waitForDisplayed({ timeout: 15000 });
+    await browser.waitUntil(async () => {
+      await (await $("#sync-now")).click();
+      await browser.pause(500);
+      const r = await invoke(browser, "membership_terms", null);
+      return r.ok?.fee_rials === 420000;
+    }, { timeout: 20000, timeoutMsg: "the province's fee applied" });
+    // Settings shows where the fee came from, locked, and the campaign.
+    await nav("cashbook");
+    await nav("settings");
+    await waitText("#membership-source", (t) => t.includes("از استان"), "the fee's source");
+    if (await (await $("#membership-fee")).isEnabled()) throw new Error("a locked fee can be edited");
+    await waitText("#fee-campaigns", (t) => t.includes("هفته ملی کودک") && t.includes("امروز فعال"), "the campaign");
+    await (await $("#settings-membership")).scrollIntoView();
+    await look("settings-province", "35-settings-province");
+    await browser.execute(() => window.scrollTo(0, 0));
+    // Registration offers the campaign on its own.
+    await nav("register");
+    const leave = await $("#leave-anyway");
+    if (await leave.isExisting()) await leave.click();
+    await waitText("#reg-fee-campaign", (t) => t.includes("هفته ملی کودک"), "the campaign pre-selected");
+    if (!(await (await $("#reg-fee-exempt")).isSelected())) throw new Error("the fee is not marked exempt");
+    await (await $("#reg-fee-campaign")).scrollIntoView();
+    await look("register-campaign", "36-register-campaign");
+  });
+
   await step("every screen: no Latin digits, screenshots at 1280×800 and 1024×700", async () => {
     const screens = await browser.execute(() => [...document.querySelectorAll("nav button[data-screen]")].map((b) => b.dataset.screen));
     for (const [w, h] of [[1280, 800], [1024, 700]]) {
@@ -720,6 +774,7 @@ try {
 } catch {
   // reported by step()
 } finally {
+  server?.kill();
   await stop();
 }
 

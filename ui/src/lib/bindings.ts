@@ -223,6 +223,8 @@ export type FamilyList = { center_name: string, printed_jalali: string, workshop
 
 export type Fee = { "type": "paid", amount_rials: number, receipt_number: string, } | { "type": "exempt", exemption: string, reason: string, };
 
+export type FeeCampaignView = { code: string, name: string, from: string, to: string, registration: boolean, renewal: boolean, active_today: boolean, };
+
 export type FeeExemption = { code: string, name: string, active: boolean, };
 
 export type FeeInput = { "type": "paid", amount_rials: number, receipt_number: string, } | { "type": "exempt", exemption: string, reason: string, };
@@ -525,6 +527,28 @@ attendance: number, };
 
 export type SetHolidays = { from: string, to: string, holidays: Array<Holiday>, };
 
+export type SettingOrigin = { source: Source, 
+/**
+ * Whether the center may change it (its own value or additions).
+ */
+center_may_override: boolean, 
+/**
+ * Whether the center holds its own value of it (ignored while the
+ * province does not allow it).
+ */
+has_override: boolean, };
+
+export type SettingOrigins = { membership_terms: SettingOrigin, 
+/**
+ * The province's value, shown beside the center's own.
+ */
+province_membership_terms: MembershipTerms | null, policy: SettingOrigin, province_policy: Policy | null, 
+/**
+ * Province: the province sets holidays; `center_may_override`: the
+ * center may add its own days.
+ */
+holidays: SettingOrigin, province_holidays: Array<Holiday>, fee_exemptions: SettingOrigin, activity_kinds: SettingOrigin, };
+
 export type SetupArgs = { request: SetupRequest, manager_password: string, };
 
 export type SetupRequest = { center_code: string, center_name: string, center_kind: CenterKind, desk_number: number, manager_username: string, manager_full_name: string, };
@@ -536,6 +560,8 @@ export type SheetRow = { participant_id: string, full_name: string,
  * Session numbers marked present.
  */
 present: Array<number>, attended: number, completed: boolean, };
+
+export type Source = "province" | "center" | "shipped";
 
 export type SourceFormat = "csv" | "xlsx";
 
@@ -875,6 +901,9 @@ export type Commands = {
   age_groups: { args: null; result: Array<AgeGroup> };
   holidays: { args: HolidayRange; result: Array<Holiday> };
   set_holidays: { args: SetHolidays; result: null };
+  setting_origins: { args: null; result: SettingOrigins };
+  clear_setting_override: { args: string; result: null };
+  fee_campaigns: { args: null; result: Array<FeeCampaignView> };
   backup_now: { args: null; result: string | null };
   restore_backup: { args: null; result: string | null };
   save_draft: { args: Draft; result: null };

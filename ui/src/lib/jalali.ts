@@ -50,6 +50,12 @@ export function formatJalaliLong(d: JalaliDate): string {
   return `${toPersianDigits(d.day)} ${MONTHS[d.month - 1] ?? ""} ${toPersianDigits(d.year)}`;
 }
 
+/** «۴ آذر ۱۴۰۵» for an ISO date the Rust side sends (as sent when it is not one). */
+export function isoToJalaliLong(iso: string): string {
+  const d = isoToJalali(iso);
+  return d ? formatJalaliLong(d) : iso;
+}
+
 /** A Gregorian ISO date (yyyy-mm-dd, as the Rust side sends NaiveDate) in Jalali. */
 export function isoToJalali(iso: string): JalaliDate | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);

@@ -1,19 +1,28 @@
-// The center's own lists, as its database holds them (each center may edit
-// them): the age groups books and members are shelved by, and the fee
-// exemptions. Read once a session, on first use; a failed read is tried
-// again the next time a screen asks.
-import type { AgeGroup, AgeScheme, FeeExemption } from "./bindings";
+// The lists the desk applies: the age groups books and members are shelved
+// by (read once a session, on first use), the fee exemptions and the
+// province's fee campaigns (read again whenever a screen asks: sync may
+// have brought the province's new list), and where each setting's value
+// came from. A failed read is tried again the next time a screen asks.
+import type { AgeGroup, AgeScheme, FeeCampaignView, FeeExemption, SettingOrigins } from "./bindings";
 import { toPersianDigits } from "./digits";
 import { call } from "./ipc";
 import { Loader } from "./remote.svelte";
 
 export const ageGroups = new Loader<AgeGroup[]>(() => call("age_groups", null));
 export const feeExemptions = new Loader<FeeExemption[]>(() => call("fee_exemptions", null));
+export const feeCampaigns = new Loader<FeeCampaignView[]>(() => call("fee_campaigns", null));
+export const settingOrigins = new Loader<SettingOrigins>(() => call("setting_origins", null));
 
-/** Starts reading the lists not read yet (call from a screen's onMount). */
+/** Starts reading the lists (call from a screen's onMount). */
 export function loadReference(): void {
   ageGroups.ensure();
-  feeExemptions.ensure();
+  void feeExemptions.reload();
+  void feeCampaigns.reload();
+}
+
+/** The campaigns that waive the fee today for a registration or a renewal. */
+export function campaignsToday(action: "registration" | "renewal"): FeeCampaignView[] {
+  return (feeCampaigns.data ?? []).filter((c) => c.active_today && c[action]);
 }
 
 /** One scheme's groups in shelf order. */
@@ -48,5 +57,5 @@ export function minimumAgeGroup(age: number, groups: readonly AgeGroup[] | null)
 
 /** An exemption's name (its code when the list does not know it). */
 export function exemptionName(code: string): string {
-  return feeExemptions.data?.find((x) => x.code === code)?.name ?? code;
+  return feeExemptions.data?.find((x) => x.code === code)?.name ?? feeCampaigns.data?.find((c) => c.code === code)?.name ?? code;
 }

@@ -33,6 +33,7 @@ mod mixed_versions;
 mod over_http;
 mod photos;
 mod province_exceptions;
+mod province_settings;
 mod simulation;
 mod transfers;
 mod void_after_snapshot;

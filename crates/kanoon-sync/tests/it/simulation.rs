@@ -256,6 +256,11 @@ static WORKSHOP_MARKS: AtomicU64 = AtomicU64::new(0);
 /// Centers whose workshop ended over capacity after sync (the last place
 /// given at two desks offline).
 static OVER_CAPACITY: AtomicU64 = AtomicU64::new(0);
+/// Fees the province published, and managers' changes of a center's fee
+/// accepted (open seeds) and refused (locked seeds).
+static PROVINCE_FEES: AtomicU64 = AtomicU64::new(0);
+static CENTER_FEES: AtomicU64 = AtomicU64::new(0);
+static CENTER_FEES_REFUSED: AtomicU64 = AtomicU64::new(0);
 
 /// A loan as it happened in true time.
 #[derive(Clone, Debug)]
@@ -291,6 +296,11 @@ struct World {
     /// transfer a desk recorded took it to).
     held: BTreeMap<Uuid, BTreeSet<usize>>,
     hostile: Option<Hostile>,
+    /// The province's membership fee is locked (no center may change it)
+    /// for the whole seed; its value changes now and then.
+    province_locked: bool,
+    /// The ops the province wrote (on the server, in every center's log).
+    province_ops: BTreeSet<Uuid>,
     trace: bool,
     _dir: Option<tempfile::TempDir>,
 }
@@ -414,12 +424,19 @@ impl World {
             loans: BTreeMap::new(),
             held: BTreeMap::new(),
             hostile: None,
+            // Independent of the hostile seeds (`seed % 4 < 2`): both mixes occur.
+            province_locked: seed % 8 < 4,
+            province_ops: BTreeSet::new(),
             trace,
             _dir: dir,
         };
         if hostile_seed(seed) {
             w.enrol_hostile()?;
         }
+        // The province sets the fee before the first sync: every desk has
+        // it after the setup's healing, so a manager's change is refused
+        // exactly on the locked seeds.
+        w.province_sets_fee()?;
         for c in 0..w.centers.len() {
             let first = w.centers[c].desks[0];
             // Unique in the province: a copy keeps its number when it moves.
@@ -648,6 +665,26 @@ impl World {
                 self.hostile_op(EntityKind::TITLE, Uuid::now_v7(), at, patch("notes", "x".repeat(70 * 1024).into()))?,
                 ErrorCode::OpTooLarge,
             ),
+            // Only the province writes its settings; no center overrides its
+            // exemption list (nor, on locked seeds, its fee).
+            (
+                self.hostile_op(
+                    EntityKind::PROVINCE_SETTING,
+                    kanoon_protocol::province::province_setting_id("membership_terms"),
+                    at,
+                    patch("value", serde_json::json!({"fee_rials": 1, "period_days": 365})),
+                )?,
+                ErrorCode::NotOwner,
+            ),
+            (
+                self.hostile_op(
+                    EntityKind::SETTING_OVERRIDE,
+                    kanoon_protocol::province::override_id("fee_exemptions"),
+                    at,
+                    patch("value", serde_json::json!([])),
+                )?,
+                ErrorCode::NotOwner,
+            ),
             (
                 self.hostile_op(EntityKind::TITLE, Uuid::now_v7(), at, {
                     let mut deep = serde_json::json!("x");
@@ -659,6 +696,17 @@ impl World {
                 ErrorCode::OpOutOfBounds,
             ),
         ];
+        if self.province_locked {
+            probes.push((
+                self.hostile_op(
+                    EntityKind::SETTING_OVERRIDE,
+                    kanoon_protocol::province::override_id("membership_terms"),
+                    at,
+                    patch("value", serde_json::json!({"fee_rials": 1, "period_days": 365})),
+                )?,
+                ErrorCode::NotOwner,
+            ));
+        }
         // Another center's activity session the server has: not to be
         // changed or named. (One not pushed yet the other center's desks
         // never see: its id is its center's alone.)
@@ -750,6 +798,54 @@ impl World {
         }
         HOSTILE_REFUSED.fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The province publishes a membership fee (on the server, by its own
+    /// pseudo-center), locked or not as the seed says.
+    fn province_sets_fee(&mut self) -> Result<(), String> {
+        let fee = 100_000 * self.rng.random_range(1..=9i64);
+        let value = serde_json::json!({"fee_rials": fee, "period_days": 365});
+        let op = self
+            .server
+            .storage
+            .put_province_setting_at(
+                kanoon_protocol::province::MEMBERSHIP_TERMS,
+                value,
+                !self.province_locked,
+                self.now.timestamp_millis(),
+            )
+            .map_err(|e| e.message)?;
+        self.say(|| format!("the province sets the fee to {fee} rials"));
+        self.province_ops.insert(op.op_id);
+        PROVINCE_FEES.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A manager sets the center's own fee: refused, writing nothing,
+    /// exactly when the province holds it locked.
+    fn manager_sets_fee(&mut self, d: usize) -> Result<(), String> {
+        let fee = 10_000 * self.rng.random_range(1..=99i64);
+        let before = self.desks[d].desk.outbox_len().map_err(err)?;
+        let terms = kanoon_store::settings::MembershipTerms { fee_rials: fee, period_days: 365 };
+        match self.desks[d].desk.set_membership_terms(terms) {
+            Ok(()) if !self.province_locked => {
+                self.say(|| format!("desk {d}'s manager sets the center's fee to {fee} rials"));
+                self.wrote(d, true);
+                CENTER_FEES.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(StoreError::Forbidden(_)) if self.province_locked => {
+                CENTER_FEES_REFUSED.fetch_add(1, Ordering::Relaxed);
+                if self.desks[d].desk.outbox_len().map_err(err)? != before {
+                    return Err(format!("desk {d} wrote an op for a refused fee change"));
+                }
+                Ok(())
+            }
+            other => Err(format!(
+                "desk {d}: the manager's fee change gave {other:?} with the province's fee {}",
+                if self.province_locked { "locked" } else { "open" }
+            )),
+        }
     }
 
     fn register(&mut self, d: usize) -> Result<(), String> {
@@ -1330,6 +1426,9 @@ impl World {
         if self.rng.random_bool(0.08) {
             return self.workshop(d);
         }
+        if self.rng.random_bool(0.02) {
+            return if self.rng.random_bool(0.5) { self.province_sets_fee() } else { self.manager_sets_fee(d) };
+        }
         match self.rng.random_range(0..100) {
             0..=19 => self.lend(d)?,
             20..=30 => self.give_back(d)?,
@@ -1437,6 +1536,7 @@ impl World {
                 written.insert(op.op_id);
             }
         }
+        written.extend(self.province_ops.iter().copied());
         let logs: Vec<Vec<Op>> = (0..self.centers.len()).map(|c| self.server_log(c)).collect::<Result<_, _>>()?;
         let mut server_ids = BTreeSet::new();
         for (c, log) in logs.iter().enumerate() {
@@ -1631,7 +1731,10 @@ impl World {
             marks.sort();
             workshops.push((id, w.summary.enrolled, w.summary.waiting, w.summary.over_capacity, roster, marks));
         }
+        let origins = desk.setting_origins().map_err(err)?;
+        let settings = (desk.membership_terms().map_err(err)?, origins);
         Ok(Snapshot {
+            settings,
             workshops,
             program,
             cash,
@@ -1717,6 +1820,8 @@ struct Snapshot {
     /// Each workshop: id, enrolled, waiting, over capacity, the roster and
     /// the first sessions' marks.
     workshops: Vec<WorkshopSeen>,
+    /// The fee that applies and where every setting came from.
+    settings: (kanoon_store::settings::MembershipTerms, kanoon_store::settings::SettingOrigins),
 }
 
 /// A workshop as every desk must show it: id, enrolled, waiting, over
@@ -1770,6 +1875,9 @@ impl Snapshot {
         }
         if self.referrals != other.referrals {
             return Some(show("referrals", &self.referrals, &other.referrals));
+        }
+        if self.settings != other.settings {
+            return Some(show("settings", &self.settings, &other.settings));
         }
         None
     }
@@ -1898,11 +2006,19 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
         "simulation: {seeds} seeds from {base} passed in {:.1?}: {transfers} transfers ({on} of copies \
          transferred in: back or on), {lent} loans of copies transferred in, {refused} hostile ops refused in {hostile} seeds with a hostile desk, \
          {attended} attendance scans ({twice} of a card already in), {payments} payments, {enrolments} enrolments, \
-         {tuition} tuition payments, {marks} workshop attendance marks, {over} workshops over capacity after sync",
-        started.elapsed()
+         {tuition} tuition payments, {marks} workshop attendance marks, {over} workshops over capacity after sync, \
+         {} province fees published, {} center fees set and {} refused while locked",
+        started.elapsed(),
+        PROVINCE_FEES.load(Ordering::Relaxed),
+        CENTER_FEES.load(Ordering::Relaxed),
+        CENTER_FEES_REFUSED.load(Ordering::Relaxed),
     );
     if seeds >= 100 {
         assert!(attended > 0 && twice > 0, "no attendance was scanned, or never a card twice");
+        assert!(
+            CENTER_FEES.load(Ordering::Relaxed) > 0 && CENTER_FEES_REFUSED.load(Ordering::Relaxed) > 0,
+            "no manager set a center's fee, or none was refused while the province held it"
+        );
         assert!(payments > 0, "no payment was taken");
         assert!(enrolments > 0 && tuition > 0 && marks > 0, "no enrolment, tuition or workshop attendance");
         assert!(over > 0, "the last place of a workshop was never given at two desks offline");

@@ -184,14 +184,16 @@ export function emptyFeeForm(feeRials: number | null = null): FeeFormState {
   return { mode: "paid", amount: feeRials === null ? "" : formatNumber(feeRials), receipt: "", exemption: "", reason: "" };
 }
 
-export function feeFormErrors(f: FeeFormState, exemptions: FeeExemption[]): FieldErrors {
+/** `campaigns`: the codes of the province's campaigns that waive this fee today (no reason needed). */
+export function feeFormErrors(f: FeeFormState, exemptions: FeeExemption[], campaigns: string[] = []): FieldErrors {
   const e: FieldErrors = {};
   if (f.mode === "paid") {
     const n = parseInteger(f.amount);
     if (n === null || n <= 0) e.fee_amount = "مبلغ پرداختی را به ریال وارد کنید (فقط عدد)، یا «معاف از پرداخت» را انتخاب کنید.";
   } else {
-    if (!exemptions.some((x) => x.active && x.code === f.exemption)) e.fee_exemption = "نوع معافیت را از فهرست انتخاب کنید.";
-    if (f.reason.trim() === "") e.fee_reason = "دلیل معافیت را بنویسید (مثلاً شماره نامه یا نام معرف).";
+    const campaign = campaigns.includes(f.exemption);
+    if (!campaign && !exemptions.some((x) => x.active && x.code === f.exemption)) e.fee_exemption = "نوع معافیت را از فهرست انتخاب کنید.";
+    if (!campaign && f.reason.trim() === "") e.fee_reason = "دلیل معافیت را بنویسید (مثلاً شماره نامه یا نام معرف).";
   }
   return e;
 }
