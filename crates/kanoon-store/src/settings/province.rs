@@ -233,7 +233,9 @@ impl Desk {
             key::POLICY => s.policy.center_may_override,
             _ => false,
         };
-        if !accepts_override(k) || (!may && value.is_some()) {
+        // Taking the center's value back while locked is refused too: the
+        // server refuses every override op of a locked key.
+        if !accepts_override(k) || !may {
             return Err(locked_message());
         }
         let value = match value {

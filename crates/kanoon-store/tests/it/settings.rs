@@ -119,6 +119,7 @@ fn an_allowed_override_applies_shows_the_provinces_value_and_can_be_taken_back()
     p.set(&mut f.desk, province::MEMBERSHIP_TERMS, terms(450_000), false);
     assert_eq!(f.desk.membership_terms().unwrap().fee_rials, 450_000);
     assert!(f.desk.setting_origins().unwrap().membership_terms.has_override);
+    assert_eq!(f.desk.clear_setting_override("membership_terms").unwrap_err().code(), ErrorCode::Forbidden);
     // Unlocked again: the center's value is back.
     p.set(&mut f.desk, province::MEMBERSHIP_TERMS, terms(450_000), true);
     assert_eq!(f.desk.membership_terms().unwrap().fee_rials, 300_000);
