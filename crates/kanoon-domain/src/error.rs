@@ -21,4 +21,9 @@ pub enum DomainError {
     NotPositive,
     #[error("مبلغ برگشتی ({} ریال) از مبلغ پرداخت‌شدهٔ باقی‌مانده ({} ریال) بیشتر است؛ مبلغ کمتری بنویسید.", crate::text::format_rials(*.0), crate::text::format_rials(*.1))]
     RefundTooLarge(i64, i64),
+    /// A copy on loan or in an open parcel, put in a new parcel.
+    #[error("این کتاب هم‌اکنون امانت است یا در بستهٔ دیگری است؛ آن را از این بسته بردارید.")]
+    CopyOut(uuid::Uuid),
+    #[error("این کتاب دو بار در این بسته آمده است؛ یکی را بردارید.")]
+    CopyTwiceInParcel(uuid::Uuid),
 }

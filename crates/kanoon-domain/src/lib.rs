@@ -12,6 +12,8 @@ pub mod error;
 pub mod ids;
 pub mod jalali;
 pub mod merge;
+pub mod outreach;
+pub mod parcels;
 pub mod policy;
 pub mod settings;
 pub mod text;
