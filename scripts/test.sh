@@ -31,25 +31,36 @@ if [ "$(id -u)" = 0 ]; then
     export KANOON_NETNS_TESTS=1
 fi
 
+# Each phase's wall time (the CI log's "ci-phase" lines).
+since() { echo "ci-phase $1: $((SECONDS - $2)) s" >&2; }
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 # The server's tests run once against SQLite and once against PostgreSQL:
 # with-postgres.sh starts a private PostgreSQL for the run (installing it
 # if needed) and sets KANOON_TEST_POSTGRES_URL; their names say `postgres`.
+t=$SECONDS
 bash scripts/with-postgres.sh cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+since "cargo test (build and run)" "$t"
 echo "postgres tests: $(grep -cE '^test .*postgres.* \.\.\. ok$' "$log" || true) passed"
 
 # schemathesis (PyPI) against the real server's OpenAPI document: no 5xx,
 # responses as documented.
+t=$SECONDS
 bash scripts/schemathesis.sh 2>&1 | tail -n 15 || status=1
+since schemathesis "$t"
 
 # The window's code: types (strict) and the Vitest tests of its logic.
+t=$SECONDS
 (cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human) 2>&1 | tail -n 3 | tee -a "$log" || status=1
 (cd ui && npx vitest run) 2>&1 | tee -a "$log" || status=1
+since "svelte-check and vitest" "$t"
 
 # The real window, driven by WebDriver under Xvfb (same dev-profile build).
+t=$SECONDS
 bash scripts/e2e.sh 2>&1 | tee -a "$log" || status=1
+since "e2e (build and run)" "$t"
 
 # One closing line for the whole run: cargo's lines (one per test binary),
 # Vitest's "Tests N passed (M)" and the E2E's "e2e: N passed, M failed".

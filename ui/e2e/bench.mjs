@@ -66,6 +66,26 @@ const pct = (xs, p) => {
 };
 const fmt = (x) => x.toFixed(1);
 
+/** Where the scans' time went (lib/latency.ts's ScanParts): each step's
+ * p50 / p99 / max, and the five slowest scans step by step. */
+async function printParts(browser, label) {
+  const parts = await browser.execute(() => [...(globalThis.__kanoonScanParts ?? [])]);
+  if (parts.length === 0) return;
+  const steps = (p) => ({
+    "Enter → sent": p.sent, "command": p.answered - p.sent, "DOM update": p.updated - p.answered,
+    "to the frame": p.frame - p.updated, "frame → painted": p.painted - p.frame,
+  });
+  const rows = parts.map(steps);
+  for (const name of Object.keys(rows[0])) {
+    const xs = rows.map((r) => r[name]);
+    console.log(`  ${label} step ${name}: p50 ${fmt(pct(xs, 50))} p99 ${fmt(pct(xs, 99))} max ${fmt(Math.max(...xs))} ms`);
+  }
+  const slowest = parts.map((p, i) => ({ i, p })).sort((a, b) => b.p.painted - a.p.painted).slice(0, 5);
+  for (const { i, p } of slowest) {
+    console.log(`  ${label} slow scan #${i}: ${fmt(p.painted)} ms = ${Object.entries(steps(p)).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
+  }
+}
+
 // ---- the empty window first (the floor)
 if (process.env.KANOON_BENCH_MEMORY !== "0") {
   const { browser, stop } = await openApp(EMPTY, {});
@@ -192,6 +212,7 @@ const $ = (s) => browser.$(s);
   }
   const retLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
   console.log(`returns scan → row: n=${retLat.length} p50 ${fmt(pct(retLat, 50))} ms p99 ${fmt(pct(retLat, 99))} ms max ${fmt(Math.max(...retLat))} ms`);
+  await printParts(browser, "returns");
 
   // ---- scan → name, attendance: a session planned today, 200 member
   // cards scanned one after another into it (each a new attendee).
@@ -207,13 +228,14 @@ const $ = (s) => browser.$(s);
   await open.waitForDisplayed({ timeout: 5000 });
   await open.click();
   await (await $("#attendance-card")).waitForDisplayed({ timeout: 5000 });
-  await browser.execute(() => { globalThis.__kanoonScanLatencies.length = 0; });
+  await browser.execute(() => { globalThis.__kanoonScanLatencies.length = 0; globalThis.__kanoonScanParts.length = 0; });
   for (const card of sql("SELECT member_number FROM members WHERE merged_into IS NULL ORDER BY seq DESC LIMIT 200")) {
     await (await $("#attendance-card")).setValue(card + ENTER);
     await (await $(`#attendance-last[data-card="${card}"]`)).waitForExist({ timeout: 5000 });
   }
   const attLat = await browser.execute(() => [...globalThis.__kanoonScanLatencies]);
   console.log(`attendance scan → name: n=${attLat.length} p50 ${fmt(pct(attLat, 50))} ms p99 ${fmt(pct(attLat, 99))} ms max ${fmt(Math.max(...attLat))} ms`);
+  await printParts(browser, "attendance");
 
   // ---- the attendance command alone (IPC + store + its fsync, no
   // rendering), into a second session, spaced as the scans are.

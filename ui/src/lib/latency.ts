@@ -3,15 +3,46 @@
 
 const samples: number[] = [];
 
-export function recordScanLatency(ms: number): void {
+/**
+ * Where one scan's time went, in ms from its Enter key: the command sent,
+ * its answer back, the DOM updated, the frame's callback, the paint done.
+ * Read by the desktop benchmark to say which part the slow scans lose.
+ */
+export interface ScanParts {
+  sent: number;
+  answered: number;
+  updated: number;
+  frame: number;
+  painted: number;
+}
+
+const parts: ScanParts[] = [];
+
+export function recordScanLatency(ms: number, phases?: ScanParts): void {
   samples.push(ms);
   if (samples.length > 5000) samples.shift();
+  if (phases) {
+    parts.push(phases);
+    if (parts.length > 5000) parts.shift();
+  }
 }
 
 /** Read by the E2E benchmark through WebDriver. */
-(globalThis as { __kanoonScanLatencies?: number[] }).__kanoonScanLatencies = samples;
+const g = globalThis as { __kanoonScanLatencies?: number[]; __kanoonScanParts?: ScanParts[] };
+g.__kanoonScanLatencies = samples;
+g.__kanoonScanParts = parts;
 
 /** Resolves after the browser has painted the current DOM. */
 export function afterPaint(): Promise<void> {
   return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
+/** As `afterPaint`, resolving to when the frame's callback ran. */
+export function afterPaintFrom(): Promise<number> {
+  return new Promise((resolve) =>
+    requestAnimationFrame(() => {
+      const frame = performance.now();
+      setTimeout(() => resolve(frame), 0);
+    }),
+  );
 }
