@@ -24,7 +24,10 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis
 fi
 
-cargo build --quiet --locked -p kanoon-server --bin kanoon-server
+# The workspace's test build, as `cargo test --workspace` and the E2E make it:
+# after them nothing is compiled (building the server alone resolves other
+# features and compiled it and its dependencies again: 3 minutes of CI).
+cargo build --quiet --locked --workspace --lib --bins --tests --examples
 bin=target/debug/kanoon-server
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/kanoon-schemathesis.XXXXXX")

@@ -30,7 +30,14 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
     (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
-(cd ui && npx vite build --logLevel warn)
+# Built again only when a source is newer than the last build: the Tauri
+# crate embeds ui/dist, so a rebuilt dist recompiles the app (CI runs this
+# script three times).
+stale=$(find ui -path ui/node_modules -prune -o -path ui/dist -prune -o -path ui/e2e -prune \
+    -o -type f -newer ui/dist/index.html -print -quit 2>/dev/null || true)
+if [ ! -f ui/dist/index.html ] || [ -n "$stale" ]; then
+    (cd ui && npx vite build --logLevel warn)
+fi
 
 # The WebDriver bridge for Tauri (a crate's binary, from crates.io).
 export PATH="$HOME/.cargo/bin:$PATH"
