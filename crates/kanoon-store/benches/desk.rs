@@ -499,6 +499,10 @@ const WARM_LOANS: usize = 150;
 /// The desk under sync (issue 12): check_out's percentiles while pulled
 /// pages apply beside it, and the apply throughput idle and under load.
 fn desk_under_sync(dir: &Path, reference: &Path, a: &Args, quiet_floor: &Stats) {
+    // `--sync-rounds 0`: the desk part only.
+    if a.sync_rounds == 0 {
+        return;
+    }
     let ops = other_desks_ops(dir, reference, a.fraction, a.sync_ops);
     let floor_path = dir.join("floor-under-sync.sqlite");
     let _ = std::fs::remove_file(&floor_path);

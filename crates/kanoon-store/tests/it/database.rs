@@ -144,6 +144,28 @@ fn a_database_from_every_earlier_version_is_upgraded_and_works() {
 }
 
 #[test]
+fn the_title_index_keeps_its_rows_when_its_prefixes_change() {
+    let conn = Connection::open_in_memory().unwrap();
+    let before = MIGRATIONS.iter().position(|(name, _)| *name == "0014_title_search_prefixes.sql").unwrap();
+    db::migrate_to(&conn, before).unwrap();
+    conn.execute("INSERT INTO title_search (rowid, text) VALUES (7, 'ماهی سیاه کوچولو')", []).unwrap();
+    conn.execute("INSERT INTO title_search (rowid, text) VALUES (9, 'کوه و دریا')", []).unwrap();
+    db::migrate(&conn).unwrap();
+    let find = |q: &str| -> Vec<i64> {
+        let mut stmt =
+            conn.prepare("SELECT rowid FROM title_search WHERE title_search MATCH ?1 ORDER BY rowid").unwrap();
+        stmt.query_map([q], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    // A prefix of five letters (now an index of its own), of two, a whole word.
+    assert_eq!(find("\"کوچول\"*"), vec![7]);
+    assert_eq!(find("\"کو\"*"), vec![7, 9]);
+    assert_eq!(find("\"دریا\"*"), vec![9]);
+    let sql: String =
+        conn.query_row("SELECT sql FROM sqlite_master WHERE name = 'title_search'", [], |r| r.get(0)).unwrap();
+    assert!(sql.contains("prefix = '1 2 3 4 5 6'"), "{sql}");
+}
+
+#[test]
 fn migrating_twice_changes_nothing() {
     let conn = Connection::open_in_memory().unwrap();
     db::migrate(&conn).unwrap();
