@@ -1,5 +1,6 @@
 // Scan → result-row latency, measured in the window itself (the figure
 // docs/BENCHMARKS.md reports): from the Enter key to the row being painted.
+import { tick } from "svelte";
 
 const samples: number[] = [];
 
@@ -38,11 +39,31 @@ export function afterPaint(): Promise<void> {
 }
 
 /** As `afterPaint`, resolving to when the frame's callback ran. */
-export function afterPaintFrom(): Promise<number> {
+function afterPaintFrom(): Promise<number> {
   return new Promise((resolve) =>
     requestAnimationFrame(() => {
       const frame = performance.now();
       setTimeout(() => resolve(frame), 0);
     }),
   );
+}
+
+/**
+ * A scan's command and the screen's update with its answer, timed step by
+ * step from the scan's Enter (`started`) to the result painted.
+ */
+export async function timedScan<T>(started: number, command: () => Promise<T>, show: (answer: T) => void): Promise<T> {
+  const sent = performance.now();
+  const answer = await command();
+  const answered = performance.now();
+  show(answer);
+  await tick();
+  const updated = performance.now();
+  const frame = await afterPaintFrom();
+  const painted = performance.now();
+  recordScanLatency(painted - started, {
+    sent: sent - started, answered: answered - started, updated: updated - started,
+    frame: frame - started, painted: painted - started,
+  });
+  return answer;
 }
