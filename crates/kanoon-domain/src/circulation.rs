@@ -55,6 +55,10 @@ pub enum Event {
         lent_on: NaiveDate,
         due_on: NaiveDate,
         overridden: Option<Override>,
+        /// The village of a van visit's loan: its due date is the village's
+        /// next visit, and moves when that visit is cancelled or moved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        village_id: Option<Uuid>,
     },
     Return {
         loan_id: Uuid,
@@ -626,12 +630,30 @@ mod tests {
         let copy = Uuid::from_u128(50);
         let member = Uuid::from_u128(60);
         let events = vec![
-            rec(10, 1, Event::Loan { copy_id: copy, member_id: member, lent_on: d(1), due_on: d(8), overridden: None }),
+            rec(
+                10,
+                1,
+                Event::Loan {
+                    copy_id: copy,
+                    member_id: member,
+                    lent_on: d(1),
+                    due_on: d(8),
+                    overridden: None,
+                    village_id: None,
+                },
+            ),
             rec(11, 2, Event::Return { loan_id: Uuid::from_u128(10), copy_id: copy, returned_on: d(3) }),
             rec(
                 12,
                 3,
-                Event::Loan { copy_id: copy, member_id: member, lent_on: d(3), due_on: d(10), overridden: None },
+                Event::Loan {
+                    copy_id: copy,
+                    member_id: member,
+                    lent_on: d(3),
+                    due_on: d(10),
+                    overridden: None,
+                    village_id: None,
+                },
             ),
         ];
         let s = fold(&events);
@@ -646,7 +668,18 @@ mod tests {
         // Desk A's clock runs ahead: its loans sort after B's return and renewal.
         let events = vec![
             rec(11, 1, Event::Return { loan_id: Uuid::from_u128(10), copy_id: copy, returned_on: d(3) }),
-            rec(10, 9, Event::Loan { copy_id: copy, member_id: member, lent_on: d(1), due_on: d(8), overridden: None }),
+            rec(
+                10,
+                9,
+                Event::Loan {
+                    copy_id: copy,
+                    member_id: member,
+                    lent_on: d(1),
+                    due_on: d(8),
+                    overridden: None,
+                    village_id: None,
+                },
+            ),
             rec(21, 2, Event::Renewal { loan_id: Uuid::from_u128(20), due_on: d(20) }),
             rec(
                 20,
@@ -657,12 +690,20 @@ mod tests {
                     lent_on: d(1),
                     due_on: d(8),
                     overridden: None,
+                    village_id: None,
                 },
             ),
             rec(
                 30,
                 10,
-                Event::Loan { copy_id: copy, member_id: member, lent_on: d(4), due_on: d(11), overridden: None },
+                Event::Loan {
+                    copy_id: copy,
+                    member_id: member,
+                    lent_on: d(4),
+                    due_on: d(11),
+                    overridden: None,
+                    village_id: None,
+                },
             ),
         ];
         let s = fold(&events);
@@ -687,7 +728,18 @@ mod tests {
         let member = Uuid::from_u128(60);
         let loan = Uuid::from_u128(10);
         let events = vec![
-            rec(10, 1, Event::Loan { copy_id: copy, member_id: member, lent_on: d(1), due_on: d(8), overridden: None }),
+            rec(
+                10,
+                1,
+                Event::Loan {
+                    copy_id: copy,
+                    member_id: member,
+                    lent_on: d(1),
+                    due_on: d(8),
+                    overridden: None,
+                    village_id: None,
+                },
+            ),
             rec(11, 2, Event::Renewal { loan_id: loan, due_on: d(20) }),
             rec(12, 3, Event::Renewal { loan_id: loan, due_on: d(15) }),
         ];
@@ -713,6 +765,7 @@ mod tests {
                     lent_on: d(1),
                     due_on: d(8),
                     overridden: None,
+                    village_id: None,
                 },
             ),
             rec(
@@ -724,6 +777,7 @@ mod tests {
                     lent_on: d(1),
                     due_on: d(8),
                     overridden: None,
+                    village_id: None,
                 },
             ),
         ];
@@ -756,6 +810,7 @@ mod tests {
                         lent_on: d(1),
                         due_on: d(8),
                         overridden: None,
+                        village_id: None,
                     },
                     1 if !loans.is_empty() => {
                         Event::Return { loan_id: loans[pick % loans.len()], copy_id, returned_on: d(5) }

@@ -119,6 +119,13 @@ pub enum Permission {
     /// Setting up, changing and cancelling workshops, and enrolling past a
     /// full workshop.
     ManageWorkshops,
+    /// The van's and the post's daily work: villages as they are met,
+    /// opening and closing a visit, cancelling one, sending and receiving
+    /// parcels.
+    ServeVillages,
+    /// The van's route (which village on which day) and a village's
+    /// eligibility.
+    PlanRoutes,
 }
 
 impl Role {
@@ -154,9 +161,16 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Instructor => {
-                &[LoanDesk, RegisterMembers, EditCatalog, VoidRecords, PlanActivities, TakePayments, EnrolWorkshops]
-            }
+            Role::Instructor => &[
+                LoanDesk,
+                RegisterMembers,
+                EditCatalog,
+                VoidRecords,
+                PlanActivities,
+                TakePayments,
+                EnrolWorkshops,
+                ServeVillages,
+            ],
             Role::CenterManager | Role::ProvincialAdmin => &[
                 LoanDesk,
                 RegisterMembers,
@@ -176,6 +190,8 @@ impl Role {
                 CloseCash,
                 EnrolWorkshops,
                 ManageWorkshops,
+                ServeVillages,
+                PlanRoutes,
             ],
         }
     }

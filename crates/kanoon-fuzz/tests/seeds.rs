@@ -66,6 +66,7 @@ fn write_the_seed_corpus() {
         registration_numbers: numbers[..2].to_vec(),
         confirm_warnings: true,
         override_reason: None,
+        visit_id: None,
     })
     .unwrap();
     desk.check_in("100001").unwrap();

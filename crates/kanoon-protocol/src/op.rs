@@ -50,6 +50,16 @@ impl EntityKind {
     pub const CASH_CLOSING: &'static str = "cash_closing";
     /// A referral to the Iran Language Institute (events).
     pub const REFERRAL: &'static str = "referral";
+    /// A village a mobile or postal center covers, with its slot on the
+    /// van's route (record).
+    pub const VILLAGE: &'static str = "village";
+    /// The van's visits to villages: `opened`, `closed` (with its report),
+    /// `changed` (a visit cancelled or moved, and where its loans' due
+    /// date goes) (events).
+    pub const VAN_VISIT: &'static str = "van_visit";
+    /// A postal center's parcels: `sent`, `received` (one book back),
+    /// `lost` (one book lost in the post) (events).
+    pub const PARCEL: &'static str = "parcel";
     /// A province-wide setting (record), written only by the provincial
     /// server as the province's pseudo-center (`province`).
     pub const PROVINCE_SETTING: &'static str = "province_setting";

@@ -1,9 +1,10 @@
 //! What belongs to one center: the records and events of the services
 //! that never leave their center (activities, workshops, the cash book,
-//! referrals). The center that wrote an id's first op owns it; an op of
-//! another center on it, or an event naming another center's record, is
-//! refused by the server (`not_owner`) and never applied by a desk. The
-//! server and the desk read the same table, so they judge alike.
+//! referrals, villages, the van's visits and the post's parcels). The
+//! center that wrote an id's first op owns it; an op of another center on
+//! it, or an event naming another center's record, is refused by the
+//! server (`not_owner`) and never applied by a desk. The server and the
+//! desk read the same table, so they judge alike.
 
 use uuid::Uuid;
 
@@ -20,6 +21,9 @@ pub const CENTER_OWNED: &[&str] = &[
     EntityKind::CASH,
     EntityKind::CASH_CLOSING,
     EntityKind::REFERRAL,
+    EntityKind::VILLAGE,
+    EntityKind::VAN_VISIT,
+    EntityKind::PARCEL,
 ];
 
 /// The fields of an event's data that name another owned id, by the
@@ -51,6 +55,8 @@ const EVENT_REFS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (EntityKind::REFERRAL, &[("target", EntityKind::REFERRAL)]),
+    (EntityKind::VAN_VISIT, &[("village_id", EntityKind::VILLAGE), ("visit_id", EntityKind::VAN_VISIT)]),
+    (EntityKind::PARCEL, &[("parcel_id", EntityKind::PARCEL)]),
 ];
 
 /// Whether ids of this entity kind belong to the center that created them.

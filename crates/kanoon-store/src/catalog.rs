@@ -129,7 +129,7 @@ pub(crate) fn insert_copy(w: &mut Write<'_>, title_id: Uuid, registration_number
 }
 
 /// Changes a copy inside a use case's transaction, with its op.
-fn change_copy(w: &mut Write<'_>, copy_id: Uuid, change: impl FnOnce(&mut CopyRecord)) -> Result<()> {
+pub(crate) fn change_copy(w: &mut Write<'_>, copy_id: Uuid, change: impl FnOnce(&mut CopyRecord)) -> Result<()> {
     let (old, clocks) = rows::load_existing::<CopyRecord>(&w.tx, copy_id, "این نسخه پیدا نشد.")?;
     let mut copy = old.clone();
     change(&mut copy);

@@ -450,7 +450,7 @@ pub fn generate(desk: &mut Desk, size: DemoSize, seed: u64) -> Result<DemoSummar
                     made += 1;
                     let copy = on_shelf.swap_remove(rng.random_range(0..on_shelf.len()));
                     let due = *day + Duration::days(7);
-                    let loan = record_loan(w, copy_ids[copy], members[member], *day, due, None)?;
+                    let loan = record_loan(w, copy_ids[copy], members[member], *day, due, None, None)?;
                     let back = *day + Duration::days(rng.random_range(1..15));
                     out.push_back((back, copy, loan, member));
                     open_per_member[member] += 1;

@@ -335,7 +335,7 @@ fn write_plan(w: &mut Write<'_>, plan: Plan, period_days: u32) -> Result<()> {
         }
         Plan::Loans(loans) => {
             for (member, copy, lent_on, due_on) in loans {
-                record_loan(w, copy, member, lent_on, due_on, None)?;
+                record_loan(w, copy, member, lent_on, due_on, None, None)?;
             }
         }
     }

@@ -22,6 +22,7 @@ mod identity;
 pub mod import;
 mod local;
 pub mod members;
+pub mod outreach;
 pub mod photo_sync;
 pub mod referrals;
 mod rows;

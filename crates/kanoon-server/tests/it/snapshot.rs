@@ -51,6 +51,7 @@ fn loan(desk: &Desk, copy: Uuid, member: Uuid, wall_ms: i64, returned: bool) -> 
         lent_on: date("2025-01-01"),
         due_on: date("2025-01-15"),
         overridden: None,
+        village_id: None,
     };
     let mut ops = vec![event_op(desk, EntityKind::CIRCULATION, id, wall_ms, &lent)];
     if returned {

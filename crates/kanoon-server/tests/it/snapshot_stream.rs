@@ -39,6 +39,7 @@ fn lend(desk: &Desk, copy: Uuid, member: Uuid, wall_ms: i64) -> Op {
             lent_on: date("2025-01-01"),
             due_on: date("2025-01-15"),
             overridden: None,
+            village_id: None,
         },
     )
 }

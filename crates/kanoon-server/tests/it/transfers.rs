@@ -53,6 +53,7 @@ fn loan(desk: &Desk, copy: Uuid, wall_ms: i64) -> Op {
             lent_on: date("2025-01-01"),
             due_on: date("2025-01-15"),
             overridden: None,
+            village_id: None,
         },
     )
 }

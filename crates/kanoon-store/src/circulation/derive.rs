@@ -96,9 +96,20 @@ pub(crate) fn refold_copy(tx: &Connection, copy_id: Uuid) -> Result<Vec<Anomaly>
     let events = read_events(&mut stmt, [copy_id.to_string()])?;
     let state = fold(&events);
     tx.execute("DELETE FROM open_loans WHERE copy_id = ?1", [copy_id.to_string()])?;
+    let mut village_loans = Vec::new();
     for l in state.open_loans_of_copy(copy_id) {
         insert_open_loan(tx, l)?;
+        let village = events.iter().find(|e| e.id == l.loan_id).and_then(|e| match e.event {
+            Event::Loan { village_id, .. } => village_id,
+            _ => None,
+        });
+        if let Some(village) = village {
+            village_loans.push((l.loan_id, village, l.due_on));
+        }
     }
+    // A van visit's loan is due at its village's next visit, wherever the
+    // village's cancelled and moved visits sent it.
+    crate::rows::outreach::mark_village_loans(tx, &village_loans)?;
     // Where the copy is: its last standing transfer; with none standing,
     // where the first transfer took it from.
     let first_from = events
@@ -122,10 +133,14 @@ pub(crate) fn record_loan(
     lent_on: NaiveDate,
     due_on: NaiveDate,
     overridden: Option<Override>,
+    village_id: Option<Uuid>,
 ) -> Result<Uuid> {
     let loan_id = Uuid::now_v7();
-    w.event(loan_id, Event::Loan { copy_id, member_id, lent_on, due_on, overridden })?;
+    w.event(loan_id, Event::Loan { copy_id, member_id, lent_on, due_on, overridden, village_id })?;
     insert_open_loan(&w.tx, &OpenLoan { loan_id, copy_id, member_id, lent_on, due_on, renewals: 0 })?;
+    if let Some(village) = village_id {
+        crate::rows::outreach::mark_village_loans(&w.tx, &[(loan_id, village, due_on)])?;
+    }
     Ok(loan_id)
 }
 

@@ -5,15 +5,15 @@ use super::*;
 impl Desk {
     /// Checks each book as it is scanned, without recording anything.
     pub fn preview_check_out(&self, member_id: Uuid, registration_numbers: &[String]) -> Result<CheckOutResult> {
+        self.preview_loan(&CheckOutRequest::new(member_id, registration_numbers.iter().cloned()))
+    }
+
+    /// Checks the books of a loan as `check_out` would (on a van visit, its
+    /// due date is the village's next visit), without recording anything.
+    pub fn preview_loan(&self, req: &CheckOutRequest) -> Result<CheckOutResult> {
         self.signed()?;
-        let req = CheckOutRequest {
-            member_id,
-            registration_numbers: registration_numbers.to_vec(),
-            confirm_warnings: false,
-            override_reason: None,
-        };
-        let member = self.member(member_id)?;
-        self.evaluate(&self.conn, &member, &req, false)
+        let member = self.member(req.member_id)?;
+        self.evaluate(&self.conn, &member, req, false)
     }
 
     /// Lends the books that may be lent, in one transaction, and reports for
@@ -33,16 +33,12 @@ impl Desk {
         if reason.is_some() && !can_override {
             return Err(StoreError::Forbidden("فقط مدیر مرکز می‌تواند از قواعد امانت چشم‌پوشی کند.".into()));
         }
-        let reference = self.reference()?;
-        let kind = self.id()?.center.kind;
-        let loan_days = reference.policy.rule_for(kind).loan_days;
-        let closed = &reference.policy.closed;
         let staff_id = staff.id;
         let req = CheckOutRequest { override_reason: reason, ..req };
+        let (due_on, village_id) = self.loan_due(&req)?;
         let mut out = self.evaluate(&self.conn, &member, &req, true)?;
         self.write(|w| {
             let today = w.today();
-            let due_on = closed.due_date(today, loan_days);
             for b in out.books.iter_mut().filter(|b| b.status == BookStatus::Ready) {
                 let copy_id = b.loan_id.take().ok_or_else(|| StoreError::Corrupt("copy id".into()))?;
                 // The check ran just before this transaction; the one fact
@@ -69,7 +65,7 @@ impl Desk {
                     reason: req.override_reason.clone().unwrap_or_default(),
                     codes: refusals,
                 });
-                b.loan_id = Some(record_loan(w, copy_id, req.member_id, today, due_on, overridden)?);
+                b.loan_id = Some(record_loan(w, copy_id, req.member_id, today, due_on, overridden, village_id)?);
                 b.status = BookStatus::Lent;
                 b.due_on = Some(due_on);
                 b.due_on_jalali = Some(jalali(due_on));
@@ -96,7 +92,7 @@ impl Desk {
         let rule = reference.policy.rule_for(self.id()?.center.kind);
         let override_given = req.override_reason.is_some();
         // Shown on every row that may be lent, before the loan is confirmed.
-        let due_on = reference.policy.closed.due_date(today, rule.loan_days);
+        let (due_on, _) = self.loan_due(req)?;
         let mut seen: Vec<String> = Vec::new();
         let mut books = Vec::with_capacity(req.registration_numbers.len());
         for raw in &req.registration_numbers {

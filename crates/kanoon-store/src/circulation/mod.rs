@@ -8,7 +8,7 @@ mod reads;
 
 pub(crate) use crate::rows::event::insert_event;
 use derive::*;
-pub(crate) use derive::{record_loan, rederive};
+pub(crate) use derive::{record_loan, rederive, refold_copy};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Asia::Tehran;
@@ -43,6 +43,9 @@ pub struct CheckOutRequest {
     pub confirm_warnings: bool,
     /// Lend despite refusals that policy lets a manager override; recorded.
     pub override_reason: Option<String>,
+    /// Lent on this open van visit: due at the village's next visit.
+    #[serde(default)]
+    pub visit_id: Option<Uuid>,
 }
 
 impl CheckOutRequest {
@@ -53,6 +56,7 @@ impl CheckOutRequest {
             registration_numbers: registration_numbers.into_iter().map(Into::into).collect(),
             confirm_warnings: false,
             override_reason: None,
+            visit_id: None,
         }
     }
 

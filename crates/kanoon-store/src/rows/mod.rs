@@ -14,6 +14,7 @@ pub(crate) mod center;
 pub(crate) mod copy;
 pub(crate) mod event;
 pub(crate) mod member;
+pub(crate) mod outreach;
 pub(crate) mod province_setting;
 pub(crate) mod referral;
 pub(crate) mod setting;

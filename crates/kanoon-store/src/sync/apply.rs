@@ -28,6 +28,7 @@ use crate::rows::cash;
 use crate::rows::center::CenterRecord;
 use crate::rows::copy::CopyRecord;
 use crate::rows::member::MemberRecord;
+use crate::rows::outreach::{self, VillageRecord};
 use crate::rows::province_setting::{ProvinceSettingRecord, SettingOverrideRecord};
 use crate::rows::referral;
 use crate::rows::title::TitleRecord;
@@ -785,6 +786,10 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
         (EntityKind::WORKSHOP, OpBody::Patch { fields }) => merge_pulled::<WorkshopRecord>(tx, op, fields, found),
         (EntityKind::PARTICIPANT, OpBody::Patch { fields }) => merge_pulled::<ParticipantRecord>(tx, op, fields, found),
         (EntityKind::ENROLMENT, OpBody::Event { kind, data }) => apply_enrolment(tx, op, kind, data, found),
+        (EntityKind::VILLAGE, OpBody::Patch { fields }) => merge_pulled::<VillageRecord>(tx, op, fields, found),
+        (EntityKind::VAN_VISIT | EntityKind::PARCEL, OpBody::Event { kind, data }) => {
+            apply_outreach(tx, op, kind, data)
+        }
         (EntityKind::PROVINCE_SETTING, OpBody::Patch { fields }) => {
             merge_pulled::<ProvinceSettingRecord>(tx, op, fields, found)
         }
@@ -913,6 +918,39 @@ fn apply_referral(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value
         }
         _ => Ok(false),
     }
+}
+
+/// A van visit, its report or a visit change; a parcel or a book's
+/// outcome. A visit change moves the due dates of the village's loans
+/// (derived again from all its changes). The loans and returns themselves
+/// are circulation events of their own. A kind this version does not know
+/// is kept.
+fn apply_outreach(tx: &Connection, op: &Op, kind: &str, data: &serde_json::Value) -> Result<bool> {
+    let stamp = pulled_stamp(op, data);
+    match (op.entity.as_str(), kind) {
+        (EntityKind::VAN_VISIT, outreach::OPENED) => {
+            let Ok(v) = serde_json::from_value::<outreach::VisitOpened>(data.clone()) else { return Ok(false) };
+            outreach::insert_visit(tx, op.entity_id, &v, &stamp)?;
+        }
+        (EntityKind::VAN_VISIT, outreach::CLOSED) => {
+            let Ok(c) = serde_json::from_value::<outreach::VisitClosed>(data.clone()) else { return Ok(false) };
+            outreach::insert_report(tx, op.entity_id, &c, &stamp)?;
+        }
+        (EntityKind::VAN_VISIT, outreach::CHANGED) => {
+            let Ok(c) = serde_json::from_value::<outreach::VisitChanged>(data.clone()) else { return Ok(false) };
+            crate::outreach::apply_change(tx, op.entity_id, &c, &stamp)?;
+        }
+        (EntityKind::PARCEL, outreach::SENT) => {
+            let Ok(p) = serde_json::from_value::<outreach::ParcelSent>(data.clone()) else { return Ok(false) };
+            outreach::insert_parcel(tx, op.entity_id, &p, &stamp)?;
+        }
+        (EntityKind::PARCEL, outreach::RECEIVED | outreach::LOST) => {
+            let Ok(o) = serde_json::from_value::<outreach::ParcelOutcome>(data.clone()) else { return Ok(false) };
+            outreach::insert_outcome(tx, op.entity_id, kind, &o, &stamp)?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// An enrolment event waits for its workshop and participant; a workshop

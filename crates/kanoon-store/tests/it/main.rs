@@ -16,6 +16,7 @@ mod demo;
 mod import;
 mod local;
 mod members;
+mod outreach;
 mod props;
 mod settings;
 mod support;

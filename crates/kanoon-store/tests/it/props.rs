@@ -61,6 +61,7 @@ fn loan_rules_hold_for_any_sequence_of_desk_actions() {
                                 registration_numbers: copies.iter().map(|c| c.to_string()).collect(),
                                 confirm_warnings: confirm,
                                 override_reason: override_.then(|| "درخواست مدیر".to_owned()),
+                                visit_id: None,
                             })
                             .unwrap();
                         let lent = out.books.iter().filter(|b| b.status == BookStatus::Lent).count();
