@@ -307,7 +307,68 @@ async fn a_center_writes_and_names_its_own_activities_workshops_and_cash(backend
     other_center_still_syncs(&server, &b, &[]).await;
 }
 
+/// A's villages, the van's visits and the post's parcels are A's: B's
+/// desk can neither edit them nor name them; what B writes of its own
+/// (a village, a visit to it) is accepted in the same batch.
+async fn another_centers_villages_visits_and_parcels_are_not_owner(backend: Backend) {
+    let (server, a, b) = two_centers(backend).await;
+    let village = patch_op(&a, EntityKind::VILLAGE, Uuid::now_v7(), 1000, "name", json!("ورچه"));
+    let visit = event_op(
+        &a,
+        EntityKind::VAN_VISIT,
+        1001,
+        "opened",
+        json!({"village_id": village.entity_id, "day": "2025-04-05"}),
+    );
+    let parcel = event_op(
+        &a,
+        EntityKind::PARCEL,
+        1002,
+        "sent",
+        json!({"member_id": Uuid::now_v7(), "books": [], "dispatched_on": "2025-04-05",
+               "expected_on": "2025-05-20", "postage_rials": 0}),
+    );
+    let own = [village.clone(), visit.clone(), parcel.clone()];
+    let answer = server.push(&a, &own).await;
+    assert_eq!(answer.accepted, own.iter().map(|o| o.op_id).collect::<Vec<_>>(), "{answer:?}");
+    let hostile = [
+        patch_op(&b, EntityKind::VILLAGE, village.entity_id, 2000, "slot", json!(null)),
+        event_op(
+            &b,
+            EntityKind::VAN_VISIT,
+            2001,
+            "changed",
+            json!({"village_id": village.entity_id, "on": "2025-04-19", "new_due": "2026-04-19", "reason": "x"}),
+        ),
+        event_op(&b, EntityKind::VAN_VISIT, 2002, "closed", json!({"visit_id": visit.entity_id, "report": {}})),
+        event_op(
+            &b,
+            EntityKind::PARCEL,
+            2003,
+            "lost",
+            json!({"parcel_id": parcel.entity_id, "copy_id": Uuid::now_v7(), "on": "2025-04-06"}),
+        ),
+    ];
+    let mine = patch_op(&b, EntityKind::VILLAGE, Uuid::now_v7(), 2004, "name", json!("خنداب"));
+    let my_visit =
+        event_op(&b, EntityKind::VAN_VISIT, 2005, "opened", json!({"village_id": mine.entity_id, "day": "2025-04-05"}));
+    let mut batch = hostile.to_vec();
+    batch.push(mine.clone());
+    batch.push(my_visit.clone());
+    let answer = server.push(&b, &batch).await;
+    assert_eq!(answer.accepted, vec![mine.op_id, my_visit.op_id], "{answer:?}");
+    let refused: Vec<(Uuid, Option<ErrorCode>)> = answer.rejected.iter().map(|r| (r.op_id, r.code)).collect();
+    let expected: Vec<(Uuid, Option<ErrorCode>)> =
+        hostile.iter().map(|o| (o.op_id, Some(ErrorCode::NotOwner))).collect();
+    assert_eq!(refused, expected, "{answer:?}");
+    let page = server.pull(&a, "").await;
+    assert!(page.ops.iter().all(|o| batch.iter().all(|h| h.op_id != o.op_id)), "an op of B reached A's pull");
+    let refused_ids: Vec<Uuid> = hostile.iter().map(|o| o.op_id).collect();
+    other_center_still_syncs(&server, &a, &refused_ids).await;
+}
+
 backend_tests!(
+    another_centers_villages_visits_and_parcels_are_not_owner,
     a_center_patch_of_another_center_is_not_owner_and_not_stored,
     a_title_of_another_center_is_edited_or_merged_only_by_it,
     an_op_of_an_unknown_entity_stays_in_the_pushing_center,
