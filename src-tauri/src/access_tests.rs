@@ -116,6 +116,29 @@ fn samples() -> BTreeMap<&'static str, Value> {
             "set_language_institute",
             json!({"site": "https://www.ili.ir", "how_to_register": "", "branch_name": "", "branch_address": "", "branch_phone": "", "notes": ""}),
         ),
+        ("villages", Value::Null),
+        (
+            "save_village",
+            json!({"village_id": null, "village": {"name": "ورچه", "district": "", "eligible": true,
+                "ineligible_reason": null, "distance_km": null, "school": null, "contact_name": "",
+                "contact_phone": "", "children": null}}),
+        ),
+        ("set_village_slot", json!({"village_id": id, "slot": {"weekday": 0, "week": 0}})),
+        ("set_village_retired", json!({"village_id": id, "retired": true})),
+        ("route", json!({"from": "2025-03-21", "to": "2025-04-21"})),
+        ("open_visit", json!(id)),
+        ("van_visit", json!(id)),
+        ("close_visit", json!({"visit_id": id, "notes": ""})),
+        ("change_visit", json!({"village_id": id, "on": "2025-04-05", "to": null, "reason": "برف"})),
+        ("van_visits", json!({"from": "2025-03-21", "to": "2025-04-21"})),
+        (
+            "send_parcel",
+            json!({"member_id": id, "registration_numbers": ["1"], "postage_rials": 0, "tracking_number": ""}),
+        ),
+        ("receive_parcel_book", json!({"parcel_id": id, "registration_number": "1"})),
+        ("lose_parcel_book", json!({"parcel_id": id, "registration_number": "1"})),
+        ("parcels", json!({"member_id": null, "open_only": false})),
+        ("parcel", json!(id)),
         ("record_referral", json!({"member_id": null, "visitor_name": "علی", "age_group": null, "note": ""})),
         ("void_referral", json!({"referral_id": id, "reason": "اشتباه"})),
         ("referrals", json!({"from": "2025-03-21", "to": "2025-04-21"})),
@@ -260,6 +283,8 @@ fn an_instructor_cannot_back_up_restore_enrol_or_change_settings_through_the_com
         "create_workshop",
         "edit_workshop",
         "cancel_workshop",
+        "set_village_slot",
+        "set_village_retired",
     ] {
         let e = call(&state, name, samples[name].clone()).unwrap_err();
         assert_eq!(e.code, ApiErrorCode::Forbidden, "{name}: {e:?}");

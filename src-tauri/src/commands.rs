@@ -25,6 +25,10 @@ use kanoon_store::members::{
     FeeInput, MemberDetails, MemberEdit, MemberSummary, MemberView, MembershipPeriod, Photo, RegisterMember,
     RegisterOutcome,
 };
+use kanoon_store::outreach::{
+    ParcelInput, ParcelView, RouteStop, Slot, VillageInput, VillageView, VisitChangeInput, VisitChangeOutcome,
+    VisitView,
+};
 use kanoon_store::referrals::{ReferralInput, ReferralView};
 use kanoon_store::settings::{
     FeeCampaignView, FeeExemption, Holiday, LanguageInstitute, MembershipTerms, SettingOrigins,
@@ -275,6 +279,48 @@ pub struct CardView {
 pub struct PreviewArgs {
     pub member_id: Uuid,
     pub registration_numbers: Vec<String>,
+    /// On a van visit: the due date shown is the village's next visit.
+    #[serde(default)]
+    #[ts(optional)]
+    pub visit_id: Option<Uuid>,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct SaveVillage {
+    /// None adds a village.
+    pub village_id: Option<Uuid>,
+    pub village: VillageInput,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct VillageSlot {
+    pub village_id: Uuid,
+    /// None takes the village off the route.
+    pub slot: Option<Slot>,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct VillageRetired {
+    pub village_id: Uuid,
+    pub retired: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct CloseVisit {
+    pub visit_id: Uuid,
+    pub notes: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct ParcelBookArgs {
+    pub parcel_id: Uuid,
+    pub registration_number: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct ParcelFilter {
+    pub member_id: Option<Uuid>,
+    pub open_only: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, TS)]
@@ -552,8 +598,10 @@ commands! {
     // --- circulation
     open_loans_of(Uuid) -> Vec<LoanView> = |s, id| Ok(s.desk().open_loans_of(id)?);
     loan_history(Uuid) -> Vec<LoanHistoryRow> = |s, id| Ok(s.desk().loan_history(id, 200)?);
-    preview_check_out(PreviewArgs) -> CheckOutResult =
-        |s, a| Ok(s.desk().preview_check_out(a.member_id, &a.registration_numbers)?);
+    preview_check_out(PreviewArgs) -> CheckOutResult = |s, a| {
+        let req = CheckOutRequest { visit_id: a.visit_id, ..CheckOutRequest::new(a.member_id, a.registration_numbers) };
+        Ok(s.desk().preview_loan(&req)?)
+    };
     check_out(CheckOutRequest) -> CheckOutResult = |s, a| Ok(s.desk().check_out(a)?);
     check_in(String) -> CheckInResult = |s, n| Ok(s.desk().check_in(&n)?);
     renew_loan(Uuid) -> LoanView = |s, id| Ok(s.desk().renew_loan(id)?);
@@ -629,6 +677,28 @@ commands! {
     /// Gives back what a participant who withdrew, or whose workshop was cancelled, is owed.
     refund_tuition(RosterArgs) -> Vec<CashEntryView> =
         |s, a| Ok(s.desk().refund_tuition(a.workshop_id, a.participant_id)?);
+
+    // --- the van and the post (services)
+    villages(()) -> Vec<VillageView> = |s, ()| Ok(s.desk().villages()?);
+    save_village(SaveVillage) -> VillageView = |s, a| Ok(s.desk().save_village(a.village_id, a.village)?);
+    set_village_slot(VillageSlot) -> VillageView = |s, a| Ok(s.desk().set_village_slot(a.village_id, a.slot)?);
+    set_village_retired(VillageRetired) -> VillageView =
+        |s, a| Ok(s.desk().set_village_retired(a.village_id, a.retired)?);
+    /// The van's planned and opened visits of the days (two months at most).
+    route(DayRange) -> Vec<RouteStop> = |s, a| Ok(s.desk().route(a.from, a.to)?);
+    open_visit(Uuid) -> VisitView = |s, id| Ok(s.desk().open_visit(id)?);
+    van_visit(Uuid) -> VisitView = |s, id| Ok(s.desk().visit(id)?);
+    close_visit(CloseVisit) -> VisitView = |s, a| Ok(s.desk().close_visit(a.visit_id, &a.notes)?);
+    /// Cancels or moves a planned visit; the loans due on it move with it.
+    change_visit(VisitChangeInput) -> VisitChangeOutcome = |s, a| Ok(s.desk().change_visit(a)?);
+    van_visits(DayRange) -> Vec<VisitView> = |s, a| Ok(s.desk().visits_between(a.from, a.to)?);
+    send_parcel(ParcelInput) -> ParcelView = |s, a| Ok(s.desk().send_parcel(a)?);
+    receive_parcel_book(ParcelBookArgs) -> ParcelView =
+        |s, a| Ok(s.desk().receive_parcel_book(a.parcel_id, &a.registration_number)?);
+    lose_parcel_book(ParcelBookArgs) -> ParcelView =
+        |s, a| Ok(s.desk().lose_parcel_book(a.parcel_id, &a.registration_number)?);
+    parcels(ParcelFilter) -> Vec<ParcelView> = |s, a| Ok(s.desk().parcels(a.member_id, a.open_only)?);
+    parcel(Uuid) -> ParcelView = |s, id| Ok(s.desk().parcel(id)?);
 
     // --- the cash book
     take_payment(PaymentInput) -> CashEntryView = |s, a| Ok(s.desk().take_payment(a)?);

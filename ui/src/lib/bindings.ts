@@ -142,9 +142,15 @@ confirm_warnings: boolean,
 /**
  * Lend despite refusals that policy lets a manager override; recorded.
  */
-override_reason: string | null, };
+override_reason: string | null, 
+/**
+ * Lent on this open van visit: due at the village's next visit.
+ */
+visit_id?: string, };
 
 export type CheckOutResult = { books: Array<BookOutcome>, };
+
+export type CloseVisit = { visit_id: string, notes: string, };
 
 export type ClosedDays = { 
 /**
@@ -374,6 +380,30 @@ export type OverdueRow = { loan_id: string, member_id: string, member_number: st
  */
 last_call: ReminderCallView | null, };
 
+export type ParcelBookArgs = { parcel_id: string, registration_number: string, };
+
+export type ParcelBookState = "out" | "received" | "lost";
+
+export type ParcelBookView = { copy_id: string, registration_number: string, title: string, state: ParcelBookState, on_jalali: string | null, };
+
+export type ParcelFilter = { member_id: string | null, open_only: boolean, };
+
+export type ParcelInput = { member_id: string, 
+/**
+ * As scanned, in the packing slip's order.
+ */
+registration_numbers: Array<string>, postage_rials: number, tracking_number: string, };
+
+export type ParcelView = { id: string, member_id: string, member_name: string, member_number: string, address: string, dispatched_on: string, dispatched_jalali: string, expected_on: string, expected_jalali: string, postage_rials: number, tracking_number: string, books: Array<ParcelBookView>, 
+/**
+ * A book is still out.
+ */
+open: boolean, 
+/**
+ * Open and past its expected return.
+ */
+overdue: boolean, };
+
 export type ParticipantInput = { full_name: string, gender: Gender | null, age_group: string | null, guardian_name: string, 
 /**
  * The guardian's mobile (any digits).
@@ -414,7 +444,11 @@ default_rule: LoanRule,
  */
 by_center_kind: { [key in string]: LoanRule }, closed: ClosedDays, };
 
-export type PreviewArgs = { member_id: string, registration_numbers: Array<string>, };
+export type PreviewArgs = { member_id: string, registration_numbers: Array<string>, 
+/**
+ * On a van visit: the due date shown is the village's next visit.
+ */
+visit_id?: string, };
 
 export type ReceiptProblem = { 
 /**
@@ -472,6 +506,12 @@ queue_position: number | null, exemption_rials: number, exemption_reason: string
 
 export type RoundSummary = { pushed: number, rejected: number, pulled: number, new_exceptions: number, };
 
+export type RouteStop = { village_id: string, village_name: string, day: string, day_jalali: string, 
+/**
+ * The visit opened for it, if any.
+ */
+visit_id: string | null, closed: boolean, };
+
 export type RowError = { 
 /**
  * The row number as the user sees it (see [`SourceRow::line`]).
@@ -495,6 +535,12 @@ value: string,
  * Persian: what is wrong and what to do.
  */
 message: string, };
+
+export type SaveVillage = { 
+/**
+ * None adds a village.
+ */
+village_id: string | null, village: VillageInput, };
 
 export type Search = { query: string, limit: number, };
 
@@ -560,6 +606,16 @@ export type SheetRow = { participant_id: string, full_name: string,
  * Session numbers marked present.
  */
 present: Array<number>, attended: number, completed: boolean, };
+
+export type Slot = { 
+/**
+ * 0 = Saturday … 5 = Thursday (the Persian week; Friday is closed).
+ */
+weekday: number, 
+/**
+ * 0: the plan's first week, 1: its second.
+ */
+week: number, };
 
 export type Source = "province" | "center" | "shipped";
 
@@ -696,6 +752,52 @@ export type TodaySummary = { date_jalali: string, loans: number, returns: number
 export type TransferArgs = { copy_id: string, to_center_code: string, };
 
 export type TuitionInput = { workshop_id: string, participant_id: string, method: PaymentMethod, pos_ref: string | null, amount_rials: number, };
+
+export type VillageInput = { name: string, district: string, eligible: boolean, ineligible_reason: string | null, distance_km: number | null, school: string | null, contact_name: string, contact_phone: string, children: number | null, };
+
+export type VillageRetired = { village_id: string, retired: boolean, };
+
+export type VillageSlot = { village_id: string, 
+/**
+ * None takes the village off the route.
+ */
+slot: Slot | null, };
+
+export type VillageView = { id: string, name: string, district: string, eligible: boolean, ineligible_reason: string | null, distance_km: number | null, school: string | null, contact_name: string, contact_phone: string, children: number | null, 
+/**
+ * Its slot on the van's route; None off the route.
+ */
+slot: Slot | null, retired: boolean, 
+/**
+ * The next real visit from today on (cancelled and moved visits
+ * counted), if it is on the route.
+ */
+next_visit_on: string | null, next_visit_jalali: string | null, };
+
+export type VisitChangeInput = { village_id: string, 
+/**
+ * The planned visit's day.
+ */
+on: string, 
+/**
+ * The new day; None cancels the visit.
+ */
+to: string | null, reason: string, };
+
+export type VisitChangeOutcome = { 
+/**
+ * Where the loans due on the visit are now due (None: no visit left
+ * within a year; they keep their date).
+ */
+new_due_on: string | null, new_due_jalali: string | null, 
+/**
+ * How many open loans moved.
+ */
+loans_moved: number, };
+
+export type VisitReport = { children_served: number, new_members: number, loans: number, returns: number, activities: number, notes: string, };
+
+export type VisitView = { id: string, village_id: string, village_name: string, day: string, day_jalali: string, next_visit_on: string | null, next_visit_jalali: string | null, closed: boolean, report: VisitReport, };
 
 export type VoidArgs = { event_id: string, reason: string, };
 
@@ -874,6 +976,21 @@ export type Commands = {
   workshop_certificate: { args: RosterArgs; result: Certificate };
   pay_tuition: { args: TuitionInput; result: CashEntryView };
   refund_tuition: { args: RosterArgs; result: Array<CashEntryView> };
+  villages: { args: null; result: Array<VillageView> };
+  save_village: { args: SaveVillage; result: VillageView };
+  set_village_slot: { args: VillageSlot; result: VillageView };
+  set_village_retired: { args: VillageRetired; result: VillageView };
+  route: { args: DayRange; result: Array<RouteStop> };
+  open_visit: { args: string; result: VisitView };
+  van_visit: { args: string; result: VisitView };
+  close_visit: { args: CloseVisit; result: VisitView };
+  change_visit: { args: VisitChangeInput; result: VisitChangeOutcome };
+  van_visits: { args: DayRange; result: Array<VisitView> };
+  send_parcel: { args: ParcelInput; result: ParcelView };
+  receive_parcel_book: { args: ParcelBookArgs; result: ParcelView };
+  lose_parcel_book: { args: ParcelBookArgs; result: ParcelView };
+  parcels: { args: ParcelFilter; result: Array<ParcelView> };
+  parcel: { args: string; result: ParcelView };
   take_payment: { args: PaymentInput; result: CashEntryView };
   refund_payment: { args: RefundArgs; result: CashEntryView };
   cash_entry: { args: string; result: CashEntryView };

@@ -45,6 +45,7 @@ pub struct CheckOutRequest {
     pub override_reason: Option<String>,
     /// Lent on this open van visit: due at the village's next visit.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub visit_id: Option<Uuid>,
 }
 

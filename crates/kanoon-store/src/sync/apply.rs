@@ -41,7 +41,7 @@ use crate::sql::{run, set_meta, timestamp};
 pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 17] = [
+const APPLIED_KINDS: [&str; 20] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
@@ -59,6 +59,9 @@ const APPLIED_KINDS: [&str; 17] = [
     EntityKind::ENROLMENT,
     EntityKind::PROVINCE_SETTING,
     EntityKind::SETTING_OVERRIDE,
+    EntityKind::VILLAGE,
+    EntityKind::VAN_VISIT,
+    EntityKind::PARCEL,
 ];
 
 /// Ops a pulled page receives in one transaction at most (fewer when a
@@ -1061,4 +1064,19 @@ fn stamped(values: serde_json::Map<String, serde_json::Value>, clocks: &FieldClo
             (name, stamped)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An op held for a clock far ahead is applied later only if its kind
+    /// is retried: a center-owned kind missing here would stay unapplied
+    /// for good (the simulation found a village that never arrived).
+    #[test]
+    fn every_center_owned_kind_is_retried_when_it_waits() {
+        for kind in kanoon_protocol::owned::CENTER_OWNED {
+            assert!(APPLIED_KINDS.contains(kind), "{kind} is not retried");
+        }
+    }
 }
