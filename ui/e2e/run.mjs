@@ -159,6 +159,8 @@ let memberNumber = "";
 /** The provincial server the province-settings step starts. */
 let server = null;
 let kimiaNumber = "";
+/** The child registered on the van's visit (the post sends them a parcel too). */
+let vanChild = "";
 
 try {
   await step("first-run setup", async () => {
@@ -600,6 +602,167 @@ try {
     await look("print-handout", "26-print-handout");
     await browser.keys("\uE00C");
     await (await $("#activities-new")).waitForDisplayed({ timeout: 5000 });
+  });
+
+  await step("the van: a village on the route, a visit opened, a child registered and served (due at the next visit), the visit closed and its report printed, the next visit cancelled and the loans moved", async () => {
+    // Books for the van.
+    await nav("catalog");
+    await (await $("#catalog-new-title")).click();
+    await typeInto("#title-title", "قصه‌های روستا");
+    await typeInto("#title-regnos", "300001, 300002, 300003, 300004, 300005, 300006, 300007, 300008");
+    await (await $("#title-submit")).click();
+    await browser.waitUntil(async () => (await (await $("main")).getText()).includes("۳۰۰۰۰۸"), { timeout: 8000, timeoutMsg: "van copies listed" });
+    // The van runs Saturday to Thursday: a Friday moves the test to Saturday.
+    let status = (await invoke(browser, "app_status", null)).ok;
+    if (new Date(`${status.today}T00:00:00Z`).getUTCDay() === 5) {
+      await invoke(browser, "test_advance_clock", 1);
+      status = (await invoke(browser, "app_status", null)).ok;
+    }
+    const today = status.today;
+    const isoPlus = (iso, n) => { const d = new Date(`${iso}T00:00:00Z`); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); };
+    const jalali = (iso) => { const [y, m, d] = iso.split("-").map(Number); const j = toJalaali(y, m, d); return `${j.jy}/${String(j.jm).padStart(2, "0")}/${String(j.jd).padStart(2, "0")}`; };
+    const weekday = (new Date(`${today}T00:00:00Z`).getUTCDay() + 1) % 7;
+    const week = Math.floor((Date.parse(`${today}T00:00:00Z`) - Date.parse("2025-03-22T00:00:00Z")) / (7 * 86400000)) % 2;
+
+    await nav("home");
+    await (await $("#home-outreach")).click();
+    await (await $("#village-name")).waitForDisplayed({ timeout: 5000 });
+    await fill({
+      "#village-name": "ورچه",
+      "#village-district": "خنجین",
+      "#village-distance": "۴۲",
+      "#village-children": "۸۰",
+      "#village-contact": "آقای کریمی",
+      "#village-phone": "۰۹۱۲۱۲۳۴۵۶۷",
+    });
+    await (await $("#village-save")).click();
+    await (await $("#villages")).waitForDisplayed({ timeout: 5000 });
+    const village = await (await $("#villages tr[data-village]")).getAttribute("data-village");
+    await (await $(`#slot-${village}`)).selectByAttribute("value", `${weekday}-${week}`);
+    await (await $(`#visit-open-${village}`)).waitForDisplayed({ timeout: 5000 });
+    await look("outreach-route", "37-outreach-route");
+    await (await $(`#visit-open-${village}`)).click();
+    await (await $("#visit-panel")).waitForDisplayed({ timeout: 5000 });
+    // The village's next visit (a fortnight on, moved past a holiday).
+    const visitId = await (await $("#visit-panel")).getAttribute("data-visit");
+    const next = (await invoke(browser, "van_visit", visitId)).ok.next_visit_on;
+    if (!next || next <= isoPlus(today, 13)) throw new Error(`the next visit is ${next}, not a fortnight on`);
+
+    // A child of the village registers on the visit.
+    await nav("register");
+    await fill({
+      "#reg-first-name": "رضا",
+      "#reg-last-name": "روستایی",
+      "#reg-father-name": "حسن",
+      "#reg-national-id": "۰۰۳۵۷۹۲۴۶۸",
+      "#reg-birth-date": "۱۳۹۷/۰۲/۱۰",
+      "#reg-guardian-phone": "۰۹۱۸۷۶۵۴۳۲۱",
+    });
+    const receipt = await $("#reg-fee-receipt");
+    if (await receipt.isExisting()) await receipt.setValue("۴۵۶۸");
+    await (await $("#reg-submit")).click();
+    await waitText("#reg-member-number", (t) => /[۰-۹]{6,}/.test(t), "the child's member number");
+    const child = ascii((await (await $("#reg-member-number")).getText()).replace(/[^۰-۹]/g, ""));
+    vanChild = child;
+
+    // Back to the visit: the exchange at the child.
+    await nav("home");
+    await (await $("#home-outreach")).click();
+    await (await $(`#visit-resume-${village}`)).click();
+    await (await $("#visit-member")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#visit-member")).click();
+    await keys(child + ENTER);
+    await (await $("#visit-member-name")).waitForDisplayed({ timeout: 5000 });
+    if ((await focused()) !== "visit-return") throw new Error(`after the card, focus is on «${await focused()}», not the returns scan`);
+    await (await $("#visit-loan")).click();
+    await keys("300001" + ENTER);
+    await waitText("#visit-rows", (t) => t.includes("۳۰۰۰۰۱"), "the first loan");
+    await keys("300002" + ENTER);
+    await waitText("#visit-rows", (t) => t.includes("۳۰۰۰۰۲"), "the second loan");
+    const rows = await (await $("#visit-rows")).getText();
+    const due = jalali(next);
+    if (!ascii(rows).includes(due)) throw new Error(`the loans are not due at the next visit ${due}: «${rows}»`);
+    await (await $("#visit-return")).click();
+    await keys("300002" + ENTER);
+    await waitText("#visit-rows", (t) => t.includes("برگشت"), "the return");
+    await waitText("#visit-counts", (t) => t.includes("۲") && t.includes("۱"), "the visit's counts");
+    await look("outreach-visit", "38-outreach-visit");
+
+    await typeInto("#visit-notes", "مدرسهٔ روستا میزبان بود.");
+    await (await $("#visit-close")).click();
+    await (await $("#print-visit")).waitForDisplayed({ timeout: 5000 });
+    await waitText("#print-visit-loans", (t) => t === "۲", "two loans in the report");
+    await waitText("#print-visit-returns", (t) => t === "۱", "one return in the report");
+    await look("print-visit", "39-print-visit");
+    await browser.keys("\uE00C");
+
+    // Snow on the next visit: cancelled; the open loan is due at the one after.
+    await (await $(`#change-${village}-${next}`)).waitForDisplayed({ timeout: 5000 });
+    await (await $(`#change-${village}-${next}`)).click();
+    await typeInto("#change-reason", "برف و راه بسته");
+    await (await $("#change-submit")).click();
+    await waitText("#route-changed", (t) => t.includes("۱ امانت"), "one loan moved");
+    await look("outreach-cancelled", "40-outreach-cancelled");
+    const member = (await invoke(browser, "member_by_number", child)).ok;
+    const loans = (await invoke(browser, "open_loans_of", member.id)).ok;
+    if (loans.length !== 1 || !(loans[0].due_on > next)) {
+      throw new Error(`after the cancellation the loan is due ${loans[0]?.due_on}, not after the cancelled ${next}`);
+    }
+  });
+
+  await step("the post: a parcel of five sent and its slip printed, three received, one lost in the post, the last received", async () => {
+    const child = vanChild;
+    await nav("home");
+    await (await $("#home-outreach")).click();
+    await (await $("#outreach-tab-parcels")).click();
+    await (await $("#parcel-member-search")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#parcel-member-search")).click();
+    await keys(child + ENTER);
+    await (await $("#parcel-member-name")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#parcel-scan")).click();
+    for (const n of ["300003", "300004", "300005", "300006", "300007"]) {
+      await keys(n + ENTER);
+      await waitText("#parcel-books", (t) => t.includes(n.replace(/\d/g, (d) => PERSIAN[d])), `book ${n} in the parcel`);
+    }
+    await typeInto("#parcel-postage", "۳۵۰۰۰۰");
+    await typeInto("#parcel-tracking", "۱۲۳۴۵۶۷۸۹۰");
+    await look("outreach-parcel-form", "41-outreach-parcel-form");
+    await (await $("#parcel-send")).click();
+    await (await $("#parcel-sent")).waitForDisplayed({ timeout: 5000 });
+    const parcelId = await (await $("li[data-parcel]")).getAttribute("data-parcel");
+    await (await $("#parcel-sent-print")).click();
+    const leave = await $("#leave-anyway");
+    if (await leave.isExisting()) await leave.click();
+    await (await $("#print-parcel")).waitForDisplayed({ timeout: 5000 });
+    await waitText("#print-parcel-books", (t) => t.includes("۳۰۰۰۰۷"), "the slip lists the books");
+    await look("print-parcel", "42-print-parcel");
+    await browser.keys("\uE00C");
+    await (await $(`#parcel-receive-${parcelId}`)).waitForDisplayed({ timeout: 5000 });
+    await (await $(`#parcel-receive-${parcelId}`)).click();
+    await (await $("#parcel-receive-scan")).click();
+    for (const n of ["300003", "300004", "300005"]) {
+      await keys(n + ENTER);
+      await browser.waitUntil(async () => {
+        const p = (await invoke(browser, "parcel", parcelId)).ok;
+        return p.books.find((b) => b.registration_number === n)?.state === "received";
+      }, { timeout: 5000, timeoutMsg: `book ${n} received` });
+    }
+    await (await $("#parcel-lose-300006")).click();
+    await (await $("#parcel-lose-confirm")).click();
+    await browser.waitUntil(async () => {
+      const p = (await invoke(browser, "parcel", parcelId)).ok;
+      return p.books.find((b) => b.registration_number === "300006")?.state === "lost" && p.open;
+    }, { timeout: 5000, timeoutMsg: "book 300006 lost, the parcel still open" });
+    await look("outreach-parcel-receive", "43-outreach-parcel-receive");
+    await (await $("#parcel-receive-scan")).click();
+    await keys("300007" + ENTER);
+    await (await $("#parcel-receive-done")).waitForDisplayed({ timeout: 5000 });
+    const p = (await invoke(browser, "parcel", parcelId)).ok;
+    const states = p.books.map((b) => b.state).sort().join(",");
+    if (p.open || states !== "lost,received,received,received,received") throw new Error(`parcel ended ${p.open ? "open" : "closed"} with ${states}`);
+    const lost = (await invoke(browser, "copy_by_registration_number", "300006")).ok;
+    if (lost.status.type !== "withdrawn") throw new Error(`the lost book is ${JSON.stringify(lost.status)}`);
+    await look("outreach-parcel-done", "44-outreach-parcel-done");
   });
 
   await step("workshops: capacity 2, three enrol (the third waits), one withdraws (the waiting one is offered the place), an installment taken and its receipt printed", async () => {

@@ -6,7 +6,8 @@ import { loadReference } from "./reference.svelte";
 export type Screen =
   | "home" | "loan" | "returns" | "members" | "register" | "catalog" | "import" | "overdue" | "settings"
   | "sync" | "print-card" | "print-labels" | "activities" | "print-week" | "print-handout"
-  | "workshops" | "print-workshops" | "print-certificate" | "cashbook" | "print-receipt";
+  | "workshops" | "print-workshops" | "print-certificate" | "cashbook" | "print-receipt"
+  | "outreach" | "print-visit" | "print-parcel";
 
 export const app = $state({
   status: null as AppStatus | null,
