@@ -117,6 +117,8 @@ fn samples() -> BTreeMap<&'static str, Value> {
             json!({"site": "https://www.ili.ir", "how_to_register": "", "branch_name": "", "branch_address": "", "branch_phone": "", "notes": ""}),
         ),
         ("villages", Value::Null),
+        ("export_ops_to_stick", Value::Null),
+        ("import_ops_from_stick", Value::Null),
         (
             "save_village",
             json!({"village_id": null, "village": {"name": "ورچه", "district": "", "eligible": true,

@@ -33,6 +33,7 @@ use kanoon_store::referrals::{ReferralInput, ReferralView};
 use kanoon_store::settings::{
     FeeCampaignView, FeeExemption, Holiday, LanguageInstitute, MembershipTerms, SettingOrigins,
 };
+use kanoon_store::sync::StickImport;
 use kanoon_store::workshops::{
     AttendanceSheet, Certificate, EnrolInput, FamilyList, ParticipantInput, ParticipantView, WorkshopDetail,
     WorkshopInput, WorkshopSummary,
@@ -41,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiErrorCode, ApiResult};
 use crate::state::{AppState, Pick};
 use crate::sync::{SyncStatus, sync_error};
 use kanoon_store::sync::SyncException;
@@ -283,6 +284,13 @@ pub struct PreviewArgs {
     #[serde(default)]
     #[ts(optional)]
     pub visit_id: Option<Uuid>,
+}
+
+/// An ops file written to a USB stick.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct StickExport {
+    pub path: String,
+    pub ops: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, TS)]
@@ -757,6 +765,31 @@ commands! {
         s.desk().require(Permission::Restore)?;
         let Some(file) = s.pick(Pick::BackupFile) else { return Ok(None) };
         Ok(Some(s.desk().restore_from(&file)?.display().to_string()))
+    };
+
+    // --- ops carried on a USB stick (a van whose base has no internet)
+    /// Writes this desk's unpushed ops into a folder picked in the system
+    /// dialog (None: the dialog was closed).
+    export_ops_to_stick(()) -> Option<StickExport> = |s, ()| {
+        s.desk().require(Permission::LoanDesk)?;
+        let Some(folder) = s.pick(Pick::StickFolder) else { return Ok(None) };
+        let (bytes, ops) = s.desk().export_ops()?;
+        let desk_number = s.desk().identity().map(|i| i.desk_number).unwrap_or_default();
+        let name = format!("kanoon-desk{desk_number}-{}.kanoon-ops", s.desk().now().format("%Y%m%d-%H%M%S"));
+        let path = folder.join(name);
+        std::fs::write(&path, bytes).map_err(|e| {
+            ApiError::new(ApiErrorCode::Shell, format!("نوشتن روی فلش انجام نشد ({e}). فلش را دوباره وصل کنید و جای خالی آن را ببینید."))
+        })?;
+        Ok(Some(StickExport { path: path.display().to_string(), ops }))
+    };
+    /// Reads another desk's ops file picked in the system dialog (None: closed).
+    import_ops_from_stick(()) -> Option<StickImport> = |s, ()| {
+        s.desk().require(Permission::LoanDesk)?;
+        let Some(file) = s.pick(Pick::StickFile) else { return Ok(None) };
+        let bytes = std::fs::read(&file).map_err(|e| {
+            ApiError::new(ApiErrorCode::Shell, format!("خواندن پرونده از فلش انجام نشد ({e}). فلش را دوباره وصل کنید."))
+        })?;
+        Ok(Some(s.desk().import_ops(&bytes)?))
     };
 
     // --- drafts of unsaved forms

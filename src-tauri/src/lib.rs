@@ -60,6 +60,11 @@ fn folder_dialog(app: tauri::AppHandle) -> state::Picker {
                 .set_title("پرونده پشتیبان را انتخاب کنید")
                 .add_filter("پشتیبان کانون", &["sqlite"])
                 .blocking_pick_file(),
+            state::Pick::StickFolder => dialog.set_title("پوشهٔ فلش را انتخاب کنید").blocking_pick_folder(),
+            state::Pick::StickFile => dialog
+                .set_title("پروندهٔ انتقال را از فلش انتخاب کنید")
+                .add_filter("انتقال کانون", &["kanoon-ops"])
+                .blocking_pick_file(),
         };
         chosen.and_then(|p| p.into_path().ok())
     })

@@ -27,6 +27,10 @@ pub enum Pick {
     BackupFolder,
     /// A backup file to restore from.
     BackupFile,
+    /// A folder (a USB stick) to write this desk's ops file into.
+    StickFolder,
+    /// An ops file on a USB stick to read.
+    StickFile,
 }
 
 /// Opens the system dialog and returns what was chosen (None: closed).

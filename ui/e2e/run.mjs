@@ -654,9 +654,10 @@ try {
       "#reg-first-name": "رضا",
       "#reg-last-name": "روستایی",
       "#reg-father-name": "حسن",
-      "#reg-national-id": "۰۰۳۵۷۹۲۴۶۸",
+      "#reg-national-id": "۰۰۳۵۷۹۲۴۶۹",
       "#reg-birth-date": "۱۳۹۷/۰۲/۱۰",
       "#reg-guardian-phone": "۰۹۱۸۷۶۵۴۳۲۱",
+      "#reg-village": "ورچه",
     });
     const receipt = await $("#reg-fee-receipt");
     if (await receipt.isExisting()) await receipt.setValue("۴۵۶۸");
@@ -686,6 +687,10 @@ try {
     await keys("300002" + ENTER);
     await waitText("#visit-rows", (t) => t.includes("برگشت"), "the return");
     await waitText("#visit-counts", (t) => t.includes("۲") && t.includes("۱"), "the visit's counts");
+    const counts = (await invoke(browser, "van_visit", visitId)).ok.report;
+    if (counts.loans !== 2 || counts.returns !== 1 || counts.children_served !== 1 || counts.new_members !== 1) {
+      throw new Error(`the visit counts ${JSON.stringify(counts)}`);
+    }
     await look("outreach-visit", "38-outreach-visit");
 
     await typeInto("#visit-notes", "مدرسهٔ روستا میزبان بود.");

@@ -10,6 +10,10 @@
 //!   it to a set-up desk: whatever the page holds, applying it fails only
 //!   as an error, never a panic, and the desk still answers afterwards.
 //! - `snapshot`: the same for a snapshot, applied to a desk that never pulled.
+//! - `stick`: an ops file carried on a USB stick (`kanoon_protocol::stick`):
+//!   what reads is of one center, as many ops as it says, each within
+//!   bounds; written again it reads the same; a desk given it answers with
+//!   an error or a report, never a panic.
 //! - `import`: the old software's files (CSV in any of the read encodings,
 //!   XLSX) read into a table and parsed as each of the three import kinds
 //!   with the suggested column mapping.
@@ -26,7 +30,8 @@ use kanoon_store::{Desk, SetupRequest};
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by the name of its folder under `fuzz/corpus/`.
-pub const TARGETS: &[Target] = &[("op", op), ("pull_page", pull_page), ("snapshot", snapshot), ("import", import)];
+pub const TARGETS: &[Target] =
+    &[("op", op), ("pull_page", pull_page), ("snapshot", snapshot), ("import", import), ("stick", stick)];
 
 pub fn op(data: &[u8]) {
     let Ok(json) = std::str::from_utf8(data) else { return };
@@ -72,6 +77,22 @@ pub fn snapshot(data: &[u8]) {
     let Some(mut desk) = set_up_desk() else { panic!("a desk could not be set up") };
     let _ = desk.apply_snapshot_with_unreadable(&snapshot.ops, &snapshot.unreadable, snapshot.cursor);
     desk.sync_exceptions().unwrap_or_else(|e| panic!("the desk no longer answers after a snapshot: {e}"));
+}
+
+pub fn stick(data: &[u8]) {
+    use kanoon_protocol::stick;
+    if let Ok(file) = stick::read(data) {
+        assert_eq!(file.ops.len(), file.header.count, "a file read holds another count of ops than it says");
+        assert!(file.ops.iter().all(|o| o.center_id == file.header.center_id), "a file read holds another center's op");
+        let _ = file.verify(&stick::device_key("fuzz"));
+        let again = stick::write(file.header.center_id, file.header.device_id, None, "", &file.ops);
+        let reread = stick::read(&again).unwrap_or_else(|e| panic!("a file written again cannot be read: {e}"));
+        assert_eq!(reread.ops, file.ops, "a file's ops change when written and read again");
+    }
+    let mut guard = PULLING_DESK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(desk) = guard.as_mut() else { panic!("a desk could not be set up") };
+    let _ = desk.import_ops(data);
+    desk.sync_exceptions().unwrap_or_else(|e| panic!("the desk no longer answers after a stick: {e}"));
 }
 
 pub fn import(data: &[u8]) {

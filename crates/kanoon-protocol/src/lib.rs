@@ -11,6 +11,7 @@ mod op;
 pub mod owned;
 pub mod photos;
 pub mod province;
+pub mod stick;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock};

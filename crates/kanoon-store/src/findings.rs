@@ -86,11 +86,23 @@ pub(crate) fn record_exception(tx: &Connection, f: &Finding, now: DateTime<Utc>)
 /// when an earlier return arrives, and every desk must end with the same
 /// set). Resolved ones go too: their resolutions are kept by id, and
 /// `record_exception` records them resolved again.
+///
+/// The same for a return or renewal of the copy that arrived before its
+/// loan (`loan_not_open`): a desk that read another desk's ops from a USB
+/// stick may take a book back and push the return before the lending desk
+/// pushes the loan; once the loan arrives the fold no longer finds it.
 pub(crate) fn forget_double_loans(tx: &Connection, copy_id: Uuid) -> Result<()> {
     run(
         tx,
         "DELETE FROM sync_exceptions WHERE code = ?2 AND json_extract(detail, '$.copy_id') = ?1",
         [copy_id.to_string().as_str(), codes::COPY_LENT_TWICE],
+    )?;
+    run(
+        tx,
+        "DELETE FROM sync_exceptions WHERE code = 'loan_not_open' AND json_extract(detail, '$.event_id') IN (
+             SELECT id FROM events WHERE copy_id = ?1
+             UNION SELECT id FROM events WHERE loan_id IN (SELECT id FROM events WHERE copy_id = ?1))",
+        [copy_id.to_string().as_str()],
     )?;
     Ok(())
 }

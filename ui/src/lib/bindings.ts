@@ -648,6 +648,22 @@ export type StaffDay = { staff_id: string, day: string, };
 
 export type Standing = "enrolled" | "waiting" | "offered" | "withdrawn";
 
+export type StickExport = { path: string, ops: number, };
+
+export type StickImport = { 
+/**
+ * Ops in the file.
+ */
+ops: number, applied: number, 
+/**
+ * Already here (the stick read before, or the server sent them).
+ */
+duplicates: number, 
+/**
+ * Set aside until what they need arrives.
+ */
+kept: number, };
+
 export type SyncEnrol = { 
 /**
  * e.g. https://sync.kanoon-markazi.ir
@@ -1023,6 +1039,8 @@ export type Commands = {
   fee_campaigns: { args: null; result: Array<FeeCampaignView> };
   backup_now: { args: null; result: string | null };
   restore_backup: { args: null; result: string | null };
+  export_ops_to_stick: { args: null; result: StickExport | null };
+  import_ops_from_stick: { args: null; result: StickImport | null };
   save_draft: { args: Draft; result: null };
   load_draft: { args: string; result: string | null };
   clear_draft: { args: string; result: null };

@@ -9,12 +9,14 @@ pub(crate) mod apply;
 pub(crate) mod exceptions;
 pub(crate) mod outbox;
 mod settings;
+mod stick;
 
 use serde::{Deserialize, Serialize};
 
 pub use apply::{CHUNK_OPS, PulledPage, UnreadableOp, apply_pulled_shared};
 pub use exceptions::{EXCEPTION_RESOLVED, ExceptionResolution, MAX_RESOLUTION_NOTE, SyncException};
 pub use settings::SyncSettings;
+pub use stick::{STICK_OPS, StickImport};
 
 /// What applying a page of pulled ops did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -304,3 +304,43 @@ fn parcels_and_visits_reach_another_desk_and_converge() {
 fn clock_after(f: &Fixture, days: i64) {
     f.clock.set(start_time() + Duration::days(days));
 }
+
+#[test]
+fn a_stick_carries_the_vans_ops_to_another_desk_and_read_twice_changes_nothing() {
+    let (mut a, sara) = desk_with_reader(("قصه‌های کوهستان", 500, 3), ("سارا", "رضایی", 1));
+    let clock = a.clock.clone();
+    let v = village_on_route(&mut a.desk, "ورچه");
+    let visit = a.desk.open_visit(v).unwrap();
+    let req = CheckOutRequest { visit_id: Some(visit.id), ..CheckOutRequest::new(sara.id, ["500"]).confirmed() };
+    a.desk.check_out(req).unwrap();
+    let (bytes, n) = a.desk.export_ops().unwrap();
+    assert_eq!(n, a.desk.ops_to_push(100_000).unwrap().len());
+    let second = |number: u8, code: &str| {
+        let mut d = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
+        let request = SetupRequest {
+            desk_number: number,
+            manager_username: format!("manager{number}"),
+            center_code: code.into(),
+            ..setup_request()
+        };
+        d.setup(request, PASSWORD).unwrap();
+        d
+    };
+    let mut b = second(2, "۱۲۳۴");
+    let first = b.import_ops(&bytes).unwrap();
+    assert_eq!((first.ops, first.applied + first.kept), (n, n));
+    let again = b.import_ops(&bytes).unwrap();
+    assert_eq!((again.applied, again.duplicates), (0, n), "a stick read twice changes nothing");
+    assert_eq!(b.visit(visit.id).unwrap(), a.desk.visit(visit.id).unwrap());
+    assert_eq!(due_of(&b, sara.id), due_of(&a.desk, sara.id));
+    assert_eq!(a.desk.ops_to_push(100_000).unwrap().len(), n, "the van still pushes them to the server");
+    // Another center's desk, a file cut short, or something else: refused, nothing applied.
+    let mut other = second(3, "۹۹۹۹");
+    assert_eq!(other.import_ops(&bytes).unwrap_err().code(), ErrorCode::InvalidInput);
+    let mut c = second(4, "۱۲۳۴");
+    assert_eq!(c.import_ops(&bytes[..bytes.len() - 20]).unwrap_err().code(), ErrorCode::InvalidInput);
+    assert_eq!(c.import_ops(b"name,phone\n").unwrap_err().code(), ErrorCode::InvalidInput);
+    assert_eq!(c.visit(visit.id).unwrap_err().code(), ErrorCode::NotFound);
+    a.desk.sign_out();
+    assert_eq!(a.desk.export_ops().unwrap_err().code(), ErrorCode::NotSignedIn);
+}
