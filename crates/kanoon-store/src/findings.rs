@@ -81,6 +81,19 @@ pub(crate) fn record_exception(tx: &Connection, f: &Finding, now: DateTime<Utc>)
     )?)
 }
 
+/// Forgets why an event waited (`unknown_member`, `unknown_copy`) once it
+/// applied: a desk that read another desk's ops from a USB stick, or a
+/// pulled page ordered by another desk's stick, sees an event before the
+/// member or copy it names. That is a wait, not a conflict: the desk that
+/// got the ops in the log's order never had it, and every desk must end
+/// with the same set.
+pub(crate) fn forget_waiting(tx: &Connection, event_id: Uuid) -> Result<()> {
+    for code in [codes::UNKNOWN_MEMBER, codes::UNKNOWN_COPY] {
+        run(tx, "DELETE FROM sync_exceptions WHERE id = ?1", [exception_id(code, &[event_id]).to_string()])?;
+    }
+    Ok(())
+}
+
 /// Forgets a copy's double-loan exceptions before they are derived again
 /// from the fold of its whole log (one seen on a partial log may vanish
 /// when an earlier return arrives, and every desk must end with the same

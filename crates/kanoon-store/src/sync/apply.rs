@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use uuid::Uuid;
 
 use super::ApplyReport;
-use super::exceptions::{Finding, apply_resolution, codes, forget_double_loans, record_exception};
+use super::exceptions::{Finding, apply_resolution, codes, forget_double_loans, forget_waiting, record_exception};
 use crate::circulation::{insert_event, rederive};
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
@@ -436,6 +436,7 @@ impl<'c> Applying<'c> {
                         self.void_target_missing = true;
                     }
                     run(&self.tx, "UPDATE inbox SET applied = 1 WHERE op_id = ?1", [op_id])?;
+                    forget_waiting(&self.tx, op.entity_id)?;
                     self.record(found)?;
                     self.report.applied += 1;
                     self.report.kept = self.report.kept.saturating_sub(1);

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub(crate) use crate::findings::{Finding, codes, forget_double_loans, record_exception};
+pub(crate) use crate::findings::{Finding, codes, forget_double_loans, forget_waiting, record_exception};
 
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};

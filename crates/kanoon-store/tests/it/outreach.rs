@@ -344,3 +344,27 @@ fn a_stick_carries_the_vans_ops_to_another_desk_and_read_twice_changes_nothing()
     a.desk.sign_out();
     assert_eq!(a.desk.export_ops().unwrap_err().code(), ErrorCode::NotSignedIn);
 }
+
+/// The van lent to a child registered before it left (that op already
+/// pushed): its stick carries the loan, not the member. The desk that reads
+/// it waits for the member (an `unknown_member` exception); once the
+/// member arrives from the server the loan applies and the exception goes,
+/// as if the ops had come in the log's order.
+#[test]
+fn a_stick_loan_waiting_for_its_member_applies_when_the_member_arrives_and_the_wait_is_forgotten() {
+    let (mut a, sara) = desk_with_reader(("قصه‌های کوهستان", 500, 3), ("سارا", "رضایی", 1));
+    let clock = a.clock.clone();
+    let before = a.desk.ops_to_push(100_000).unwrap();
+    a.desk.mark_pushed(&before.iter().map(|o| o.op_id).collect::<Vec<_>>()).unwrap();
+    a.desk.check_out(CheckOutRequest::new(sara.id, ["500"]).confirmed()).unwrap();
+    let (bytes, _) = a.desk.export_ops().unwrap();
+    let mut b = Desk::open_in_memory().unwrap().with_clock(Arc::new(clock.clone()));
+    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }, PASSWORD).unwrap();
+    b.import_ops(&bytes).unwrap();
+    let waiting: Vec<_> = b.sync_exceptions().unwrap().into_iter().map(|e| e.code).collect();
+    assert!(waiting.iter().any(|c| c == "unknown_member"), "{waiting:?}");
+    let n = before.len() as u64;
+    b.apply_pulled(&before, Cursor { epoch: 1, seq: n }).unwrap();
+    assert_eq!(due_of(&b, sara.id), due_of(&a.desk, sara.id), "the loan applied once its member arrived");
+    assert!(b.sync_exceptions().unwrap().is_empty(), "{:?}", b.sync_exceptions().unwrap());
+}

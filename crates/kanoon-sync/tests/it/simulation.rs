@@ -1115,13 +1115,7 @@ impl World {
                 self.outreach(d)?;
             }
         }
-        // Off in CI until a pulled op's waiting exception (`unknown_member`)
-        // is cleared when what it waited for arrives: a stick delivers ops
-        // out of the server's order, and seed 847188827 keeps one for good
-        // (docs/plans/van-and-post.md). `KANOON_SIM_STICK=1` turns it on.
-        if std::env::var_os("KANOON_SIM_STICK").is_some() {
-            self.stick(d)?;
-        }
+        self.stick(d)?;
         self.desks[d].cut = false;
         self.say(|| format!("desk {d} is back at base"));
         Ok(())
@@ -2358,8 +2352,8 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
                 && PARCELS.load(Ordering::Relaxed) > 0
                 && PARCEL_OUTCOMES.load(Ordering::Relaxed) > 0
                 && VAN_MONTHS.load(Ordering::Relaxed) >= seeds / 10
-                && (std::env::var_os("KANOON_SIM_STICK").is_none() || STICKS.load(Ordering::Relaxed) > 0),
-            "the van and the post were not exercised: no van loan, visit change, parcel or van month"
+                && STICKS.load(Ordering::Relaxed) > 0,
+            "the van and the post were not exercised: no van loan, visit change, parcel, van month or stick"
         );
     }
     // Rarer: a 100-seed run may see no workshop attendance mark.
