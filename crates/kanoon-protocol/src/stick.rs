@@ -155,6 +155,12 @@ pub fn read(bytes: &[u8]) -> Result<OpsFile, StickError> {
 }
 
 impl OpsFile {
+    /// Each op's line as written (what a server stores, as a push's text).
+    pub fn op_texts(&self) -> impl Iterator<Item = &str> {
+        // `read` checked every line is UTF-8.
+        self.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| std::str::from_utf8(l).ok())
+    }
+
     /// Whether the file was signed with `key` (`device_key` of the
     /// header's device) and its ops are as signed.
     pub fn verify(&self, key: &str) -> bool {

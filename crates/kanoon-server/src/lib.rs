@@ -16,6 +16,7 @@ mod listen;
 mod metrics;
 mod openapi;
 mod snapshot;
+mod stick;
 mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -30,6 +31,7 @@ pub use http::{
     serve_with_tls, shutdown_signal,
 };
 pub use listen::{ConnectionLimits, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE};
+pub use stick::{OpsImport, export_ops, import_ops};
 pub use storage::postgres::{POSTGRES_MAX_SNAPSHOTS, POSTGRES_MIGRATIONS, PostgresStorage, SCHEMA_TABLE};
 pub use storage::rules::{
     CENTER_PHOTO_QUOTA, MAX_CLOCK_AHEAD_MS, ProvinceSetting, ProvinceSettings, check_cursor, check_device_name,
@@ -38,7 +40,7 @@ pub use storage::rules::{
 pub use storage::secrets::{ENROL_CODE_DIGITS, hash_secret, normalize_enrol_code};
 pub use storage::sqlite::{APPLICATION_ID, MIGRATIONS, SqliteStorage};
 pub use storage::{
-    CenterInfo, CenterOp, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, IncomingOp, MAX_PULL_LIMIT, MIN_SCHEMA_VERSION,
-    PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, SnapshotSink, Storage, scope_of,
+    CenterInfo, CenterOp, DEFAULT_PULL_LIMIT, DeviceAuth, DeviceInfo, DeviceKey, IncomingOp, MAX_PULL_LIMIT,
+    MIN_SCHEMA_VERSION, PROVINCE_SCOPE, PROVINCE_WIDE_ENTITIES, Snapshot, SnapshotSink, Storage, scope_of,
 };
 pub use tls::ServerTls;

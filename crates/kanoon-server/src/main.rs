@@ -107,6 +107,35 @@ enum Command {
         #[command(subcommand)]
         command: ProvinceCommand,
     },
+    /// Store an ops file a desk wrote to a USB stick (its base had no
+    /// internet) as that desk's push: the signature checked with the
+    /// device's credential, every op checked as a push is. Reading a file
+    /// twice stores nothing the second time.
+    ImportOps {
+        /// The server database (a SQLite file or a PostgreSQL URL).
+        #[arg(long)]
+        database: PathBuf,
+        /// The `.kanoon-ops` file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Write a center's ops to a file for one of its desks to read from a
+    /// USB stick (signed for that desk).
+    ExportOps {
+        /// The server database (a SQLite file or a PostgreSQL URL).
+        #[arg(long)]
+        database: PathBuf,
+        /// The desk's device id (as `devices` lists it).
+        #[arg(long)]
+        device: uuid::Uuid,
+        /// Only ops after this log position (the desk's sync cursor's
+        /// number; 0 for all).
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Where to write the file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// List sync exceptions: what each center's circulation log shows (a
     /// copy lent twice, a return of a loan not open, …) and what staff
     /// resolved at a desk. Unresolved first.
@@ -366,6 +395,25 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             let open = found.iter().filter(|e| e.resolution.is_none()).count();
             eprintln!("{} exceptions, {open} not resolved", found.len());
+        }
+        Command::ImportOps { database, file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let report = kanoon_server::import_ops(open(&database)?.as_ref(), &bytes)?;
+            println!("{}", serde_json::to_string(&report)?);
+            eprintln!(
+                "{} ops of device {}: {} stored, {} stored before, {} refused",
+                report.ops,
+                report.device_id,
+                report.accepted,
+                report.duplicates,
+                report.rejected.len()
+            );
+        }
+        Command::ExportOps { database, device, after, out } => {
+            let written_at = chrono::Utc::now().to_rfc3339();
+            let (bytes, n) = kanoon_server::export_ops(open(&database)?.as_ref(), device, after, &written_at)?;
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("{n} ops written to {}", out.display());
         }
         Command::Devices { command: Some(DevicesCommand::Revoke { database, device }), .. } => {
             if !open(&database)?.revoke_device(device)? {

@@ -94,6 +94,10 @@ macro_rules! storage_from_modules {
                 snapshot::snapshot_into(self, center_id, sink)
             }
 
+            fn device_key(&self, device_id: uuid::Uuid) -> Result<Option<$crate::storage::DeviceKey>, AppError> {
+                enrolment::device_key(self, device_id)
+            }
+
             fn devices(&self) -> Result<Vec<$crate::storage::DeviceInfo>, AppError> {
                 let mut devices = enrolment::devices(self)?;
                 devices.retain(|d| d.device_id != kanoon_protocol::province::PROVINCE_DEVICE_ID);
@@ -243,6 +247,15 @@ pub struct DeviceAuth {
     pub center_id: Uuid,
 }
 
+/// What checks an ops file's signature (`crate::stick`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceKey {
+    pub center_id: Uuid,
+    /// SHA-256 of the device's current token, lowercase hex.
+    pub key: String,
+    pub revoked: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CenterInfo {
     pub id: Uuid,
@@ -346,6 +359,10 @@ pub trait Storage: Send + Sync {
 
     /// The device a bearer token belongs to, if any.
     fn device_for_token(&self, token: &str) -> Result<Option<DeviceAuth>, AppError>;
+
+    /// An enrolled device's center and the key its ops files are signed
+    /// with (the stored hash of its token, `stick::device_key`).
+    fn device_key(&self, device_id: Uuid) -> Result<Option<DeviceKey>, AppError>;
 
     /// Stores a batch pushed by `device_id` of `center_id`, all in one
     /// transaction: each op once by id (new → accepted; already stored with

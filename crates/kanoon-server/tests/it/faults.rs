@@ -9,7 +9,8 @@ use kanoon_protocol::Op;
 use kanoon_protocol::photos::{PhotoBody, PhotoOutcome, PhotoPage};
 use kanoon_protocol::wire::{Cursor, EnrolRequest, EnrolResponse, PullResponse, PushResponse};
 use kanoon_server::{
-    AppError, CenterInfo, CenterOp, DeviceAuth, DeviceInfo, ErrorCode, IncomingOp, Limits, SnapshotSink, Storage,
+    AppError, CenterInfo, CenterOp, DeviceAuth, DeviceInfo, DeviceKey, ErrorCode, IncomingOp, Limits, SnapshotSink,
+    Storage,
 };
 use uuid::Uuid;
 
@@ -38,6 +39,9 @@ impl Storage for Faulty {
     }
     fn device_for_token(&self, _: &str) -> Result<Option<DeviceAuth>, AppError> {
         Ok(Some(DeviceAuth { device_id: Uuid::nil(), center_id: Uuid::nil() }))
+    }
+    fn device_key(&self, _: Uuid) -> Result<Option<DeviceKey>, AppError> {
+        Err(AppError::internal(SECRET))
     }
     fn push_at(&self, _: Uuid, _: Uuid, _: &[IncomingOp], _: i64) -> Result<PushResponse, AppError> {
         Err(AppError::internal(SECRET))

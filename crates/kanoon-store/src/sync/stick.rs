@@ -40,15 +40,29 @@ impl Desk {
         Ok((stick::write(id.center.id, id.device_id, key.as_deref(), &written_at, &ops), ops.len()))
     }
 
-    /// Reads another desk's ops file: only ops of this desk's center, each
-    /// applied as if pulled (the sync cursor does not move).
+    /// Reads another desk's ops file, or the server's written for this
+    /// desk (`kanoon-server export-ops`): only ops of this desk's center,
+    /// each applied as if pulled (the sync cursor does not move).
     pub fn import_ops(&mut self, bytes: &[u8]) -> Result<StickImport> {
         self.require(Permission::LoanDesk)?;
         let file = stick::read(bytes).map_err(|e| StoreError::InvalidInput(refusal(&e)))?;
-        let center = self.id()?.center.id;
+        let (center, device) = (self.id()?.center.id, self.id()?.device_id);
         if file.header.center_id != center {
             return Err(StoreError::InvalidInput(
                 "این فایل از مرکز دیگری است؛ فقط فایل میزهای همین مرکز خوانده می‌شود.".into(),
+            ));
+        }
+        // A file in this desk's name (the server's export for it, or its
+        // own) must carry this desk's signature; another desk's signature
+        // only the server can check.
+        if file.header.device_id == device
+            && let Some(settings) = self.sync_settings()?
+            && !file.verify(&stick::device_key(&settings.token))
+        {
+            return Err(StoreError::InvalidInput(
+                "امضای این فایل با اعتبار این میز نمی‌خواند (فایل پس از نوشتن تغییر کرده یا برای میز دیگری است)؛ \
+                 هیچ چیز از آن ثبت نشد. فایل را دوباره از سرور بگیرید."
+                    .into(),
             ));
         }
         let cursor = self.sync_cursor()?.unwrap_or_default();

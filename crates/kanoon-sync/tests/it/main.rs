@@ -35,5 +35,6 @@ mod photos;
 mod province_exceptions;
 mod province_settings;
 mod simulation;
+mod stick;
 mod transfers;
 mod void_after_snapshot;

@@ -14,7 +14,7 @@ use crate::storage::rules::{
     new_center,
 };
 use crate::storage::secrets::{draw_enrol_code, hash_secret, new_token, plausible_token};
-use crate::storage::{CenterInfo, DeviceAuth, DeviceInfo, LAST_SEEN_EVERY};
+use crate::storage::{CenterInfo, DeviceAuth, DeviceInfo, DeviceKey, LAST_SEEN_EVERY};
 
 pub(super) fn add_center(
     storage: &PostgresStorage,
@@ -155,6 +155,13 @@ pub(super) fn device_for_token(storage: &PostgresStorage, token: &str) -> Result
         client.execute("UPDATE devices SET last_seen_at = $1 WHERE id = $2", &[&now, &device_id])?;
     }
     Ok(Some(DeviceAuth { device_id, center_id }))
+}
+
+pub(super) fn device_key(storage: &PostgresStorage, device_id: Uuid) -> Result<Option<DeviceKey>, AppError> {
+    let row = storage
+        .client()?
+        .query_opt("SELECT center_id, token_hash, revoked_at IS NOT NULL FROM devices WHERE id = $1", &[&device_id])?;
+    row.map(|r| Ok(DeviceKey { center_id: r.try_get(0)?, key: r.try_get(1)?, revoked: r.try_get(2)? })).transpose()
 }
 
 pub(super) fn devices(storage: &PostgresStorage) -> Result<Vec<DeviceInfo>, AppError> {

@@ -14,7 +14,7 @@ use crate::storage::rules::{
     new_center,
 };
 use crate::storage::secrets::{draw_enrol_code, hash_secret, new_token, plausible_token};
-use crate::storage::{CenterInfo, DeviceAuth, DeviceInfo, LAST_SEEN_EVERY};
+use crate::storage::{CenterInfo, DeviceAuth, DeviceInfo, DeviceKey, LAST_SEEN_EVERY};
 
 pub(super) fn add_center(
     storage: &SqliteStorage,
@@ -167,6 +167,19 @@ pub(super) fn device_for_token(storage: &SqliteStorage, token: &str) -> Result<O
         device_id: parse_uuid(&device_id, "device id")?,
         center_id: parse_uuid(&center_id, "center id")?,
     }))
+}
+
+pub(super) fn device_key(storage: &SqliteStorage, device_id: Uuid) -> Result<Option<DeviceKey>, AppError> {
+    let row: Option<(String, String, bool)> = storage
+        .conn()
+        .query_row(
+            "SELECT center_id, token_hash, revoked_at IS NOT NULL FROM devices WHERE id = ?1",
+            [device_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(center, key, revoked)| Ok(DeviceKey { center_id: parse_uuid(&center, "center id")?, key, revoked }))
+        .transpose()
 }
 
 pub(super) fn devices(storage: &SqliteStorage) -> Result<Vec<DeviceInfo>, AppError> {
