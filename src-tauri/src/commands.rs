@@ -22,8 +22,8 @@ use kanoon_store::circulation::{
 };
 use kanoon_store::import::{ImportPreview, ImportReport};
 use kanoon_store::members::{
-    FeeInput, MemberDetails, MemberEdit, MemberSummary, MemberView, MembershipPeriod, Photo, RegisterMember,
-    RegisterOutcome,
+    ClassRoster, FeeInput, MemberDetails, MemberEdit, MemberSummary, MemberView, MembershipPeriod, Photo,
+    RegisterMember, RegisterOutcome, RosterFile, RosterOutcome, VillageLinks,
 };
 use kanoon_store::outreach::{
     ParcelInput, ParcelView, RouteStop, Slot, VillageInput, VillageView, VisitChangeInput, VisitChangeOutcome,
@@ -707,6 +707,12 @@ commands! {
         |s, a| Ok(s.desk().lose_parcel_book(a.parcel_id, &a.registration_number)?);
     parcels(ParcelFilter) -> Vec<ParcelView> = |s, a| Ok(s.desk().parcels(a.member_id, a.open_only)?);
     parcel(Uuid) -> ParcelView = |s, id| Ok(s.desk().parcel(id)?);
+    /// A village school's class, all registered or none (every bad row named).
+    register_class(ClassRoster) -> RosterOutcome = |s, a| Ok(s.desk().register_class(a)?);
+    /// A class list file read into the roster grid (nothing written).
+    roster_from_file(ImportFile) -> RosterFile = |s, a| Ok(s.desk().roster_from_file(&decode_base64(&a.file_base64)?)?);
+    /// Members whose village was typed by hand tied to the village list.
+    link_members_to_villages(()) -> VillageLinks = |s, ()| Ok(s.desk().link_members_to_villages()?);
 
     // --- the cash book
     take_payment(PaymentInput) -> CashEntryView = |s, a| Ok(s.desk().take_payment(a)?);

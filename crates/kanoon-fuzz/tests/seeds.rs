@@ -53,6 +53,7 @@ fn write_the_seed_corpus() {
         guardian_phone: Some("09121234567".into()),
         address: "اراک".into(),
         village: None,
+        village_id: None,
         documents: Documents { photo: false, birth_certificate_copy: true },
         age_group_override: None,
     };

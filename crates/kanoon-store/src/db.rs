@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0013_province_settings.sql", include_str!("../../../migrations/local/0013_province_settings.sql")),
     ("0014_title_search_prefixes.sql", include_str!("../../../migrations/local/0014_title_search_prefixes.sql")),
     ("0015_outreach.sql", include_str!("../../../migrations/local/0015_outreach.sql")),
+    ("0016_member_village.sql", include_str!("../../../migrations/local/0016_member_village.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

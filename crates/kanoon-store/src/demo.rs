@@ -321,6 +321,7 @@ fn member_details(rng: &mut StdRng, today: NaiveDate, village: bool) -> MemberDe
         guardian_phone: Some(format!("09{}{:07}", rng.random_range(10..40), rng.random_range(0..10_000_000u32))),
         address: format!("اراک، خیابان {}، کوچه {}", pick(rng, LAST_NAMES), rng.random_range(1..40)),
         village: village.then(|| pick(rng, VILLAGES).to_owned()),
+        village_id: None,
         documents: Documents { photo: rng.random_bool(0.9), birth_certificate_copy: rng.random_bool(0.95) },
         age_group_override: None,
     }

@@ -198,6 +198,7 @@ impl Desk {
                 guardian_phone: row.guardian_phone.map(|m| m.as_str().to_owned()),
                 address: row.address,
                 village: row.village,
+                village_id: None,
                 documents: Documents::default(),
                 age_group_override: None,
             };

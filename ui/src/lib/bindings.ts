@@ -150,6 +150,8 @@ visit_id?: string, };
 
 export type CheckOutResult = { books: Array<BookOutcome>, };
 
+export type ClassRoster = { village_id: string, school_grade: number | null, fee: FeeInput, rows: Array<RosterRow>, };
+
 export type CloseVisit = { visit_id: string, notes: string, };
 
 export type ClosedDays = { 
@@ -328,7 +330,15 @@ national_id: string | null, alternative_id: AlternativeId | null, school_grade: 
 /**
  * As typed; validated.
  */
-guardian_phone: string | null, address: string, village: string | null, documents: Documents, age_group_override: string | null, };
+guardian_phone: string | null, address: string, 
+/**
+ * Typed by hand, or the name of `village_id` (set from it).
+ */
+village: string | null, 
+/**
+ * One of the center's villages, chosen from its list.
+ */
+village_id: string | null, documents: Documents, age_group_override: string | null, };
 
 export type MemberEdit = { field: string, old_value: string | null, new_value: string | null, staff: string | null, at_jalali: string, };
 
@@ -494,6 +504,8 @@ export type Role = "instructor" | "center_manager" | "provincial_admin";
 
 export type RosterArgs = { workshop_id: string, participant_id: string, };
 
+export type RosterFile = { rows: Array<RosterRow>, errors: Array<RowError>, };
+
 export type RosterLine = { participant_id: string, full_name: string, guardian_phone: string, member_id: string | null, standing: Standing, 
 /**
  * «ثبت‌نام شده» / «در انتظار» / «جای خالی پیشنهاد شده» / «انصراف».
@@ -503,6 +515,16 @@ standing_name: string,
  * 1 = first on the waiting list.
  */
 queue_position: number | null, exemption_rials: number, exemption_reason: string | null, installments: number, owed_rials: number, paid_rials: number, refunded_rials: number, balance_rials: number, refund_due_rials: number, next_installment_rials: number, attended: number, completed: boolean, };
+
+export type RosterOutcome = { registered: Array<MemberSummary>, errors: Array<RosterRowError>, };
+
+export type RosterRow = { first_name: string, last_name: string, father_name: string, 
+/**
+ * None: not chosen yet (refused with the row's number).
+ */
+gender: Gender | null, birth_date: JalaliDate | null, national_id: string | null, guardian_phone: string | null, };
+
+export type RosterRowError = { row: number, message: string, };
 
 export type RoundSummary = { pushed: number, rejected: number, pulled: number, new_exceptions: number, };
 
@@ -769,7 +791,20 @@ export type TransferArgs = { copy_id: string, to_center_code: string, };
 
 export type TuitionInput = { workshop_id: string, participant_id: string, method: PaymentMethod, pos_ref: string | null, amount_rials: number, };
 
+export type UnmatchedVillage = { name: string, members: number, };
+
 export type VillageInput = { name: string, district: string, eligible: boolean, ineligible_reason: string | null, distance_km: number | null, school: string | null, contact_name: string, contact_phone: string, children: number | null, };
+
+export type VillageLinks = { 
+/**
+ * Members now tied to a village of the list.
+ */
+linked: number, 
+/**
+ * Typed names no village of the list carries, with how many members
+ * typed each: add the village (or correct the members), then run again.
+ */
+unmatched: Array<UnmatchedVillage>, };
 
 export type VillageRetired = { village_id: string, retired: boolean, };
 
@@ -1007,6 +1042,9 @@ export type Commands = {
   lose_parcel_book: { args: ParcelBookArgs; result: ParcelView };
   parcels: { args: ParcelFilter; result: Array<ParcelView> };
   parcel: { args: string; result: ParcelView };
+  register_class: { args: ClassRoster; result: RosterOutcome };
+  roster_from_file: { args: ImportFile; result: RosterFile };
+  link_members_to_villages: { args: null; result: VillageLinks };
   take_payment: { args: PaymentInput; result: CashEntryView };
   refund_payment: { args: RefundArgs; result: CashEntryView };
   cash_entry: { args: string; result: CashEntryView };

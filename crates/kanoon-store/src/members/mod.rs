@@ -15,13 +15,17 @@ use uuid::Uuid;
 
 use crate::desk::{Desk, Write};
 use crate::error::{Result, StoreError};
-use crate::rows::{self, member::MemberRecord};
+use crate::rows::{self, Record as _, member::MemberRecord};
 use crate::sql::{parse_date, parse_uuid, timestamp, uuid_column};
 
 mod read;
+mod roster;
 mod validate;
 mod write;
 
+pub use roster::{
+    ClassRoster, MAX_ROSTER_ROWS, RosterFile, RosterOutcome, RosterRow, RosterRowError, UnmatchedVillage, VillageLinks,
+};
 use validate::*;
 pub(crate) use validate::{ValidMember, validate};
 pub(crate) use write::{NewMember, add_membership_period, insert_member};
@@ -61,7 +65,11 @@ pub struct MemberDetails {
     /// As typed; validated.
     pub guardian_phone: Option<String>,
     pub address: String,
+    /// Typed by hand, or the name of `village_id` (set from it).
     pub village: Option<String>,
+    /// One of the center's villages, chosen from its list.
+    #[serde(default)]
+    pub village_id: Option<Uuid>,
     pub documents: Documents,
     pub age_group_override: Option<String>,
 }
@@ -94,6 +102,7 @@ impl MemberDetails {
             guardian_phone: None,
             address: String::new(),
             village: None,
+            village_id: None,
             documents: Documents::default(),
             age_group_override: None,
         }
@@ -192,4 +201,22 @@ pub struct MemberCard {
     pub center_name: String,
     pub expires_jalali: Option<String>,
     pub photo: Option<Photo>,
+}
+
+impl Desk {
+    /// A member's village chosen from the center's list: its name goes in
+    /// `village` too (lists, cards and older desks read the name).
+    pub(crate) fn name_village(&self, d: &mut MemberDetails) -> Result<()> {
+        let Some(id) = d.village_id else { return Ok(()) };
+        let center = self.id()?.center.id;
+        match rows::outreach::VillageRecord::load(&self.conn, id)? {
+            Some((v, _)) if v.center_id == center => {
+                d.village = Some(v.name);
+                Ok(())
+            }
+            _ => Err(StoreError::InvalidInput(
+                "روستای انتخاب‌شده در فهرست روستاهای این مرکز نیست؛ روستا را دوباره از فهرست انتخاب کنید.".into(),
+            )),
+        }
+    }
 }

@@ -47,11 +47,18 @@ impl Desk {
                     m.birth_date, m.national_id, m.alt_id_kind, m.alt_id, m.school_grade, m.guardian_phone, m.address,
                     m.village, m.doc_photo, m.doc_birth_certificate, m.age_group_override, m.merged_into,
                     EXISTS (SELECT 1 FROM member_photos p WHERE p.member_id = m.id),
-                    (SELECT max(ends_on) FROM memberships s WHERE s.member_id = m.id)
+                    (SELECT max(ends_on) FROM memberships s WHERE s.member_id = m.id), m.village_id
              FROM members m WHERE {condition}"
         );
         let row = self.conn.prepare_cached(&sql)?.query_row([arg], RawMember::from_row).optional()?;
         row.map(|r| r.into_view(self.today(), &self.reference()?.age_groups)).transpose()
+    }
+
+    pub(super) fn member_summary(&self, id: Uuid) -> Result<MemberSummary> {
+        let mut stmt = self.conn.prepare_cached(&format!("{SUMMARY_SELECT} WHERE m.id = ?1"))?;
+        stmt.query_row([id.to_string()], summary_from_row)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound("این عضو پیدا نشد.".into()))
     }
 
     pub(super) fn members_with_national_id(&self, nid: &str) -> Result<Vec<MemberSummary>> {
@@ -221,6 +228,7 @@ pub(super) struct RawMember {
     merged_into: Option<String>,
     has_photo: bool,
     ends_on: Option<String>,
+    village_id: Option<String>,
 }
 
 impl RawMember {
@@ -247,6 +255,7 @@ impl RawMember {
             merged_into: r.get(18)?,
             has_photo: r.get(19)?,
             ends_on: r.get(20)?,
+            village_id: r.get(21)?,
         })
     }
 
@@ -284,6 +293,7 @@ impl RawMember {
                 guardian_phone: self.guardian_phone,
                 address: self.address,
                 village: self.village,
+                village_id: self.village_id.as_deref().map(parse_uuid).transpose()?,
                 documents: Documents { photo: self.doc_photo, birth_certificate_copy: self.doc_birth },
                 age_group_override: self.age_group_override,
             },

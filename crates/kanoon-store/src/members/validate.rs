@@ -98,6 +98,7 @@ impl ValidMember {
             guardian_phone: self.guardian_phone.as_ref().map(|p| p.as_str().to_owned()),
             address: d.address.clone(),
             village: d.village.clone(),
+            village_id: d.village_id,
             documents: d.documents,
             age_group_override: d.age_group_override.clone(),
             merged_into: None,

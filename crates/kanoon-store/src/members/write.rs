@@ -191,7 +191,7 @@ pub(crate) fn settle_fee(
 
 impl Desk {
     /// The fee the form gives, checked against today's exemptions and campaigns.
-    fn fee_source(&self, fee: FeeInput, action: FeeAction) -> Result<FeeSource> {
+    pub(super) fn fee_source(&self, fee: FeeInput, action: FeeAction) -> Result<FeeSource> {
         let exemptions = self.fee_exemptions()?;
         let reference = self.reference()?;
         fee_from_input(fee, &exemptions, &reference.settings.campaigns, self.today(), action)
@@ -205,7 +205,9 @@ impl Desk {
         self.check_clock()?;
         let kind = self.id()?.center.kind;
         let groups = self.reference()?.age_groups.clone();
-        let valid = validate(req.details, kind, &groups, self.today())?;
+        let mut details = req.details;
+        self.name_village(&mut details)?;
+        let valid = validate(details, kind, &groups, self.today())?;
         let fee = self.fee_source(req.fee, FeeAction::Registration)?;
         if let Some(nid) = &valid.national_id
             && !req.confirm_duplicate_national_id
@@ -259,10 +261,11 @@ impl Desk {
 
     /// Changes a member's details; each changed field is kept in the history
     /// with its old value, and synced as one patch.
-    pub fn edit_member(&mut self, member_id: Uuid, details: MemberDetails) -> Result<MemberView> {
+    pub fn edit_member(&mut self, member_id: Uuid, mut details: MemberDetails) -> Result<MemberView> {
         self.require(Permission::RegisterMembers)?;
         let kind = self.id()?.center.kind;
         let groups = self.reference()?.age_groups.clone();
+        self.name_village(&mut details)?;
         let valid = validate(details, kind, &groups, self.today())?;
         let current = self.member(member_id)?;
         refuse_merged(&current)?;

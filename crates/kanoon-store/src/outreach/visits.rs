@@ -204,11 +204,12 @@ impl Desk {
         let new_members: u32 = self
             .conn
             .prepare_cached(
-                "SELECT count(*) FROM members m WHERE m.village = ?1 AND m.merged_into IS NULL
+                "SELECT count(*) FROM members m
+                 WHERE (m.village_id = ?3 OR (m.village_id IS NULL AND m.village = ?1)) AND m.merged_into IS NULL
                    AND (SELECT min(json_extract(e.data, '$.starts_on')) FROM events e
                         WHERE e.kind = 'membership' AND e.member_id = m.id) = ?2",
             )?
-            .query_row(params![name, d], |r| r.get(0))?;
+            .query_row(params![name, d, v], |r| r.get(0))?;
         let activities: u32 = self
             .conn
             .prepare_cached("SELECT count(*) FROM activity_sessions WHERE held_on = ?1 AND room = ?2")?

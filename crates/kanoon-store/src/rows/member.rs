@@ -43,6 +43,9 @@ pub(crate) struct MemberRecord {
     pub address: String,
     #[serde(default)]
     pub village: Option<String>,
+    /// One of the center's villages (`village` then holds its name).
+    #[serde(default)]
+    pub village_id: Option<Uuid>,
     #[serde(default)]
     pub documents: Documents,
     #[serde(default)]
@@ -68,6 +71,7 @@ impl Record for MemberRecord {
         "guardian_phone",
         "address",
         "village",
+        "village_id",
         "documents",
         "age_group_override",
         "merged_into",
@@ -78,7 +82,7 @@ impl Record for MemberRecord {
             .prepare_cached(
                 "SELECT member_number, legacy_number, center_id, first_name, last_name, father_name, gender,
                         birth_date, national_id, alt_id_kind, alt_id, school_grade, guardian_phone, address, village,
-                        doc_photo, doc_birth_certificate, age_group_override, merged_into, field_clocks
+                        doc_photo, doc_birth_certificate, age_group_override, merged_into, field_clocks, village_id
                  FROM members WHERE id = ?1",
             )?
             .query_row([id.to_string()], |r| {
@@ -86,7 +90,7 @@ impl Record for MemberRecord {
                     (r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
                     (r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get(8)?, r.get(9)?, r.get(10)?),
                     (r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?),
-                    (r.get::<_, Option<String>>(18)?, r.get::<_, String>(19)?),
+                    (r.get::<_, Option<String>>(18)?, r.get::<_, String>(19)?, r.get::<_, Option<String>>(20)?),
                 ))
             })
             .optional()?;
@@ -94,7 +98,7 @@ impl Record for MemberRecord {
             (member_number, legacy_number, center_id, first_name, last_name, father_name),
             (gender, birth_date, national_id, alt_kind, alt_id),
             (school_grade, guardian_phone, address, village, doc_photo, doc_birth, age_group_override),
-            (merged_into, clocks),
+            (merged_into, clocks, village_id),
         )) = row
         else {
             return Ok(None);
@@ -117,6 +121,7 @@ impl Record for MemberRecord {
             guardian_phone,
             address,
             village,
+            village_id: village_id.as_deref().map(parse_uuid).transpose()?,
             documents: Documents { photo: doc_photo, birth_certificate_copy: doc_birth },
             age_group_override,
             merged_into: merged_into.as_deref().map(parse_uuid).transpose()?,
@@ -129,9 +134,10 @@ impl Record for MemberRecord {
             conn,
             "INSERT INTO members (id, center_id, member_number, legacy_number, first_name, last_name, father_name,
                  gender, birth_date, national_id, alt_id_kind, alt_id, school_grade, guardian_phone, address, village,
-                 doc_photo, doc_birth_certificate, age_group_override, merged_into, sort_key, field_clocks, created_at)
+                 doc_photo, doc_birth_certificate, age_group_override, merged_into, sort_key, field_clocks, created_at,
+                 village_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                 ?22, ?23)
+                 ?22, ?23, ?24)
              ON CONFLICT (id) DO UPDATE SET center_id = excluded.center_id, member_number = excluded.member_number,
                  legacy_number = excluded.legacy_number, first_name = excluded.first_name,
                  last_name = excluded.last_name, father_name = excluded.father_name, gender = excluded.gender,
@@ -140,7 +146,7 @@ impl Record for MemberRecord {
                  guardian_phone = excluded.guardian_phone, address = excluded.address, village = excluded.village,
                  doc_photo = excluded.doc_photo, doc_birth_certificate = excluded.doc_birth_certificate,
                  age_group_override = excluded.age_group_override, merged_into = excluded.merged_into,
-                 sort_key = excluded.sort_key, field_clocks = excluded.field_clocks",
+                 sort_key = excluded.sort_key, field_clocks = excluded.field_clocks, village_id = excluded.village_id",
             params![
                 id.to_string(),
                 m.center_id.to_string(),
@@ -165,6 +171,7 @@ impl Record for MemberRecord {
                 text::collation_key(&format!("{} {}", m.last_name, m.first_name)),
                 serde_json::to_string(clocks)?,
                 timestamp(now),
+                m.village_id.map(|v| v.to_string()),
             ],
         )?;
         let seq: i64 =

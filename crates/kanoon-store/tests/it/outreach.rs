@@ -11,6 +11,9 @@ use kanoon_domain::entities::Role;
 use kanoon_protocol::wire::Cursor;
 use kanoon_store::catalog::CopyStatus;
 use kanoon_store::circulation::{BookStatus, CheckOutRequest};
+use kanoon_store::members::{
+    ClassRoster, FeeInput, MemberDetails, RegisterMember, RegisterOutcome, RosterRow, UnmatchedVillage,
+};
 use kanoon_store::outreach::{ParcelBookState, ParcelInput, Slot, VillageInput, VisitChangeInput};
 use kanoon_store::{Desk, ErrorCode, SetupRequest};
 use uuid::Uuid;
@@ -367,4 +370,103 @@ fn a_stick_loan_waiting_for_its_member_applies_when_the_member_arrives_and_the_w
     b.apply_pulled(&before, Cursor { epoch: 1, seq: n }).unwrap();
     assert_eq!(due_of(&b, sara.id), due_of(&a.desk, sara.id), "the loan applied once its member arrived");
     assert!(b.sync_exceptions().unwrap().is_empty(), "{:?}", b.sync_exceptions().unwrap());
+}
+
+fn roster_row(first: &str, nid: Option<u64>, gender: Option<kanoon_domain::entities::Gender>) -> RosterRow {
+    RosterRow {
+        first_name: first.into(),
+        last_name: "کریمی".into(),
+        father_name: "علی".into(),
+        gender,
+        birth_date: Some(kanoon_domain::jalali::JalaliDate::new(1395, 2, 1).unwrap()),
+        national_id: nid.map(national_id),
+        guardian_phone: None,
+    }
+}
+
+/// A class from the village school: every bad row named and nothing
+/// written; corrected, the whole class is registered in the village with
+/// the one fee decision, and the visit's report counts them as new members.
+#[test]
+fn a_class_roster_is_registered_whole_in_its_village_or_not_at_all() {
+    use kanoon_domain::entities::Gender::{Female, Male};
+    let mut f = desk();
+    let v = village_on_route(&mut f.desk, "ورچه");
+    let visit = f.desk.open_visit(v).unwrap();
+    let known = register(&mut f.desk, "مینا", "احمدی", 77);
+    let before = f.desk.ops_to_push(100_000).unwrap().len();
+    let fee =
+        FeeInput::Exempt { exemption: "postal".into(), reason: "کلاس چهارم دبستان روستا".into() };
+    let mut rows = vec![
+        roster_row("زهرا", Some(11), Some(Female)),
+        roster_row("رضا", Some(12), None),
+        roster_row("حسن", Some(11), Some(Male)),
+        roster_row("مینا", Some(77), Some(Female)),
+        roster_row("", Some(13), Some(Female)),
+    ];
+    let roster = |rows: Vec<RosterRow>| ClassRoster { village_id: v, school_grade: Some(4), fee: fee.clone(), rows };
+    let refused = f.desk.register_class(roster(rows.clone())).unwrap();
+    assert!(refused.registered.is_empty());
+    assert_eq!(refused.errors.iter().map(|e| e.row).collect::<Vec<_>>(), vec![2, 3, 4, 5], "{refused:?}");
+    assert!(refused.errors[2].message.contains(&known.member_number), "{:?}", refused.errors[2]);
+    assert_eq!(f.desk.ops_to_push(100_000).unwrap().len(), before, "nothing written");
+
+    rows[1].gender = Some(Male);
+    rows[2].national_id = Some(national_id(14));
+    rows.remove(3);
+    rows[3].first_name = "نرگس".into();
+    let done = f.desk.register_class(roster(rows)).unwrap();
+    assert!(done.errors.is_empty(), "{:?}", done.errors);
+    assert_eq!(done.registered.len(), 4);
+    for m in &done.registered {
+        let view = f.desk.member(m.id).unwrap();
+        assert_eq!((view.details.village_id, view.details.village.as_deref()), (Some(v), Some("ورچه")));
+        assert_eq!(view.details.school_grade, Some(4));
+        assert!(view.membership.active);
+    }
+    let report = f.desk.visit(visit.id).unwrap().report;
+    assert_eq!(report.new_members, 4, "{report:?}");
+    // A village that is not this center's is refused before anything is read.
+    let stray =
+        ClassRoster { village_id: Uuid::now_v7(), ..roster(vec![roster_row("لیلا", Some(15), Some(Female))]) };
+    assert_eq!(f.desk.register_class(stray).unwrap_err().code(), ErrorCode::InvalidInput);
+}
+
+/// Members whose village was typed before the list existed are tied to it
+/// by name (spelling aside) through ordinary synced edits, once; names no
+/// village carries are listed for the manager.
+#[test]
+fn typed_village_names_are_tied_to_the_list_once_and_reach_the_other_desk() {
+    let mut f = desk();
+    let typed = |desk: &mut Desk, first: &str, nid: u64, village: &str| {
+        let d = MemberDetails { village: Some(village.into()), ..details(first, "رضایی", Some(national_id(nid))) };
+        match desk.register_member(RegisterMember::new(d, paid())).unwrap() {
+            RegisterOutcome::Registered { member } => member.id,
+            other => panic!("{other:?}"),
+        }
+    };
+    let a = typed(&mut f.desk, "سارا", 21, "ورچه");
+    let b = typed(&mut f.desk, "سمیرا", 22, "  ورچه ");
+    let c = typed(&mut f.desk, "سحر", 23, "خنداب");
+    let v = f.desk.save_village(None, village("ورچه")).unwrap().id;
+    let links = f.desk.link_members_to_villages().unwrap();
+    assert_eq!(links.linked, 2);
+    assert_eq!(links.unmatched, vec![UnmatchedVillage { name: "خنداب".into(), members: 1 }]);
+    for m in [a, b] {
+        assert_eq!(f.desk.member(m).unwrap().details.village_id, Some(v));
+    }
+    assert_eq!(f.desk.member(c).unwrap().details.village_id, None);
+    assert_eq!(f.desk.link_members_to_villages().unwrap().linked, 0, "nothing tied twice");
+    // The ties are member edits: another desk of the center gets them.
+    let mut other = Desk::open_in_memory().unwrap().with_clock(Arc::new(f.clock.clone()));
+    other
+        .setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }, PASSWORD)
+        .unwrap();
+    let ops = f.desk.ops_to_push(100_000).unwrap();
+    other.apply_pulled(&ops, Cursor { epoch: 1, seq: ops.len() as u64 }).unwrap();
+    assert_eq!(other.member(a).unwrap().details.village_id, Some(v));
+    // The manager's: an instructor may not.
+    f.desk.add_staff_with_password("maryam", "مریم کاظمی", Role::Instructor, PASSWORD).unwrap();
+    f.desk.sign_in("maryam", PASSWORD).unwrap();
+    assert_eq!(f.desk.link_members_to_villages().unwrap_err().code(), ErrorCode::Forbidden);
 }

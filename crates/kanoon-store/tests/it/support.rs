@@ -65,6 +65,7 @@ pub fn details(first: &str, last: &str, nid: Option<String>) -> MemberDetails {
         guardian_phone: Some("۰۹۱۲۳۴۵۶۷۸۹".into()),
         address: "اراک، خیابان شهید بهشتی".into(),
         village: None,
+        village_id: None,
         documents: Documents { photo: true, birth_certificate_copy: true },
         age_group_override: None,
     }

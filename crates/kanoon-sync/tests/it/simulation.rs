@@ -269,6 +269,8 @@ static CENTER_FEES_REFUSED: AtomicU64 = AtomicU64::new(0);
 /// The van and the post: loans made on a visit, visits cancelled or moved,
 /// parcels sent and books back or lost, and the van's month offline.
 static VAN_LOANS: AtomicU64 = AtomicU64::new(0);
+static CLASSES: AtomicU64 = AtomicU64::new(0);
+static VILLAGE_TIES: AtomicU64 = AtomicU64::new(0);
 static VISIT_CHANGES: AtomicU64 = AtomicU64::new(0);
 static PARCELS: AtomicU64 = AtomicU64::new(0);
 static PARCEL_OUTCOMES: AtomicU64 = AtomicU64::new(0);
@@ -334,6 +336,7 @@ fn details(i: u64) -> MemberDetails {
         guardian_phone: None,
         address: String::new(),
         village: None,
+        village_id: None,
         documents: Default::default(),
         age_group_override: None,
     }
@@ -1006,10 +1009,77 @@ impl World {
                 self.wrote(d, true);
                 self.say(|| format!("desk {d} closes visit {visit}"));
             }
-        } else if roll < 80 {
+        } else if roll < 67 {
+            self.class(d, village)?;
+        } else if roll < 82 {
             self.send_parcel(d)?;
         } else {
             self.parcel_book(d)?;
+        }
+        Ok(())
+    }
+
+    /// A village school's class registered from its roster (every child
+    /// in the village, one fee decision), or a child whose village was
+    /// typed by hand tied to the list by the manager.
+    fn class(&mut self, d: usize, village: Uuid) -> Result<(), String> {
+        let c = self.desks[d].center;
+        if self.rng.random_bool(0.3) {
+            // The village's name typed by hand, then the manager's tie.
+            let Ok(v) = self.desks[d].desk.village(village) else { return Ok(()) };
+            self.next_person += 1;
+            let person = self.next_person + 1000 * self.seed % 1_000_000;
+            let typed = MemberDetails { village: Some(format!(" {} ", v.name)), ..details(person) };
+            let fee = FeeInput::Paid { amount_rials: 1, receipt_number: "1".into() };
+            if let Ok(RegisterOutcome::Registered { member }) = self.desks[d].desk.register_member(RegisterMember {
+                confirm_duplicate_national_id: true,
+                ..RegisterMember::new(typed, fee)
+            }) {
+                self.wrote(d, true);
+                self.centers[c].members.push(member.id);
+            }
+            if let Ok(links) = self.desks[d].desk.link_members_to_villages() {
+                if links.linked > 0 {
+                    self.wrote(d, true);
+                    VILLAGE_TIES.fetch_add(u64::from(links.linked), Ordering::Relaxed);
+                }
+                self.say(|| format!("desk {d} ties {} members to their villages", links.linked));
+            }
+            return Ok(());
+        }
+        let rows = (0..self.rng.random_range(2..=3))
+            .map(|_| {
+                self.next_person += 1;
+                let person = self.next_person + 1000 * self.seed % 1_000_000;
+                let d = details(person);
+                kanoon_store::members::RosterRow {
+                    first_name: d.first_name,
+                    last_name: d.last_name,
+                    father_name: String::new(),
+                    gender: Some(d.gender),
+                    birth_date: None,
+                    national_id: d.national_id,
+                    guardian_phone: None,
+                }
+            })
+            .collect();
+        let roster = kanoon_store::members::ClassRoster {
+            village_id: village,
+            school_grade: Some(3),
+            fee: FeeInput::Paid { amount_rials: 1, receipt_number: "1".into() },
+            rows,
+        };
+        match self.desks[d].desk.register_class(roster) {
+            Ok(out) if out.errors.is_empty() => {
+                self.wrote(d, true);
+                CLASSES.fetch_add(1, Ordering::Relaxed);
+                self.centers[c].members.extend(out.registered.iter().map(|m| m.id));
+                self.say(|| format!("desk {d} registers a class of {} in village {village}", out.registered.len()));
+            }
+            // A national id another desk gave the same person: the row is refused, nothing written.
+            Ok(out) => self.say(|| format!("desk {d} cannot register the class: {:?}", out.errors)),
+            // A village not pulled yet, or a clock behind: nothing written.
+            Err(e) => self.say(|| format!("desk {d} cannot register the class: {e}")),
         }
         Ok(())
     }
@@ -2325,7 +2395,7 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
          {attended} attendance scans ({twice} of a card already in), {payments} payments, {enrolments} enrolments, \
          {tuition} tuition payments, {marks} workshop attendance marks, {over} workshops over capacity after sync, \
          {} province fees published, {} center fees set and {} refused while locked; \
-         {} van loans, {} visits cancelled or moved, {} parcels, {} parcel books back or lost, {} van months offline, {} sticks read twice",
+         {} van loans, {} visits cancelled or moved, {} parcels, {} parcel books back or lost, {} van months offline, {} sticks read twice, {} classes registered from a roster, {} members tied to their villages",
         started.elapsed(),
         PROVINCE_FEES.load(Ordering::Relaxed),
         CENTER_FEES.load(Ordering::Relaxed),
@@ -2336,6 +2406,8 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
         PARCEL_OUTCOMES.load(Ordering::Relaxed),
         VAN_MONTHS.load(Ordering::Relaxed),
         STICKS.load(Ordering::Relaxed),
+        CLASSES.load(Ordering::Relaxed),
+        VILLAGE_TIES.load(Ordering::Relaxed),
     );
     if seeds >= 100 {
         assert!(attended > 0 && twice > 0, "no attendance was scanned, or never a card twice");
@@ -2352,8 +2424,10 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
                 && PARCELS.load(Ordering::Relaxed) > 0
                 && PARCEL_OUTCOMES.load(Ordering::Relaxed) > 0
                 && VAN_MONTHS.load(Ordering::Relaxed) >= seeds / 10
-                && STICKS.load(Ordering::Relaxed) > 0,
-            "the van and the post were not exercised: no van loan, visit change, parcel, van month or stick"
+                && STICKS.load(Ordering::Relaxed) > 0
+                && CLASSES.load(Ordering::Relaxed) > 0
+                && VILLAGE_TIES.load(Ordering::Relaxed) > 0,
+            "the van and the post were not exercised: no van loan, visit change, parcel, van month, stick, class or village tie"
         );
     }
     // Rarer: a 100-seed run may see no workshop attendance mark.

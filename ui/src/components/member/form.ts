@@ -23,6 +23,8 @@ export interface MemberFormState {
   guardian_phone: string;
   address: string;
   village: string;
+  /** The listed village whose name `village` holds ("" = typed by hand). */
+  village_id: string;
   doc_photo: boolean;
   doc_birth_certificate: boolean;
   /** "" = derived from the age; else an age-group code. */
@@ -43,6 +45,7 @@ export function emptyMemberForm(): MemberFormState {
     guardian_phone: "",
     address: "",
     village: "",
+    village_id: "",
     doc_photo: false,
     doc_birth_certificate: false,
     age_group_override: "",
@@ -70,10 +73,17 @@ export function memberFormFromDetails(d: MemberDetails): MemberFormState {
     guardian_phone: toPersianDigits(d.guardian_phone ?? ""),
     address: d.address,
     village: d.village ?? "",
+    village_id: d.village_id ?? "",
     doc_photo: d.documents.photo,
     doc_birth_certificate: d.documents.birth_certificate_copy,
     age_group_override: d.age_group_override ?? "",
   };
+}
+
+/** The listed village (not retired) whose name is typed, if any. */
+export function villageIdFor(typed: string, villages: readonly { id: string; name: string; retired: boolean }[]): string {
+  const name = typed.trim().replace(/\s+/g, " ");
+  return villages.find((v) => !v.retired && v.name === name)?.id ?? "";
 }
 
 function orNull(s: string): string | null {
@@ -98,6 +108,7 @@ export function memberDetailsFromForm(f: MemberFormState): MemberDetails {
     guardian_phone: f.guardian_phone.trim() === "" ? null : (normalizeMobile(f.guardian_phone) ?? f.guardian_phone.trim()),
     address: f.address.trim(),
     village: orNull(f.village),
+    village_id: f.village_id === "" ? null : f.village_id,
     documents: { photo: f.doc_photo, birth_certificate_copy: f.doc_birth_certificate },
     age_group_override: orNull(f.age_group_override),
   };
