@@ -665,6 +665,9 @@ try {
     await waitText("#reg-member-number", (t) => /[۰-۹]{6,}/.test(t), "the child's member number");
     const child = ascii((await (await $("#reg-member-number")).getText()).replace(/[^۰-۹]/g, ""));
     vanChild = child;
+    // The village typed in the form is the listed village: the child belongs to it.
+    const childView = (await invoke(browser, "member_by_number", child)).ok;
+    if (childView.details.village_id !== village) throw new Error(`the child's village is ${childView.details.village_id}, not ${village}`);
 
     // Back to the visit: the exchange at the child.
     await nav("home");
@@ -692,6 +695,39 @@ try {
       throw new Error(`the visit counts ${JSON.stringify(counts)}`);
     }
     await look("outreach-visit", "38-outreach-visit");
+
+    // The village school's class: two children registered at once, one
+    // fee decision; a row without its gender first refused, nothing written.
+    await nav("home");
+    await (await $("#home-outreach")).click();
+    await (await $("#outreach-tab-class")).click();
+    await (await $("#class-village")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#class-village")).selectByAttribute("value", village);
+    await fill({
+      "#class-row-1-first": "زهرا",
+      "#class-row-1-last": "کریمی",
+      "#class-row-1-nid": "۰۰۴۸۱۲۳۴۵۵",
+      "#class-row-2-first": "حسین",
+      "#class-row-2-last": "کریمی",
+      "#class-row-2-nid": "۰۰۴۸۱۲۳۴۶۳",
+    });
+    await (await $("#class-row-1-gender")).selectByAttribute("value", "female");
+    const classReceipt = await $("#class-fee-receipt");
+    if (await classReceipt.isExisting()) await classReceipt.setValue("۴۵۶۹");
+    await (await $("#class-register")).click();
+    await (await $("#class-row-2-error")).waitForDisplayed({ timeout: 5000 });
+    await look("outreach-class-refused", "38b-outreach-class-refused");
+    if ((await invoke(browser, "van_visit", visitId)).ok.report.new_members !== 1) throw new Error("a refused class wrote members");
+    await (await $("#class-row-2-gender")).selectByAttribute("value", "male");
+    await (await $("#class-register")).click();
+    await waitText("#class-done", (t) => t.includes("۲ کودک"), "the class registered");
+    await look("outreach-class", "38c-outreach-class");
+    const after = (await invoke(browser, "van_visit", visitId)).ok.report;
+    if (after.new_members !== 3) throw new Error(`after the class the visit counts ${after.new_members} new members, not 3`);
+    await (await $("#outreach-tab-van")).click();
+    await (await $(`#visit-resume-${village}`)).waitForDisplayed({ timeout: 5000 });
+    await (await $(`#visit-resume-${village}`)).click();
+    await (await $("#visit-notes")).waitForDisplayed({ timeout: 5000 });
 
     await typeInto("#visit-notes", "مدرسهٔ روستا میزبان بود.");
     await (await $("#visit-close")).click();
