@@ -141,6 +141,10 @@ fn samples() -> BTreeMap<&'static str, Value> {
         ("lose_parcel_book", json!({"parcel_id": id, "registration_number": "1"})),
         ("parcels", json!({"member_id": null, "open_only": false})),
         ("parcel", json!(id)),
+        ("wish_list", json!(id)),
+        ("wish", json!({"member_id": id, "title_id": id})),
+        ("unwish", json!({"member_id": id, "title_id": id})),
+        ("fill_parcel", json!(id)),
         (
             "register_class",
             json!({"village_id": id, "school_grade": 4, "fee": {"type": "exempt", "exemption": "postal", "reason": "کلاس"},

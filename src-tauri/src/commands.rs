@@ -26,8 +26,8 @@ use kanoon_store::members::{
     RegisterMember, RegisterOutcome, RosterFile, RosterOutcome, VillageLinks,
 };
 use kanoon_store::outreach::{
-    ParcelInput, ParcelView, RouteStop, Slot, VillageInput, VillageView, VisitChangeInput, VisitChangeOutcome,
-    VisitView,
+    ParcelInput, ParcelPick, ParcelView, RouteStop, Slot, VillageInput, VillageView, VisitChangeInput,
+    VisitChangeOutcome, VisitView, WishView,
 };
 use kanoon_store::referrals::{ReferralInput, ReferralView};
 use kanoon_store::settings::{
@@ -317,6 +317,12 @@ pub struct VillageRetired {
 pub struct CloseVisit {
     pub visit_id: Uuid,
     pub notes: String,
+}
+
+#[derive(Clone, Debug, Deserialize, TS)]
+pub struct WishArgs {
+    pub member_id: Uuid,
+    pub title_id: Uuid,
 }
 
 #[derive(Clone, Debug, Deserialize, TS)]
@@ -707,6 +713,12 @@ commands! {
         |s, a| Ok(s.desk().lose_parcel_book(a.parcel_id, &a.registration_number)?);
     parcels(ParcelFilter) -> Vec<ParcelView> = |s, a| Ok(s.desk().parcels(a.member_id, a.open_only)?);
     parcel(Uuid) -> ParcelView = |s, id| Ok(s.desk().parcel(id)?);
+    /// A member's open wishes, first wished first.
+    wish_list(Uuid) -> Vec<WishView> = |s, id| Ok(s.desk().wish_list(id)?);
+    wish(WishArgs) -> Vec<WishView> = |s, a| Ok(s.desk().wish(a.member_id, a.title_id)?);
+    unwish(WishArgs) -> Vec<WishView> = |s, a| Ok(s.desk().unwish(a.member_id, a.title_id)?);
+    /// The next parcel's books from the member's wish list (nothing written).
+    fill_parcel(Uuid) -> Vec<ParcelPick> = |s, id| Ok(s.desk().fill_parcel(id)?);
     /// A village school's class, all registered or none (every bad row named).
     register_class(ClassRoster) -> RosterOutcome = |s, a| Ok(s.desk().register_class(a)?);
     /// A class list file read into the roster grid (nothing written).

@@ -60,6 +60,10 @@ impl EntityKind {
     /// A postal center's parcels: `sent`, `received` (one book back),
     /// `lost` (one book lost in the post) (events).
     pub const PARCEL: &'static str = "parcel";
+    /// A member's wish for a title, the next parcel is filled from
+    /// (record; its id derived from the member and the title, so a wish
+    /// made at two desks is one).
+    pub const WISH: &'static str = "wish";
     /// A province-wide setting (record), written only by the provincial
     /// server as the province's pseudo-center (`province`).
     pub const PROVINCE_SETTING: &'static str = "province_setting";

@@ -1,6 +1,6 @@
 //! What belongs to one center: the records and events of the services
 //! that never leave their center (activities, workshops, the cash book,
-//! referrals, villages, the van's visits and the post's parcels). The
+//! referrals, villages, the van's visits, the post's parcels and wish lists). The
 //! center that wrote an id's first op owns it; an op of another center on
 //! it, or an event naming another center's record, is refused by the
 //! server (`not_owner`) and never applied by a desk. The server and the
@@ -24,6 +24,7 @@ pub const CENTER_OWNED: &[&str] = &[
     EntityKind::VILLAGE,
     EntityKind::VAN_VISIT,
     EntityKind::PARCEL,
+    EntityKind::WISH,
 ];
 
 /// The fields of an event's data that name another owned id, by the

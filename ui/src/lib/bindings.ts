@@ -404,6 +404,8 @@ export type ParcelInput = { member_id: string,
  */
 registration_numbers: Array<string>, postage_rials: number, tracking_number: string, };
 
+export type ParcelPick = { title_id: string, title: string, copy_id: string, registration_number: string, };
+
 export type ParcelView = { id: string, member_id: string, member_name: string, member_number: string, address: string, dispatched_on: string, dispatched_jalali: string, expected_on: string, expected_jalali: string, postage_rials: number, tracking_number: string, books: Array<ParcelBookView>, 
 /**
  * A book is still out.
@@ -867,6 +869,14 @@ title_jalali: string,
  */
 sessions: Array<SessionView>, };
 
+export type WishArgs = { member_id: string, title_id: string, };
+
+export type WishView = { title_id: string, title: string, author: string, wished_on: string, wished_on_jalali: string, 
+/**
+ * Copies of the title on this center's shelf now.
+ */
+free_copies: number, };
+
 export type WithdrawArgs = { copy_id: string, reason: WithdrawReason, };
 
 export type WithdrawParticipant = { workshop_id: string, participant_id: string, reason: string, };
@@ -1042,6 +1052,10 @@ export type Commands = {
   lose_parcel_book: { args: ParcelBookArgs; result: ParcelView };
   parcels: { args: ParcelFilter; result: Array<ParcelView> };
   parcel: { args: string; result: ParcelView };
+  wish_list: { args: string; result: Array<WishView> };
+  wish: { args: WishArgs; result: Array<WishView> };
+  unwish: { args: WishArgs; result: Array<WishView> };
+  fill_parcel: { args: string; result: Array<ParcelPick> };
   register_class: { args: ClassRoster; result: RosterOutcome };
   roster_from_file: { args: ImportFile; result: RosterFile };
   link_members_to_villages: { args: null; result: VillageLinks };

@@ -307,7 +307,7 @@ async fn a_center_writes_and_names_its_own_activities_workshops_and_cash(backend
     other_center_still_syncs(&server, &b, &[]).await;
 }
 
-/// A's villages, the van's visits and the post's parcels are A's: B's
+/// A's villages, the van's visits, the post's parcels and wishes are A's: B's
 /// desk can neither edit them nor name them; what B writes of its own
 /// (a village, a visit to it) is accepted in the same batch.
 async fn another_centers_villages_visits_and_parcels_are_not_owner(backend: Backend) {
@@ -328,7 +328,8 @@ async fn another_centers_villages_visits_and_parcels_are_not_owner(backend: Back
         json!({"member_id": Uuid::now_v7(), "books": [], "dispatched_on": "2025-04-05",
                "expected_on": "2025-05-20", "postage_rials": 0}),
     );
-    let own = [village.clone(), visit.clone(), parcel.clone()];
+    let wish = patch_op(&a, EntityKind::WISH, Uuid::now_v7(), 1003, "withdrawn", json!(false));
+    let own = [village.clone(), visit.clone(), parcel.clone(), wish.clone()];
     let answer = server.push(&a, &own).await;
     assert_eq!(answer.accepted, own.iter().map(|o| o.op_id).collect::<Vec<_>>(), "{answer:?}");
     let hostile = [
@@ -348,6 +349,7 @@ async fn another_centers_villages_visits_and_parcels_are_not_owner(backend: Back
             "lost",
             json!({"parcel_id": parcel.entity_id, "copy_id": Uuid::now_v7(), "on": "2025-04-06"}),
         ),
+        patch_op(&b, EntityKind::WISH, wish.entity_id, 2006, "withdrawn", json!(true)),
     ];
     let mine = patch_op(&b, EntityKind::VILLAGE, Uuid::now_v7(), 2004, "name", json!("خنداب"));
     let my_visit =

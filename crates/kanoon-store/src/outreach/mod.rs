@@ -1,7 +1,7 @@
 //! The van and the post (issue 14, services ): the center's
 //! villages and the van's route (`villages`), its visits with their
 //! exchanges and reports (`visits`), and the postal center's parcels
-//! (`parcels`).
+//! (`parcels`) filled from a member's wish list (`wishes`).
 //!
 //! A visit's and a parcel's loans are ordinary loans (`check_out` with a
 //! visit, `send_parcel`), so every count and report sees them.
@@ -9,6 +9,7 @@
 mod parcels;
 mod villages;
 mod visits;
+mod wishes;
 
 use chrono::NaiveDate;
 use kanoon_domain::jalali::JalaliDate;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 pub use crate::rows::outreach::VisitReport;
 pub use kanoon_domain::outreach::Slot;
 pub(crate) use visits::apply_change;
+pub use wishes::{MAX_WISHES, ParcelPick, WishView};
 
 /// The Saturday of the route's week 0: a fixed day, the same at every desk,
 /// so "week 1" means the same fortnight everywhere (1 Farvardin 1404 was a

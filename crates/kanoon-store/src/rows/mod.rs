@@ -20,6 +20,7 @@ pub(crate) mod referral;
 pub(crate) mod setting;
 pub(crate) mod staff;
 pub(crate) mod title;
+pub(crate) mod wish;
 pub(crate) mod workshop;
 
 use std::collections::BTreeMap;

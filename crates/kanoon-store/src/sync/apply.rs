@@ -32,6 +32,7 @@ use crate::rows::outreach::{self, VillageRecord};
 use crate::rows::province_setting::{ProvinceSettingRecord, SettingOverrideRecord};
 use crate::rows::referral;
 use crate::rows::title::TitleRecord;
+use crate::rows::wish::WishRecord;
 use crate::rows::workshop::{self, ParticipantRecord, WorkshopRecord};
 use crate::rows::{EventStamp, FieldClocks, FieldStamp, Record, exists};
 use crate::sql::{run, set_meta, timestamp};
@@ -41,7 +42,7 @@ use crate::sql::{run, set_meta, timestamp};
 pub(crate) const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
 /// The entities `apply_op` applies; ops of any other are only kept.
-const APPLIED_KINDS: [&str; 20] = [
+const APPLIED_KINDS: [&str; 21] = [
     EntityKind::CIRCULATION,
     EntityKind::MEMBERSHIP,
     EntityKind::MEMBER,
@@ -60,6 +61,7 @@ const APPLIED_KINDS: [&str; 20] = [
     EntityKind::PROVINCE_SETTING,
     EntityKind::SETTING_OVERRIDE,
     EntityKind::VILLAGE,
+    EntityKind::WISH,
     EntityKind::VAN_VISIT,
     EntityKind::PARCEL,
 ];
@@ -791,6 +793,7 @@ fn apply_op(tx: &Connection, op: &Op, found: &mut Vec<Finding>) -> Result<bool> 
         (EntityKind::PARTICIPANT, OpBody::Patch { fields }) => merge_pulled::<ParticipantRecord>(tx, op, fields, found),
         (EntityKind::ENROLMENT, OpBody::Event { kind, data }) => apply_enrolment(tx, op, kind, data, found),
         (EntityKind::VILLAGE, OpBody::Patch { fields }) => merge_pulled::<VillageRecord>(tx, op, fields, found),
+        (EntityKind::WISH, OpBody::Patch { fields }) => merge_pulled::<WishRecord>(tx, op, fields, found),
         (EntityKind::VAN_VISIT | EntityKind::PARCEL, OpBody::Event { kind, data }) => {
             apply_outreach(tx, op, kind, data)
         }

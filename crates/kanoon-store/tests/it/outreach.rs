@@ -470,3 +470,57 @@ fn typed_village_names_are_tied_to_the_list_once_and_reach_the_other_desk() {
     f.desk.sign_in("maryam", PASSWORD).unwrap();
     assert_eq!(f.desk.link_members_to_villages().unwrap_err().code(), ErrorCode::Forbidden);
 }
+
+/// The post's wish list: titles in the order the child asked, one wish per
+/// title however often asked; the next parcel takes a free copy of each in
+/// that order up to five, skipping titles with none on the shelf; a parcel
+/// sent fulfils its titles' wishes (derived from the loans), and another
+/// desk sees the same list.
+#[test]
+fn the_next_parcel_is_filled_from_the_wish_list_in_order_and_fulfils_it() {
+    let (mut f, sara) = desk_with_reader(("الف", 100, 2), ("سارا", "رضایی", 1));
+    let names = ["ب", "ج", "د", "ه", "و"];
+    for (i, n) in names.iter().enumerate() {
+        books(&mut f.desk, n, 200 + 10 * i as u32, 1);
+    }
+    let title_of = |desk: &Desk, number: &str| desk.copy_by_registration_number(number).unwrap().title_id;
+    let t: Vec<Uuid> = ["100", "200", "210", "220", "230", "240"].iter().map(|n| title_of(&f.desk, n)).collect();
+    // «ب» is out with another reader: no free copy.
+    let other = register(&mut f.desk, "مینا", "احمدی", 2);
+    lend(&mut f.desk, other.id, &["200"]);
+    for id in &t {
+        f.desk.wish(sara.id, *id).unwrap();
+    }
+    let list = f.desk.wish(sara.id, t[0]).unwrap();
+    assert_eq!(list.iter().map(|w| w.title_id).collect::<Vec<_>>(), t, "a title wished twice is wished once, in place");
+    assert_eq!((list[0].free_copies, list[1].free_copies), (2, 0));
+    let list = f.desk.unwish(sara.id, t[3]).unwrap();
+    assert!(!list.iter().any(|w| w.title_id == t[3]));
+
+    let picks = f.desk.fill_parcel(sara.id).unwrap();
+    assert_eq!(
+        picks.iter().map(|p| p.title_id).collect::<Vec<_>>(),
+        vec![t[0], t[2], t[4], t[5]],
+        "in wish order, «ب» skipped (none free), «د» withdrawn"
+    );
+    let numbers: Vec<String> = picks.iter().map(|p| p.registration_number.clone()).collect();
+    assert_eq!(numbers, vec!["100", "210", "230", "240"]);
+    f.desk
+        .send_parcel(ParcelInput {
+            member_id: sara.id,
+            registration_numbers: numbers,
+            postage_rials: 250_000,
+            tracking_number: String::new(),
+        })
+        .unwrap();
+    let left = f.desk.wish_list(sara.id).unwrap();
+    assert_eq!(left.iter().map(|w| w.title_id).collect::<Vec<_>>(), vec![t[1]], "the parcel fulfilled its titles");
+    assert!(f.desk.fill_parcel(sara.id).unwrap().is_empty(), "«ب» is still out");
+
+    let mut b = Desk::open_in_memory().unwrap().with_clock(Arc::new(f.clock.clone()));
+    b.setup(SetupRequest { desk_number: 2, manager_username: "manager2".into(), ..setup_request() }, PASSWORD).unwrap();
+    let ops = f.desk.ops_to_push(100_000).unwrap();
+    b.apply_pulled(&ops, Cursor { epoch: 1, seq: ops.len() as u64 }).unwrap();
+    assert_eq!(b.wish_list(sara.id).unwrap(), left);
+    assert!(b.sync_exceptions().unwrap().is_empty(), "{:?}", b.sync_exceptions().unwrap());
+}

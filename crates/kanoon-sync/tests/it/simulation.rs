@@ -234,6 +234,8 @@ struct Center {
     villages: Vec<Uuid>,
     visits: Vec<Uuid>,
     parcels: Vec<Uuid>,
+    /// Members who wished a title (their wish lists are compared).
+    wishers: Vec<Uuid>,
 }
 
 /// A desk enrolled with a real code that pushes only what it must not:
@@ -270,6 +272,7 @@ static CENTER_FEES_REFUSED: AtomicU64 = AtomicU64::new(0);
 /// parcels sent and books back or lost, and the van's month offline.
 static VAN_LOANS: AtomicU64 = AtomicU64::new(0);
 static CLASSES: AtomicU64 = AtomicU64::new(0);
+static WISHES: AtomicU64 = AtomicU64::new(0);
 static VILLAGE_TIES: AtomicU64 = AtomicU64::new(0);
 static VISIT_CHANGES: AtomicU64 = AtomicU64::new(0);
 static PARCELS: AtomicU64 = AtomicU64::new(0);
@@ -376,6 +379,7 @@ impl World {
                 workshops: Vec::new(),
                 participants: Vec::new(),
                 villages: Vec::new(),
+                wishers: Vec::new(),
                 visits: Vec::new(),
                 parcels: Vec::new(),
             };
@@ -1084,14 +1088,36 @@ impl World {
         Ok(())
     }
 
-    /// Sends one or two copies to a member by post: each an ordinary loan.
+    /// Sends one or two copies to a member by post: each an ordinary loan;
+    /// sometimes the child wishes titles first and the parcel is filled
+    /// from the wish list.
     fn send_parcel(&mut self, d: usize) -> Result<(), String> {
         let c = self.desks[d].center;
         let member = self.centers[c].members[self.rng.random_range(0..self.centers[c].members.len())];
         let mut numbers = Vec::new();
-        for _ in 0..self.rng.random_range(1..=2) {
-            let pick = self.pick_copy(c);
-            numbers.push(self.centers[c].copies[pick].1.clone());
+        if self.rng.random_bool(0.3) {
+            for _ in 0..self.rng.random_range(1..=3) {
+                let pick = self.pick_copy(c);
+                let copy = self.centers[c].copies[pick].0;
+                // A copy or member this desk has not pulled yet: no wish.
+                let Ok(title) = self.desks[d].desk.copy(copy).map(|v| v.title_id) else { continue };
+                if self.desks[d].desk.wish(member, title).is_ok() {
+                    self.wrote(d, true);
+                    WISHES.fetch_add(1, Ordering::Relaxed);
+                    if !self.centers[c].wishers.contains(&member) {
+                        self.centers[c].wishers.push(member);
+                    }
+                }
+            }
+            if let Ok(picks) = self.desks[d].desk.fill_parcel(member) {
+                numbers = picks.into_iter().take(2).map(|p| p.registration_number).collect();
+            }
+        }
+        if numbers.is_empty() {
+            for _ in 0..self.rng.random_range(1..=2) {
+                let pick = self.pick_copy(c);
+                numbers.push(self.centers[c].copies[pick].1.clone());
+            }
         }
         let input = kanoon_store::outreach::ParcelInput {
             member_id: member,
@@ -2097,7 +2123,12 @@ impl World {
             .map(|p| kanoon_store::outreach::ParcelView { overdue: false, ..p })
             .collect();
         parcels.sort_by_key(|p| p.id);
-        let outreach = (villages, all_visits, parcels);
+        let wishes = self.centers[c]
+            .wishers
+            .iter()
+            .map(|m| desk.wish_list(*m).map(|l| (*m, l)).map_err(err))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outreach = (villages, all_visits, parcels, wishes);
         let origins = desk.setting_origins().map_err(err)?;
         let settings = (desk.membership_terms().map_err(err)?, origins);
         Ok(Snapshot {
@@ -2191,12 +2222,16 @@ struct Snapshot {
     /// The fee that applies and where every setting came from.
     settings: (kanoon_store::settings::MembershipTerms, kanoon_store::settings::SettingOrigins),
     /// The center's villages, van visits and parcels.
-    outreach: (
-        Vec<kanoon_store::outreach::VillageView>,
-        Vec<kanoon_store::outreach::VisitView>,
-        Vec<kanoon_store::outreach::ParcelView>,
-    ),
+    outreach: OutreachSeen,
 }
+
+/// The center's villages, van visits, parcels and each wisher's wish list.
+type OutreachSeen = (
+    Vec<kanoon_store::outreach::VillageView>,
+    Vec<kanoon_store::outreach::VisitView>,
+    Vec<kanoon_store::outreach::ParcelView>,
+    Vec<(Uuid, Vec<kanoon_store::outreach::WishView>)>,
+);
 
 /// A workshop as every desk must show it: id, enrolled, waiting, over
 /// capacity, the roster, each participant's sessions marked present.
@@ -2395,7 +2430,7 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
          {attended} attendance scans ({twice} of a card already in), {payments} payments, {enrolments} enrolments, \
          {tuition} tuition payments, {marks} workshop attendance marks, {over} workshops over capacity after sync, \
          {} province fees published, {} center fees set and {} refused while locked; \
-         {} van loans, {} visits cancelled or moved, {} parcels, {} parcel books back or lost, {} van months offline, {} sticks read twice, {} classes registered from a roster, {} members tied to their villages",
+         {} van loans, {} visits cancelled or moved, {} parcels, {} parcel books back or lost, {} van months offline, {} sticks read twice, {} classes registered from a roster, {} members tied to their villages, {} titles wished",
         started.elapsed(),
         PROVINCE_FEES.load(Ordering::Relaxed),
         CENTER_FEES.load(Ordering::Relaxed),
@@ -2408,6 +2443,7 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
         STICKS.load(Ordering::Relaxed),
         CLASSES.load(Ordering::Relaxed),
         VILLAGE_TIES.load(Ordering::Relaxed),
+        WISHES.load(Ordering::Relaxed),
     );
     if seeds >= 100 {
         assert!(attended > 0 && twice > 0, "no attendance was scanned, or never a card twice");
@@ -2426,7 +2462,8 @@ fn the_province_converges_whatever_the_network_clocks_and_crashes_do() {
                 && VAN_MONTHS.load(Ordering::Relaxed) >= seeds / 10
                 && STICKS.load(Ordering::Relaxed) > 0
                 && CLASSES.load(Ordering::Relaxed) > 0
-                && VILLAGE_TIES.load(Ordering::Relaxed) > 0,
+                && VILLAGE_TIES.load(Ordering::Relaxed) > 0
+                && WISHES.load(Ordering::Relaxed) > 0,
             "the van and the post were not exercised: no van loan, visit change, parcel, van month, stick, class or village tie"
         );
     }

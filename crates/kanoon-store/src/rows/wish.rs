@@ -1,0 +1,79 @@
+//! Wish rows: a member's wish for a title (issue 14, the post's wish
+//! list). No other module writes `wishes`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kanoon_protocol::EntityKind;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{FieldClocks, Record, parse_clocks};
+use crate::error::Result;
+use crate::sql::{parse_date, parse_uuid, run, timestamp};
+
+/// A wish as its ops carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WishRecord {
+    pub center_id: Uuid,
+    pub member_id: Uuid,
+    pub title_id: Uuid,
+    /// The day it was (last) wished: a loan of the title from that day on
+    /// fulfils it.
+    pub wished_on: NaiveDate,
+    #[serde(default)]
+    pub withdrawn: bool,
+}
+
+/// One id per member and title, the same at every desk.
+pub(crate) fn wish_id(member: Uuid, title: Uuid) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("kanoon/wish/{member}/{title}").as_bytes())
+}
+
+impl Record for WishRecord {
+    const ENTITY: &'static str = EntityKind::WISH;
+    const FIELDS: &'static [&'static str] = &["center_id", "member_id", "title_id", "wished_on", "withdrawn"];
+
+    fn load(conn: &Connection, id: Uuid) -> Result<Option<(Self, FieldClocks)>> {
+        let row: Option<(String, String, String, String, bool, String)> = conn
+            .prepare_cached(
+                "SELECT center_id, member_id, title_id, wished_on, withdrawn, field_clocks FROM wishes WHERE id = ?1",
+            )?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .optional()?;
+        row.map(|(center, member, title, on, withdrawn, clocks)| {
+            Ok((
+                WishRecord {
+                    center_id: parse_uuid(&center)?,
+                    member_id: parse_uuid(&member)?,
+                    title_id: parse_uuid(&title)?,
+                    wished_on: parse_date(&on)?,
+                    withdrawn,
+                },
+                parse_clocks(&clocks)?,
+            ))
+        })
+        .transpose()
+    }
+
+    fn store(conn: &Connection, id: Uuid, w: &Self, clocks: &FieldClocks, now: DateTime<Utc>) -> Result<()> {
+        run(
+            conn,
+            "INSERT INTO wishes (id, center_id, member_id, title_id, wished_on, withdrawn, field_clocks, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET center_id = excluded.center_id, member_id = excluded.member_id,
+                 title_id = excluded.title_id, wished_on = excluded.wished_on, withdrawn = excluded.withdrawn,
+                 field_clocks = excluded.field_clocks",
+            params![
+                id.to_string(),
+                w.center_id.to_string(),
+                w.member_id.to_string(),
+                w.title_id.to_string(),
+                w.wished_on.to_string(),
+                w.withdrawn,
+                serde_json::to_string(clocks)?,
+                timestamp(now)
+            ],
+        )?;
+        Ok(())
+    }
+}
