@@ -728,6 +728,15 @@ try {
     await (await $(`#visit-resume-${village}`)).waitForDisplayed({ timeout: 5000 });
     await (await $(`#visit-resume-${village}`)).click();
     await (await $("#visit-notes")).waitForDisplayed({ timeout: 5000 });
+    // A storytelling hour held in the village school: the center's session, counted by the visit.
+    await (await $("#visit-activity summary")).click();
+    await (await $("#visit-activity-kind")).selectByIndex(1);
+    await (await $("#visit-activity-age")).selectByIndex(1);
+    await typeInto("#visit-activity-title", "قصه‌گویی در مدرسهٔ روستا");
+    await (await $("#visit-activity-save")).click();
+    await (await $("#visit-activity-done")).waitForDisplayed({ timeout: 5000 });
+    if ((await invoke(browser, "van_visit", visitId)).ok.report.activities !== 1) throw new Error("the visit's activity is not counted");
+    await look("outreach-visit-activity", "38d-outreach-visit-activity");
 
     await typeInto("#visit-notes", "مدرسهٔ روستا میزبان بود.");
     await (await $("#visit-close")).click();
@@ -760,6 +769,16 @@ try {
     await (await $("#parcel-member-search")).click();
     await keys(child + ENTER);
     await (await $("#parcel-member-name")).waitForDisplayed({ timeout: 5000 });
+    // The child's wish list: a title asked for, the parcel filled from it
+    // (its first free copy), then that copy taken out again by hand.
+    await (await $("#wish-search")).waitForDisplayed({ timeout: 5000 });
+    await typeInto("#wish-search", "قصه‌های روستا");
+    await (await $("#wish-hits button")).waitForDisplayed({ timeout: 5000 });
+    await (await $("#wish-hits button")).click();
+    await waitText("#wish-items", (t) => t.includes("قصه‌های روستا"), "the title on the wish list");
+    await (await $("#wish-fill")).click();
+    await waitText("#parcel-books", (t) => t.includes("۳۰۰۰۰۲"), "the parcel filled from the wish list");
+    await (await $("#parcel-book-remove-300002")).click();
     await (await $("#parcel-scan")).click();
     for (const n of ["300003", "300004", "300005", "300006", "300007"]) {
       await keys(n + ENTER);
@@ -771,6 +790,9 @@ try {
     await (await $("#parcel-send")).click();
     await (await $("#parcel-sent")).waitForDisplayed({ timeout: 5000 });
     const parcelId = await (await $("li[data-parcel]")).getAttribute("data-parcel");
+    const sentTo = (await invoke(browser, "parcel", parcelId)).ok.member_id;
+    const wishes = (await invoke(browser, "wish_list", sentTo)).ok;
+    if (wishes.length !== 0) throw new Error(`the parcel did not fulfil the wish: ${JSON.stringify(wishes)}`);
     await (await $("#parcel-sent-print")).click();
     const leave = await $("#leave-anyway");
     if (await leave.isExisting()) await leave.click();

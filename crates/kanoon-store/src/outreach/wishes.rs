@@ -4,9 +4,9 @@
 //! each wished title on this center's shelf, up to the parcel's size).
 //!
 //! A wish is a record per member and title (one id at every desk); it is
-//! open until withdrawn or until the member borrows the title on or after
-//! the day it was wished — derived from the loans, never written, so a
-//! parcel sent at another desk fulfils it too.
+//! open until withdrawn or until the member borrows the title after
+//! wishing it — derived from the loans, never written, so a parcel sent at
+//! another desk fulfils it too.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,7 @@ use crate::desk::Desk;
 use crate::error::{Result, StoreError};
 use crate::rows::Record as _;
 use crate::rows::wish::{WishRecord, wish_id};
-use crate::sql::{parse_date, parse_uuid};
+use crate::sql::{parse_time, parse_uuid};
 
 /// Most open wishes of one member (a parcel is five books).
 pub const MAX_WISHES: usize = 50;
@@ -56,7 +56,7 @@ impl Desk {
         self.require(Permission::ServeVillages)?;
         let center = self.center_id()?.to_string();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT w.title_id, t.title, t.author, w.wished_on,
+            "SELECT w.title_id, t.title, t.author, w.wished_at,
                     (SELECT count(*) FROM copies c WHERE c.title_id = w.title_id AND c.center_id = ?2
                        AND c.withdrawn IS NULL AND NOT EXISTS (SELECT 1 FROM open_loans l WHERE l.copy_id = c.id))
              FROM wishes w JOIN titles t ON t.id = w.title_id
@@ -64,9 +64,9 @@ impl Desk {
                AND NOT EXISTS (
                    SELECT 1 FROM events e JOIN copies c ON c.id = e.copy_id
                    WHERE e.kind = 'loan' AND e.member_id = w.member_id AND c.title_id = w.title_id
-                     AND json_extract(e.data, '$.lent_on') >= w.wished_on
+                     AND e.at >= w.wished_at
                      AND NOT EXISTS (SELECT 1 FROM voided x WHERE x.event_id = e.id))
-             ORDER BY w.wished_on, w.rowid",
+             ORDER BY w.wished_at, w.rowid",
         )?;
         let rows = stmt.query_map(params![member_id.to_string(), center], |r| {
             Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?, r.get(4)?))
@@ -74,7 +74,7 @@ impl Desk {
         let mut out = Vec::new();
         for row in rows {
             let (title_id, title, author, on, free_copies) = row?;
-            let wished_on = parse_date(&on)?;
+            let wished_on = kanoon_domain::jalali::tehran_date(parse_time(&on)?);
             out.push(WishView {
                 title_id: parse_uuid(&title_id)?,
                 title,
@@ -110,7 +110,7 @@ impl Desk {
         }
         let id = wish_id(member_id, title_id);
         let record =
-            WishRecord { center_id: self.center_id()?, member_id, title_id, wished_on: self.today(), withdrawn: false };
+            WishRecord { center_id: self.center_id()?, member_id, title_id, wished_at: self.now(), withdrawn: false };
         let old = WishRecord::load(&self.conn, id)?;
         self.write(|w| w.save(id, &record, old.as_ref().map(|(o, c)| (o, c))).map(|_| ()))?;
         self.wish_list(member_id)

@@ -1,7 +1,7 @@
 //! Wish rows: a member's wish for a title (issue 14, the post's wish
 //! list). No other module writes `wishes`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use kanoon_protocol::EntityKind;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{FieldClocks, Record, parse_clocks};
 use crate::error::Result;
-use crate::sql::{parse_date, parse_uuid, run, timestamp};
+use crate::sql::{parse_time, parse_uuid, run, timestamp};
 
 /// A wish as its ops carry it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,9 +17,8 @@ pub(crate) struct WishRecord {
     pub center_id: Uuid,
     pub member_id: Uuid,
     pub title_id: Uuid,
-    /// The day it was (last) wished: a loan of the title from that day on
-    /// fulfils it.
-    pub wished_on: NaiveDate,
+    /// When it was (last) wished: a loan of the title after it fulfils it.
+    pub wished_at: DateTime<Utc>,
     #[serde(default)]
     pub withdrawn: bool,
 }
@@ -31,12 +30,12 @@ pub(crate) fn wish_id(member: Uuid, title: Uuid) -> Uuid {
 
 impl Record for WishRecord {
     const ENTITY: &'static str = EntityKind::WISH;
-    const FIELDS: &'static [&'static str] = &["center_id", "member_id", "title_id", "wished_on", "withdrawn"];
+    const FIELDS: &'static [&'static str] = &["center_id", "member_id", "title_id", "wished_at", "withdrawn"];
 
     fn load(conn: &Connection, id: Uuid) -> Result<Option<(Self, FieldClocks)>> {
         let row: Option<(String, String, String, String, bool, String)> = conn
             .prepare_cached(
-                "SELECT center_id, member_id, title_id, wished_on, withdrawn, field_clocks FROM wishes WHERE id = ?1",
+                "SELECT center_id, member_id, title_id, wished_at, withdrawn, field_clocks FROM wishes WHERE id = ?1",
             )?
             .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
             .optional()?;
@@ -46,7 +45,7 @@ impl Record for WishRecord {
                     center_id: parse_uuid(&center)?,
                     member_id: parse_uuid(&member)?,
                     title_id: parse_uuid(&title)?,
-                    wished_on: parse_date(&on)?,
+                    wished_at: parse_time(&on)?,
                     withdrawn,
                 },
                 parse_clocks(&clocks)?,
@@ -58,17 +57,17 @@ impl Record for WishRecord {
     fn store(conn: &Connection, id: Uuid, w: &Self, clocks: &FieldClocks, now: DateTime<Utc>) -> Result<()> {
         run(
             conn,
-            "INSERT INTO wishes (id, center_id, member_id, title_id, wished_on, withdrawn, field_clocks, created_at)
+            "INSERT INTO wishes (id, center_id, member_id, title_id, wished_at, withdrawn, field_clocks, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (id) DO UPDATE SET center_id = excluded.center_id, member_id = excluded.member_id,
-                 title_id = excluded.title_id, wished_on = excluded.wished_on, withdrawn = excluded.withdrawn,
+                 title_id = excluded.title_id, wished_at = excluded.wished_at, withdrawn = excluded.withdrawn,
                  field_clocks = excluded.field_clocks",
             params![
                 id.to_string(),
                 w.center_id.to_string(),
                 w.member_id.to_string(),
                 w.title_id.to_string(),
-                w.wished_on.to_string(),
+                timestamp(w.wished_at),
                 w.withdrawn,
                 serde_json::to_string(clocks)?,
                 timestamp(now)
