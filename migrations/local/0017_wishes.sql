@@ -7,9 +7,12 @@ CREATE TABLE wishes (
     center_id    TEXT NOT NULL,
     member_id    TEXT NOT NULL,
     title_id     TEXT NOT NULL,
-    wished_at    TEXT NOT NULL,        -- UTC, RFC 3339 as events.at
+    wished_at    TEXT NOT NULL,        -- UTC, RFC 3339
+    -- The clock of the write that set `wished_at` (sortable, as events.hlc):
+    -- a loan of the title with a later clock fulfils the wish.
+    wished_hlc   TEXT NOT NULL,
     withdrawn    INTEGER NOT NULL,
     field_clocks TEXT NOT NULL,
     created_at   TEXT NOT NULL
 ) STRICT;
-CREATE INDEX wishes_member ON wishes (member_id, wished_at) WHERE withdrawn = 0;
+CREATE INDEX wishes_member ON wishes (member_id, wished_hlc) WHERE withdrawn = 0;

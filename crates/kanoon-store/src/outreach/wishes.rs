@@ -5,8 +5,8 @@
 //!
 //! A wish is a record per member and title (one id at every desk); it is
 //! open until withdrawn or until the member borrows the title after
-//! wishing it — derived from the loans, never written, so a parcel sent at
-//! another desk fulfils it too.
+//! wishing it (a loan with a later clock) — derived from the loans, never
+//! written, so a parcel sent at another desk fulfils it too.
 
 use std::collections::BTreeMap;
 
@@ -64,9 +64,9 @@ impl Desk {
                AND NOT EXISTS (
                    SELECT 1 FROM events e JOIN copies c ON c.id = e.copy_id
                    WHERE e.kind = 'loan' AND e.member_id = w.member_id AND c.title_id = w.title_id
-                     AND e.at >= w.wished_at
+                     AND e.hlc > w.wished_hlc
                      AND NOT EXISTS (SELECT 1 FROM voided x WHERE x.event_id = e.id))
-             ORDER BY w.wished_at, w.rowid",
+             ORDER BY w.wished_hlc, w.rowid",
         )?;
         let rows = stmt.query_map(params![member_id.to_string(), center], |r| {
             Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?, r.get(4)?))

@@ -17,7 +17,9 @@ pub(crate) struct WishRecord {
     pub center_id: Uuid,
     pub member_id: Uuid,
     pub title_id: Uuid,
-    /// When it was (last) wished: a loan of the title after it fulfils it.
+    /// When it was (last) wished. A loan of the title whose clock is later
+    /// than this field's fulfils it (`wishes.wished_hlc`): clocks order
+    /// a wish and a loan the same at every desk, whatever their wall times.
     pub wished_at: DateTime<Utc>,
     #[serde(default)]
     pub withdrawn: bool,
@@ -57,11 +59,12 @@ impl Record for WishRecord {
     fn store(conn: &Connection, id: Uuid, w: &Self, clocks: &FieldClocks, now: DateTime<Utc>) -> Result<()> {
         run(
             conn,
-            "INSERT INTO wishes (id, center_id, member_id, title_id, wished_at, withdrawn, field_clocks, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO wishes (id, center_id, member_id, title_id, wished_at, withdrawn, field_clocks, created_at,
+                 wished_hlc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET center_id = excluded.center_id, member_id = excluded.member_id,
                  title_id = excluded.title_id, wished_at = excluded.wished_at, withdrawn = excluded.withdrawn,
-                 field_clocks = excluded.field_clocks",
+                 field_clocks = excluded.field_clocks, wished_hlc = excluded.wished_hlc",
             params![
                 id.to_string(),
                 w.center_id.to_string(),
@@ -70,7 +73,8 @@ impl Record for WishRecord {
                 timestamp(w.wished_at),
                 w.withdrawn,
                 serde_json::to_string(clocks)?,
-                timestamp(now)
+                timestamp(now),
+                clocks.get("wished_at").map(|c| c.hlc.to_sortable()).unwrap_or_default()
             ],
         )?;
         Ok(())
