@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0015_outreach.sql", include_str!("../../../migrations/local/0015_outreach.sql")),
     ("0016_member_village.sql", include_str!("../../../migrations/local/0016_member_village.sql")),
     ("0017_wishes.sql", include_str!("../../../migrations/local/0017_wishes.sql")),
+    ("0018_visit_counts.sql", include_str!("../../../migrations/local/0018_visit_counts.sql")),
 ];
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";

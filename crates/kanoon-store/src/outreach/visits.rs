@@ -187,15 +187,16 @@ impl Desk {
     fn count_visit(&self, village: Uuid, name: &str, day: NaiveDate) -> Result<VisitReport> {
         let (v, d) = (village.to_string(), day.to_string());
         let (loans, returns, children): (u32, u32, u32) = self.conn.prepare_cached(
-            "WITH lent AS (
-                 SELECT e.id, e.member_id FROM events e
+            // From the village's loans (index `events_loan_village`), then
+            // their returns by loan: never every loan of the center.
+            "WITH village_loans AS (
+                 SELECT e.id, e.member_id, json_extract(e.data, '$.lent_on') AS lent_on FROM events e
                  WHERE e.kind = 'loan' AND json_extract(e.data, '$.village_id') = ?1
-                   AND json_extract(e.data, '$.lent_on') = ?2
                    AND NOT EXISTS (SELECT 1 FROM voided x WHERE x.event_id = e.id)),
+             lent AS (SELECT id, member_id FROM village_loans WHERE lent_on = ?2),
              back AS (
-                 SELECT r.id, l.member_id FROM events r JOIN events l ON l.id = r.loan_id
+                 SELECT r.id, l.member_id FROM village_loans l JOIN events r ON r.loan_id = l.id
                  WHERE r.kind = 'return' AND json_extract(r.data, '$.returned_on') = ?2
-                   AND json_extract(l.data, '$.village_id') = ?1
                    AND NOT EXISTS (SELECT 1 FROM voided x WHERE x.event_id = r.id))
              SELECT (SELECT count(*) FROM lent), (SELECT count(*) FROM back),
                     (SELECT count(DISTINCT member_id) FROM (SELECT member_id FROM lent UNION SELECT member_id FROM back))",
