@@ -40,8 +40,9 @@ pub struct StickHeader {
     pub count: usize,
     /// When it was written (RFC 3339), for the file's name and the log.
     pub written_at: String,
-    /// HMAC-SHA256 of the op lines (each followed by `\n`), lowercase hex;
-    /// "" when the desk had no credential to sign with (not enrolled).
+    /// HMAC-SHA256 of the header's other fields and the op lines (each
+    /// followed by `\n`), lowercase hex; "" when the desk had no
+    /// credential to sign with (not enrolled).
     pub mac: String,
 }
 
@@ -97,8 +98,9 @@ pub fn write(center_id: Uuid, device_id: Uuid, key: Option<&str>, written_at: &s
         device_id,
         count: ops.len(),
         written_at: written_at.to_owned(),
-        mac: key.map(|k| mac(k, &body)).unwrap_or_default(),
+        mac: String::new(),
     };
+    let header = StickHeader { mac: key.map(|k| mac(k, &signed(&header, &body))).unwrap_or_default(), ..header };
     let mut out = serde_json::to_vec(&header).unwrap_or_default();
     out.push(b'\n');
     out.extend_from_slice(&body);
@@ -166,9 +168,22 @@ impl OpsFile {
     pub fn verify(&self, key: &str) -> bool {
         let Ok(expected) = unhex(&self.header.mac) else { return false };
         let Ok(mut m) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else { return false };
-        m.update(&self.body);
+        m.update(&signed(&self.header, &self.body));
         m.verify_slice(&expected).is_ok()
     }
+}
+
+/// What the signature covers: the header's fields but the signature
+/// itself (so no header field can be changed — e.g. the device a file
+/// claims to be from), then the op lines.
+fn signed(header: &StickHeader, body: &[u8]) -> Vec<u8> {
+    let mut bytes = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n",
+        header.format, header.version, header.center_id, header.device_id, header.count, header.written_at
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
 }
 
 fn mac(key: &str, body: &[u8]) -> String {
@@ -216,12 +231,16 @@ mod tests {
         }
     }
 
+    fn bytes_of(center: Uuid, key: &str, ops: &[Op]) -> Vec<u8> {
+        write(center, Uuid::now_v7(), Some(key), "2025-04-05T10:00:00Z", ops)
+    }
+
     #[test]
     fn a_file_reads_back_its_ops_and_its_signature_checks_only_with_its_key() {
         let center = Uuid::now_v7();
         let ops: Vec<Op> = (0..3).map(|n| op(center, n)).collect();
         let key = device_key("token of the van");
-        let bytes = write(center, Uuid::now_v7(), Some(&key), "2025-04-05T10:00:00Z", &ops);
+        let bytes = bytes_of(center, &key, &ops);
         let file = read(&bytes).unwrap();
         assert_eq!(file.ops, ops);
         assert!(file.verify(&key));
@@ -230,6 +249,11 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap().replace("2025-04-05\"", "2025-04-06\"");
         let tampered = read(text.as_bytes()).unwrap();
         assert!(!tampered.verify(&key));
+        // The header is signed too: the file claiming another device fails.
+        let mut renamed = read(&bytes_of(center, &key, &ops)).unwrap();
+        assert!(renamed.verify(&key));
+        renamed.header.device_id = Uuid::now_v7();
+        assert!(!renamed.verify(&key));
         // Unsigned (a desk not enrolled): read, never verified.
         let unsigned = read(&write(center, Uuid::now_v7(), None, "", &ops)).unwrap();
         assert!(!unsigned.verify(&key));

@@ -169,9 +169,13 @@ impl Desk {
     /// nothing twice. The manager's, as the village list is.
     pub fn link_members_to_villages(&mut self) -> Result<VillageLinks> {
         self.require(Permission::PlanRoutes)?;
+        self.require(Permission::RegisterMembers)?;
         let center = self.id()?.center.id;
+        // Served villages only: a retired one may share its name with the
+        // village that replaced it (two active ones never do).
         let villages: HashMap<String, (Uuid, String)> = rows::outreach::villages_of(&self.conn, center)?
             .into_iter()
+            .filter(|(_, v)| !v.retired)
             .map(|(id, v)| (text::normalize_search(&v.name), (id, v.name)))
             .collect();
         let typed: Vec<(String, String)> = {

@@ -108,7 +108,7 @@ impl Desk {
                 text::to_persian_digits(&MAX_WISHES.to_string())
             )));
         }
-        let id = wish_id(member_id, title_id);
+        let id = wish_id(self.center_id()?, member_id, title_id);
         let record =
             WishRecord { center_id: self.center_id()?, member_id, title_id, wished_at: self.now(), withdrawn: false };
         let old = WishRecord::load(&self.conn, id)?;
@@ -119,7 +119,7 @@ impl Desk {
     /// Takes a title off the member's wish list.
     pub fn unwish(&mut self, member_id: Uuid, title_id: Uuid) -> Result<Vec<WishView>> {
         self.require(Permission::ServeVillages)?;
-        let id = wish_id(member_id, title_id);
+        let id = wish_id(self.center_id()?, member_id, title_id);
         if let Some((old, clocks)) = WishRecord::load(&self.conn, id)?
             && !old.withdrawn
         {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{FieldClocks, Record, parse_clocks};
 use crate::error::Result;
+use crate::findings::Finding;
 use crate::sql::{parse_time, parse_uuid, run, timestamp};
 
 /// A wish as its ops carry it.
@@ -25,9 +26,11 @@ pub(crate) struct WishRecord {
     pub withdrawn: bool,
 }
 
-/// One id per member and title, the same at every desk.
-pub(crate) fn wish_id(member: Uuid, title: Uuid) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("kanoon/wish/{member}/{title}").as_bytes())
+/// One id per center, member and title, the same at every desk of the
+/// center (the center is in it: wishes are center-owned, and another
+/// center writing an id first would own it).
+pub(crate) fn wish_id(center: Uuid, member: Uuid, title: Uuid) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("kanoon/wish/{center}/{member}/{title}").as_bytes())
 }
 
 impl Record for WishRecord {
@@ -54,6 +57,12 @@ impl Record for WishRecord {
             ))
         })
         .transpose()
+    }
+
+    /// A wish whose id is not its center's, member's and title's (a patch
+    /// that moved it to another member or title) is not applied.
+    fn admit_pulled(_conn: &Connection, id: Uuid, w: &Self, _found: &mut Vec<Finding>) -> Result<bool> {
+        Ok(id == wish_id(w.center_id, w.member_id, w.title_id))
     }
 
     fn store(conn: &Connection, id: Uuid, w: &Self, clocks: &FieldClocks, now: DateTime<Utc>) -> Result<()> {

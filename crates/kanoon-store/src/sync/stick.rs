@@ -65,6 +65,15 @@ impl Desk {
                     .into(),
             ));
         }
+        // Another desk's file holds only that desk's own ops (what it had
+        // not pushed); ops of other devices come only in a file the server
+        // signed for this desk.
+        if file.header.device_id != device && file.ops.iter().any(|op| op.device_id != file.header.device_id) {
+            return Err(StoreError::InvalidInput(
+                "این فایل کارهای میزی جز میز نویسندهٔ آن را هم دارد؛ هیچ چیز از آن ثبت نشد. فایل را دوباره از میز فرستنده بگیرید."
+                    .into(),
+            ));
+        }
         let cursor = self.sync_cursor()?.unwrap_or_default();
         let report = self.apply_pulled(&file.ops, cursor)?;
         Ok(StickImport {

@@ -344,6 +344,13 @@ fn a_stick_carries_the_vans_ops_to_another_desk_and_read_twice_changes_nothing()
     assert_eq!(c.import_ops(&bytes[..bytes.len() - 20]).unwrap_err().code(), ErrorCode::InvalidInput);
     assert_eq!(c.import_ops(b"name,phone\n").unwrap_err().code(), ErrorCode::InvalidInput);
     assert_eq!(c.visit(visit.id).unwrap_err().code(), ErrorCode::NotFound);
+    // A desk's file with another desk's op slipped in: refused whole.
+    let mut mixed = a.desk.ops_to_push(100_000).unwrap();
+    mixed.extend(b.ops_to_push(1).unwrap());
+    let a_device = mixed[0].device_id;
+    let forged = kanoon_protocol::stick::write(mixed[0].center_id, a_device, None, "2025-04-05T10:00:00Z", &mixed);
+    assert_eq!(c.import_ops(&forged).unwrap_err().code(), ErrorCode::InvalidInput);
+    assert!(c.sync_exceptions().unwrap().is_empty());
     a.desk.sign_out();
     assert_eq!(a.desk.export_ops().unwrap_err().code(), ErrorCode::NotSignedIn);
 }

@@ -82,8 +82,13 @@ export function memberFormFromDetails(d: MemberDetails): MemberFormState {
 
 /** The listed village (not retired) whose name is typed, if any. */
 export function villageIdFor(typed: string, villages: readonly { id: string; name: string; retired: boolean }[]): string {
-  const name = typed.trim().replace(/\s+/g, " ");
-  return villages.find((v) => !v.retired && v.name === name)?.id ?? "";
+  const name = villageKey(typed);
+  return villages.find((v) => !v.retired && villageKey(v.name) === name)?.id ?? "";
+}
+
+/** A village name as compared: Arabic ي/ك as Persian, no ZWNJ, one space. */
+function villageKey(s: string): string {
+  return s.replace(/ي/g, "ی").replace(/ك/g, "ک").replace(/\u200c/g, "").trim().replace(/\s+/g, " ");
 }
 
 function orNull(s: string): string | null {
