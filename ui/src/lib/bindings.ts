@@ -686,7 +686,11 @@ duplicates: number,
 /**
  * Set aside until what they need arrives.
  */
-kept: number, };
+kept: number, 
+/**
+ * Copy transfers, left for the server's order (the next sync).
+ */
+later: number, };
 
 export type SyncEnrol = { 
 /**

@@ -583,7 +583,7 @@ enum Travel {
     Refuse,
 }
 
-fn is_transfer(op: &Op) -> bool {
+pub(crate) fn is_transfer(op: &Op) -> bool {
     matches!(&op.body, OpBody::Event { kind, .. } if kind == "transfer")
         && op.entity.as_str() == EntityKind::CIRCULATION
 }

@@ -6,11 +6,13 @@
 //! push.
 
 use kanoon_domain::entities::Permission;
+use kanoon_protocol::Op;
 use kanoon_protocol::stick::{self, StickError};
 use serde::{Deserialize, Serialize};
 
 use crate::desk::Desk;
 use crate::error::{Result, StoreError};
+use crate::sync::apply::is_transfer;
 
 /// Ops one file may carry; a desk with more writes them in several.
 pub const STICK_OPS: usize = stick::MAX_OPS;
@@ -26,6 +28,8 @@ pub struct StickImport {
     pub duplicates: usize,
     /// Set aside until what they need arrives.
     pub kept: usize,
+    /// Copy transfers, left for the server's order (the next sync).
+    pub later: usize,
 }
 
 impl Desk {
@@ -74,13 +78,19 @@ impl Desk {
                     .into(),
             ));
         }
+        // A copy's transfers are judged in the order the server gives them
+        // (which center held the copy when): one read ahead of that order
+        // could make this desk refuse another center's later op on the copy
+        // for good. They come with the next sync; what needs them waits.
+        let (now, later): (Vec<Op>, Vec<Op>) = file.ops.iter().cloned().partition(|op| !is_transfer(op));
         let cursor = self.sync_cursor()?.unwrap_or_default();
-        let report = self.apply_pulled(&file.ops, cursor)?;
+        let report = self.apply_pulled(&now, cursor)?;
         Ok(StickImport {
             ops: file.ops.len(),
             applied: report.applied,
             duplicates: report.duplicates,
             kept: report.kept,
+            later: later.len(),
         })
     }
 }
